@@ -1,0 +1,178 @@
+"""The rule catalogue: rule metadata and API tables, loaded from `rules/`.
+
+The catalogue is data so that docs, `ftaudit explain`, SARIF descriptors and
+the rules themselves all read one source. In a wheel it lives in
+`ftaudit/_catalogue`; in a source checkout, in the top-level `rules/`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+LEVELS = ("note", "warning", "error")
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str
+    name: str
+    level: str
+    summary: str
+    rationale: str
+    fix: str
+    example_bad: str
+    example_good: str
+    precision: str = "medium"
+    tags: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    enabled: bool = True
+
+    @property
+    def help_uri(self) -> str:
+        return f"https://github.com/ftaudit/ftaudit/blob/main/docs/rules/{self.id}.md"
+
+
+@dataclass(frozen=True)
+class Borrowed:
+    function: str
+    replacement: str
+    since: str
+    compat: bool
+    container_arg: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class LibcFunction:
+    name: str
+    sets: tuple[str, ...]
+    twin: str = ""
+    unsafe_if_null_arg: int | None = None
+
+
+@dataclass(frozen=True)
+class LockVocabulary:
+    mutex: dict[str, str]
+    critical_sections: dict[str, str]
+    member: dict[str, str]
+    raii_guards: tuple[str, ...]
+    raii_critical_sections: tuple[str, ...]
+    gil_release: tuple[str, ...]
+    gil_acquire: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    rules: dict[str, RuleInfo]
+    borrowed: dict[str, Borrowed]
+    libc: dict[str, LibcFunction]
+    locks: LockVocabulary
+    fresh_constructors: frozenset[str]
+    alias_preserving: frozenset[str]
+    call_private_params: frozenset[str]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def rule(self, rule_id: str) -> RuleInfo:
+        return self.rules[rule_id]
+
+
+def catalogue_root() -> Traversable:
+    """Where the catalogue lives: packaged data first, then the source tree."""
+    packaged = resources.files("ftaudit") / "_catalogue"
+    if packaged.is_dir():
+        return packaged
+    source = Path(__file__).resolve().parents[2] / "rules"
+    if source.is_dir():
+        return source
+    raise FileNotFoundError("ftaudit rule catalogue not found (broken installation?)")
+
+
+def _toml(node: Traversable) -> dict[str, Any]:
+    return tomllib.loads(node.read_text(encoding="utf-8"))
+
+
+def _rule(raw: dict[str, Any]) -> RuleInfo:
+    level = raw["level"]
+    if level not in LEVELS:
+        raise ValueError(f"rule {raw['id']}: level {level!r} is not one of {LEVELS}")
+    return RuleInfo(
+        id=raw["id"],
+        name=raw["name"],
+        level=level,
+        summary=raw["summary"].strip(),
+        rationale=raw["rationale"].strip(),
+        fix=raw["fix"].strip(),
+        example_bad=raw["example_bad"].strip() + "\n",
+        example_good=raw["example_good"].strip() + "\n",
+        precision=raw.get("precision", "medium"),
+        tags=tuple(raw.get("tags", ())),
+        languages=tuple(raw.get("languages", ())),
+        references=tuple(raw.get("references", ())),
+        enabled=raw.get("enabled", True),
+    )
+
+
+@lru_cache(maxsize=1)
+def load() -> Catalogue:
+    root = catalogue_root()
+    rules: dict[str, RuleInfo] = {}
+    for node in sorted(root.iterdir(), key=lambda n: n.name):
+        if node.name.endswith(".toml"):
+            for raw in _toml(node).get("rule", []):
+                info = _rule(raw)
+                if info.id in rules:
+                    raise ValueError(f"rule {info.id} is defined twice in the catalogue")
+                rules[info.id] = info
+    api = root / "api"
+    borrowed = {
+        b["function"]: Borrowed(
+            function=b["function"],
+            replacement=b["replacement"],
+            since=b["since"],
+            compat=b["compat"],
+            container_arg=b["container-arg"],
+            note=b.get("note", ""),
+        )
+        for b in _toml(api / "borrowed.toml")["borrowed"]
+    }
+    libc = {
+        name: LibcFunction(
+            name=name,
+            sets=tuple(v["sets"]),
+            twin=v.get("twin", ""),
+            unsafe_if_null_arg=v.get("unsafe-if-null-arg"),
+        )
+        for name, v in _toml(api / "libc.toml")["functions"].items()
+    }
+    lk = _toml(api / "locks.toml")
+    locks = LockVocabulary(
+        mutex=dict(lk["mutex-functions"]),
+        critical_sections=dict(lk["critical-sections"]),
+        member=dict(lk["member-functions"]),
+        raii_guards=tuple(lk["raii-guards"]),
+        raii_critical_sections=tuple(lk["raii-critical-sections"]),
+        gil_release=tuple(lk["gil-release"]),
+        gil_acquire=tuple(lk["gil-acquire"]),
+    )
+    ct = _toml(api / "containers.toml")
+    return Catalogue(
+        rules=dict(sorted(rules.items())),
+        borrowed=borrowed,
+        libc=libc,
+        locks=locks,
+        fresh_constructors=frozenset(ct["fresh-constructors"]),
+        alias_preserving=frozenset(ct["alias-preserving"]),
+        call_private_params=frozenset(ct["call-private-params"]),
+    )

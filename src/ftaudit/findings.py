@@ -1,0 +1,27 @@
+"""What a rule reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .facts import Span
+
+
+@dataclass(frozen=True)
+class Related:
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    path: str
+    span: Span
+    message: str
+    level: str
+    function: str = ""
+    related: tuple[Related, ...] = field(default=())
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.span.line, self.span.col, self.rule)

@@ -1,0 +1,1 @@
+"""Output formats; each takes a ScanResult and returns text."""

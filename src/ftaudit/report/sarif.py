@@ -1,0 +1,178 @@
+"""SARIF 2.1.0 output built with sarif-om, as GitHub code scanning expects it.
+
+sarif-om gives typed classes but no serialiser (its companion
+jschema-to-python is unmaintained); `_to_json` walks the attrs fields and
+uses their schema property names, dropping unset values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import attr
+import sarif_om as om
+
+from .. import INFORMATION_URI, __version__
+from ..catalogue import Catalogue, RuleInfo
+from ..facts import Problem, Span
+from ..findings import Finding
+from ..scan import ScanResult
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+_WS = re.compile(r"\s+")
+
+
+def _to_json(obj: Any) -> Any:
+    if attr.has(type(obj)):
+        out: dict[str, Any] = {}
+        for f in attr.fields(type(obj)):
+            value = getattr(obj, f.name)
+            if value is None or (value == f.default and f.name != "level" and not isinstance(value, (list, dict))):
+                continue
+            out[f.metadata.get("schema_property_name", f.name)] = _to_json(value)
+        return out
+    if isinstance(obj, list):
+        return [_to_json(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _to_json(v) for k, v in obj.items()}
+    return obj
+
+
+def _help_markdown(info: RuleInfo) -> str:
+    return (
+        f"**{info.id} {info.name}**: {info.summary}\n\n## Why is this a hazard?\n{info.rationale}\n\n"
+        f"## Example\n```c\n{info.example_bad}```\n\n## Fix\n{info.fix}\n\n```c\n{info.example_good}```\n\n"
+        + "## References\n" + "\n".join(f"- {r}" for r in info.references) + "\n"
+    )
+
+
+def _help_text(info: RuleInfo) -> str:
+    return f"{info.summary}\n\n{info.rationale}\n\nFix: {info.fix}"
+
+
+def _descriptor(info: RuleInfo) -> om.ReportingDescriptor:
+    return om.ReportingDescriptor(
+        id=info.id,
+        name=info.name,
+        short_description=om.MultiformatMessageString(text=info.summary),
+        full_description=om.MultiformatMessageString(text=" ".join(info.rationale.split())),
+        help=om.MultiformatMessageString(text=_help_text(info), markdown=_help_markdown(info)),
+        help_uri=info.help_uri,
+        default_configuration=om.ReportingConfiguration(level=info.level, enabled=info.enabled),
+    )
+
+
+def _region(span: Span) -> om.Region:
+    return om.Region(start_line=span.line, start_column=span.col, end_line=span.end_line, end_column=span.end_col)
+
+
+def _location(path: str, span: Span | None, message: str | None = None, ident: int | None = None) -> om.Location:
+    physical = om.PhysicalLocation(
+        artifact_location=om.ArtifactLocation(uri=_uri(path), uri_base_id=None if _absolute(path) else SRCROOT),
+        region=_region(span) if span else None,
+    )
+    return om.Location(
+        id=ident, physical_location=physical, message=om.Message(text=message) if message else None
+    )
+
+
+def _absolute(path: str) -> bool:
+    return Path(path).is_absolute()
+
+
+def _uri(path: str) -> str:
+    return Path(path).as_uri() if _absolute(path) else path
+
+
+def fingerprint(finding: Finding, line_text: str, occurrence: int) -> str:
+    """Stable across unrelated edits: rule, file, function and the code itself, not line numbers."""
+    code = _WS.sub(" ", line_text).strip()
+    key = "\0".join((finding.rule, finding.path, finding.function, code, str(occurrence)))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _line_text(root: Path, path: str, line: int, cache: dict[str, list[str]]) -> str:
+    if path not in cache:
+        try:
+            cache[path] = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            cache[path] = []
+    lines = cache[path]
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _notification(p: Problem) -> om.Notification:
+    return om.Notification(
+        message=om.Message(text=f"{p.message} [{p.code}]"),
+        level="error" if p.level == "error" else "warning" if p.level == "warning" else "note",
+        locations=[_location(p.path, Span(p.line, 1, p.line, 1) if p.line else None)],
+        descriptor=om.ReportingDescriptorReference(id=p.code),
+    )
+
+
+def build(result: ScanResult, catalogue: Catalogue) -> dict[str, Any]:
+    rule_ids = sorted(set(result.rules) | {f.rule for f in result.findings})
+    index = {rid: i for i, rid in enumerate(rule_ids)}
+    cache: dict[str, list[str]] = {}
+    seen: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    results = []
+    for f in result.findings:
+        info = catalogue.rules[f.rule]
+        text = _line_text(result.root, f.path, f.span.line, cache)
+        key = (f.rule, f.path, f.function, _WS.sub(" ", text).strip())
+        occurrence = seen[key]
+        seen[key] += 1
+        results.append(
+            om.Result(
+                rule_id=f.rule,
+                rule_index=index[f.rule],
+                level=f.level,
+                message=om.Message(text=f.message),
+                locations=[_location(f.path, f.span)],
+                related_locations=[
+                    _location(f.path, r.span, r.message, ident=i + 1) for i, r in enumerate(f.related)
+                ] or None,
+                partial_fingerprints={"ftauditFingerprint/v1": fingerprint(f, text, occurrence)},
+            )
+        )
+    descriptors = [_descriptor(catalogue.rules[rid]) for rid in rule_ids]
+    run = om.Run(
+        tool=om.Tool(
+            driver=om.ToolComponent(
+                name="ftaudit",
+                version=__version__,
+                semantic_version=__version__,
+                information_uri=INFORMATION_URI,
+                rules=descriptors,
+            )
+        ),
+        original_uri_base_ids={SRCROOT: om.ArtifactLocation(uri=result.root.as_uri() + "/")},
+        invocations=[
+            om.Invocation(
+                execution_successful=result.tool_errors == 0,
+                tool_execution_notifications=[_notification(p) for p in result.problems] or None,
+            )
+        ],
+        results=results,
+        column_kind="unicodeCodePoints",
+    )
+    log = om.SarifLog(version="2.1.0", schema_uri=SCHEMA, runs=[run])
+    doc: dict[str, Any] = _to_json(log)
+    # Property bags are free-form: filled here, as sarif-om models them without fields.
+    run_doc = doc["runs"][0]
+    for desc in run_doc["tool"]["driver"]["rules"]:
+        info = catalogue.rules[desc["id"]]
+        desc["properties"] = {"tags": list(info.tags), "precision": info.precision, "problem.severity": info.level}
+    for res in run_doc["results"]:
+        res["properties"] = {"precision": catalogue.rules[res["ruleId"]].precision}
+    return doc
+
+
+def render(result: ScanResult, catalogue: Catalogue) -> str:
+    return json.dumps(build(result, catalogue), indent=2) + "\n"

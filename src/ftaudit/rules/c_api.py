@@ -1,0 +1,135 @@
+"""FT2: C API references and containers (FT201-FT205)."""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterator
+
+from ..engine import Context, rule
+from ..facts import Arg, ArgKind, Call, Unit
+from ..findings import Finding
+from ._protection import Privacy, protects
+
+_UNLOCKED_MACROS = ("PyList_GET_ITEM", "PySequence_Fast_GET_ITEM", "PySequence_Fast_ITEMS")
+_SET_ITEM = ("PyList_SET_ITEM", "PyTuple_SET_ITEM")
+_REFCOUNT_CALLS = {"Py_REFCNT", "_Py_REFCNT"}
+_REFCOUNT_FIELDS = {"ob_refcnt"}
+# (operator, literal) pairs that test "am I the only owner?" with the refcount on the left.
+_UNIQUENESS = {("==", 1), ("!=", 1), ("<=", 1), (">", 1), ("<", 2), (">=", 2)}
+_MIRROR = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def _describe(arg: Arg) -> str:
+    if arg.kind in (ArgKind.NAME, ArgKind.MEMBER):
+        return f"`{arg.path.replace('.', '->')}`"
+    if arg.kind == ArgKind.CALL:
+        return f"the result of {arg.path}()"
+    return "the container"
+
+
+def _container_calls(unit: Unit, ctx: Context, names: Container[str]) -> Iterator[tuple[Privacy, str, Call]]:
+    for fn in unit.functions:
+        privacy = Privacy(fn, ctx.catalogue)
+        for call in fn.calls:
+            if call.name in names:
+                yield privacy, fn.name, call
+
+
+def _shared(privacy: Privacy, call: Call, index: int) -> Arg | None:
+    """The container argument when it is shared and unprotected, else None."""
+    if index < 0:
+        return Arg(ArgKind.OTHER) if not protects(call.locks, Arg(ArgKind.OTHER)) else None
+    if index >= len(call.args):
+        return None
+    arg = call.args[index]
+    if privacy.is_private(arg) or protects(call.locks, arg):
+        return None
+    return arg
+
+
+@rule("FT201")
+def borrowed_reference(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    table = ctx.catalogue.borrowed
+    for privacy, fname, call in _container_calls(unit, ctx, table):
+        b = table[call.name]
+        arg = _shared(privacy, call, b.container_arg)
+        if arg is None:
+            continue
+        source = f" from {_describe(arg)}" if b.container_arg >= 0 else ""
+        compat = "; pythoncapi-compat backports it" if b.compat else ""
+        note = f" ({b.note})" if b.note else ""
+        msg = (
+            f"{call.name} returns a borrowed reference{source}{note} that another thread can free; "
+            f"use {b.replacement} (Python {b.since}+{compat}), which returns a strong reference"
+        )
+        yield ctx.finding(unit, call.span, msg, fname)
+
+
+@rule("FT202")
+def unlocked_container_macro(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    for privacy, fname, call in _container_calls(unit, ctx, _UNLOCKED_MACROS):
+        arg = _shared(privacy, call, 0)
+        if arg is None:
+            continue
+        what = _describe(arg)
+        if call.name == "PyList_GET_ITEM":
+            fix = f"wrap the access in Py_BEGIN_CRITICAL_SECTION({_plain(arg)}) or use PyList_GetItemRef"
+        else:
+            fix = (
+                f"PySequence_Fast returns the very list it was given: wrap the loop in "
+                f"Py_BEGIN_CRITICAL_SECTION_SEQUENCE_FAST({_plain(arg)}) or use PySequence_GetItem"
+            )
+        yield ctx.finding(unit, call.span, f"{call.name} reads {what} without a lock while other threads "
+                          f"may resize it or replace its items; {fix}", fname)
+
+
+def _plain(arg: Arg) -> str:
+    return arg.path.replace(".", "->") if arg.path else "op"
+
+
+@rule("FT203")
+def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    for privacy, fname, call in _container_calls(unit, ctx, ("PyDict_Next",)):
+        arg = _shared(privacy, call, 0)
+        if arg is None:
+            continue
+        yield ctx.finding(
+            unit, call.span,
+            f"PyDict_Next iterates {_describe(arg)} without locking it: another thread can resize the dict or "
+            f"free the borrowed key and value; wrap the loop in Py_BEGIN_CRITICAL_SECTION({_plain(arg)}) ... "
+            "Py_END_CRITICAL_SECTION() or iterate a PyDict_Copy snapshot",
+            fname,
+        )
+
+
+@rule("FT204")
+def refcount_uniqueness_check(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    for fn in unit.functions:
+        for cmp in fn.comparisons:
+            for refside, other, op in ((cmp.lhs, cmp.rhs, cmp.op), (cmp.rhs, cmp.lhs, _MIRROR[cmp.op])):
+                is_refcnt = refside.call in _REFCOUNT_CALLS or refside.member in _REFCOUNT_FIELDS
+                if is_refcnt and (op, other.value) in _UNIQUENESS:
+                    what = f"{refside.call}(...)" if refside.call else refside.member
+                    yield ctx.finding(
+                        unit, cmp.span,
+                        f"{what} {op} {other.value} is used as an exclusive-ownership test, which the "
+                        "free-threaded build does not support (other threads can take references at any "
+                        "time, counts may be split or deferred); use PyUnstable_Object_IsUniquelyReferenced "
+                        "(3.14) or skip the in-place path under Py_GIL_DISABLED",
+                        fn.name,
+                    )
+                    break
+
+
+@rule("FT205")
+def set_item_on_shared_container(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    for privacy, fname, call in _container_calls(unit, ctx, _SET_ITEM):
+        arg = _shared(privacy, call, 0)
+        if arg is None:
+            continue
+        fix = "PyList_SetItem" if call.name == "PyList_SET_ITEM" else "a new tuple"
+        yield ctx.finding(
+            unit, call.span,
+            f"{call.name} stores into {_describe(arg)}, which was not created in this function, without a lock; "
+            f"it is only safe on a fresh container no other thread can see: use {fix}",
+            fname,
+        )

@@ -1,0 +1,35 @@
+"""FT3: thread-unsafe C library calls (FT301)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..engine import Context, rule
+from ..facts import ArgKind, Unit
+from ..findings import Finding
+from ._protection import holds_mutex
+
+_SET_NAMES = {"posix": "POSIX", "glibc": "glibc"}
+
+
+@rule("FT301")
+def mt_unsafe_libc(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    table = ctx.catalogue.libc
+    for fn in unit.functions:
+        for call in fn.calls:
+            info = table.get(call.name)
+            if info is None or call.user_defined or holds_mutex(call.locks):
+                continue
+            idx = info.unsafe_if_null_arg
+            if idx is not None and idx < len(call.args):
+                a = call.args[idx]
+                if not (a.kind == ArgKind.LITERAL and a.value == 0):
+                    continue  # a caller-provided state or buffer: the reentrant form
+            sets = " and ".join(_SET_NAMES[s] for s in info.sets)
+            twin = f"; use {info.twin}" if info.twin else "; serialise calls with a mutex"
+            yield ctx.finding(
+                unit, call.span,
+                f"{call.name} is not thread-safe ({sets} list): it uses hidden shared state that parallel "
+                f"threads overwrite{twin}",
+                fn.name,
+            )

@@ -1,0 +1,126 @@
+"""Orchestrate a scan: discover, read, parse, run rules, collect problems."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import catalogue as catalogue_mod
+from .discover import SourceFile, discover
+from .engine import run_rules, selected_rules
+from .facts import Problem, Unit
+from .findings import Finding
+from .frontends.clang import ClangFrontend
+from .frontends.clang.flags import CompileDatabase, FlagSettings, find_compile_database
+from .source import DEFAULT_MAX_BYTES, read_source
+
+
+@dataclass
+class ScanOptions:
+    paths: list[Path]
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    include_dirs: list[str] = field(default_factory=list)
+    defines: list[str] = field(default_factory=list)
+    python_include: list[str] | None = None
+    compile_commands: Path | None = None
+    max_bytes: int = DEFAULT_MAX_BYTES
+    root: Path | None = None
+
+
+@dataclass
+class FileRecord:
+    path: str
+    language: str
+    frontend: str  # "clang", or "skipped"
+
+
+@dataclass
+class ScanResult:
+    root: Path
+    files: list[FileRecord]
+    findings: list[Finding]
+    problems: list[Problem]
+    rules: list[str]
+    tool_errors: int = 0
+
+
+def find_root(paths: list[Path]) -> Path:
+    """Where SARIF/JSON paths are relative to: the git work tree, else the cwd."""
+    start = (paths[0] if paths else Path.cwd()).resolve()
+    for cand in [start, *start.parents]:
+        if (cand / ".git").exists():
+            return cand
+    return Path.cwd().resolve()
+
+
+def relative(path: str, root: Path) -> str:
+    absolute = os.path.abspath(path)
+    rel = os.path.relpath(absolute, root)
+    return absolute if rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+def scan(opts: ScanOptions) -> ScanResult:
+    cat = catalogue_mod.load()
+    root = (opts.root or find_root(opts.paths)).resolve()
+    rule_ids = selected_rules(cat, opts.select, opts.ignore)
+    files, problems = discover(opts.paths)
+    db_path = opts.compile_commands or find_compile_database(opts.paths)
+    db = None
+    if db_path is not None:
+        try:
+            db = CompileDatabase.load(db_path)
+        except (OSError, ValueError, KeyError) as err:
+            problems.append(Problem(str(db_path), "error", "compile-commands", f"cannot read compile database: {err}"))
+    flags = FlagSettings(opts.include_dirs, opts.defines, opts.python_include, db, opts.paths)
+    frontend = ClangFrontend(cat, flags)
+    records: list[FileRecord] = []
+    units: list[Unit] = []
+    tool_errors = 0
+    for sf in files:
+        rec, unit, errs = _scan_file(sf, frontend, opts.max_bytes, problems)
+        records.append(rec)
+        tool_errors += errs
+        if unit is not None:
+            units.append(unit)
+    findings = sorted(run_rules(units, cat, rule_ids), key=Finding.sort_key)
+    problems = [p for p in problems if p.level != "ignore"]
+    result_root = root
+    for rec in records:
+        rec.path = relative(rec.path, result_root)
+    findings = [_relocate(f, result_root) for f in findings]
+    problems = [_relocate_problem(p, result_root) for p in problems]
+    return ScanResult(result_root, records, findings, problems, rule_ids, tool_errors)
+
+
+def _scan_file(
+    sf: SourceFile, frontend: ClangFrontend, max_bytes: int, problems: list[Problem]
+) -> tuple[FileRecord, Unit | None, int]:
+    path = str(sf.path)
+    if sf.language == "cython":
+        problems.append(Problem(path, "note", "unsupported", "Cython files are not analysed yet: skipped"))
+        return FileRecord(path, sf.language, "skipped"), None, 0
+    src, read_problems = read_source(sf.path, max_bytes)
+    problems += read_problems
+    if src is None:
+        return FileRecord(path, sf.language, "skipped"), None, 0
+    try:
+        unit = frontend.analyse(sf, src)
+    except Exception as err:  # noqa: BLE001 - one bad file must not end the scan
+        problems.append(Problem(path, "error", "internal-error", f"ftaudit failed on this file: {type(err).__name__}: {err}"))
+        return FileRecord(path, sf.language, "skipped"), None, 1
+    problems += unit.problems
+    return FileRecord(path, unit.language, unit.frontend), unit, 0
+
+
+def _relocate(f: Finding, root: Path) -> Finding:
+    from dataclasses import replace
+
+    return replace(f, path=relative(f.path, root))
+
+
+def _relocate_problem(p: Problem, root: Path) -> Problem:
+    from dataclasses import replace
+
+    return replace(p, path=relative(p.path, root))
