@@ -15,8 +15,14 @@ from ftaudit.docs import rule_markdown  # noqa: E402
 def expected() -> dict[Path, str]:
     cat = load()
     out = {ROOT / "docs" / "rules" / f"{rid}.md": rule_markdown(info) for rid, info in cat.rules.items()}
-    index = ["# Rules", "", "Generated from `rules/` by `scripts/gen_rule_docs.py`.", "",
-             "| id | name | level | summary |", "|---|---|---|---|"]
+    index = [
+        "# Rules",
+        "",
+        "Generated from `rules/` by `scripts/gen_rule_docs.py`.",
+        "",
+        "| id | name | level | summary |",
+        "|---|---|---|---|",
+    ]
     index += [f"| [{rid}]({rid}.md) | {i.name} | {i.level} | {i.summary} |" for rid, i in cat.rules.items()]
     out[ROOT / "docs" / "rules" / "README.md"] = "\n".join(index) + "\n"
     return out

@@ -40,20 +40,39 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--select", multiple=True, help="Rule ids or prefixes to run (e.g. FT2,FT301).")
 @click.option("--ignore", multiple=True, help="Rule ids or prefixes to skip.")
-@click.option("--compile-commands", type=click.Path(exists=True, path_type=Path),
-              help="compile_commands.json (or its directory); found at the root or in build/ otherwise.")
+@click.option(
+    "--compile-commands",
+    type=click.Path(exists=True, path_type=Path),
+    help="compile_commands.json (or its directory); found at the root or in build/ otherwise.",
+)
 @click.option("-I", "--include", "includes", multiple=True, help="Extra include directory (repeatable).")
 @click.option("-D", "defines", multiple=True, help="Preprocessor macro NAME or NAME=VALUE (repeatable).")
-@click.option("--python-include", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Python headers to parse against (default: the running interpreter's).")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path),
-              help="Paths in reports are relative to this (default: the git work tree, else the cwd).")
+@click.option(
+    "--python-include",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Python headers to parse against (default: the running interpreter's).",
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Paths in reports are relative to this (default: the git work tree, else the cwd).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Findings only: no summary, no problem messages.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list each scanned file and its frontend.")
 def scan(
-    paths: tuple[Path, ...], fmt: str, output: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
-    compile_commands: Path | None, includes: tuple[str, ...], defines: tuple[str, ...],
-    python_include: tuple[Path, ...], root: Path | None, quiet: bool, verbose: bool,
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    compile_commands: Path | None,
+    includes: tuple[str, ...],
+    defines: tuple[str, ...],
+    python_include: tuple[Path, ...],
+    root: Path | None,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Scan files and directories for free-threading hazards."""
     from .report import json as json_report
@@ -67,12 +86,18 @@ def scan(
     _check_rule_patterns(cat, sel, "--select")
     _check_rule_patterns(cat, ign, "--ignore")
     opts = ScanOptions(
-        paths=list(paths), select=sel, ignore=ign, include_dirs=list(includes), defines=list(defines),
-        python_include=[str(p) for p in python_include] or None, compile_commands=compile_commands, root=root,
+        paths=list(paths),
+        select=sel,
+        ignore=ign,
+        include_dirs=list(includes),
+        defines=list(defines),
+        python_include=[str(p) for p in python_include] or None,
+        compile_commands=compile_commands,
+        root=root,
     )
     try:
         result = run_scan(opts)
-    except Exception as err:  # noqa: BLE001 - reported as a tool error, exit 2
+    except Exception as err:
         click.echo(f"ftaudit: error: {type(err).__name__}: {err}", err=True)
         sys.exit(2)
     if not quiet:

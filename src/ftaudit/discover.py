@@ -23,8 +23,20 @@ LANGUAGES = {
     ".pxi": "cython",
 }
 SKIP_DIRS = {
-    ".git", ".hg", ".svn", "build", "dist", "node_modules", "__pycache__",
-    "venv", ".venv", "env", ".tox", ".nox", "site-packages", ".ftaudit_cache",
+    ".git",
+    ".hg",
+    ".svn",
+    "build",
+    "dist",
+    "node_modules",
+    "__pycache__",
+    "venv",
+    ".venv",
+    "env",
+    ".tox",
+    ".nox",
+    "site-packages",
+    ".ftaudit_cache",
 }
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .catalogue import Catalogue, RuleInfo
-from .facts import Unit
-from .findings import Finding
+from .facts import Span, Unit
+from .findings import Finding, Related
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,9 @@ class Context:
     catalogue: Catalogue
     info: RuleInfo
 
-    def finding(self, unit: Unit, span, message: str, function: str = "", related=()) -> Finding:  # type: ignore[no-untyped-def]
+    def finding(
+        self, unit: Unit, span: Span, message: str, function: str = "", related: Iterable[Related] = ()
+    ) -> Finding:
         return Finding(self.info.id, unit.path, span, message, self.info.level, function, tuple(related))
 
 

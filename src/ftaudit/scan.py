@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import catalogue as catalogue_mod
@@ -85,13 +85,11 @@ def scan(opts: ScanOptions) -> ScanResult:
         if unit is not None:
             units.append(unit)
     findings = sorted(run_rules(units, cat, rule_ids), key=Finding.sort_key)
-    problems = [p for p in problems if p.level != "ignore"]
-    result_root = root
     for rec in records:
-        rec.path = relative(rec.path, result_root)
-    findings = [_relocate(f, result_root) for f in findings]
-    problems = [_relocate_problem(p, result_root) for p in problems]
-    return ScanResult(result_root, records, findings, problems, rule_ids, tool_errors)
+        rec.path = relative(rec.path, root)
+    findings = [_relocate(f, root) for f in findings]
+    problems = [_relocate_problem(p, root) for p in problems]
+    return ScanResult(root, records, findings, problems, rule_ids, tool_errors)
 
 
 def _scan_file(
@@ -107,20 +105,18 @@ def _scan_file(
         return FileRecord(path, sf.language, "skipped"), None, 0
     try:
         unit = frontend.analyse(sf, src)
-    except Exception as err:  # noqa: BLE001 - one bad file must not end the scan
-        problems.append(Problem(path, "error", "internal-error", f"ftaudit failed on this file: {type(err).__name__}: {err}"))
+    except Exception as err:
+        problems.append(
+            Problem(path, "error", "internal-error", f"ftaudit failed on this file: {type(err).__name__}: {err}")
+        )
         return FileRecord(path, sf.language, "skipped"), None, 1
     problems += unit.problems
     return FileRecord(path, unit.language, unit.frontend), unit, 0
 
 
 def _relocate(f: Finding, root: Path) -> Finding:
-    from dataclasses import replace
-
     return replace(f, path=relative(f.path, root))
 
 
 def _relocate_problem(p: Problem, root: Path) -> Problem:
-    from dataclasses import replace
-
     return replace(p, path=relative(p.path, root))

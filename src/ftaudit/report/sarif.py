@@ -48,7 +48,9 @@ def _help_markdown(info: RuleInfo) -> str:
     return (
         f"**{info.id} {info.name}**: {info.summary}\n\n## Why is this a hazard?\n{info.rationale}\n\n"
         f"## Example\n```c\n{info.example_bad}```\n\n## Fix\n{info.fix}\n\n```c\n{info.example_good}```\n\n"
-        + "## References\n" + "\n".join(f"- {r}" for r in info.references) + "\n"
+        + "## References\n"
+        + "\n".join(f"- {r}" for r in info.references)
+        + "\n"
     )
 
 
@@ -77,9 +79,7 @@ def _location(path: str, span: Span | None, message: str | None = None, ident: i
         artifact_location=om.ArtifactLocation(uri=_uri(path), uri_base_id=None if _absolute(path) else SRCROOT),
         region=_region(span) if span else None,
     )
-    return om.Location(
-        id=ident, physical_location=physical, message=om.Message(text=message) if message else None
-    )
+    return om.Location(id=ident, physical_location=physical, message=om.Message(text=message) if message else None)
 
 
 def _absolute(path: str) -> bool:
@@ -135,9 +135,8 @@ def build(result: ScanResult, catalogue: Catalogue) -> dict[str, Any]:
                 level=f.level,
                 message=om.Message(text=f.message),
                 locations=[_location(f.path, f.span)],
-                related_locations=[
-                    _location(f.path, r.span, r.message, ident=i + 1) for i, r in enumerate(f.related)
-                ] or None,
+                related_locations=[_location(f.path, r.span, r.message, ident=i + 1) for i, r in enumerate(f.related)]
+                or None,
                 partial_fingerprints={"ftauditFingerprint/v1": fingerprint(f, text, occurrence)},
             )
         )

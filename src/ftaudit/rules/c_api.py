@@ -78,8 +78,12 @@ def unlocked_container_macro(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 f"PySequence_Fast returns the very list it was given: wrap the loop in "
                 f"Py_BEGIN_CRITICAL_SECTION_SEQUENCE_FAST({_plain(arg)}) or use PySequence_GetItem"
             )
-        yield ctx.finding(unit, call.span, f"{call.name} reads {what} without a lock while other threads "
-                          f"may resize it or replace its items; {fix}", fname)
+        yield ctx.finding(
+            unit,
+            call.span,
+            f"{call.name} reads {what} without a lock while other threads may resize it or replace its items; {fix}",
+            fname,
+        )
 
 
 def _plain(arg: Arg) -> str:
@@ -93,7 +97,8 @@ def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
         if arg is None:
             continue
         yield ctx.finding(
-            unit, call.span,
+            unit,
+            call.span,
             f"PyDict_Next iterates {_describe(arg)} without locking it: another thread can resize the dict or "
             f"free the borrowed key and value; wrap the loop in Py_BEGIN_CRITICAL_SECTION({_plain(arg)}) ... "
             "Py_END_CRITICAL_SECTION() or iterate a PyDict_Copy snapshot",
@@ -110,7 +115,8 @@ def refcount_uniqueness_check(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 if is_refcnt and (op, other.value) in _UNIQUENESS:
                     what = f"{refside.call}(...)" if refside.call else refside.member
                     yield ctx.finding(
-                        unit, cmp.span,
+                        unit,
+                        cmp.span,
                         f"{what} {op} {other.value} is used as an exclusive-ownership test, which the "
                         "free-threaded build does not support (other threads can take references at any "
                         "time, counts may be split or deferred); use PyUnstable_Object_IsUniquelyReferenced "
@@ -128,7 +134,8 @@ def set_item_on_shared_container(unit: Unit, ctx: Context) -> Iterator[Finding]:
             continue
         fix = "PyList_SetItem" if call.name == "PyList_SET_ITEM" else "a new tuple"
         yield ctx.finding(
-            unit, call.span,
+            unit,
+            call.span,
             f"{call.name} stores into {_describe(arg)}, which was not created in this function, without a lock; "
             f"it is only safe on a fresh container no other thread can see: use {fix}",
             fname,

@@ -22,7 +22,8 @@ def c_module_gil_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
             else "add {Py_mod_gil, Py_MOD_GIL_NOT_USED} to its PyModuleDef_Slot array"
         )
         yield ctx.finding(
-            unit, decl.span,
+            unit,
+            decl.span,
             f"module `{decl.name}` does not declare free-threading support, so importing it re-enables the GIL; "
             f"once its code is thread-safe, {how}",
         )
@@ -33,7 +34,8 @@ def pybind11_gil_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
     for decl in unit.module_decls:
         if decl.kind == DeclKind.PYBIND11 and not decl.declares_gil_not_used:
             yield ctx.finding(
-                unit, decl.span,
+                unit,
+                decl.span,
                 f"pybind11 module `{decl.name}` does not declare free-threading support, so importing it "
                 "re-enables the GIL; once its code is thread-safe, pass py::mod_gil_not_used() to PYBIND11_MODULE",
             )

@@ -28,7 +28,8 @@ def mt_unsafe_libc(unit: Unit, ctx: Context) -> Iterator[Finding]:
             sets = " and ".join(_SET_NAMES[s] for s in info.sets)
             twin = f"; use {info.twin}" if info.twin else "; serialise calls with a mutex"
             yield ctx.finding(
-                unit, call.span,
+                unit,
+                call.span,
                 f"{call.name} is not thread-safe ({sets} list): it uses hidden shared state that parallel "
                 f"threads overwrite{twin}",
                 fn.name,

@@ -12,17 +12,24 @@ from ...facts import DeclKind, ModuleDecl, Problem, Span, Unit
 from ...source import Source
 from ..textscan import blank_comments_and_strings, macro_uses, mentions
 from .flags import FlagSettings, is_cxx
-from .walker import K, is_from_main_file, span_of, walk_function
+from .walker import FUNCTION_KINDS, K, is_from_main_file, span_of, walk_function
 
 KEEP_GOING = 0x200  # CXTranslationUnit_KeepGoing: parse on after a missing header
 _MISSING = re.compile(r"'([^']+)' file not found")
 _SYNTAX = re.compile(r"expected|unterminated|extraneous|invalid preprocessing|#error|unknown directive")
-_FUNCTION_KINDS = {K.FUNCTION_DECL, K.CXX_METHOD, K.CONSTRUCTOR, K.DESTRUCTOR, K.FUNCTION_TEMPLATE, K.CONVERSION_FUNCTION}
 _SCOPES = {
-    K.NAMESPACE, K.LINKAGE_SPEC, K.CLASS_DECL, K.STRUCT_DECL, K.CLASS_TEMPLATE, K.UNEXPOSED_DECL,
+    K.NAMESPACE,
+    K.LINKAGE_SPEC,
+    K.CLASS_DECL,
+    K.STRUCT_DECL,
+    K.CLASS_TEMPLATE,
+    K.UNEXPOSED_DECL,
 }
-_MODULE_CREATE = {"PyModule_Create": DeclKind.SINGLE_PHASE, "PyModule_Create2": DeclKind.SINGLE_PHASE,
-                  "PyModuleDef_Init": DeclKind.MULTI_PHASE}
+_MODULE_CREATE = {
+    "PyModule_Create": DeclKind.SINGLE_PHASE,
+    "PyModule_Create2": DeclKind.SINGLE_PHASE,
+    "PyModuleDef_Init": DeclKind.MULTI_PHASE,
+}
 
 
 class ClangFrontend:
@@ -54,7 +61,7 @@ class ClangFrontend:
             if top and not is_from_main_file(c):
                 continue
             k = c.kind
-            if k in _FUNCTION_KINDS:
+            if k in FUNCTION_KINDS:
                 if c.is_definition():
                     fn = walk_function(self.catalogue, c, path)
                     if fn is not None:
@@ -84,19 +91,27 @@ class ClangFrontend:
                 syntax.append(d)
         problems = []
         if missing:
-            problems.append(Problem(
-                path, "warning", "missing-header",
-                f"header(s) not found: {', '.join(missing)}; the rest of the file was analysed without "
-                "their declarations (pass -I or --compile-commands for a complete parse)",
-                first_line,
-            ))
+            problems.append(
+                Problem(
+                    path,
+                    "warning",
+                    "missing-header",
+                    f"header(s) not found: {', '.join(missing)}; the rest of the file was analysed without "
+                    "their declarations (pass -I or --compile-commands for a complete parse)",
+                    first_line,
+                )
+            )
         if syntax and not missing:
             d = syntax[0]
-            problems.append(Problem(
-                path, "warning", "syntax-error",
-                f"{len(syntax)} syntax error(s), first: {d.spelling}; results for this file may be incomplete",
-                d.location.line,
-            ))
+            problems.append(
+                Problem(
+                    path,
+                    "warning",
+                    "syntax-error",
+                    f"{len(syntax)} syntax error(s), first: {d.spelling}; results for this file may be incomplete",
+                    d.location.line,
+                )
+            )
         return problems
 
     def _module_decls(self, unit: Unit, module_vars: list[ci.Cursor], src: Source) -> list[ModuleDecl]:
@@ -145,4 +160,3 @@ def binding_decls(text: str) -> list[ModuleDecl]:
         span = Span(use.line, use.col, use.end_line, use.end_col)
         decls.append(ModuleDecl(DeclKind.NANOBIND, use.args[0] if use.args else "?", span, False))
     return decls
-

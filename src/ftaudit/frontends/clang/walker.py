@@ -33,21 +33,32 @@ from ...facts import (
 
 K = ci.CursorKind
 SHIM_PREFIX = "ftaudit_"
-_FUNCTIONS = {
-    K.FUNCTION_DECL, K.CXX_METHOD, K.CONSTRUCTOR, K.DESTRUCTOR, K.FUNCTION_TEMPLATE, K.CONVERSION_FUNCTION,
-}
-_CONTAINERS = {
-    K.NAMESPACE, K.LINKAGE_SPEC, K.CLASS_DECL, K.STRUCT_DECL, K.CLASS_TEMPLATE, K.UNEXPOSED_DECL,
-    K.CLASS_TEMPLATE_PARTIAL_SPECIALIZATION,
+FUNCTION_KINDS = {
+    K.FUNCTION_DECL,
+    K.CXX_METHOD,
+    K.CONSTRUCTOR,
+    K.DESTRUCTOR,
+    K.FUNCTION_TEMPLATE,
+    K.CONVERSION_FUNCTION,
 }
 _TRANSPARENT = {
-    K.UNEXPOSED_EXPR, K.PAREN_EXPR, K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR, K.CXX_REINTERPRET_CAST_EXPR,
-    K.CXX_CONST_CAST_EXPR, K.CXX_FUNCTIONAL_CAST_EXPR, K.UNARY_OPERATOR,
+    K.UNEXPOSED_EXPR,
+    K.PAREN_EXPR,
+    K.CSTYLE_CAST_EXPR,
+    K.CXX_STATIC_CAST_EXPR,
+    K.CXX_REINTERPRET_CAST_EXPR,
+    K.CXX_CONST_CAST_EXPR,
+    K.CXX_FUNCTIONAL_CAST_EXPR,
+    K.UNARY_OPERATOR,
 }
 _LOOPS = {K.FOR_STMT, K.WHILE_STMT, K.DO_STMT, K.CXX_FOR_RANGE_STMT}
 _COMPARE = {
-    ci.BinaryOperator.EQ: "==", ci.BinaryOperator.NE: "!=", ci.BinaryOperator.LT: "<",
-    ci.BinaryOperator.LE: "<=", ci.BinaryOperator.GT: ">", ci.BinaryOperator.GE: ">=",
+    ci.BinaryOperator.EQ: "==",
+    ci.BinaryOperator.NE: "!=",
+    ci.BinaryOperator.LT: "<",
+    ci.BinaryOperator.LE: "<=",
+    ci.BinaryOperator.GT: ">",
+    ci.BinaryOperator.GE: ">=",
 }
 _NULL_LITERALS = {K.GNU_NULL_EXPR, K.CXX_NULL_PTR_LITERAL_EXPR}
 _TEMPLATE_ARGS = re.compile(r"<.*>", re.S)
@@ -109,7 +120,7 @@ def callee_name(c: ci.Cursor) -> str:
             if ch.kind in (K.DECL_REF_EXPR, K.OVERLOADED_DECL_REF, K.UNEXPOSED_EXPR, K.MEMBER_REF_EXPR):
                 name = ch.spelling or ""
             break
-    return name[len(SHIM_PREFIX):] if name.startswith(SHIM_PREFIX) else name
+    return name[len(SHIM_PREFIX) :] if name.startswith(SHIM_PREFIX) else name
 
 
 def reduce_arg(c: ci.Cursor) -> Arg:
@@ -363,12 +374,14 @@ class FunctionWalker:
                     kids = list(ch.get_children())
                     member_base = reduce_arg(kids[0]) if kids else Arg(ArgKind.NAME, "this", "this")
                 break
-        elif ref is not None and ref.location.file is not None and ref.is_definition():
-            loc_file = ref.location.file.name
-            user_defined = loc_file == self.main_file
-        self.fn.calls.append(
-            Call(name, span_of(c), args, self.state, self.gil_released, user_defined)
-        )
+        elif ref is not None:
+            definition = ref.get_definition()
+            user_defined = (
+                definition is not None
+                and definition.location.file is not None
+                and definition.location.file.name == self.main_file
+            )
+        self.fn.calls.append(Call(name, span_of(c), args, self.state, self.gil_released, user_defined))
         for a in arg_cursors:
             self.expr(a)
         self.lock_event(name, args, member_base)
@@ -419,5 +432,3 @@ def walk_function(catalogue: Catalogue, c: ci.Cursor, main_file: str) -> Functio
     w.main_file = main_file
     w.stmt(body)
     return fn
-
-

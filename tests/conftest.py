@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS))
+
+FIXTURES = TESTS / "fixtures"
+ROOT = TESTS.parent
+
+
+@pytest.fixture(scope="session")
+def fixture_scan():
+    """Every fixture scanned once with every rule selected."""
+    from ftaudit.scan import ScanOptions, scan
+
+    return scan(ScanOptions([FIXTURES], select=["FT"], root=FIXTURES))

@@ -1,0 +1,105 @@
+"""CLI behaviour through click's runner and through a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+from conftest import FIXTURES, ROOT
+
+from ftaudit.cli import main
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_scan_text_is_compiler_style_with_summary():
+    res = run("scan", str(FIXTURES / "c" / "refcount.c"), "--root", str(FIXTURES))
+    assert res.exit_code == 1
+    first = res.output.splitlines()[0]
+    assert first.startswith("c/refcount.c:8:9: FT204 ")
+    assert first.endswith("[refcount-uniqueness-check]")
+    assert "FT204 refcount-uniqueness-check" in res.output
+    assert "5 findings in 1 file(s)" in res.output
+
+
+def test_exit_zero_when_clean(tmp_path):
+    (tmp_path / "clean.c").write_text("int add(int a, int b) { return a + b; }\n")
+    res = run("scan", str(tmp_path))
+    assert res.exit_code == 0, res.output
+
+
+def test_select_and_ignore_prefixes():
+    path = str(FIXTURES / "c" / "libc.c")
+    assert run("scan", path, "--select", "FT2").exit_code == 0
+    res = run("scan", path, "--select", "FT3", "--format", "json")
+    assert {f["rule"] for f in json.loads(res.output)["findings"]} == {"FT301"}
+    assert run("scan", path, "--ignore", "FT301").exit_code == 0
+
+
+def test_unknown_rule_is_usage_error():
+    res = run("scan", str(FIXTURES), "--select", "FT999")
+    assert res.exit_code == 2
+    assert "matches no rule" in res.output
+
+
+def test_missing_path_is_exit_2(tmp_path):
+    res = run("scan", str(tmp_path / "nope"))
+    assert res.exit_code == 2
+
+
+def test_json_output_to_file(tmp_path):
+    out = tmp_path / "r.json"
+    res = run("scan", str(FIXTURES / "c" / "borrowed.c"), "--format", "json", "-o", str(out))
+    assert res.exit_code == 1
+    doc = json.loads(out.read_text())
+    assert doc["tool"] == "ftaudit"
+    f = doc["findings"][0]
+    assert {"rule", "name", "level", "path", "line", "column", "function", "message"} <= set(f)
+    assert doc["files"][0]["frontend"] == "clang"
+
+
+def test_defines_and_includes_reach_the_parser(tmp_path):
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "cfg.h").write_text("#define GET PyList_GetItem\n")
+    (tmp_path / "m.c").write_text(
+        "#include <Python.h>\n#include <cfg.h>\n#ifdef USE_IT\nPyObject *f(PyObject *l) { return GET(l, 0); }\n#endif\n"
+    )
+    quiet = run("scan", str(tmp_path / "m.c"), "-I", str(tmp_path / "inc"))
+    assert quiet.exit_code == 0, quiet.output
+    res = run("scan", str(tmp_path / "m.c"), "-I", str(tmp_path / "inc"), "-D", "USE_IT")
+    assert res.exit_code == 1 and "FT201" in res.output
+
+
+def test_compile_commands_flags_win(tmp_path):
+    src = tmp_path / "m.c"
+    src.write_text("#include <Python.h>\n#if WANT\nPyObject *f(PyObject *l) { return PyList_GetItem(l, 0); }\n#endif\n")
+    db = [{"directory": str(tmp_path), "file": "m.c", "arguments": ["cc", "-DWANT=1", "-c", "m.c", "-o", "m.o"]}]
+    (tmp_path / "compile_commands.json").write_text(json.dumps(db))
+    res = run("scan", str(tmp_path))
+    assert res.exit_code == 1 and "FT201" in res.output
+
+
+def test_rules_and_explain():
+    res = run("rules")
+    assert res.exit_code == 0
+    assert "FT201" in res.output and "borrowed-reference" in res.output
+    res = run("explain", "ft201")
+    assert res.exit_code == 0
+    assert "## Why is this a hazard?" in res.output and "PyList_GetItemRef" in res.output
+    assert run("explain", "FT999").exit_code == 2
+
+
+def test_subprocess_module_and_console_script():
+    proc = subprocess.run(
+        [sys.executable, "-m", "ftaudit", "scan", str(ROOT / "examples")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "spammodule.c" in proc.stdout
+    assert "FT401" in proc.stdout
