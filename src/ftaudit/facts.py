@@ -159,4 +159,3 @@ class Unit:
     functions: list[Function] = field(default_factory=list)
     module_decls: list[ModuleDecl] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)

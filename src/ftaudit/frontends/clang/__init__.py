@@ -43,7 +43,7 @@ class ClangFrontend:
     def analyse(self, sf: SourceFile, src: Source) -> Unit:
         path = str(sf.path)
         language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
-        unit = Unit(path, language, self.name, lines=src.text.splitlines())
+        unit = Unit(path, language, self.name)
         args = self.flags.args_for(sf.path, src.text, sf.language)
         try:
             tu = self.index.parse(path, args=args, options=KEEP_GOING)

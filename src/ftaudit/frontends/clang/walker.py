@@ -159,6 +159,18 @@ def reduce_arg(c: ci.Cursor) -> Arg:
     return Arg(ArgKind.OTHER)
 
 
+def call_args(c: ci.Cursor) -> tuple[Arg, ...]:
+    """Arguments of the call that `reduce_arg(c)` found under casts and parentheses."""
+    for _ in range(32):
+        if c.kind == K.CALL_EXPR:
+            return tuple(reduce_arg(x) for x in c.get_arguments())
+        kids = [ch for ch in c.get_children() if ch.kind != K.TYPE_REF]
+        if not kids:
+            break
+        c = kids[-1]
+    return ()
+
+
 def lock_key(arg: Arg) -> str:
     return arg.path or f"<{arg.kind.value}>"
 
@@ -166,9 +178,10 @@ def lock_key(arg: Arg) -> str:
 class FunctionWalker:
     """Collect calls, comparisons and local origins of one function body."""
 
-    def __init__(self, catalogue: Catalogue, fn: Function) -> None:
+    def __init__(self, catalogue: Catalogue, fn: Function, main_file: str) -> None:
         self.vocab = catalogue.locks
-        self.release_of = {**self.vocab.mutex}
+        self.mutex_releases = set(self.vocab.mutex.values())
+        self.main_file = main_file
         self.cs_release = {v: k for k, v in self.vocab.critical_sections.items()}
         self.cs_guards = {n.split("::")[-1] for n in self.vocab.raii_critical_sections}
         self.mutex_guards = {n.split("::")[-1] for n in self.vocab.raii_guards}
@@ -333,11 +346,7 @@ class FunctionWalker:
     def operand(self, c: ci.Cursor) -> Operand:
         a = reduce_arg(c)
         if a.kind == ArgKind.CALL:
-            inner = c
-            while inner.kind != K.CALL_EXPR:
-                kids = [ch for ch in inner.get_children() if ch.kind != K.TYPE_REF]
-                inner = kids[-1]
-            return Operand(call=a.path, call_args=tuple(reduce_arg(x) for x in inner.get_arguments()))
+            return Operand(call=a.path, call_args=call_args(c))
         if a.kind == ArgKind.MEMBER:
             return Operand(member=a.path.rsplit(".", 1)[-1])
         if a.kind == ArgKind.LITERAL:
@@ -347,11 +356,7 @@ class FunctionWalker:
     def assign(self, name: str, value: ci.Cursor) -> None:
         a = reduce_arg(value)
         if a.kind == ArgKind.CALL:
-            inner = value
-            while inner.kind != K.CALL_EXPR:
-                kids = [ch for ch in inner.get_children() if ch.kind != K.TYPE_REF]
-                inner = kids[-1]
-            origin = Assignment(OriginKind.CALL, a.path, tuple(reduce_arg(x) for x in inner.get_arguments()))
+            origin = Assignment(OriginKind.CALL, a.path, call_args(value))
         elif a.kind == ArgKind.NAME:
             origin = Assignment(OriginKind.NAME, source=a.path)
         elif a.kind == ArgKind.LITERAL and a.value == 0:
@@ -386,8 +391,6 @@ class FunctionWalker:
             self.expr(a)
         self.lock_event(name, args, member_base)
 
-    main_file = ""
-
     def lock_event(self, name: str, args: tuple[Arg, ...], member_base: Arg | None) -> None:
         v = self.vocab
         if member_base is not None:
@@ -398,7 +401,7 @@ class FunctionWalker:
             return
         if name in v.mutex and args:
             self.state = (*self.state, Lock(LockKind.MUTEX, lock_key(args[0])))
-        elif name in self.release_of.values() and args:
+        elif name in self.mutex_releases and args:
             self.release(LockKind.MUTEX, lock_key(args[0]))
         elif name in v.critical_sections and args:
             objects = tuple(a.path for a in args[1:] if a.path)
@@ -428,7 +431,5 @@ def walk_function(catalogue: Catalogue, c: ci.Cursor, main_file: str) -> Functio
     if parent is not None and parent.kind in (K.CLASS_DECL, K.STRUCT_DECL, K.CLASS_TEMPLATE):
         name = f"{parent.spelling}::{name}"
     fn = Function(name, span_of(c), params)
-    w = FunctionWalker(catalogue, fn)
-    w.main_file = main_file
-    w.stmt(body)
+    FunctionWalker(catalogue, fn, main_file).stmt(body)
     return fn
