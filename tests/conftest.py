@@ -15,6 +15,8 @@ ROOT = TESTS.parent
 @pytest.fixture(scope="session")
 def fixture_scan():
     """Every fixture scanned once with every rule selected."""
+    from ftaudit.config import load_config
     from ftaudit.scan import ScanOptions, scan
 
-    return scan(ScanOptions([FIXTURES], select=["FT"], root=FIXTURES))
+    config = load_config(FIXTURES / "pyproject.toml")
+    return scan(ScanOptions([FIXTURES], select=["FT"], root=FIXTURES, config=config))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from conftest import ROOT
 
 from ftaudit.catalogue import load
+from ftaudit.config import Config, load_config
 from ftaudit.engine import registry
 from ftaudit.scan import ScanOptions, scan
 
@@ -25,7 +26,12 @@ def _scan_example(tmp_path, info, code):
     ext = ".cpp" if info.languages == ("cpp",) else ".c"
     path = tmp_path / f"example{ext}"
     path.write_text(code)
-    return {f.rule for f in scan(ScanOptions([path], select=[info.id], root=tmp_path)).findings}
+    config = Config()
+    if info.example_config:
+        (tmp_path / "pyproject.toml").write_text("[tool.ftaudit]\n" + info.example_config + "\n")
+        config = load_config(tmp_path / "pyproject.toml")
+    opts = ScanOptions([path], select=[info.id], root=tmp_path, config=config)
+    return {f.rule for f in scan(opts).findings}
 
 
 def test_catalogue_examples_are_true(tmp_path):

@@ -38,6 +38,7 @@ class RuleInfo:
     languages: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     enabled: bool = True
+    example_config: str = ""  # [tool.ftaudit] keys the examples need
 
     @property
     def help_uri(self) -> str:
@@ -74,6 +75,19 @@ class LockVocabulary:
 
 
 @dataclass(frozen=True)
+class StaticsVocabulary:
+    exempt_types: frozenset[str]
+    once_functions: dict[str, int]
+    buffer_writers: dict[str, tuple[int, ...]]
+    atomic_prefixes: tuple[str, ...]
+    mutating_members: frozenset[str]
+    inserting_subscript: frozenset[str]
+
+    def is_atomic_call(self, name: str) -> bool:
+        return name.startswith(self.atomic_prefixes)
+
+
+@dataclass(frozen=True)
 class Catalogue:
     rules: dict[str, RuleInfo]
     borrowed: dict[str, Borrowed]
@@ -82,7 +96,11 @@ class Catalogue:
     fresh_constructors: frozenset[str]
     alias_preserving: frozenset[str]
     call_private_params: frozenset[str]
-    extra: dict[str, Any] = field(default_factory=dict)
+    statics: StaticsVocabulary
+    # From configuration ([tool.ftaudit]); empty in the bare catalogue.
+    unsafe_functions: tuple[str, ...] = ()
+    unsafe_headers: tuple[str, ...] = ()
+    lock_macros: dict[str, str] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> RuleInfo:
         return self.rules[rule_id]
@@ -121,6 +139,7 @@ def _rule(raw: dict[str, Any]) -> RuleInfo:
         languages=tuple(raw.get("languages", ())),
         references=tuple(raw.get("references", ())),
         enabled=raw.get("enabled", True),
+        example_config=raw.get("example_config", "").strip(),
     )
 
 
@@ -167,6 +186,15 @@ def load() -> Catalogue:
         gil_acquire=tuple(lk["gil-acquire"]),
     )
     ct = _toml(api / "containers.toml")
+    st = _toml(api / "statics.toml")
+    statics = StaticsVocabulary(
+        exempt_types=frozenset(st["exempt-types"]),
+        once_functions=dict(st["once-functions"]),
+        buffer_writers={k: tuple(v) for k, v in st["buffer-writers"].items()},
+        atomic_prefixes=tuple(st["atomics"]["prefixes"]),
+        mutating_members=frozenset(st["cxx"]["mutating-members"]),
+        inserting_subscript=frozenset(st["cxx"]["inserting-subscript"]),
+    )
     return Catalogue(
         rules=dict(sorted(rules.items())),
         borrowed=borrowed,
@@ -175,4 +203,5 @@ def load() -> Catalogue:
         fresh_constructors=frozenset(ct["fresh-constructors"]),
         alias_preserving=frozenset(ct["alias-preserving"]),
         call_private_params=frozenset(ct["call-private-params"]),
+        statics=statics,
     )

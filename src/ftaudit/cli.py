@@ -13,6 +13,7 @@ import click
 from . import __version__
 from . import catalogue as catalogue_mod
 from .catalogue import Catalogue
+from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
 
 FORMATS = ("text", "json", "sarif")
@@ -58,6 +59,13 @@ def main() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Paths in reports are relative to this (default: the git work tree, else the cwd).",
 )
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration file (default: the nearest pyproject.toml with [tool.ftaudit]).",
+)
+@click.option("--no-config", is_flag=True, help="Ignore configuration files.")
 @click.option("-q", "--quiet", is_flag=True, help="Findings only: no summary, no problem messages.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list each scanned file and its frontend.")
 def scan(
@@ -71,6 +79,8 @@ def scan(
     defines: tuple[str, ...],
     python_include: tuple[Path, ...],
     root: Path | None,
+    config_file: Path | None,
+    no_config: bool,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -85,6 +95,7 @@ def scan(
     sel, ign = _split(select), _split(ignore)
     _check_rule_patterns(cat, sel, "--select")
     _check_rule_patterns(cat, ign, "--ignore")
+    config = _config(list(paths), config_file, no_config, cat)
     opts = ScanOptions(
         paths=list(paths),
         select=sel,
@@ -94,6 +105,7 @@ def scan(
         python_include=[str(p) for p in python_include] or None,
         compile_commands=compile_commands,
         root=root,
+        config=config,
     )
     try:
         result = run_scan(opts)
@@ -122,6 +134,23 @@ def scan(
     if result.tool_errors or not_found:
         sys.exit(2)
     sys.exit(1 if result.findings else 0)
+
+
+def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: Catalogue) -> Config:
+    """The configuration in effect; a broken one is a usage error (exit 2) naming the key."""
+    if no_config:
+        return Config()
+    path = config_file or find_config(paths)
+    if path is None:
+        return Config()
+    try:
+        config = load_config(path)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from err
+    where = f"{path} [tool.ftaudit]"
+    _check_rule_patterns(cat, [s.upper() for s in config.list("select")], f"{where} select")
+    _check_rule_patterns(cat, [s.upper() for s in config.list("ignore")], f"{where} ignore")
+    return config
 
 
 @main.command()

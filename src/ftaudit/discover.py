@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +54,17 @@ def _is_virtualenv(path: Path) -> bool:
     return (path / "pyvenv.cfg").is_file()
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[Problem]]:
-    """Files to scan (sorted, de-duplicated) and problems met while walking."""
+def _never(path: Path) -> bool:
+    return False
+
+
+def discover(
+    paths: Iterable[Path], excluded: Callable[[Path], bool] = _never
+) -> tuple[list[SourceFile], list[Problem]]:
+    """Files to scan (sorted, de-duplicated) and problems met while walking.
+
+    `excluded` (the configuration's `exclude` patterns) prunes walked files and
+    directories; a file named on the command line is scanned regardless."""
     found: dict[str, SourceFile] = {}
     problems: list[Problem] = []
     for top in paths:
@@ -70,14 +79,14 @@ def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[Problem]]:
             else:
                 found.setdefault(os.path.realpath(top), SourceFile(top, lang))
         elif top.is_dir():
-            for f in _walk(top, problems):
+            for f in _walk(top, problems, excluded):
                 found.setdefault(os.path.realpath(f.path), f)
         else:
             problems.append(Problem(str(top), "error", "not-found", "no such file or directory"))
     return sorted(found.values(), key=lambda f: str(f.path)), problems
 
 
-def _walk(top: Path, problems: list[Problem]) -> Iterator[SourceFile]:
+def _walk(top: Path, problems: list[Problem], excluded: Callable[[Path], bool]) -> Iterator[SourceFile]:
     seen: set[str] = set()
 
     def onerror(err: OSError) -> None:
@@ -94,10 +103,12 @@ def _walk(top: Path, problems: list[Problem]) -> Iterator[SourceFile]:
         seen.add(real)
         base = Path(dirpath)
         dirnames[:] = sorted(
-            d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".") and not _is_virtualenv(base / d)
+            d
+            for d in dirnames
+            if d not in SKIP_DIRS and not d.startswith(".") and not _is_virtualenv(base / d) and not excluded(base / d)
         )
         for name in sorted(filenames):
             path = base / name
             lang = language_of(path)
-            if lang is not None:
+            if lang is not None and not excluded(path):
                 yield SourceFile(path, lang)

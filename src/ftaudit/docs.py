@@ -8,6 +8,11 @@ from .catalogue import RuleInfo
 def rule_markdown(info: RuleInfo) -> str:
     lang = "cpp" if info.languages == ("cpp",) else "c"
     refs = "\n".join(f"- {r}" for r in info.references)
+    config = (
+        f"\nWith this configuration in `pyproject.toml`:\n\n```toml\n[tool.ftaudit]\n{info.example_config}\n```\n"
+        if info.example_config
+        else ""
+    )
     return f"""# {info.id} {info.name}
 
 {info.summary}.
@@ -22,7 +27,7 @@ def rule_markdown(info: RuleInfo) -> str:
 {info.rationale}
 
 ## Example
-
+{config}
 ```{lang}
 {info.example_bad}```
 

@@ -2,13 +2,19 @@
 
 Rules register themselves with `@rule("FT201")`; importing `ftaudit.rules`
 imports every module in it, so adding a file is all it takes to add rules.
+
+Three scopes: a `unit` rule sees one file's facts; a `project` rule sees every
+unit at once (a global defined in one file and written in another); a
+`findings` rule runs last and judges what the other rules found (FT405: a
+module declares support while hazards remain). Findings rules get the findings
+of every enabled rule they depend on, even ones not selected for output.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from .catalogue import Catalogue, RuleInfo
@@ -29,21 +35,36 @@ class Context:
         return Finding(self.info.id, unit.path, span, message, self.info.level, function, tuple(related))
 
 
-RuleFunc = Callable[[Unit, Context], Iterable[Finding]]
-_REGISTRY: dict[str, RuleFunc] = {}
+RuleFunc = Callable[..., Iterable[Finding]]
+SCOPES = ("unit", "project", "findings")
 
 
-def rule(rule_id: str) -> Callable[[RuleFunc], RuleFunc]:
+@dataclass(frozen=True)
+class Registered:
+    func: RuleFunc
+    scope: str = "unit"
+    depends: tuple[str, ...] = ()  # rule id prefixes a findings rule judges
+
+
+_REGISTRY: dict[str, Registered] = {}
+
+
+def rule(rule_id: str, scope: str = "unit", depends: tuple[str, ...] = ()) -> Callable[[RuleFunc], RuleFunc]:
+    """Register a rule: unit rules take (unit, ctx), project rules (units, ctx),
+    findings rules (units, findings, ctx)."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown rule scope {scope!r}")
+
     def register(func: RuleFunc) -> RuleFunc:
         if rule_id in _REGISTRY:
             raise ValueError(f"rule {rule_id} is implemented twice")
-        _REGISTRY[rule_id] = func
+        _REGISTRY[rule_id] = Registered(func, scope, depends)
         return func
 
     return register
 
 
-def registry() -> dict[str, RuleFunc]:
+def registry() -> dict[str, Registered]:
     from . import rules
 
     for mod in pkgutil.iter_modules(rules.__path__):
@@ -65,10 +86,36 @@ def selected_rules(catalogue: Catalogue, select: list[str], ignore: list[str]) -
     return chosen
 
 
-def run_rules(units: Iterable[Unit], catalogue: Catalogue, rule_ids: list[str]) -> Iterator[Finding]:
+def _applies(info: RuleInfo, unit: Unit) -> bool:
+    return not info.languages or unit.language in info.languages
+
+
+def run_rules(units: Sequence[Unit], catalogue: Catalogue, rule_ids: list[str]) -> list[Finding]:
+    """Findings of the selected rules (unit and project scope first, then findings scope)."""
     impl = registry()
-    contexts = [(impl[rid], Context(catalogue, catalogue.rules[rid])) for rid in rule_ids if rid in impl]
-    for unit in units:
-        for func, ctx in contexts:
-            if unit.language in ctx.info.languages or not ctx.info.languages:
-                yield from func(unit, ctx)
+    late = [rid for rid in rule_ids if rid in impl and impl[rid].scope == "findings"]
+    wanted = set(rule_ids)
+    early = [rid for rid in rule_ids if rid in impl and impl[rid].scope != "findings"]
+    for rid in late:  # dependencies run hidden when not selected
+        early += [
+            dep
+            for dep, info in catalogue.rules.items()
+            if dep in impl
+            and impl[dep].scope != "findings"
+            and dep not in early
+            and info.enabled
+            and matches(dep, impl[rid].depends)
+        ]
+    found: list[Finding] = []
+    for rid in early:
+        reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid])
+        if reg.scope == "unit":
+            for unit in units:
+                if _applies(ctx.info, unit):
+                    found += reg.func(unit, ctx)
+        else:
+            found += reg.func([u for u in units if _applies(ctx.info, u)], ctx)
+    for rid in late:
+        reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid])
+        found += reg.func([u for u in units if _applies(ctx.info, u)], list(found), ctx)
+    return [f for f in found if f.rule in wanted]

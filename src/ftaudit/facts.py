@@ -42,6 +42,7 @@ class LockKind(str, Enum):
     MUTEX = "mutex"  # PyMutex, pthread, C11, Windows, C++ mutex members
     CRITICAL_SECTION = "critical-section"  # Py_BEGIN_CRITICAL_SECTION and friends
     GUARD = "guard"  # C++ RAII guards (lock_guard, scoped_lock, ...)
+    ONCE = "once"  # inside a pthread_once / std::call_once callable: runs once
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,12 @@ class Call:
     # True when the callee is declared in the scanned file itself (a user
     # function that merely shares a libc name) or is a C++ member function.
     user_defined: bool = False
+    # Where the callee is declared: a header path, "" for the scanned file,
+    # None when it is not declared at all (its header is missing).
+    declared_in: str | None = ""
+    # What the result is stored as: "object" (a PyObject or subtype pointer),
+    # "buffer" (any other data pointer) or "" when unknown.
+    result: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,95 @@ class Param:
     index: int
 
 
+class Storage(str, Enum):
+    FILE = "file"  # file scope, static or external
+    FUNCTION = "function"  # function-local static
+    NAMESPACE = "namespace"  # C++ namespace scope (named or anonymous)
+    CLASS = "class"  # C++ static data member
+
+
+@dataclass(frozen=True)
+class StaticVar:
+    """A variable with static storage, as declared (possibly in a header)."""
+
+    key: str  # stable across translation units (clang's USR)
+    name: str  # as written in messages: `counter`, `ns::x`, `f()::cache`
+    path: str  # the file that declares it
+    span: Span
+    storage: Storage
+    type: str
+    const: bool = False  # the variable itself cannot be written
+    atomic: bool = False
+    thread_local: bool = False
+    exempt: str = ""  # why it is never shared mutable state (a Python table, a lock, a once flag)
+    definition: bool = True
+    system: bool = False  # declared in a system header: not the project's to fix
+
+
+class AccessKind(str, Enum):
+    READ = "read"
+    WRITE = "write"  # `x = ...`, `x.f = ...`, `x[i] = ...`
+    RMW = "read-modify-write"  # `x++`, `x += ...`
+    ADDRESS = "address"  # `&x` (or an array) passed on to an unknown function
+    CALL_WRITE = "call-write"  # a library call that fills the buffer: `snprintf(x, ...)`
+    METHOD_WRITE = "method-write"  # a mutating C++ member call: `x.push_back(...)`, `x[k] = v` on a map
+    ATOMIC = "atomic"  # through an atomic API: `_Py_atomic_store_int(&x, 1)`
+
+    @property
+    def writes(self) -> bool:
+        return self in _WRITES
+
+
+_WRITES = {AccessKind.WRITE, AccessKind.RMW, AccessKind.CALL_WRITE, AccessKind.METHOD_WRITE}
+
+
+@dataclass(frozen=True)
+class Access:
+    """One use of a static-storage variable inside a function."""
+
+    var: str  # StaticVar.key
+    kind: AccessKind
+    span: Span
+    locks: tuple[Lock, ...] = ()
+    path: str = ""  # `x`, `x.count`, `x[]`
+    detail: str = ""  # the callee for CALL_WRITE, METHOD_WRITE, ADDRESS and ATOMIC
+
+
+@dataclass(frozen=True)
+class LazyInit:
+    """A check of a static (`if (!x)`, `if (x) return x;`) followed by a write to it."""
+
+    var: str
+    check: Span
+    check_locks: tuple[Lock, ...]
+    writes: tuple[Access, ...]  # every static written under the check, the checked one first
+
+
+@dataclass(frozen=True)
+class FieldWrite:
+    """An assignment to a field of a Python object (`self->count = n`)."""
+
+    path: str  # `self.count`
+    root: str  # `self`
+    object_type: str  # the struct type of the object
+    span: Span
+    locks: tuple[Lock, ...] = ()
+    op: str = "="
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """A function used as a value: a table entry, a callback, a once routine.
+
+    `context` says where: `PyMethodDef`, `PyTypeObject.tp_dealloc`,
+    `PyType_Slot.Py_tp_new`, `PyModuleDef_Slot.Py_mod_exec`, `once`, `call` (an
+    argument of some call), or `value` (stored or returned)."""
+
+    name: str
+    context: str
+    span: Span
+
+
 @dataclass
 class Function:
     name: str
@@ -116,6 +212,11 @@ class Function:
     calls: list[Call] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     locals: dict[str, list[Assignment]] = field(default_factory=dict)
+    accesses: list[Access] = field(default_factory=list)
+    lazy_inits: list[LazyInit] = field(default_factory=list)
+    field_writes: list[FieldWrite] = field(default_factory=list)
+    refs: list[FunctionRef] = field(default_factory=list)
+    internal: bool = True  # `static` (internal linkage): no caller outside this file
 
 
 class DeclKind(str, Enum):
@@ -159,3 +260,7 @@ class Unit:
     functions: list[Function] = field(default_factory=list)
     module_decls: list[ModuleDecl] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    statics: dict[str, StaticVar] = field(default_factory=dict)  # declared here or used here
+    refs: list[FunctionRef] = field(default_factory=list)  # in static initialisers (method tables, slots)
+    includes: list[str] = field(default_factory=list)  # files this one includes
+    missing_headers: list[str] = field(default_factory=list)  # as written in #include

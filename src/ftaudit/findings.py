@@ -11,6 +11,7 @@ from .facts import Span
 class Related:
     span: Span
     message: str
+    path: str = ""  # another file than the finding's (a write to a global declared elsewhere)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import catalogue as catalogue_mod
+from .config import Config
 from .discover import SourceFile, discover
 from .engine import run_rules, selected_rules
 from .facts import Problem, Unit
@@ -27,6 +28,7 @@ class ScanOptions:
     compile_commands: Path | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
     root: Path | None = None
+    config: Config = field(default_factory=Config)
 
 
 @dataclass
@@ -62,18 +64,26 @@ def relative(path: str, root: Path) -> str:
 
 
 def scan(opts: ScanOptions) -> ScanResult:
-    cat = catalogue_mod.load()
+    config = opts.config
+    cat = config.apply(catalogue_mod.load())
     root = (opts.root or find_root(opts.paths)).resolve()
-    rule_ids = selected_rules(cat, opts.select, opts.ignore)
-    files, problems = discover(opts.paths)
-    db_path = opts.compile_commands or find_compile_database(opts.paths)
+    select = opts.select or [s.upper() for s in config.list("select")]
+    rule_ids = selected_rules(cat, select, opts.ignore + [s.upper() for s in config.list("ignore")])
+    files, problems = discover(opts.paths, config.excluded)
+    db_path = opts.compile_commands or config.compile_commands() or find_compile_database(opts.paths)
     db = None
     if db_path is not None:
         try:
             db = CompileDatabase.load(db_path)
         except (OSError, ValueError, KeyError) as err:
             problems.append(Problem(str(db_path), "error", "compile-commands", f"cannot read compile database: {err}"))
-    flags = FlagSettings(opts.include_dirs, opts.defines, opts.python_include, db, opts.paths)
+    flags = FlagSettings(
+        opts.include_dirs + config.paths("include-dirs"),
+        opts.defines + config.list("defines"),
+        opts.python_include,
+        db,
+        opts.paths,
+    )
     frontend = ClangFrontend(cat, flags)
     records: list[FileRecord] = []
     units: list[Unit] = []
@@ -115,7 +125,8 @@ def _scan_file(
 
 
 def _relocate(f: Finding, root: Path) -> Finding:
-    return replace(f, path=relative(f.path, root))
+    related = tuple(replace(r, path=relative(r.path, root)) if r.path else r for r in f.related)
+    return replace(f, path=relative(f.path, root), related=related)
 
 
 def _relocate_problem(p: Problem, root: Path) -> Problem:

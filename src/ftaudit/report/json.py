@@ -29,7 +29,10 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
                 "end_column": f.span.end_col,
                 "function": f.function,
                 "message": f.message,
-                "related": [{"line": r.span.line, "column": r.span.col, "message": r.message} for r in f.related],
+                "related": [
+                    {"path": r.path or f.path, "line": r.span.line, "column": r.span.col, "message": r.message}
+                    for r in f.related
+                ],
             }
             for f in result.findings
         ],

@@ -135,7 +135,9 @@ def build(result: ScanResult, catalogue: Catalogue) -> dict[str, Any]:
                 level=f.level,
                 message=om.Message(text=f.message),
                 locations=[_location(f.path, f.span)],
-                related_locations=[_location(f.path, r.span, r.message, ident=i + 1) for i, r in enumerate(f.related)]
+                related_locations=[
+                    _location(r.path or f.path, r.span, r.message, ident=i + 1) for i, r in enumerate(f.related)
+                ]
                 or None,
                 partial_fingerprints={"ftauditFingerprint/v1": fingerprint(f, text, occurrence)},
             )

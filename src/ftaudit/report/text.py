@@ -19,6 +19,7 @@ def render(result: ScanResult, catalogue: Catalogue, quiet: bool = False) -> str
     for f in result.findings:
         name = catalogue.rules[f.rule].name
         out.append(f"{f.path}:{f.span.line}:{f.span.col}: {f.rule} {f.message} [{name}]")
+        out += [f"    {r.path or f.path}:{r.span.line}:{r.span.col}: note: {r.message}" for r in f.related]
     if quiet:
         return "\n".join(out) + ("\n" if out else "")
     counts = Counter(f.rule for f in result.findings)

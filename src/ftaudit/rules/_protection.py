@@ -45,9 +45,25 @@ class Privacy:
         return False
 
 
+def aliases(fn: Function, name: str) -> set[str]:
+    """`name` and what it was cast from: `self = (CounterObject *)op` makes `op` an alias of `self`."""
+    seen = {name}
+    todo = [name]
+    while todo and len(seen) < _MAX_DEPTH:
+        origins = fn.locals.get(todo.pop(), [])
+        if origins and all(o.kind == OriginKind.NAME for o in origins):
+            for o in origins:
+                if o.source not in seen:
+                    seen.add(o.source)
+                    todo.append(o.source)
+    return seen
+
+
 def holds_mutex(locks: tuple[Lock, ...]) -> bool:
-    """A process-wide lock (mutex or RAII guard without a guarded object)."""
-    return any(lk.kind == LockKind.MUTEX or (lk.kind == LockKind.GUARD and not lk.objects) for lk in locks)
+    """A process-wide lock (mutex or RAII guard without a guarded object), or a once routine."""
+    return any(
+        lk.kind in (LockKind.MUTEX, LockKind.ONCE) or (lk.kind == LockKind.GUARD and not lk.objects) for lk in locks
+    )
 
 
 def protects(locks: tuple[Lock, ...], arg: Arg) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterator
 
 from ..engine import Context, rule
-from ..facts import Arg, ArgKind, Call, Unit
+from ..facts import Arg, ArgKind, Call, LockKind, Unit
 from ..findings import Finding
 from ._protection import Privacy, protects
 
@@ -140,3 +140,49 @@ def set_item_on_shared_container(unit: Unit, ctx: Context) -> Iterator[Finding]:
             f"it is only safe on a fresh container no other thread can see: use {fix}",
             fname,
         )
+
+
+_OBJECT_ALLOCATORS = {
+    "PyObject_Malloc": "PyMem_Malloc",
+    "PyObject_Calloc": "PyMem_Calloc",
+    "PyObject_Realloc": "PyMem_Realloc",
+}
+
+
+@rule("FT206")
+def object_allocator_for_buffer(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    for fn in unit.functions:
+        for call in fn.calls:
+            if call.name in _OBJECT_ALLOCATORS and call.result == "buffer":
+                yield ctx.finding(
+                    unit,
+                    call.span,
+                    f"{call.name} allocates a plain buffer, but in the free-threaded build the object allocator "
+                    f"must only hold Python objects (the GC and lock-free reads walk its heaps); use "
+                    f"{_OBJECT_ALLOCATORS[call.name]} and PyMem_Free",
+                    fn.name,
+                )
+
+
+@rule("FT207")
+def nested_critical_section(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    begins = ctx.catalogue.locks.critical_sections
+    for fn in unit.functions:
+        for call in fn.calls:
+            if call.name not in begins or len(call.args) < 2:
+                continue
+            inner = tuple(a.path for a in call.args[1:])
+            outer = [lk for lk in call.locks if lk.kind in (LockKind.CRITICAL_SECTION, LockKind.GUARD) and lk.objects]
+            outer = [lk for lk in outer if lk.objects != inner]
+            if not outer:
+                continue
+            held = ", ".join(_plain(Arg(ArgKind.NAME, o)) for o in outer[-1].objects)
+            new = ", ".join(_plain(Arg(ArgKind.NAME, o)) for o in inner if o) or "another object"
+            yield ctx.finding(
+                unit,
+                call.span,
+                f"critical section on {new} opened while one on {held} is held: if it has to wait, the outer "
+                f"section is suspended and {held} is no longer protected; lock both at once with "
+                f"Py_BEGIN_CRITICAL_SECTION2({held}, {new})",
+                fn.name,
+            )

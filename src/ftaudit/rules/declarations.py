@@ -1,12 +1,14 @@
-"""FT4: whether modules declare free-threading support (FT401, FT403)."""
+"""FT4: whether modules declare free-threading support (FT401, FT403, FT405)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections import Counter
+from collections.abc import Iterator, Sequence
 
 from ..engine import Context, rule
 from ..facts import DeclKind, Unit
-from ..findings import Finding
+from ..findings import Finding, Related
 
 _C_MODULES = {DeclKind.MULTI_PHASE, DeclKind.SINGLE_PHASE, DeclKind.MODULE_DEF}
 
@@ -38,4 +40,42 @@ def pybind11_gil_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 decl.span,
                 f"pybind11 module `{decl.name}` does not declare free-threading support, so importing it "
                 "re-enables the GIL; once its code is thread-safe, pass py::mod_gil_not_used() to PYBIND11_MODULE",
+            )
+
+
+_HAZARD_FAMILIES = ("FT1", "FT2", "FT3")
+_HAZARD_LEVELS = {"warning", "error"}
+_MAX_RELATED = 20
+
+
+def _touches(f: Finding, files: set[str]) -> bool:
+    """In one of the files, or (a global declared elsewhere) written in one of them."""
+    if os.path.abspath(f.path) in files:
+        return True
+    return any(r.path and os.path.abspath(r.path) in files for r in f.related)
+
+
+@rule("FT405", scope="findings", depends=_HAZARD_FAMILIES)
+def declared_but_hazardous(units: Sequence[Unit], findings: list[Finding], ctx: Context) -> Iterator[Finding]:
+    hazards = [f for f in findings if f.rule.startswith(_HAZARD_FAMILIES) and f.level in _HAZARD_LEVELS]
+    if not hazards:
+        return
+    scanned = {os.path.abspath(u.path) for u in units}
+    for unit in units:
+        for decl in unit.module_decls:
+            if not decl.declares_gil_not_used:
+                continue
+            files = {os.path.abspath(unit.path)} | {os.path.abspath(i) for i in unit.includes} & scanned
+            hits = sorted((f for f in hazards if _touches(f, files)), key=Finding.sort_key)
+            if not hits:
+                continue
+            counts = Counter(f.rule for f in hits)
+            summary = ", ".join(f"{rid} x{n}" for rid, n in sorted(counts.items()))
+            yield ctx.finding(
+                unit,
+                decl.span,
+                f"module `{decl.name}` declares free-threading support (the GIL stays disabled when it is imported) "
+                f"but {len(hits)} hazard(s) remain in its sources: {summary}; fix them or declare Py_MOD_GIL_USED "
+                "until they are fixed",
+                related=[Related(f.span, f"{f.rule}: {f.message}", f.path) for f in hits[:_MAX_RELATED]],
             )

@@ -8,6 +8,7 @@ from ..engine import Context, rule
 from ..facts import ArgKind, Unit
 from ..findings import Finding
 from ._protection import holds_mutex
+from ._roles import roles_of
 
 _SET_NAMES = {"posix": "POSIX", "glibc": "glibc"}
 
@@ -15,7 +16,10 @@ _SET_NAMES = {"posix": "POSIX", "glibc": "glibc"}
 @rule("FT301")
 def mt_unsafe_libc(unit: Unit, ctx: Context) -> Iterator[Finding]:
     table = ctx.catalogue.libc
+    roles = roles_of(unit)
     for fn in unit.functions:
+        if roles[fn.name].init_only:
+            continue  # module init runs once, before the module's functions can be called
         for call in fn.calls:
             info = table.get(call.name)
             if info is None or call.user_defined or holds_mutex(call.locks):

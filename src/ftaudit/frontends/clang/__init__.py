@@ -8,11 +8,12 @@ from clang import cindex as ci
 
 from ...catalogue import Catalogue
 from ...discover import SourceFile
-from ...facts import DeclKind, ModuleDecl, Problem, Span, Unit
+from ...facts import DeclKind, FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
 from ..textscan import blank_comments_and_strings, macro_uses, mentions
 from .flags import FlagSettings, is_cxx
-from .walker import FUNCTION_KINDS, K, is_from_main_file, span_of, walk_function
+from .types import TypeJudge, bare_type_name
+from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, is_from_main_file, span_of, walk_function
 
 KEEP_GOING = 0x200  # CXTranslationUnit_KeepGoing: parse on after a missing header
 _MISSING = re.compile(r"'([^']+)' file not found")
@@ -50,32 +51,42 @@ class ClangFrontend:
         except ci.TranslationUnitLoadError as err:
             unit.problems.append(Problem(path, "error", "parse-failed", f"libclang could not parse the file: {err}"))
             return unit
-        unit.problems += self._diagnostics(tu, path)
+        unit.problems += self._diagnostics(tu, path, unit.missing_headers)
+        ctx = FileContext(self.catalogue, path, TypeJudge(self.catalogue.statics))
+        ctx.macro_events = lock_macro_events(self.catalogue.lock_macros, src.text)
         module_vars: list[ci.Cursor] = []
-        self._scope(tu.cursor, path, unit, module_vars, top=True)
+        self._scope(tu.cursor, ctx, unit, module_vars, src, top=True)
+        unit.functions += ctx.functions
+        unit.statics = ctx.statics
         unit.module_decls = self._module_decls(unit, module_vars, src)
+        unit.includes = sorted({inc.include.name for inc in tu.get_includes()})
         return unit
 
-    def _scope(self, parent: ci.Cursor, path: str, unit: Unit, module_vars: list[ci.Cursor], top: bool) -> None:
+    def _scope(
+        self, parent: ci.Cursor, ctx: FileContext, unit: Unit, module_vars: list[ci.Cursor], src: Source, top: bool
+    ) -> None:
         for c in parent.get_children():
             if top and not is_from_main_file(c):
                 continue
             k = c.kind
             if k in FUNCTION_KINDS:
                 if c.is_definition():
-                    fn = walk_function(self.catalogue, c, path)
+                    fn = walk_function(ctx, c)
                     if fn is not None:
                         unit.functions.append(fn)
                         if c.spelling.startswith("PyInit_"):
                             module_vars += [v for v in c.walk_preorder() if v.kind == K.VAR_DECL]
             elif k in _SCOPES:
-                self._scope(c, path, unit, module_vars, top=False)
+                self._scope(c, ctx, unit, module_vars, src, top=False)
             elif k == K.VAR_DECL:
                 module_vars.append(c)
+                var = ctx.judge.static_var(c)
+                if var is not None and (var.key not in ctx.statics or not ctx.statics[var.key].definition):
+                    ctx.statics[var.key] = var
+                unit.refs += table_refs(c, src)
 
     @staticmethod
-    def _diagnostics(tu: ci.TranslationUnit, path: str) -> list[Problem]:
-        missing: list[str] = []
+    def _diagnostics(tu: ci.TranslationUnit, path: str, missing: list[str]) -> list[Problem]:
         first_line: int | None = None
         syntax: list[ci.Diagnostic] = []
         for d in tu.diagnostics:
@@ -146,6 +157,61 @@ class ClangFrontend:
     def _text(c: ci.Cursor, src: Source) -> str:
         ext = c.extent
         return blank_comments_and_strings(src.data[ext.start.offset : ext.end.offset].decode("utf-8", "replace"))
+
+
+_SLOT_TABLES = {"PyModuleDef_Slot", "PyType_Slot"}
+
+
+def table_refs(var: ci.Cursor, src: Source) -> list[FunctionRef]:
+    """Functions named in a static initialiser, with the table and field they fill:
+    `PyMethodDef.ml_meth`, `PyTypeObject.tp_dealloc`, `PyModuleDef_Slot.Py_mod_exec`."""
+    table = bare_type_name(var.type.spelling)
+    refs: list[FunctionRef] = []
+
+    def visit(c: ci.Cursor, fld: str, depth: int) -> None:
+        if depth > 12:
+            return
+        k = c.kind
+        if k == K.DECL_REF_EXPR:
+            ref = c.referenced
+            if ref is not None and ref.kind in FUNCTION_KINDS:
+                refs.append(FunctionRef(ref.spelling, f"{table}.{fld}" if fld else table, span_of(c)))
+            return
+        kids = list(c.get_children())
+        if k == K.INIT_LIST_EXPR:
+            if table in _SLOT_TABLES and len(kids) == 2 and kids[0].kind != K.INIT_LIST_EXPR:
+                ext = kids[0].extent
+                slot = src.data[ext.start.offset : ext.end.offset].decode("utf-8", "replace").strip()
+                visit(kids[1], slot, depth + 1)
+                return
+            t = c.type.get_canonical()
+            fields = [f.spelling for f in t.get_fields()] if t.kind == ci.TypeKind.RECORD else []
+            for i, ch in enumerate(kids):
+                sub = [g for g in ch.get_children()] if ch.kind == K.UNEXPOSED_EXPR else []
+                if sub and sub[0].kind == K.MEMBER_REF:  # designated initialiser `.tp_dealloc = f`
+                    for g in sub[1:]:
+                        visit(g, fld or sub[0].spelling, depth + 1)
+                    continue
+                visit(ch, fld or (fields[i] if i < len(fields) else ""), depth + 1)
+            return
+        for ch in kids:
+            visit(ch, fld, depth + 1)
+
+    for ch in var.get_children():
+        visit(ch, "", 0)
+    return refs
+
+
+def lock_macro_events(pairs: dict[str, str], text: str) -> list[MacroEvent]:
+    """Positions of configured lock macros (`LOCK();` ... `UNLOCK();`), which may expand to nothing."""
+    if not pairs:
+        return []
+    clean = blank_comments_and_strings(text)
+    events = []
+    for acquire, release in pairs.items():
+        events += [MacroEvent(u.line, u.col, True, acquire) for u in macro_uses(clean, acquire)]
+        events += [MacroEvent(u.line, u.col, False, acquire) for u in macro_uses(clean, release)]
+    return sorted(events, key=lambda e: (e.line, e.col))
 
 
 def binding_decls(text: str) -> list[ModuleDecl]:

@@ -163,10 +163,13 @@ class FlagSettings:
         return self.python_include if self.python_include is not None else python_include_dirs()
 
     @cached_property
-    def auto_dirs(self) -> list[str]:
-        dirs = tree_include_dirs(self.roots)
+    def tree_dirs(self) -> list[str]:
+        return tree_include_dirs(self.roots)
+
+    @cached_property
+    def external_dirs(self) -> list[str]:
         np_dir = numpy_include_dir()
-        return dirs + ([np_dir] if np_dir else [])
+        return [np_dir] if np_dir else []
 
     @cached_property
     def libcxx(self) -> str | None:
@@ -182,9 +185,10 @@ class FlagSettings:
             args += [a for a in from_db if not a.startswith("-x")]
         args += [f"-D{d}" for d in self.defines]
         args += [f"-I{d}" for d in self.include_dirs]
-        args += [f"-I{d}" for d in self.python_dirs]
+        args += [a for d in self.python_dirs for a in ("-isystem", d)]  # not the project's code
         if from_db is None:
-            args += [f"-I{path.parent}"] + [f"-I{d}" for d in self.auto_dirs]
+            args += [f"-I{path.parent}"] + [f"-I{d}" for d in self.tree_dirs]
+            args += [a for d in self.external_dirs for a in ("-isystem", d)]
         if self.python_dirs and uses_python(text):
             args += ["-include", str(SHIM)]
         return args

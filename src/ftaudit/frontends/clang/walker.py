@@ -11,25 +11,33 @@ from __future__ import annotations
 import ctypes
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from clang import cindex as ci
 
 from ...catalogue import Catalogue
 from ...facts import (
+    Access,
+    AccessKind,
     Arg,
     ArgKind,
     Assignment,
     Call,
     Comparison,
+    FieldWrite,
     Function,
+    FunctionRef,
+    LazyInit,
     Lock,
     LockKind,
     Operand,
     OriginKind,
     Param,
     Span,
+    StaticVar,
 )
+from .types import TypeJudge
 
 K = ci.CursorKind
 SHIM_PREFIX = "ftaudit_"
@@ -41,7 +49,7 @@ FUNCTION_KINDS = {
     K.FUNCTION_TEMPLATE,
     K.CONVERSION_FUNCTION,
 }
-_TRANSPARENT = {
+_CASTS = {
     K.UNEXPOSED_EXPR,
     K.PAREN_EXPR,
     K.CSTYLE_CAST_EXPR,
@@ -49,8 +57,8 @@ _TRANSPARENT = {
     K.CXX_REINTERPRET_CAST_EXPR,
     K.CXX_CONST_CAST_EXPR,
     K.CXX_FUNCTIONAL_CAST_EXPR,
-    K.UNARY_OPERATOR,
 }
+_TRANSPARENT = _CASTS | {K.UNARY_OPERATOR}  # for reduce_arg: `&x` and `*p` name x and p
 _LOOPS = {K.FOR_STMT, K.WHILE_STMT, K.DO_STMT, K.CXX_FOR_RANGE_STMT}
 _COMPARE = {
     ci.BinaryOperator.EQ: "==",
@@ -61,6 +69,11 @@ _COMPARE = {
     ci.BinaryOperator.GE: ">=",
 }
 _NULL_LITERALS = {K.GNU_NULL_EXPR, K.CXX_NULL_PTR_LITERAL_EXPR}
+_LITERALS = {K.INTEGER_LITERAL, K.CHARACTER_LITERAL, K.FLOATING_LITERAL, *_NULL_LITERALS}
+# CXUnaryOperatorKind
+_POST_INC, _POST_DEC, _PRE_INC, _PRE_DEC, _ADDR_OF, _DEREF, _LNOT = 1, 2, 3, 4, 5, 6, 10
+_INC_DEC = {_POST_INC, _POST_DEC, _PRE_INC, _PRE_DEC}
+_LVALUE_OPERATORS = {"operator[]": "[]", "operator*": "*", "operator->": "."}
 _TEMPLATE_ARGS = re.compile(r"<.*>", re.S)
 
 State = tuple[Lock, ...]
@@ -84,12 +97,30 @@ def _native() -> Any:
         lib.clang_EvalResult_dispose.restype = None
         lib.clang_Location_isFromMainFile.argtypes = [ci.SourceLocation]
         lib.clang_Location_isFromMainFile.restype = ctypes.c_int
+        lib.clang_getCursorUnaryOperatorKind.argtypes = [ci.Cursor]
+        lib.clang_getCursorUnaryOperatorKind.restype = ctypes.c_int
         lib._ftaudit_ready = True
     return lib
 
 
 def is_from_main_file(c: ci.Cursor) -> bool:
     return bool(_native().clang_Location_isFromMainFile(c.location))
+
+
+def unary_kind(c: ci.Cursor) -> int:
+    return int(_native().clang_getCursorUnaryOperatorKind(c))
+
+
+def strip_casts(c: ci.Cursor) -> ci.Cursor:
+    """The expression under implicit conversions, casts and parentheses."""
+    for _ in range(32):
+        if c.kind not in _CASTS:
+            break
+        kids = [ch for ch in c.get_children() if ch.kind != K.TYPE_REF]
+        if not kids:
+            break
+        c = kids[-1]
+    return c
 
 
 def _int_value(c: ci.Cursor) -> int | None:
@@ -175,24 +206,57 @@ def lock_key(arg: Arg) -> str:
     return arg.path or f"<{arg.kind.value}>"
 
 
-class FunctionWalker:
-    """Collect calls, comparisons and local origins of one function body."""
+@dataclass(frozen=True)
+class MacroEvent:
+    """A configured lock macro use (`LOCK_STATE();`), applied by position."""
 
-    def __init__(self, catalogue: Catalogue, fn: Function, main_file: str) -> None:
-        self.vocab = catalogue.locks
+    line: int
+    col: int
+    acquire: bool
+    key: str
+
+
+@dataclass
+class FileContext:
+    """What every function walker of one file shares."""
+
+    catalogue: Catalogue
+    main_file: str
+    judge: TypeJudge
+    statics: dict[str, StaticVar] = field(default_factory=dict)
+    functions: list[Function] = field(default_factory=list)  # lambdas, added as they are met
+    macro_events: list[MacroEvent] = field(default_factory=list)
+
+
+class FunctionWalker:
+    """Collect calls, accesses, lock regions and local origins of one function body."""
+
+    def __init__(self, ctx: FileContext, fn: Function, state: State = ()) -> None:
+        self.ctx = ctx
+        self.vocab = ctx.catalogue.locks
+        self.svocab = ctx.catalogue.statics
         self.mutex_releases = set(self.vocab.mutex.values())
-        self.main_file = main_file
+        self.main_file = ctx.main_file
         self.cs_release = {v: k for k, v in self.vocab.critical_sections.items()}
         self.cs_guards = {n.split("::")[-1] for n in self.vocab.raii_critical_sections}
         self.mutex_guards = {n.split("::")[-1] for n in self.vocab.raii_guards}
         self.fn = fn
-        self.state: State = ()
+        self.state: State = state
         self.gil_released = False
         self.gotos: dict[str, State] = {}
+        self.ref_context = "value"
+        self.pending: list[tuple[str, Span, State]] = []  # `if (x) return x;` seen, a write to x follows
+        self.dest_hint: dict[tuple[int, int], bool | None] = {}  # call position -> stored as object?
+        span = fn.span
+        self.events = [
+            e for e in ctx.macro_events if (span.line, span.col) <= (e.line, e.col) <= (span.end_line, span.end_col)
+        ]
 
     # statements -------------------------------------------------------------
     def stmt(self, c: ci.Cursor) -> bool:
         """Walk a statement; False when control never falls out of it."""
+        if self.events:
+            self.flush_events(c.extent.start)
         k = c.kind
         if k == K.COMPOUND_STMT:
             return self.block(c.get_children())
@@ -229,15 +293,30 @@ class FunctionWalker:
         self.expr(c)
         return True
 
+    def flush_events(self, before: ci.SourceLocation) -> None:
+        pos = (before.line, before.column)
+        while self.events and (self.events[0].line, self.events[0].col) < pos:
+            e = self.events.pop(0)
+            if e.acquire:
+                self.state = (*self.state, Lock(LockKind.MUTEX, e.key))
+            else:
+                self.release(LockKind.MUTEX, e.key)
+
     def block(self, children: Iterable[ci.Cursor]) -> bool:
         live = True
         entry = self.state
+        pending = len(self.pending)
+        last: ci.Cursor | None = None
         for ch in children:
+            last = ch
             if ch.kind == K.LABEL_STMT and not live:
                 self.state = self.gotos.get(ch.spelling, ())
                 live = True
             if not self.stmt(ch):
                 live = False
+        if self.events and last is not None:
+            self.flush_events(last.extent.end)
+        del self.pending[pending:]
         # RAII guards taken in this scope end with it.
         self.state = tuple(lk for lk in self.state if lk.kind != LockKind.GUARD or lk in entry)
         return live
@@ -247,13 +326,22 @@ class FunctionWalker:
         if len(kids) < 2:
             self.exprs(kids)
             return True
+        tests = self.static_tests(kids[0])
         self.stmt(kids[0])
         start = self.state
+        first = len(self.fn.accesses)
         then_live = self.stmt(kids[1])
         then_state = self.state
+        then_end = len(self.fn.accesses)
         self.state = start
         else_live = self.stmt(kids[2]) if len(kids) > 2 else True
         else_state = self.state
+        for key, unset in tests:
+            # `if (!x) { x = ...; }` writes in the then-branch; `if (x) {...} else { x = ...; }` in the else.
+            branch = self.fn.accesses[first:then_end] if unset else self.fn.accesses[then_end:]
+            self.lazy_init(key, span_of(kids[0]), start, branch)
+            if not unset and not then_live and len(kids) == 2:
+                self.pending.append((key, span_of(kids[0]), start))
         if then_live and else_live:
             self.state = _union(then_state, else_state)
         elif then_live or else_live:
@@ -263,10 +351,73 @@ class FunctionWalker:
             return False
         return True
 
+    def lazy_init(self, key: str, check: Span, locks: State, branch: list[Access]) -> None:
+        writes = [a for a in branch if a.kind.writes]
+        own = [a for a in writes if a.var == key]
+        if own:
+            others = [a for a in writes if a.var != key]
+            self.fn.lazy_inits.append(LazyInit(key, check, locks, (*own, *others)))
+
+    def static_tests(self, c: ci.Cursor, negate: bool = False) -> list[tuple[str, bool]]:
+        """Statics a condition tests for being unset (`!x`, `x == NULL`) or set (`x`, `x != NULL`)."""
+        c = strip_casts(c)
+        k = c.kind
+        if k == K.UNARY_OPERATOR and unary_kind(c) == _LNOT:
+            kids = list(c.get_children())
+            return self.static_tests(kids[0], not negate) if kids else []
+        if k == K.BINARY_OPERATOR:
+            kids = list(c.get_children())
+            op = c.binary_operator
+            if len(kids) != 2:
+                return []
+            if op in (ci.BinaryOperator.LAnd, ci.BinaryOperator.LOr):
+                return self.static_tests(kids[0], negate) + self.static_tests(kids[1], negate)
+            if op in (ci.BinaryOperator.EQ, ci.BinaryOperator.NE, ci.BinaryOperator.LT):
+                lhs, rhs = strip_casts(kids[0]), strip_casts(kids[1])
+                swapped = rhs.kind not in _LITERALS and lhs.kind in _LITERALS
+                if swapped:
+                    lhs, rhs = rhs, lhs
+                if rhs.kind not in _LITERALS:
+                    return []
+                if op == ci.BinaryOperator.LT and (swapped or _int_value(rhs) != 0):
+                    return []  # only the `x < 0` sentinel test
+                var = self.static_of(lhs)
+                if var is None:
+                    return []
+                unset = op != ci.BinaryOperator.NE
+                return [(var.key, unset != negate)]
+            return []
+        if k == K.CALL_EXPR and c.spelling == "empty":
+            base = self.member_base(c)
+            var = self.static_of(base) if base is not None else None
+            return [(var.key, not negate)] if var is not None else []
+        var = self.static_of(c)
+        return [(var.key, negate)] if var is not None else []
+
+    def static_of(self, c: ci.Cursor) -> StaticVar | None:
+        c = strip_casts(c)
+        if c.kind != K.DECL_REF_EXPR:
+            return None
+        ref = c.referenced
+        if ref is None or ref.kind != K.VAR_DECL:
+            return None
+        return self.static(ref)
+
+    def static(self, decl: ci.Cursor) -> StaticVar | None:
+        var = self.ctx.judge.static_var(decl)
+        if var is not None and var.key not in self.ctx.statics:
+            self.ctx.statics[var.key] = var
+        return var
+
     def var_decl(self, c: ci.Cursor) -> None:
         type_name = c.type.spelling
         guard = self.guard_kind(type_name, c)
         init = [ch for ch in c.get_children() if ch.kind not in (K.TYPE_REF, K.NAMESPACE_REF, K.TEMPLATE_REF)]
+        is_static = c.storage_class == ci.StorageClass.STATIC
+        if is_static:
+            self.static(c)
+        if init:
+            self.hint_destination(init[-1], c.type)
         self.exprs(init)
         if guard is not None:
             args = self.guard_args(c)
@@ -274,7 +425,7 @@ class FunctionWalker:
             objects = tuple(a.path for a in args if a.path) if guard == LockKind.CRITICAL_SECTION else ()
             self.state = (*self.state, Lock(LockKind.GUARD, key, objects))
             return
-        if init and c.semantic_parent is not None and c.storage_class != ci.StorageClass.STATIC:
+        if init and c.semantic_parent is not None and not is_static:
             self.assign(c.spelling, init[-1])
 
     def guard_kind(self, type_name: str, c: ci.Cursor) -> LockKind | None:
@@ -309,25 +460,134 @@ class FunctionWalker:
 
     def expr(self, c: ci.Cursor) -> None:
         k = c.kind
+        if k == K.DECL_REF_EXPR:
+            self.decl_ref(c)
+            return
         if k == K.CALL_EXPR:
             self.call(c)
             return
         if k == K.BINARY_OPERATOR:
             self.binary(c)
             return
+        if k == K.COMPOUND_ASSIGNMENT_OPERATOR:
+            kids = list(c.get_children())
+            if len(kids) == 2:
+                self.store(kids[0], AccessKind.RMW, span_of(c), c.spelling or "op=")
+                self.expr(kids[1])
+            return
+        if k == K.UNARY_OPERATOR:
+            self.unary(c)
+            return
         if k == K.LAMBDA_EXPR:
-            saved = self.state
-            for ch in c.get_children():
-                if ch.kind == K.COMPOUND_STMT:
-                    self.state = ()
-                    self.stmt(ch)
-            self.state = saved
+            self.lambda_expr(c)
             return
         if k == K.VAR_DECL:
             self.var_decl(c)
             return
         for ch in c.get_children():
             self.expr(ch)
+
+    def decl_ref(self, c: ci.Cursor) -> None:
+        ref = c.referenced
+        if ref is None:
+            return
+        if ref.kind == K.VAR_DECL:
+            var = self.static(ref)
+            if var is not None:
+                self.access(var, AccessKind.READ, span_of(c))
+        elif ref.kind in FUNCTION_KINDS:
+            self.fn.refs.append(FunctionRef(ref.spelling, self.ref_context, span_of(c)))
+
+    def access(self, var: StaticVar, kind: AccessKind, span: Span, path: str = "", detail: str = "") -> None:
+        a = Access(var.key, kind, span, self.state, path or var.name, detail)
+        self.fn.accesses.append(a)
+        if kind.writes and self.pending:
+            for i, (key, check, locks) in enumerate(self.pending):
+                if key == var.key:
+                    self.fn.lazy_inits.append(LazyInit(key, check, locks, (a,)))
+                    del self.pending[i]
+                    break
+
+    def unary(self, c: ci.Cursor) -> None:
+        kids = list(c.get_children())
+        if not kids:
+            return
+        op = unary_kind(c)
+        if op in _INC_DEC:
+            self.store(kids[0], AccessKind.RMW, span_of(c), "++" if op in (_POST_INC, _PRE_INC) else "--")
+            return
+        if op == _ADDR_OF:
+            base, path, others = self.lvalue(kids[0])
+            self.exprs(others)
+            var = self.static_of(base) if base is not None else None
+            if var is not None:
+                self.access(var, AccessKind.ADDRESS, span_of(c), path)
+            elif base is not None:
+                self.decl_ref(base)
+            return
+        self.exprs(kids)
+
+    def lvalue(self, c: ci.Cursor) -> tuple[ci.Cursor | None, str, list[ci.Cursor]]:
+        """The variable an lvalue expression stores into, its path (`x.count`, `x[]`) and the
+        sub-expressions (indexes) still to walk."""
+        parts: list[str] = []
+        others: list[ci.Cursor] = []
+        for _ in range(32):
+            c = strip_casts(c)
+            k = c.kind
+            if k == K.UNARY_OPERATOR and unary_kind(c) == _DEREF:
+                kids = list(c.get_children())
+                if not kids:
+                    break
+                parts.append("[]")
+                c = kids[0]
+            elif k == K.MEMBER_REF_EXPR:
+                kids = list(c.get_children())
+                if not kids:
+                    return None, "", others
+                parts.append("." + c.spelling)
+                c = kids[0]
+            elif k == K.ARRAY_SUBSCRIPT_EXPR:
+                kids = list(c.get_children())
+                if len(kids) != 2:
+                    break
+                parts.append("[]")
+                others.append(kids[1])
+                c = kids[0]
+            elif k == K.CALL_EXPR and c.spelling in _LVALUE_OPERATORS:
+                args = list(c.get_arguments())
+                if not args:
+                    break
+                parts.append(_LVALUE_OPERATORS[c.spelling])
+                others += args[1:]
+                c = args[0]
+            elif k == K.DECL_REF_EXPR:
+                return c, c.spelling + "".join(reversed(parts)), others
+            else:
+                break
+        return None, "", [*others, c]
+
+    def store(self, target: ci.Cursor, kind: AccessKind, span: Span, op: str) -> None:
+        base, path, others = self.lvalue(target)
+        self.exprs(others)
+        if base is None:
+            return
+        var = self.static_of(base)
+        if var is not None:
+            self.access(var, kind, span, var.name + path[len(base.spelling) :])
+            return
+        if "." in path or "[" in path:
+            self.field_write(base, path, span, op)
+
+    def field_write(self, base: ci.Cursor, path: str, span: Span, op: str) -> None:
+        ref = base.referenced
+        if ref is None or ref.kind not in (K.PARM_DECL, K.VAR_DECL) or "." not in path:
+            return
+        obj = self.ctx.judge.object_struct(ref.type.get_canonical())
+        if obj is None:
+            return
+        field_path = path.split("[", 1)[0]
+        self.fn.field_writes.append(FieldWrite(field_path, base.spelling, obj, span, self.state, op))
 
     def binary(self, c: ci.Cursor) -> None:
         kids = list(c.get_children())
@@ -341,7 +601,27 @@ class FunctionWalker:
                 lhs = reduce_arg(kids[0])
                 if lhs.kind == ArgKind.NAME:
                     self.assign(lhs.path, kids[1])
+                self.hint_destination(kids[1], kids[0].type)
+                self.store(kids[0], AccessKind.WRITE, span_of(c), "=")
+                self.expr(kids[1])
+                return
         self.exprs(kids)
+
+    def hint_destination(self, value: ci.Cursor, dest: ci.Type) -> None:
+        """Remember what type a call's result is stored as (FT206 asks: object or buffer?)."""
+        c = value
+        for _ in range(32):
+            if c.kind == K.CALL_EXPR:
+                self.dest_hint[(c.location.line, c.location.column)] = self.ctx.judge.points_to_object(dest)
+                return
+            if c.kind not in _CASTS:
+                return
+            if c.kind in (K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR, K.CXX_REINTERPRET_CAST_EXPR):
+                dest = c.type
+            kids = [ch for ch in c.get_children() if ch.kind != K.TYPE_REF]
+            if not kids:
+                return
+            c = kids[-1]
 
     def operand(self, c: ci.Cursor) -> Operand:
         a = reduce_arg(c)
@@ -365,20 +645,45 @@ class FunctionWalker:
             origin = Assignment(OriginKind.OTHER)
         self.fn.locals.setdefault(name, []).append(origin)
 
+    def lambda_expr(self, c: ci.Cursor) -> None:
+        """A lambda body runs when it is called, not here: it becomes a function of its own."""
+        body = next((ch for ch in c.get_children() if ch.kind == K.COMPOUND_STMT), None)
+        if body is None:
+            return
+        span = span_of(c)
+        lam = Function(f"{self.fn.name}::lambda@{span.line}", span, internal=True)
+        self.fn.refs.append(FunctionRef(lam.name, self.ref_context, span))
+        once = tuple(lk for lk in self.state if lk.kind == LockKind.ONCE)
+        FunctionWalker(self.ctx, lam, once).stmt(body)
+        self.ctx.functions.append(lam)
+
+    def member_base(self, c: ci.Cursor) -> ci.Cursor | None:
+        """The object of a member call: `x` in `x.push_back(v)` (None for `this`)."""
+        for ch in c.get_children():
+            if ch.kind == K.MEMBER_REF_EXPR:
+                kids = list(ch.get_children())
+                return kids[0] if kids else None
+            break
+        return None
+
     def call(self, c: ci.Cursor) -> None:
         name = callee_name(c)
         arg_cursors = list(c.get_arguments())
         args = tuple(reduce_arg(a) for a in arg_cursors)
         member_base: Arg | None = None
         user_defined = False
+        declared_in: str | None = ""
         ref = c.referenced
+        obj: ci.Cursor | None = None
         if ref is not None and ref.kind in (K.CXX_METHOD, K.CONSTRUCTOR, K.CONVERSION_FUNCTION):
             user_defined = True
-            for ch in c.get_children():
-                if ch.kind == K.MEMBER_REF_EXPR:
-                    kids = list(ch.get_children())
-                    member_base = reduce_arg(kids[0]) if kids else Arg(ArgKind.NAME, "this", "this")
-                break
+            if name.startswith("operator") and arg_cursors and ref.kind == K.CXX_METHOD:
+                obj, arg_cursors = arg_cursors[0], arg_cursors[1:]
+            else:
+                obj = self.member_base(c)
+                first = next(iter(c.get_children()), None)
+                if first is not None and first.kind == K.MEMBER_REF_EXPR:
+                    member_base = reduce_arg(obj) if obj is not None else Arg(ArgKind.NAME, "this", "this")
         elif ref is not None:
             definition = ref.get_definition()
             user_defined = (
@@ -386,10 +691,66 @@ class FunctionWalker:
                 and definition.location.file is not None
                 and definition.location.file.name == self.main_file
             )
-        self.fn.calls.append(Call(name, span_of(c), args, self.state, self.gil_released, user_defined))
-        for a in arg_cursors:
-            self.expr(a)
+            f = ref.location.file
+            declared_in = "" if f is None or f.name == self.main_file else f.name
+            if ref.location.file is not None and ref.location.file.name == self.main_file and _implicit(ref, c):
+                declared_in = None
+        else:
+            declared_in = None
+        result = self.dest_hint.get((c.location.line, c.location.column))
+        kind = "" if result is None else ("object" if result else "buffer")
+        self.fn.calls.append(
+            Call(name, span_of(c), args, self.state, self.gil_released, user_defined, declared_in, kind)
+        )
+        if obj is not None:
+            self.method_object(c, name, obj)
+        self.call_arguments(name, arg_cursors)
         self.lock_event(name, args, member_base)
+
+    def method_object(self, c: ci.Cursor, name: str, obj: ci.Cursor) -> None:
+        base, path, others = self.lvalue(obj)
+        self.exprs(others)
+        var = self.static_of(base) if base is not None else None
+        if var is None:
+            if base is None:
+                self.expr(obj)
+            return
+        sv = self.svocab
+        inserting = name == "operator[]" and bare_template(var.type) in sv.inserting_subscript
+        kind = AccessKind.METHOD_WRITE if name in sv.mutating_members or inserting else AccessKind.READ
+        self.access(var, kind, span_of(c), var.name + path[len(base.spelling) :], name)
+
+    def call_arguments(self, name: str, arg_cursors: list[ci.Cursor]) -> None:
+        sv = self.svocab
+        once_index = sv.once_functions.get(name)
+        written = sv.buffer_writers.get(name, ())
+        atomic = sv.is_atomic_call(name)
+        saved_state, saved_context = self.state, self.ref_context
+        if once_index is not None:
+            self.state = (*self.state, Lock(LockKind.ONCE, name))
+        for i, a in enumerate(arg_cursors):
+            self.ref_context = "once" if i == once_index else f"call:{name}"
+            inner = strip_casts(a)
+            address = inner.kind == K.UNARY_OPERATOR and unary_kind(inner) == _ADDR_OF
+            target = next(iter(inner.get_children()), None) if address else inner
+            var = self.static_of(target) if target is not None and strip_casts(target).kind == K.DECL_REF_EXPR else None
+            if var is None:
+                self.expr(a)
+                continue
+            is_array = target is not None and target.type.get_canonical().kind in (
+                ci.TypeKind.CONSTANTARRAY,
+                ci.TypeKind.INCOMPLETEARRAY,
+            )
+            if atomic and (address or is_array):
+                kind = AccessKind.ATOMIC
+            elif i in written:
+                kind = AccessKind.CALL_WRITE
+            elif address or is_array:
+                kind = AccessKind.ADDRESS
+            else:
+                kind = AccessKind.READ
+            self.access(var, kind, span_of(a), var.name, name)
+        self.state, self.ref_context = saved_state, saved_context
 
     def lock_event(self, name: str, args: tuple[Arg, ...], member_base: Arg | None) -> None:
         v = self.vocab
@@ -421,7 +782,17 @@ class FunctionWalker:
                 return
 
 
-def walk_function(catalogue: Catalogue, c: ci.Cursor, main_file: str) -> Function | None:
+def bare_template(type_spelling: str) -> str:
+    """`std::map<int, int>` -> `map`."""
+    return _TEMPLATE_ARGS.sub("", type_spelling).split("::")[-1].strip()
+
+
+def _implicit(ref: ci.Cursor, call: ci.Cursor) -> bool:
+    """C's implicit declaration of an undeclared function sits at its first call."""
+    return ref.location.line == call.location.line and ref.location.column == call.location.column
+
+
+def walk_function(ctx: FileContext, c: ci.Cursor) -> Function | None:
     body = next((ch for ch in c.get_children() if ch.kind == K.COMPOUND_STMT), None)
     if body is None:
         return None
@@ -430,6 +801,7 @@ def walk_function(catalogue: Catalogue, c: ci.Cursor, main_file: str) -> Functio
     parent = c.semantic_parent
     if parent is not None and parent.kind in (K.CLASS_DECL, K.STRUCT_DECL, K.CLASS_TEMPLATE):
         name = f"{parent.spelling}::{name}"
-    fn = Function(name, span_of(c), params)
-    FunctionWalker(catalogue, fn, main_file).stmt(body)
+    internal = c.linkage in (ci.LinkageKind.INTERNAL, ci.LinkageKind.NO_LINKAGE)
+    fn = Function(name, span_of(c), params, internal=internal)
+    FunctionWalker(ctx, fn).stmt(body)
     return fn

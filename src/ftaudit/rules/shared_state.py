@@ -1,0 +1,125 @@
+"""FT1: shared mutable state (FT101 globals, FT102 lazy init, FT103 object fields)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from ..engine import Context, rule
+from ..facts import Access, AccessKind, Arg, ArgKind, Storage, Unit
+from ..findings import Finding, Related
+from ._protection import Privacy, aliases, protects
+from ._roles import Role, roles_of
+from ._statics import guarded, is_shared_state, racy_lazy_inits
+
+_MAX_RELATED = 20
+_STORAGE = {
+    Storage.FILE: "global",
+    Storage.FUNCTION: "function-local static",
+    Storage.NAMESPACE: "namespace-scope variable",
+    Storage.CLASS: "static data member",
+}
+_HOW = {
+    AccessKind.WRITE: "assigned",
+    AccessKind.RMW: "read-modify-written",
+    AccessKind.CALL_WRITE: "filled by {detail}()",
+    AccessKind.METHOD_WRITE: "modified by {detail}()",
+}
+_FIX = (
+    "make it thread_local/_Thread_local (per-thread), _Atomic or std::atomic (a counter or flag), move it "
+    "into module state, initialise it during module init, or hold a PyMutex around every access"
+)
+
+
+@dataclass(frozen=True)
+class _Write:
+    path: str
+    function: str
+    role: Role
+    access: Access
+
+
+def _describe_write(w: _Write) -> str:
+    how = _HOW.get(w.access.kind, "written").format(detail=w.access.detail)
+    return f"`{w.access.path}` {how} in `{w.function}` ({w.role.value})"
+
+
+@rule("FT101", scope="project")
+def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Finding]:
+    declared = {}
+    writes: dict[str, list[_Write]] = defaultdict(list)
+    for unit in units:
+        for key, var in unit.statics.items():
+            best = declared.get(key)
+            if best is None or (var.definition and not best.definition):
+                declared[key] = var
+        roles = roles_of(unit)
+        for fn in unit.functions:
+            role = roles[fn.name]
+            if role.init_only:
+                continue
+            lazy = {w.span for li in racy_lazy_inits(unit, fn, role) for w in li.writes}
+            for a in fn.accesses:
+                if a.kind.writes and a.span not in lazy and not guarded(a.locks, unit):
+                    writes[a.var].append(_Write(unit.path, fn.name, role, a))
+    for key, ws in writes.items():
+        var = declared.get(key)
+        if var is None or not is_shared_state(var) or not var.path:
+            continue
+        ws.sort(key=lambda w: (w.path, w.access.span.line, w.access.span.col))
+        functions = list(dict.fromkeys(f"`{w.function}` ({w.role.value})" for w in ws))
+        shown = ", ".join(functions[:4]) + (f" and {len(functions) - 4} more" if len(functions) > 4 else "")
+        msg = (
+            f"{_STORAGE[var.storage]} `{var.name}` ({var.type}) is shared by all threads and written after import "
+            f"without a lock: {len(ws)} unguarded write(s) in {shown}; {_FIX}"
+        )
+        related = [Related(w.access.span, _describe_write(w), w.path) for w in ws[:_MAX_RELATED]]
+        yield Finding(ctx.info.id, var.path, var.span, msg, ctx.info.level, "", tuple(related))
+
+
+@rule("FT102")
+def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    roles = roles_of(unit)
+    for fn in unit.functions:
+        role = roles[fn.name]
+        for li in racy_lazy_inits(unit, fn, role):
+            var = unit.statics[li.var]
+            others = list(dict.fromkeys(unit.statics[w.var].name for w in li.writes if w.var != li.var))
+            also = f" (together with {', '.join(f'`{o}`' for o in others)})" if others else ""
+            msg = (
+                f"check-then-set initialisation of `{var.name}`{also} in `{fn.name}` ({role.value}) races: two "
+                "threads can both see it unset and both initialise it, leaking one result or freeing it under "
+                "the other; initialise it in module init (PyInit_/Py_mod_exec), use pthread_once/std::call_once, "
+                "an atomic compare-exchange, or hold a PyMutex around the check and the set"
+            )
+            related = [Related(w.span, f"`{w.path}` set here", unit.path) for w in li.writes]
+            yield ctx.finding(unit, li.check, msg, fn.name, related)
+
+
+_NOT_SHARED_YET = {Role.CONSTRUCTOR, Role.DEALLOC, Role.GC}
+
+
+@rule("FT103")
+def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    roles = roles_of(unit)
+    for fn in unit.functions:
+        role = roles[fn.name]
+        if role in _NOT_SHARED_YET or role.init_only or not fn.field_writes:
+            continue
+        privacy = Privacy(fn, ctx.catalogue)
+        for w in fn.field_writes:
+            if privacy.is_private(Arg(ArgKind.NAME, w.root, w.root)):
+                continue
+            if any(protects(w.locks, Arg(ArgKind.MEMBER, w.path, root)) for root in aliases(fn, w.root)):
+                continue
+            shown = w.path.replace(".", "->", 1)
+            verb = "assigned" if w.op == "=" else "read-modify-written"
+            yield ctx.finding(
+                unit,
+                w.span,
+                f"`{shown}` ({w.object_type} field) is {verb} in `{fn.name}` ({role.value}) without a critical "
+                f"section: two threads using the same object race; wrap it in Py_BEGIN_CRITICAL_SECTION({w.root}) "
+                "... Py_END_CRITICAL_SECTION(), or use atomics for counters and flags",
+                fn.name,
+            )
