@@ -78,13 +78,19 @@ class LockVocabulary:
 class StaticsVocabulary:
     exempt_types: frozenset[str]
     once_functions: dict[str, int]
-    buffer_writers: dict[str, tuple[int, ...]]
+    buffer_writers: dict[str, tuple[int, ...] | int]  # indices, or the first of all remaining
     atomic_prefixes: tuple[str, ...]
     mutating_members: frozenset[str]
     inserting_subscript: frozenset[str]
 
     def is_atomic_call(self, name: str) -> bool:
         return name.startswith(self.atomic_prefixes)
+
+    def writes_arg(self, name: str, index: int) -> bool:
+        spec = self.buffer_writers.get(name)
+        if spec is None:
+            return False
+        return index >= spec if isinstance(spec, int) else index in spec
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,14 @@ def _rule(raw: dict[str, Any]) -> RuleInfo:
     )
 
 
+def _writer_spec(name: str, value: Any) -> tuple[int, ...] | int:
+    if isinstance(value, str) and value.endswith("+") and value[:-1].isdigit():
+        return int(value[:-1])
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return tuple(value)
+    raise ValueError(f"buffer-writers.{name}: expected a list of indices or 'N+', got {value!r}")
+
+
 @lru_cache(maxsize=1)
 def load() -> Catalogue:
     root = catalogue_root()
@@ -190,7 +204,7 @@ def load() -> Catalogue:
     statics = StaticsVocabulary(
         exempt_types=frozenset(st["exempt-types"]),
         once_functions=dict(st["once-functions"]),
-        buffer_writers={k: tuple(v) for k, v in st["buffer-writers"].items()},
+        buffer_writers={k: _writer_spec(k, v) for k, v in st["buffer-writers"].items()},
         atomic_prefixes=tuple(st["atomics"]["prefixes"]),
         mutating_members=frozenset(st["cxx"]["mutating-members"]),
         inserting_subscript=frozenset(st["cxx"]["inserting-subscript"]),

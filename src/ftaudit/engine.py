@@ -15,19 +15,35 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .catalogue import Catalogue, RuleInfo
 from .facts import Span, Unit
 from .findings import Finding, Related
 
 
+class Project:
+    """Every unit of the scan, plus analyses computed once and shared by rules
+    (the call graph crosses files: `PyInit_` in one file calls a setup helper in another)."""
+
+    def __init__(self, units: Sequence[Unit]) -> None:
+        self.units = units
+        self._memo: dict[str, object] = {}
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class Context:
-    """What a rule sees besides the unit: the catalogue and its own metadata."""
+    """What a rule sees besides the unit: the catalogue, its own metadata, the project."""
 
     catalogue: Catalogue
     info: RuleInfo
+    project: Project = field(default_factory=lambda: Project(()))
 
     def finding(
         self, unit: Unit, span: Span, message: str, function: str = "", related: Iterable[Related] = ()
@@ -35,6 +51,7 @@ class Context:
         return Finding(self.info.id, unit.path, span, message, self.info.level, function, tuple(related))
 
 
+T = TypeVar("T")
 RuleFunc = Callable[..., Iterable[Finding]]
 SCOPES = ("unit", "project", "findings")
 
@@ -106,9 +123,10 @@ def run_rules(units: Sequence[Unit], catalogue: Catalogue, rule_ids: list[str]) 
             and info.enabled
             and matches(dep, impl[rid].depends)
         ]
+    project = Project(units)
     found: list[Finding] = []
     for rid in early:
-        reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid])
+        reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid], project)
         if reg.scope == "unit":
             for unit in units:
                 if _applies(ctx.info, unit):
@@ -116,6 +134,6 @@ def run_rules(units: Sequence[Unit], catalogue: Catalogue, rule_ids: list[str]) 
         else:
             found += reg.func([u for u in units if _applies(ctx.info, u)], ctx)
     for rid in late:
-        reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid])
+        reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid], project)
         found += reg.func([u for u in units if _applies(ctx.info, u)], list(found), ctx)
     return [f for f in found if f.rule in wanted]

@@ -10,8 +10,10 @@ Roles come from names (`PyInit_*`), from the tables a function is listed in
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from enum import Enum
 
+from ..engine import Context
 from ..facts import Unit
 
 
@@ -87,38 +89,62 @@ def _name_role(name: str) -> Role | None:
     return None
 
 
-def roles_of(unit: Unit) -> dict[str, Role]:
-    """The role of every function of the unit (linear in its size: cheap to recompute)."""
-    names = {fn.name for fn in unit.functions}
-    roles: dict[str, Role] = {}
-    address_taken: set[str] = set()
-    refs = list(unit.refs) + [r for fn in unit.functions for r in fn.refs]
-    for ref in refs:
-        role = _slot_role(ref.context)
-        if role is None:
-            address_taken.add(ref.name)
-            continue
-        current = roles.get(ref.name)
-        # A function in a method table and in an exec slot is still an entry point.
-        if current is None or (current.init_only and not role.init_only):
-            roles[ref.name] = role
-    for fn in unit.functions:
-        role = _name_role(fn.name)
-        if role is not None and fn.name not in roles:
-            roles[fn.name] = role
-    callers: dict[str, set[str]] = defaultdict(set)
-    for fn in unit.functions:
-        for call in fn.calls:
-            if call.user_defined and call.name in names:
-                callers[call.name].add(fn.name)
-    # Helpers: called only from init-only code, never used as a value.
-    changed = True
-    while changed:
-        changed = False
-        for fn in unit.functions:
-            if fn.name in roles or fn.name in address_taken or not callers.get(fn.name):
-                continue
-            if all(c != fn.name and roles.get(c, Role.OTHER).init_only for c in callers[fn.name]):
-                roles[fn.name] = Role.INIT_HELPER
-                changed = True
-    return {fn.name: roles.get(fn.name, Role.OTHER) for fn in unit.functions}
+Key = tuple[str, str]  # (file, name) for `static` functions, ("", name) for external ones
+
+
+class ProjectRoles:
+    """Roles over the whole scan: an external `setup()` in one file called only
+    from `PyInit_` in another is module-init code too."""
+
+    def __init__(self, units: Sequence[Unit]) -> None:
+        self.defined: set[Key] = {self._own(u, fn.name, fn.internal) for u in units for fn in u.functions}
+        roles: dict[Key, Role] = {}
+        address_taken: set[Key] = set()
+        callers: dict[Key, set[Key]] = defaultdict(set)
+        for unit in units:
+            for ref in [*unit.refs, *(r for fn in unit.functions for r in fn.refs)]:
+                key = self.resolve(unit, ref.name)
+                role = _slot_role(ref.context)
+                if role is None:
+                    address_taken.add(key)
+                elif key not in roles or (roles[key].init_only and not role.init_only):
+                    # A function in a method table and in an exec slot is still an entry point.
+                    roles[key] = role
+            for fn in unit.functions:
+                me = self._own(unit, fn.name, fn.internal)
+                role = _name_role(fn.name)
+                if role is not None and me not in roles:
+                    roles[me] = role
+                for call in fn.calls:
+                    callee = self.resolve(unit, call.name)
+                    if callee in self.defined:
+                        callers[callee].add(me)
+        # Helpers: called only from init-only code, never used as a value.
+        changed = True
+        while changed:
+            changed = False
+            for key in self.defined:
+                if key in roles or key in address_taken or not callers.get(key):
+                    continue
+                others = callers[key] - {key}  # recursion does not make a helper run later
+                if others and all(roles.get(c, Role.OTHER).init_only for c in others):
+                    roles[key] = Role.INIT_HELPER
+                    changed = True
+        self.roles = roles
+
+    @staticmethod
+    def _own(unit: Unit, name: str, internal: bool) -> Key:
+        return (unit.path, name) if internal else ("", name)
+
+    def resolve(self, unit: Unit, name: str) -> Key:
+        """A name as seen from `unit`: its own static function first, else the external one."""
+        local = (unit.path, name)
+        return local if local in self.defined else ("", name)
+
+    def of(self, unit: Unit) -> dict[str, Role]:
+        return {fn.name: self.roles.get(self._own(unit, fn.name, fn.internal), Role.OTHER) for fn in unit.functions}
+
+
+def roles_of(unit: Unit, ctx: Context) -> dict[str, Role]:
+    """The role of every function of the unit, judged over the whole scan."""
+    return ctx.project.memo("roles", lambda: ProjectRoles(ctx.project.units)).of(unit)

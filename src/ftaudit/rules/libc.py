@@ -16,7 +16,7 @@ _SET_NAMES = {"posix": "POSIX", "glibc": "glibc"}
 @rule("FT301")
 def mt_unsafe_libc(unit: Unit, ctx: Context) -> Iterator[Finding]:
     table = ctx.catalogue.libc
-    roles = roles_of(unit)
+    roles = roles_of(unit, ctx)
     for fn in unit.functions:
         if roles[fn.name].init_only:
             continue  # module init runs once, before the module's functions can be called

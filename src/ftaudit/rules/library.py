@@ -45,7 +45,7 @@ def unlocked_library_call(unit: Unit, ctx: Context) -> Iterator[Finding]:
     cat = ctx.catalogue
     if not cat.unsafe_functions and not cat.unsafe_headers:
         return
-    roles = roles_of(unit)
+    roles = roles_of(unit, ctx)
     for fn in unit.functions:
         role = roles[fn.name]
         if role.init_only:

@@ -54,7 +54,7 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
             best = declared.get(key)
             if best is None or (var.definition and not best.definition):
                 declared[key] = var
-        roles = roles_of(unit)
+        roles = roles_of(unit, ctx)
         for fn in unit.functions:
             role = roles[fn.name]
             if role.init_only:
@@ -80,7 +80,7 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
 
 @rule("FT102")
 def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
-    roles = roles_of(unit)
+    roles = roles_of(unit, ctx)
     for fn in unit.functions:
         role = roles[fn.name]
         for li in racy_lazy_inits(unit, fn, role):
@@ -102,7 +102,7 @@ _NOT_SHARED_YET = {Role.CONSTRUCTOR, Role.DEALLOC, Role.GC}
 
 @rule("FT103")
 def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
-    roles = roles_of(unit)
+    roles = roles_of(unit, ctx)
     for fn in unit.functions:
         role = roles[fn.name]
         if role in _NOT_SHARED_YET or role.init_only or not fn.field_writes:
