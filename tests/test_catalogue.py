@@ -43,10 +43,10 @@ def test_catalogue_examples_are_true(tmp_path):
 def test_generated_rule_docs_are_current():
     import runpy
 
-    gen = runpy.run_path(str(ROOT / "scripts" / "gen_rule_docs.py"))
+    gen = runpy.run_path(str(ROOT / "scripts" / "gen_docs.py"))
     for path, text in gen["expected"]().items():
-        assert path.is_file(), f"{path} missing: run python scripts/gen_rule_docs.py"
-        assert path.read_text(encoding="utf-8") == text, f"{path} stale: run python scripts/gen_rule_docs.py"
+        assert path.is_file(), f"{path} missing: run python scripts/gen_docs.py"
+        assert path.read_text(encoding="utf-8") == text, f"{path} stale: run python scripts/gen_docs.py"
 
 
 def test_borrowed_and_libc_tables():

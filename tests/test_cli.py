@@ -103,3 +103,12 @@ def test_subprocess_module_and_console_script():
     assert proc.returncode == 1, proc.stderr
     assert "spammodule.c" in proc.stdout
     assert "FT401" in proc.stdout
+
+
+def test_global_written_in_another_file_has_related_location_there():
+    res = run("scan", str(FIXTURES / "c"), "--select", "FT101", "--format", "json", "-q", "--root", str(FIXTURES))
+    doc = json.loads(res.output)
+    (f,) = [f for f in doc["findings"] if "split_calls" in f["message"]]
+    assert f["path"] == "c/split_setup.c"
+    assert {r["path"] for r in f["related"]} == {"c/split_setup.c", "c/split_module.c"}
+    assert "2 unguarded write(s)" in f["message"]

@@ -42,3 +42,30 @@ def rule_markdown(info: RuleInfo) -> str:
 
 {refs}
 """
+
+
+def config_markdown() -> str:
+    """The configuration reference, from the same key table validation uses."""
+    from .config import KEYS
+
+    kinds = {"list": "list of strings", "table": "table of strings", "string": "string"}
+    lines = [
+        "# Configuration",
+        "",
+        "Generated from `src/ftaudit/config.py` by `scripts/gen_docs.py`.",
+        "",
+        "ftaudit reads the `[tool.ftaudit]` table of the nearest `pyproject.toml`, walking up from the",
+        "first scanned path (`--config FILE` names one; `--no-config` ignores them). Any other TOML",
+        "file given to `--config` holds the keys at its top level. Relative paths are relative to the",
+        "configuration file. Unknown keys and wrong types stop the scan with exit code 2 and a message",
+        "naming the key. Command-line `--select` replaces `select`; `--ignore`, `-I` and `-D` add to",
+        "`ignore`, `include-dirs` and `defines`.",
+        "",
+        "| key | type | meaning |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{k.name}` | {kinds[k.kind]} | {k.help} |" for k in KEYS]
+    lines += ["", "## Example", "", "```toml", "[tool.ftaudit]"]
+    lines += [f"{k.name} = {k.example}" for k in KEYS]
+    lines += ["```", ""]
+    return "\n".join(lines)

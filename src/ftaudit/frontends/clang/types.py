@@ -84,6 +84,8 @@ class TypeJudge:
             return None
         definition = decl.get_definition()
         where = definition if definition is not None else decl
+        # `int x;` at file scope is a tentative definition, which clang does not call one.
+        defines = definition is not None or sc not in (ci.StorageClass.EXTERN,)
         t = decl.type
         inner = _innermost(t)
         canon = _innermost(t.get_canonical())
@@ -102,7 +104,7 @@ class TypeJudge:
             atomic=atomic,
             thread_local=decl.tls_kind != ci.TLSKind.NONE,
             exempt=f"{exempt} is exempt" if exempt else "",
-            definition=definition is not None,
+            definition=defines,
             system=bool(loc.is_in_system_header),
         )
 

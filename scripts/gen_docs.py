@@ -1,4 +1,4 @@
-"""Regenerate docs/rules/*.md from the rule catalogue (tests fail when stale)."""
+"""Regenerate docs/rules/*.md and docs/configuration.md (tests fail when stale)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from ftaudit.catalogue import load  # noqa: E402
-from ftaudit.docs import rule_markdown  # noqa: E402
+from ftaudit.docs import config_markdown, rule_markdown  # noqa: E402
 
 
 def expected() -> dict[Path, str]:
@@ -18,13 +18,14 @@ def expected() -> dict[Path, str]:
     index = [
         "# Rules",
         "",
-        "Generated from `rules/` by `scripts/gen_rule_docs.py`.",
+        "Generated from `rules/` by `scripts/gen_docs.py`.",
         "",
         "| id | name | level | summary |",
         "|---|---|---|---|",
     ]
     index += [f"| [{rid}]({rid}.md) | {i.name} | {i.level} | {i.summary} |" for rid, i in cat.rules.items()]
     out[ROOT / "docs" / "rules" / "README.md"] = "\n".join(index) + "\n"
+    out[ROOT / "docs" / "configuration.md"] = config_markdown()
     return out
 
 
