@@ -2,7 +2,7 @@
  * spam: a small extension module written for the GIL, as many are.
  * `ftaudit scan examples/` reports its free-threading hazards; the safe
  * look-alikes next to them (kwargs lookups, tuples, fresh lists, locked
- * regions) stay quiet.
+ * regions, state set up in the exec slot, atomics) stay quiet.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -10,7 +10,10 @@
 #include <time.h>
 
 static PyMutex registry_lock;
-static PyObject *registry;  /* dict name -> callback, shared by all threads */
+static PyObject *registry;  /* dict name -> callback, shared by all threads; set in spam_exec */
+static long ncalls;         /* a counter every thread bumps: a lost-update race */
+static _Atomic long nstamps;  /* the same, done right */
+static PyObject *empty_str;  /* created on first use: a lazy-initialisation race */
 
 /* Borrowed item from a list the caller still owns and may mutate. */
 static PyObject *
@@ -123,6 +126,8 @@ spam_extend(PyObject *self, PyObject *args)
 static PyObject *
 spam_stamp(PyObject *self, PyObject *arg)
 {
+    ncalls++;
+    nstamps++;
     time_t t = (time_t)PyLong_AsLong(arg);
     struct tm *tm = localtime(&t);
     char buf[64];
@@ -141,7 +146,18 @@ spam_stamp_r(PyObject *self, PyObject *arg)
     return PyUnicode_FromString(buf);
 }
 
+/* Check-then-set on a static: two threads can both create it. */
+static PyObject *
+spam_empty(PyObject *self, PyObject *unused)
+{
+    if (empty_str == NULL) {
+        empty_str = PyUnicode_FromString("");
+    }
+    return Py_NewRef(empty_str);
+}
+
 static PyMethodDef spam_methods[] = {
+    {"empty", spam_empty, METH_NOARGS, NULL},
     {"first", spam_first, METH_O, NULL},
     {"call", (PyCFunction)(void (*)(void))spam_call, METH_VARARGS | METH_KEYWORDS, NULL},
     {"lookup", spam_lookup, METH_O, NULL},
