@@ -136,4 +136,9 @@ def run_rules(units: Sequence[Unit], catalogue: Catalogue, rule_ids: list[str]) 
     for rid in late:
         reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid], project)
         found += reg.func([u for u in units if _applies(ctx.info, u)], list(found), ctx)
-    return [f for f in found if f.rule in wanted]
+    # One macro use can expand to the same finding twice (same place, same words): keep one.
+    unique: dict[tuple[str, str, Span, str], Finding] = {}
+    for f in found:
+        if f.rule in wanted:
+            unique.setdefault((f.rule, f.path, f.span, f.message), f)
+    return list(unique.values())

@@ -149,6 +149,8 @@ class TypeJudge:
         if first is None:
             return False
         ftype = first.type.get_canonical()
+        if ftype.kind != TK.RECORD:  # `PyObject *obj` first is a pointer, not an object header
+            return False
         if first.spelling == "ob_base" or bare_type_name(ftype.spelling) in _OBJECT_HEADS:
             return True
         return self._has_object_head(ftype, depth + 1)

@@ -750,7 +750,9 @@ class FunctionWalker:
             )
             if atomic and (address or is_array):
                 kind = AccessKind.ATOMIC
-            elif sv.writes_arg(name, i):
+            elif sv.writes_arg(name, i) and (address or is_array or isinstance(sv.buffer_writers[name], tuple)):
+                # Variadic out-parameters (`PyArg_ParseTuple(args, "O!", type, &obj)`) are written only
+                # when passed by address; a fixed buffer argument (`memcpy(p, ...)`) writes what p points to.
                 kind = AccessKind.CALL_WRITE
             elif address or is_array:
                 kind = AccessKind.ADDRESS
