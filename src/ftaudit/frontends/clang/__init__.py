@@ -167,6 +167,8 @@ def table_refs(var: ci.Cursor, src: Source) -> list[FunctionRef]:
     `PyMethodDef.ml_meth`, `PyTypeObject.tp_dealloc`, `PyModuleDef_Slot.Py_mod_exec`."""
     table = bare_type_name(var.type.spelling)
     refs: list[FunctionRef] = []
+    if not may_hold_functions(var.type):
+        return refs  # numeric and string tables can be huge: never walk them
 
     def visit(c: ci.Cursor, fld: str, depth: int) -> None:
         if depth > 12:
@@ -176,6 +178,8 @@ def table_refs(var: ci.Cursor, src: Source) -> list[FunctionRef]:
             ref = c.referenced
             if ref is not None and ref.kind in FUNCTION_KINDS:
                 refs.append(FunctionRef(ref.spelling, f"{table}.{fld}" if fld else table, span_of(c)))
+            return
+        if k == K.INIT_LIST_EXPR and not may_hold_functions(c.type):
             return
         kids = list(c.get_children())
         if k == K.INIT_LIST_EXPR:
@@ -200,6 +204,60 @@ def table_refs(var: ci.Cursor, src: Source) -> list[FunctionRef]:
     for ch in var.get_children():
         visit(ch, "", 0)
     return refs
+
+
+_SCALARS = {ci.TypeKind.ENUM} | {
+    getattr(ci.TypeKind, n)
+    for n in (
+        "BOOL",
+        "CHAR_U",
+        "UCHAR",
+        "CHAR16",
+        "CHAR32",
+        "USHORT",
+        "UINT",
+        "ULONG",
+        "ULONGLONG",
+        "UINT128",
+        "CHAR_S",
+        "SCHAR",
+        "WCHAR",
+        "SHORT",
+        "INT",
+        "LONG",
+        "LONGLONG",
+        "INT128",
+        "FLOAT",
+        "DOUBLE",
+        "LONGDOUBLE",
+        "HALF",
+        "FLOAT128",
+    )
+}
+
+
+_RECORDS_WITH_FUNCTIONS: dict[str, bool] = {}
+
+
+def may_hold_functions(t: ci.Type, depth: int = 0) -> bool:
+    """Can an initialiser of this type name a function? Not tables of numbers, strings or
+    structs of those (data tables can have a million cursors)."""
+    t = t.get_canonical()
+    for _ in range(8):
+        if t.kind not in (ci.TypeKind.CONSTANTARRAY, ci.TypeKind.INCOMPLETEARRAY):
+            break
+        t = t.element_type.get_canonical()
+    if t.kind in _SCALARS:
+        return False
+    if t.kind == ci.TypeKind.POINTER:
+        return t.get_pointee().get_canonical().kind not in _SCALARS
+    if t.kind == ci.TypeKind.RECORD and depth < 6:
+        key = t.spelling
+        if key not in _RECORDS_WITH_FUNCTIONS:
+            _RECORDS_WITH_FUNCTIONS[key] = True  # provisional, for self-referencing records
+            _RECORDS_WITH_FUNCTIONS[key] = any(may_hold_functions(f.type, depth + 1) for f in t.get_fields())
+        return _RECORDS_WITH_FUNCTIONS[key]
+    return True
 
 
 def lock_macro_events(pairs: dict[str, str], text: str) -> list[MacroEvent]:
