@@ -112,3 +112,49 @@ def test_global_written_in_another_file_has_related_location_there():
     assert f["path"] == "c/split_setup.c"
     assert {r["path"] for r in f["related"]} == {"c/split_setup.c", "c/split_module.c"}
     assert "2 unguarded write(s)" in f["message"]
+
+
+def test_github_annotations():
+    res = run("scan", str(FIXTURES / "c" / "refcount.c"), "--format", "github", "-q", "--root", str(FIXTURES))
+    assert res.exit_code == 1
+    first = res.output.splitlines()[0]
+    assert first.startswith("::warning file=c/refcount.c,line=8,col=9,")
+    assert "title=FT204 refcount-uniqueness-check::" in first
+    assert "\n" not in first
+
+
+def test_sarif_category_sets_automation_details(tmp_path):
+    out = tmp_path / "r.sarif"
+    res = run("scan", str(FIXTURES / "c" / "refcount.c"), "--format", "sarif", "-o", str(out), "--sarif-category", "c")
+    assert res.exit_code == 1
+    assert json.loads(out.read_text())["runs"][0]["automationDetails"] == {"id": "c/"}
+
+
+def test_summary_by_directory_and_colour(tmp_path):
+    res = run("scan", str(FIXTURES / "c"), str(FIXTURES / "cpp"), "--root", str(FIXTURES), "--color", "always")
+    assert "By directory:" in res.output
+    assert "\x1b[" in res.output
+    plain = run("scan", str(FIXTURES / "c" / "refcount.c"), "--color", "never")
+    assert "\x1b[" not in plain.output
+
+
+def test_gitlab_code_quality_report():
+    res = run("scan", str(FIXTURES / "c" / "refcount.c"), "--format", "gitlab", "-q", "--root", str(FIXTURES))
+    issues = json.loads(res.output)
+    assert res.exit_code == 1 and len(issues) == 5
+    first = issues[0]
+    assert first["check_name"] == "FT204 refcount-uniqueness-check"
+    assert first["severity"] == "major"
+    assert first["location"] == {"path": "c/refcount.c", "lines": {"begin": 8, "end": 8}}
+    assert len({i["fingerprint"] for i in issues}) == 5
+
+
+def test_progress_on_a_terminal_only(monkeypatch):
+    import ftaudit.cli as cli_mod
+
+    target = str(FIXTURES / "c")
+    assert "\r[" not in run("scan", target).output  # not a terminal: no progress
+    monkeypatch.setattr(cli_mod, "_stderr_is_tty", lambda: True)
+    out = run("scan", target).output
+    assert "\r[ 1/" in out and "c/allocators.c" in out
+    assert "\r[" not in run("scan", target, "-q").output

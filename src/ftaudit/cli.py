@@ -5,18 +5,26 @@ Exit codes: 0 nothing found, 1 findings, 2 usage or tool error.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import __version__
 from . import catalogue as catalogue_mod
+from .baseline import DEFAULT_NAME as DEFAULT_BASELINE
+from .baseline import Baseline, BaselineError
 from .catalogue import Catalogue
 from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
+from .report.text import Style
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "github", "gitlab")
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -35,105 +43,215 @@ def main() -> None:
     """Find the thread-safety hazards the GIL used to hide in C, C++ and Cython extensions."""
 
 
-@main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
-@click.option("--select", multiple=True, help="Rule ids or prefixes to run (e.g. FT2,FT301).")
-@click.option("--ignore", multiple=True, help="Rule ids or prefixes to skip.")
-@click.option(
-    "--compile-commands",
-    type=click.Path(exists=True, path_type=Path),
-    help="compile_commands.json (or its directory); found at the root or in build/ otherwise.",
-)
-@click.option("-I", "--include", "includes", multiple=True, help="Extra include directory (repeatable).")
-@click.option("-D", "defines", multiple=True, help="Preprocessor macro NAME or NAME=VALUE (repeatable).")
-@click.option(
-    "--python-include",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Python headers to parse against (default: the running interpreter's).",
-)
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Paths in reports are relative to this (default: the git work tree, else the cwd).",
-)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration file (default: the nearest pyproject.toml with [tool.ftaudit]).",
-)
-@click.option("--no-config", is_flag=True, help="Ignore configuration files.")
-@click.option("-q", "--quiet", is_flag=True, help="Findings only: no summary, no problem messages.")
-@click.option("-v", "--verbose", is_flag=True, help="Also list each scanned file and its frontend.")
-def scan(
-    paths: tuple[Path, ...],
-    fmt: str,
-    output: Path | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    compile_commands: Path | None,
-    includes: tuple[str, ...],
-    defines: tuple[str, ...],
-    python_include: tuple[Path, ...],
-    root: Path | None,
-    config_file: Path | None,
-    no_config: bool,
-    quiet: bool,
-    verbose: bool,
-) -> None:
-    """Scan files and directories for free-threading hazards."""
-    from .report import json as json_report
-    from .report import sarif as sarif_report
-    from .report import text as text_report
+def scan_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Options shared by `scan` and `baseline write`: what to scan and how to parse it."""
+    options = [
+        click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path)),
+        click.option("--select", multiple=True, help="Rule ids or prefixes to run (e.g. FT2,FT301)."),
+        click.option("--ignore", multiple=True, help="Rule ids or prefixes to skip."),
+        click.option(
+            "--compile-commands",
+            type=click.Path(exists=True, path_type=Path),
+            help="compile_commands.json (or its directory); found at the root or in build/ otherwise.",
+        ),
+        click.option("-I", "--include", "includes", multiple=True, help="Extra include directory (repeatable)."),
+        click.option("-D", "defines", multiple=True, help="Preprocessor macro NAME or NAME=VALUE (repeatable)."),
+        click.option(
+            "--python-include",
+            multiple=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Python headers to parse against (default: the running interpreter's).",
+        ),
+        click.option(
+            "--root",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Paths in reports are relative to this (default: the git work tree, else the cwd).",
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Configuration file (default: the nearest pyproject.toml with [tool.ftaudit]).",
+        ),
+        click.option("--no-config", is_flag=True, help="Ignore configuration files."),
+        click.option("-q", "--quiet", is_flag=True, help="Findings only: no summary, no problem messages."),
+        click.option("-v", "--verbose", is_flag=True, help="Also list each scanned file and its frontend."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@dataclass
+class Progress:
+    """`[ 12/420] path` on stderr, rewritten in place; only on a terminal."""
+
+    shown: bool = False
+
+    def __call__(self, done: int, total: int, path: str) -> None:
+        width = shutil.get_terminal_size((80, 20)).columns
+        line = f"[{done:>{len(str(total))}}/{total}] {path}"[: width - 1]
+        click.echo("\r" + line.ljust(width - 1), err=True, nl=False)
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            width = shutil.get_terminal_size((80, 20)).columns
+            click.echo("\r" + " " * (width - 1) + "\r", err=True, nl=False)
+
+
+def _stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool = False) -> tuple[Any, Catalogue]:
+    """Scan with the shared options; exit 2 on usage or tool errors."""
     from .scan import ScanOptions
     from .scan import scan as run_scan
 
     cat = catalogue_mod.load()
-    sel, ign = _split(select), _split(ignore)
+    paths = list(kw["paths"])
+    sel, ign = _split(kw["select"]), _split(kw["ignore"])
     _check_rule_patterns(cat, sel, "--select")
     _check_rule_patterns(cat, ign, "--ignore")
-    config = _config(list(paths), config_file, no_config, cat)
+    config = _config(paths, kw["config_file"], kw["no_config"], cat)
+    progress = Progress() if not kw["quiet"] and _stderr_is_tty() else None
     opts = ScanOptions(
-        paths=list(paths),
+        paths=paths,
         select=sel,
         ignore=ign,
-        include_dirs=list(includes),
-        defines=list(defines),
-        python_include=[str(p) for p in python_include] or None,
-        compile_commands=compile_commands,
-        root=root,
+        include_dirs=list(kw["includes"]),
+        defines=list(kw["defines"]),
+        python_include=[str(p) for p in kw["python_include"]] or None,
+        compile_commands=kw["compile_commands"],
+        root=kw["root"],
         config=config,
+        baseline=baseline,
+        warn_unused_ignores=warn_unused,
+        progress=progress,
     )
     try:
         result = run_scan(opts)
     except Exception as err:
         click.echo(f"ftaudit: error: {type(err).__name__}: {err}", err=True)
         sys.exit(2)
-    if not quiet:
-        for p in result.problems:
-            click.echo(text_report.problem_line(p), err=True)
-        if verbose:
-            for rec in result.files:
-                click.echo(f"{rec.path}: {rec.language}, {rec.frontend}", err=True)
-    if fmt == "json":
-        report = json_report.render(result, cat)
-    elif fmt == "sarif":
-        report = sarif_report.render(result, cat)
-    else:
-        report = text_report.render(result, cat, quiet)
-    if output is not None:
-        output.write_text(report, encoding="utf-8")
-        if fmt != "text" and not quiet:
-            click.echo(text_report.render(result, cat, quiet=False).splitlines()[-1], err=True)
-    else:
-        click.echo(report, nl=False)
+    finally:
+        if progress is not None:
+            progress.clear()
+    return result, cat
+
+
+def _report_problems(result: Any, kw: dict[str, Any], style: Any) -> None:
+    from .report import text as text_report
+
+    if kw["quiet"]:
+        return
+    for p in result.problems:
+        click.echo(text_report.problem_line(p, style), err=True, color=style.colour)
+    if kw["verbose"]:
+        for rec in result.files:
+            click.echo(f"{rec.path}: {rec.language}, {rec.frontend}", err=True)
+
+
+def _exit(result: Any) -> None:
     not_found = any(p.code == "not-found" for p in result.problems)
     if result.tool_errors or not_found:
         sys.exit(2)
-    sys.exit(1 if result.findings else 0)
+    sys.exit(1 if result.failed else 0)
+
+
+@main.command()
+@scan_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only findings not in this baseline (see `ftaudit baseline write`).",
+)
+@click.option("--warn-unused-ignores", is_flag=True, help="Report `ftaudit: ignore` comments that suppress nothing.")
+@click.option("--show-suppressed", is_flag=True, help="Also print suppressed findings (text format).")
+@click.option("--sarif-category", help="SARIF runs[].automationDetails.id, to tell several uploads apart.")
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour in text output (auto: on a terminal, unless NO_COLOR is set).",
+)
+def scan(
+    fmt: str,
+    output: Path | None,
+    baseline_file: Path | None,
+    warn_unused_ignores: bool,
+    show_suppressed: bool,
+    sarif_category: str | None,
+    color: str,
+    **kw: Any,
+) -> None:
+    """Scan files and directories for free-threading hazards."""
+    from .report import github as github_report
+    from .report import gitlab as gitlab_report
+    from .report import json as json_report
+    from .report import sarif as sarif_report
+    from .report import text as text_report
+
+    baseline = None
+    if baseline_file is not None:
+        try:
+            baseline = Baseline.load(baseline_file)
+        except BaselineError as err:
+            raise click.UsageError(str(err)) from err
+    result, cat = _run(kw, baseline, warn_unused_ignores)
+    to_terminal = output is None and sys.stdout.isatty()
+    colour = color == "always" or (color == "auto" and to_terminal and "NO_COLOR" not in os.environ)
+    style = text_report.Style(colour and fmt == "text")
+    err_colour = color == "always" or (color == "auto" and _stderr_is_tty() and "NO_COLOR" not in os.environ)
+    _report_problems(result, kw, text_report.Style(err_colour))
+    if fmt == "json":
+        report = json_report.render(result, cat)
+    elif fmt == "sarif":
+        report = sarif_report.render(result, cat, sarif_category)
+    elif fmt == "github":
+        report = github_report.render(result, cat)
+    elif fmt == "gitlab":
+        report = gitlab_report.render(result, cat)
+    else:
+        report = text_report.render(result, cat, kw["quiet"], show_suppressed, style)
+    if output is not None:
+        output.write_text(report, encoding="utf-8")
+        if not kw["quiet"]:
+            click.echo(text_report.summary(result), err=True)
+    else:
+        click.echo(report, nl=False, color=style.colour)
+    _exit(result)
+
+
+@main.group()
+def baseline() -> None:
+    """Accept today's findings so that only new ones are reported."""
+
+
+@baseline.command("write")
+@scan_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Baseline file (default: {DEFAULT_BASELINE} at the root).",
+)
+def baseline_write(output: Path | None, **kw: Any) -> None:
+    """Scan and store the findings in a baseline file (exit 0 unless the scan fails)."""
+    from .baseline import write
+
+    result, _ = _run(kw)
+    _report_problems(result, kw, Style(False))
+    target = output or (result.root / DEFAULT_BASELINE)
+    n = write(target, result.findings)
+    click.echo(f"ftaudit: {n} finding(s) written to {target}", err=True)
+    not_found = any(p.code == "not-found" for p in result.problems)
+    sys.exit(2 if result.tool_errors or not_found else 0)
 
 
 def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: Catalogue) -> Config:

@@ -107,8 +107,19 @@ def _applies(info: RuleInfo, unit: Unit) -> bool:
     return not info.languages or unit.language in info.languages
 
 
-def run_rules(units: Sequence[Unit], catalogue: Catalogue, rule_ids: list[str]) -> list[Finding]:
-    """Findings of the selected rules (unit and project scope first, then findings scope)."""
+def _keep(f: Finding) -> Finding:
+    return f
+
+
+def run_rules(
+    units: Sequence[Unit],
+    catalogue: Catalogue,
+    rule_ids: list[str],
+    mark: Callable[[Finding], Finding] = _keep,
+) -> list[Finding]:
+    """Findings of the selected rules (unit and project scope first, then findings scope).
+
+    `mark` applies inline suppressions; findings rules see only findings that still count."""
     impl = registry()
     late = [rid for rid in rule_ids if rid in impl and impl[rid].scope == "findings"]
     wanted = set(rule_ids)
@@ -133,9 +144,11 @@ def run_rules(units: Sequence[Unit], catalogue: Catalogue, rule_ids: list[str]) 
                     found += reg.func(unit, ctx)
         else:
             found += reg.func([u for u in units if _applies(ctx.info, u)], ctx)
+    found = [mark(f) for f in found]
+    counting = [f for f in found if f.counts]
     for rid in late:
         reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid], project)
-        found += reg.func([u for u in units if _applies(ctx.info, u)], list(found), ctx)
+        found += [mark(f) for f in reg.func([u for u in units if _applies(ctx.info, u)], counting, ctx)]
     # One macro use can expand to the same finding twice (same place, same words): keep one.
     unique: dict[tuple[str, str, Span, str], Finding] = {}
     for f in found:

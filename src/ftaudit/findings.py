@@ -15,6 +15,14 @@ class Related:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """Why a finding does not count: an inline ignore (`inSource`) or the baseline (`external`)."""
+
+    kind: str
+    justification: str = ""
+
+
+@dataclass(frozen=True)
 class Finding:
     rule: str
     path: str
@@ -23,6 +31,12 @@ class Finding:
     level: str
     function: str = ""
     related: tuple[Related, ...] = field(default=())
+    suppression: Suppression | None = None
+    fingerprint: str = ""  # stable across unrelated edits (set by the scan, see fingerprint.py)
+
+    @property
+    def counts(self) -> bool:
+        return self.suppression is None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.col, self.rule)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import catalogue as catalogue_mod
+from .baseline import Baseline
 from .config import Config
 from .discover import SourceFile, discover
 from .engine import run_rules, selected_rules
 from .facts import Problem, Unit
 from .findings import Finding
+from .fingerprint import with_fingerprints
 from .frontends.clang import ClangFrontend
 from .frontends.clang.flags import CompileDatabase, FlagSettings, find_compile_database
 from .source import DEFAULT_MAX_BYTES, read_source
+from .suppress import IgnoreIndex, parse_ignores
 
 
 @dataclass
@@ -29,6 +33,9 @@ class ScanOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     root: Path | None = None
     config: Config = field(default_factory=Config)
+    baseline: Baseline | None = None
+    warn_unused_ignores: bool = False
+    progress: Callable[[int, int, str], None] | None = None  # (done, total, path) after each file
 
 
 @dataclass
@@ -46,6 +53,18 @@ class ScanResult:
     problems: list[Problem]
     rules: list[str]
     tool_errors: int = 0
+    unused_ignores: int = 0
+    baseline_fixed: int | None = None  # baseline entries no finding matched (None: no baseline)
+
+    @property
+    def counted(self) -> list[Finding]:
+        """Findings that are neither suppressed inline nor in the baseline."""
+        return [f for f in self.findings if f.counts]
+
+    @property
+    def failed(self) -> bool:
+        """Findings or unused ignores (when asked for): exit code 1."""
+        return bool(self.counted) or self.unused_ignores > 0
 
 
 def find_root(paths: list[Path]) -> Path:
@@ -87,23 +106,31 @@ def scan(opts: ScanOptions) -> ScanResult:
     frontend = ClangFrontend(cat, flags)
     records: list[FileRecord] = []
     units: list[Unit] = []
+    ignores = IgnoreIndex()
     tool_errors = 0
-    for sf in files:
-        rec, unit, errs = _scan_file(sf, frontend, opts.max_bytes, problems)
+    for i, sf in enumerate(files):
+        rec, unit, errs = _scan_file(sf, frontend, opts.max_bytes, problems, ignores)
         records.append(rec)
         tool_errors += errs
         if unit is not None:
             units.append(unit)
-    findings = sorted(run_rules(units, cat, rule_ids), key=Finding.sort_key)
+        if opts.progress is not None:
+            opts.progress(i + 1, len(files), str(sf.path))
+    findings = sorted(run_rules(units, cat, rule_ids, ignores.apply), key=Finding.sort_key)
+    unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []
+    problems += unused
     for rec in records:
         rec.path = relative(rec.path, root)
-    findings = [_relocate(f, root) for f in findings]
+    findings = with_fingerprints([_relocate(f, root) for f in findings], root)
+    fixed = None
+    if opts.baseline is not None:
+        findings, fixed = opts.baseline.apply(findings)
     problems = [_relocate_problem(p, root) for p in problems]
-    return ScanResult(root, records, findings, problems, rule_ids, tool_errors)
+    return ScanResult(root, records, findings, problems, rule_ids, tool_errors, len(unused), fixed)
 
 
 def _scan_file(
-    sf: SourceFile, frontend: ClangFrontend, max_bytes: int, problems: list[Problem]
+    sf: SourceFile, frontend: ClangFrontend, max_bytes: int, problems: list[Problem], ignores: IgnoreIndex
 ) -> tuple[FileRecord, Unit | None, int]:
     path = str(sf.path)
     if sf.language == "cython":
@@ -113,6 +140,9 @@ def _scan_file(
     problems += read_problems
     if src is None:
         return FileRecord(path, sf.language, "skipped"), None, 0
+    found, ignore_problems = parse_ignores(path, src.text, sf.language)
+    ignores.add(path, found)
+    problems += ignore_problems
     try:
         unit = frontend.analyse(sf, src)
     except Exception as err:

@@ -33,10 +33,20 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
                     {"path": r.path or f.path, "line": r.span.line, "column": r.span.col, "message": r.message}
                     for r in f.related
                 ],
+                "fingerprint": f.fingerprint,
+                "suppressed": None
+                if f.suppression is None
+                else {"kind": f.suppression.kind, "justification": f.suppression.justification},
             }
             for f in result.findings
         ],
         "problems": [asdict(p) for p in result.problems],
         "tool_errors": result.tool_errors,
+        "summary": {
+            "findings": len(result.counted),
+            "suppressed": len(result.findings) - len(result.counted),
+            "unused_ignores": result.unused_ignores,
+            "baseline_fixed": result.baseline_fixed,
+        },
     }
     return json.dumps(doc, indent=2) + "\n"

@@ -7,10 +7,7 @@ uses their schema property names, dropping unset values.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +17,10 @@ import sarif_om as om
 from .. import INFORMATION_URI, __version__
 from ..catalogue import Catalogue, RuleInfo
 from ..facts import Problem, Span
-from ..findings import Finding
 from ..scan import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
-_WS = re.compile(r"\s+")
 
 
 def _to_json(obj: Any) -> Any:
@@ -90,23 +85,6 @@ def _uri(path: str) -> str:
     return Path(path).as_uri() if _absolute(path) else path
 
 
-def fingerprint(finding: Finding, line_text: str, occurrence: int) -> str:
-    """Stable across unrelated edits: rule, file, function and the code itself, not line numbers."""
-    code = _WS.sub(" ", line_text).strip()
-    key = "\0".join((finding.rule, finding.path, finding.function, code, str(occurrence)))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
-def _line_text(root: Path, path: str, line: int, cache: dict[str, list[str]]) -> str:
-    if path not in cache:
-        try:
-            cache[path] = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            cache[path] = []
-    lines = cache[path]
-    return lines[line - 1] if 0 < line <= len(lines) else ""
-
-
 def _notification(p: Problem) -> om.Notification:
     return om.Notification(
         message=om.Message(text=f"{p.message} [{p.code}]"),
@@ -116,18 +94,16 @@ def _notification(p: Problem) -> om.Notification:
     )
 
 
-def build(result: ScanResult, catalogue: Catalogue) -> dict[str, Any]:
+def build(result: ScanResult, catalogue: Catalogue, category: str | None = None) -> dict[str, Any]:
     rule_ids = sorted(set(result.rules) | {f.rule for f in result.findings})
     index = {rid: i for i, rid in enumerate(rule_ids)}
-    cache: dict[str, list[str]] = {}
-    seen: dict[tuple[str, str, str, str], int] = defaultdict(int)
     results = []
     for f in result.findings:
-        info = catalogue.rules[f.rule]
-        text = _line_text(result.root, f.path, f.span.line, cache)
-        key = (f.rule, f.path, f.function, _WS.sub(" ", text).strip())
-        occurrence = seen[key]
-        seen[key] += 1
+        suppressions = (
+            [om.Suppression(kind=f.suppression.kind, justification=f.suppression.justification or None)]
+            if f.suppression is not None
+            else None
+        )
         results.append(
             om.Result(
                 rule_id=f.rule,
@@ -139,7 +115,8 @@ def build(result: ScanResult, catalogue: Catalogue) -> dict[str, Any]:
                     _location(r.path or f.path, r.span, r.message, ident=i + 1) for i, r in enumerate(f.related)
                 ]
                 or None,
-                partial_fingerprints={"ftauditFingerprint/v1": fingerprint(f, text, occurrence)},
+                partial_fingerprints={"ftauditFingerprint/v1": f.fingerprint},
+                suppressions=suppressions,
             )
         )
     descriptors = [_descriptor(catalogue.rules[rid]) for rid in rule_ids]
@@ -162,6 +139,9 @@ def build(result: ScanResult, catalogue: Catalogue) -> dict[str, Any]:
         ],
         results=results,
         column_kind="unicodeCodePoints",
+        automation_details=om.RunAutomationDetails(id=category if category.endswith("/") else category + "/")
+        if category
+        else None,
     )
     log = om.SarifLog(version="2.1.0", schema_uri=SCHEMA, runs=[run])
     doc: dict[str, Any] = _to_json(log)
@@ -175,5 +155,5 @@ def build(result: ScanResult, catalogue: Catalogue) -> dict[str, Any]:
     return doc
 
 
-def render(result: ScanResult, catalogue: Catalogue) -> str:
-    return json.dumps(build(result, catalogue), indent=2) + "\n"
+def render(result: ScanResult, catalogue: Catalogue, category: str | None = None) -> str:
+    return json.dumps(build(result, catalogue, category), indent=2) + "\n"

@@ -1,39 +1,116 @@
-"""Compiler-style text output, with a per-rule summary."""
+"""Compiler-style text output, with summaries by rule and by directory.
+
+Colour only when asked for or on a terminal, never when `NO_COLOR` is set
+(https://no-color.org); the words never depend on it.
+"""
 
 from __future__ import annotations
 
+import posixpath
 from collections import Counter
+from dataclasses import dataclass
+
+import click
 
 from ..catalogue import Catalogue
 from ..facts import Problem
+from ..findings import Finding
 from ..scan import ScanResult
 
+_LEVEL_COLOURS = {"error": "red", "warning": "yellow", "note": "cyan"}
+_MAX_DIRS = 15
 
-def problem_line(p: Problem) -> str:
+
+@dataclass(frozen=True)
+class Style:
+    colour: bool = False
+
+    def level(self, level: str, text: str) -> str:
+        return click.style(text, fg=_LEVEL_COLOURS.get(level), bold=True) if self.colour else text
+
+    def dim(self, text: str) -> str:
+        return click.style(text, dim=True) if self.colour else text
+
+    def bold(self, text: str) -> str:
+        return click.style(text, bold=True) if self.colour else text
+
+
+def problem_line(p: Problem, style: Style = Style()) -> str:
     where = f"{p.path}:{p.line}" if p.line else p.path
-    return f"{where}: {p.level}: {p.message} [{p.code}]"
+    return f"{style.bold(where)}: {style.level(p.level, p.level)}: {p.message} [{p.code}]"
 
 
-def render(result: ScanResult, catalogue: Catalogue, quiet: bool = False) -> str:
-    out = []
-    for f in result.findings:
-        name = catalogue.rules[f.rule].name
-        out.append(f"{f.path}:{f.span.line}:{f.span.col}: {f.rule} {f.message} [{name}]")
-        out += [f"    {r.path or f.path}:{r.span.line}:{r.span.col}: note: {r.message}" for r in f.related]
+def _finding_lines(f: Finding, catalogue: Catalogue, style: Style) -> list[str]:
+    name = catalogue.rules[f.rule].name
+    where = style.bold(f"{f.path}:{f.span.line}:{f.span.col}:")
+    tail = ""
+    if f.suppression is not None:
+        why = f.suppression.justification or f.suppression.kind
+        tail = style.dim(f" (suppressed: {why})")
+    lines = [f"{where} {style.level(f.level, f.rule)} {f.message} [{name}]{tail}"]
+    lines += [style.dim(f"    {r.path or f.path}:{r.span.line}:{r.span.col}: note: {r.message}") for r in f.related]
+    return lines
+
+
+def _by_rule(findings: list[Finding], catalogue: Catalogue, style: Style) -> list[str]:
+    counts = Counter(f.rule for f in findings)
+    if not counts:
+        return []
+    width = max(len(catalogue.rules[r].name) for r in counts)
+    out = ["", style.bold("By rule:")]
+    for rid in sorted(counts):
+        info = catalogue.rules[rid]
+        out.append(f"  {rid} {info.name:<{width}}  {counts[rid]:>5}  {style.level(info.level, info.level)}")
+    return out
+
+
+def _by_directory(findings: list[Finding], style: Style) -> list[str]:
+    counts = Counter(posixpath.dirname(f.path) or "." for f in findings)
+    if len(counts) < 2:
+        return []
+    width = min(60, max(len(d) for d in counts))
+    out = ["", style.bold("By directory:")]
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    out += [f"  {d:<{width}}  {n:>5}" for d, n in ranked[:_MAX_DIRS]]
+    if len(ranked) > _MAX_DIRS:
+        rest = sum(n for _, n in ranked[_MAX_DIRS:])
+        out.append(f"  {f'({len(ranked) - _MAX_DIRS} more)':<{width}}  {rest:>5}")
+    return out
+
+
+def render(
+    result: ScanResult,
+    catalogue: Catalogue,
+    quiet: bool = False,
+    show_suppressed: bool = False,
+    style: Style = Style(),
+) -> str:
+    shown = [f for f in result.findings if f.counts or show_suppressed]
+    out = [line for f in shown for line in _finding_lines(f, catalogue, style)]
     if quiet:
         return "\n".join(out) + ("\n" if out else "")
-    counts = Counter(f.rule for f in result.findings)
-    if counts:
-        out.append("")
-        width = max(len(catalogue.rules[r].name) for r in counts)
-        for rid in sorted(counts):
-            info = catalogue.rules[rid]
-            out.append(f"  {rid} {info.name:<{width}}  {counts[rid]:>5}  {info.level}")
-    scanned = sum(1 for r in result.files if r.frontend != "skipped")
-    files_with = len({f.path for f in result.findings})
-    noun = "finding" if len(result.findings) == 1 else "findings"
-    out.append(
-        f"{len(result.findings)} {noun} in {files_with} file(s); {scanned} file(s) scanned, "
-        f"{len(result.files) - scanned} skipped, {len(result.problems)} problem(s)"
-    )
+    counted = result.counted
+    out += _by_rule(counted, catalogue, style)
+    out += _by_directory(counted, style)
+    out.append(summary(result))
     return "\n".join(out) + "\n"
+
+
+def summary(result: ScanResult) -> str:
+    counted = result.counted
+    scanned = sum(1 for r in result.files if r.frontend != "skipped")
+    noun = "finding" if len(counted) == 1 else "findings"
+    parts = [
+        f"{len(counted)} {noun} in {len({f.path for f in counted})} file(s); {scanned} file(s) scanned, "
+        f"{len(result.files) - scanned} skipped, {len(result.problems)} problem(s)"
+    ]
+    inline = sum(1 for f in result.findings if f.suppression is not None and f.suppression.kind == "inSource")
+    if inline:
+        parts.append(f"{inline} suppressed inline")
+    if result.baseline_fixed is not None:
+        known = sum(1 for f in result.findings if f.suppression is not None and f.suppression.kind == "external")
+        fixed = result.baseline_fixed
+        parts.append(f"{known} in the baseline, {fixed} baseline entr{'y' if fixed == 1 else 'ies'} fixed")
+    if result.unused_ignores:
+        parts.append(f"{result.unused_ignores} unused ignore comment(s)")
+    return "; ".join(parts)

@@ -1,0 +1,57 @@
+"""Stable finding fingerprints: rule, file, function and the code of the line, not its number.
+
+Shared by SARIF (`partialFingerprints`, so GitHub tracks an alert across
+commits) and the baseline (so moving code does not resurrect accepted
+findings). Identical lines in one function are told apart by occurrence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+from .findings import Finding
+
+_WS = re.compile(r"\s+")
+
+
+def normalised_code(line_text: str) -> str:
+    return _WS.sub(" ", line_text).strip()
+
+
+def fingerprint(finding: Finding, code: str, occurrence: int) -> str:
+    key = "\0".join((finding.rule, finding.path, finding.function, code, str(occurrence)))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+class LineReader:
+    """Lines of the files findings point at, read once each."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._cache: dict[str, list[str]] = {}
+
+    def line(self, path: str, line: int) -> str:
+        if path not in self._cache:
+            try:
+                self._cache[path] = (self.root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                self._cache[path] = []
+        lines = self._cache[path]
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def with_fingerprints(findings: list[Finding], root: Path) -> list[Finding]:
+    """The findings (in report order, paths relative to `root`) with their fingerprints set."""
+    reader = LineReader(root)
+    seen: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    out = []
+    for f in findings:
+        code = normalised_code(reader.line(f.path, f.span.line))
+        key = (f.rule, f.path, f.function, code)
+        out.append(replace(f, fingerprint=fingerprint(f, code, seen[key])))
+        seen[key] += 1
+    return out
