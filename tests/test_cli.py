@@ -158,3 +158,13 @@ def test_progress_on_a_terminal_only(monkeypatch):
     out = run("scan", target).output
     assert "\r[ 1/" in out and "c/allocators.c" in out
     assert "\r[" not in run("scan", target, "-q").output
+
+
+def test_colour_decision_respects_no_color():
+    from ftaudit.cli import use_colour
+
+    assert use_colour("auto", True, {}) is True
+    assert use_colour("auto", True, {"NO_COLOR": "1"}) is False
+    assert use_colour("auto", False, {}) is False
+    assert use_colour("always", False, {"NO_COLOR": "1"}) is True
+    assert use_colour("never", True, {}) is False

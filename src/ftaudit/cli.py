@@ -104,6 +104,11 @@ def _stderr_is_tty() -> bool:
     return sys.stderr.isatty()
 
 
+def use_colour(choice: str, is_tty: bool, environ: dict[str, str] | os._Environ[str]) -> bool:
+    """`always`, `never`, or (auto) on a terminal unless NO_COLOR is set (https://no-color.org)."""
+    return choice == "always" or (choice == "auto" and is_tty and "NO_COLOR" not in environ)
+
+
 def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool = False) -> tuple[Any, Catalogue]:
     """Scan with the shared options; exit 2 on usage or tool errors."""
     from .scan import ScanOptions
@@ -204,11 +209,9 @@ def scan(
         except BaselineError as err:
             raise click.UsageError(str(err)) from err
     result, cat = _run(kw, baseline, warn_unused_ignores)
-    to_terminal = output is None and sys.stdout.isatty()
-    colour = color == "always" or (color == "auto" and to_terminal and "NO_COLOR" not in os.environ)
+    colour = use_colour(color, output is None and sys.stdout.isatty(), os.environ)
     style = text_report.Style(colour and fmt == "text")
-    err_colour = color == "always" or (color == "auto" and _stderr_is_tty() and "NO_COLOR" not in os.environ)
-    _report_problems(result, kw, text_report.Style(err_colour))
+    _report_problems(result, kw, text_report.Style(use_colour(color, _stderr_is_tty(), os.environ)))
     if fmt == "json":
         report = json_report.render(result, cat)
     elif fmt == "sarif":
