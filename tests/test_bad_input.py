@@ -131,11 +131,24 @@ def test_cython_generated_c_is_skipped(tmp_path):
     assert not any(f.path == "gen.c" for f in r.findings)
 
 
-def test_cython_files_are_listed_as_skipped(tmp_path):
+def test_cython_files_go_through_the_cython_frontend(tmp_path):
     (tmp_path / "mod.pyx").write_text("cdef int n = 0\n")
     r = _scan(tmp_path)
-    assert _codes(r, "mod.pyx") == ["unsupported"]
-    assert any(rec.path == "mod.pyx" and rec.frontend == "skipped" for rec in r.files)
+    assert _codes(r, "mod.pyx") == []
+    assert any(rec.path == "mod.pyx" and rec.frontend == "cython" for rec in r.files)
+
+
+def test_bad_cython_input_never_stops_the_scan(tmp_path):
+    (tmp_path / "latin1.pyx").write_bytes(b"# caf\xe9\ncdef int n = 0\ndef f():\n    global n\n    n += 1\n")
+    (tmp_path / "syntax.pyx").write_text("def f(:\n    pass\n")
+    (tmp_path / "tabs.pyx").write_text("def f():\n\tif 1:\n        pass\n")
+    (tmp_path / "empty.pxd").write_text("")
+    (tmp_path / "zz.c").write_text(HAZARD)
+    r = _scan(tmp_path)
+    assert r.tool_errors == 0
+    assert "syntax-error" in _codes(r, "syntax.pyx")
+    assert any(f.path == "zz.c" for f in r.findings)  # the files after the broken ones were scanned
+    assert any(f.path == "latin1.pyx" and f.rule == "FT101" for f in r.findings)
 
 
 def test_frontend_crash_is_a_tool_error(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ def test_rule_metadata_complete():
 
 
 def _scan_example(tmp_path, info, code):
-    ext = ".cpp" if info.languages == ("cpp",) else ".c"
+    ext = {("cpp",): ".cpp", ("cython",): ".pyx"}.get(info.languages, ".c")
     path = tmp_path / f"example{ext}"
     path.write_text(code)
     config = Config()

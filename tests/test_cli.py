@@ -103,6 +103,7 @@ def test_subprocess_module_and_console_script():
     assert proc.returncode == 1, proc.stderr
     assert "spammodule.c" in proc.stdout
     assert "FT401" in proc.stdout
+    assert "fastcount.pyx:48:18: FT104" in proc.stdout  # the Cython example goes through Cython's parser
 
 
 def test_global_written_in_another_file_has_related_location_there():

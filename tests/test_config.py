@@ -114,3 +114,11 @@ def test_every_key_is_documented_and_loadable(tmp_path):
 def test_missing_config_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_cython_directives_declare_support_for_the_project(tmp_path):
+    files = {"src/mod.pyx": "def add(int a, int b):\n    return a + b\n"}
+    project(tmp_path, "[tool.ftaudit]\n", files)
+    assert rules_found(run("scan", str(tmp_path / "src"), "--format", "json", "-q")) == {"FT402"}
+    project(tmp_path, '[tool.ftaudit]\ncython-directives = ["freethreading_compatible=True"]\n', files)
+    assert rules_found(run("scan", str(tmp_path / "src"), "--format", "json", "-q")) == set()

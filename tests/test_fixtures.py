@@ -8,8 +8,10 @@ import pytest
 from annotations import parse
 from conftest import FIXTURES
 
-SOURCES = sorted(p for p in FIXTURES.rglob("*") if p.suffix in {".c", ".h", ".cpp", ".cc", ".hpp"})
-FRONTENDS = {"c": ["clang"], "cpp": ["clang"]}
+SOURCES = sorted(
+    p for p in FIXTURES.rglob("*") if p.suffix in {".c", ".h", ".cpp", ".cc", ".hpp", ".pyx", ".pxd", ".pxi"}
+)
+FRONTENDS = {"c": ["clang"], "cpp": ["clang"], "cython": ["cython"]}
 
 
 def _found(scan_result, rel: str) -> Counter[tuple[int, str]]:
@@ -69,6 +71,16 @@ def test_missing_header_is_reported_once(fixture_scan):
     assert "somelib_not_installed.h" in problems[0].message
 
 
+def test_cython_syntax_error_is_a_warning_with_position(fixture_scan):
+    (p,) = [p for p in fixture_scan.problems if p.path == "cython/broken.pyx"]
+    assert (p.code, p.level, p.line) == ("syntax-error", "warning", 3)
+    assert "Cython cannot parse this file (line 3, column" in p.message
+
+
 def test_no_unexpected_problems(fixture_scan):
-    others = [p for p in fixture_scan.problems if p.path not in {"c/missing_header.c", "c/library.c", "cpp/pybind.cpp"}]
+    others = [
+        p
+        for p in fixture_scan.problems
+        if p.path not in {"c/missing_header.c", "c/library.c", "cpp/pybind.cpp", "cython/broken.pyx"}
+    ]
     assert others == []

@@ -77,6 +77,13 @@ KEYS: tuple[Key, ...] = (
         '{ my_lock = "my_unlock" }',
     ),
     Key(
+        "cython-directives",
+        "list",
+        "Cython directives the build sets for every module (`-X name=value`), e.g. "
+        "`freethreading_compatible=True` (FT402, FT405).",
+        '["freethreading_compatible=True"]',
+    ),
+    Key(
         "lock-macros",
         "table",
         "Project lock macros, matched by name wherever they expand to: acquire = release.",
@@ -103,6 +110,13 @@ class Config:
 
     def paths(self, key: str) -> list[str]:
         return [str((self.base / p).resolve()) for p in self.list(key)]
+
+    def cython_directives(self) -> dict[str, str]:
+        out = {}
+        for item in self.list("cython-directives"):
+            name, _, value = item.partition("=")
+            out[name.strip()] = value.strip() or "True"
+        return out
 
     def compile_commands(self) -> Path | None:
         value = self.values.get("compile-commands")

@@ -5,8 +5,13 @@ from __future__ import annotations
 from .catalogue import RuleInfo
 
 
+def code_language(info: RuleInfo) -> str:
+    """The fence language of a rule's examples."""
+    return {("cpp",): "cpp", ("cython",): "cython"}.get(info.languages, "c")
+
+
 def rule_markdown(info: RuleInfo) -> str:
-    lang = "cpp" if info.languages == ("cpp",) else "c"
+    lang = code_language(info)
     refs = "\n".join(f"- {r}" for r in info.references)
     config = (
         f"\nWith this configuration in `pyproject.toml`:\n\n```toml\n[tool.ftaudit]\n{info.example_config}\n```\n"

@@ -189,6 +189,7 @@ class FieldWrite:
     span: Span
     locks: tuple[Lock, ...] = ()
     op: str = "="
+    object_field: bool = False  # the field holds an object reference (a race can free it twice)
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ class Function:
     field_writes: list[FieldWrite] = field(default_factory=list)
     refs: list[FunctionRef] = field(default_factory=list)
     internal: bool = True  # `static` (internal linkage): no caller outside this file
+    parallel_gil: list[Span] = field(default_factory=list)  # Cython `with gil:` inside prange/parallel
 
 
 class DeclKind(str, Enum):
@@ -225,6 +227,7 @@ class DeclKind(str, Enum):
     MODULE_DEF = "module-def"  # a PyModuleDef whose init style is unknown here
     PYBIND11 = "pybind11"
     NANOBIND = "nanobind"
+    CYTHON = "cython"  # a .pyx module: declares with the freethreading_compatible directive
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .findings import Finding
 from .fingerprint import with_fingerprints
 from .frontends.clang import ClangFrontend
 from .frontends.clang.flags import CompileDatabase, FlagSettings, find_compile_database
+from .frontends.cython import CythonFrontend
 from .source import DEFAULT_MAX_BYTES, read_source
 from .suppress import IgnoreIndex, parse_ignores
 
@@ -103,12 +104,14 @@ def scan(opts: ScanOptions) -> ScanResult:
         db,
         opts.paths,
     )
-    frontend = ClangFrontend(cat, flags)
+    clang = ClangFrontend(cat, flags)
+    frontends = {"clang": clang, "cython": CythonFrontend(cat, clang, config.cython_directives())}
     records: list[FileRecord] = []
     units: list[Unit] = []
     ignores = IgnoreIndex()
     tool_errors = 0
     for i, sf in enumerate(files):
+        frontend = frontends["cython" if sf.language == "cython" else "clang"]
         rec, unit, errs = _scan_file(sf, frontend, opts.max_bytes, problems, ignores)
         records.append(rec)
         tool_errors += errs
@@ -130,12 +133,13 @@ def scan(opts: ScanOptions) -> ScanResult:
 
 
 def _scan_file(
-    sf: SourceFile, frontend: ClangFrontend, max_bytes: int, problems: list[Problem], ignores: IgnoreIndex
+    sf: SourceFile,
+    frontend: ClangFrontend | CythonFrontend,
+    max_bytes: int,
+    problems: list[Problem],
+    ignores: IgnoreIndex,
 ) -> tuple[FileRecord, Unit | None, int]:
     path = str(sf.path)
-    if sf.language == "cython":
-        problems.append(Problem(path, "note", "unsupported", "Cython files are not analysed yet: skipped"))
-        return FileRecord(path, sf.language, "skipped"), None, 0
     src, read_problems = read_source(sf.path, max_bytes)
     problems += read_problems
     if src is None:

@@ -16,6 +16,7 @@ import sarif_om as om
 
 from .. import INFORMATION_URI, __version__
 from ..catalogue import Catalogue, RuleInfo
+from ..docs import code_language
 from ..facts import Problem, Span
 from ..scan import ScanResult
 
@@ -40,9 +41,10 @@ def _to_json(obj: Any) -> Any:
 
 
 def _help_markdown(info: RuleInfo) -> str:
+    lang = code_language(info)
     return (
         f"**{info.id} {info.name}**: {info.summary}\n\n## Why is this a hazard?\n{info.rationale}\n\n"
-        f"## Example\n```c\n{info.example_bad}```\n\n## Fix\n{info.fix}\n\n```c\n{info.example_good}```\n\n"
+        f"## Example\n```{lang}\n{info.example_bad}```\n\n## Fix\n{info.fix}\n\n```{lang}\n{info.example_good}```\n\n"
         + "## References\n"
         + "\n".join(f"- {r}" for r in info.references)
         + "\n"

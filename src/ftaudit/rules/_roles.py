@@ -77,12 +77,14 @@ def _slot_role(context: str) -> Role | None:
         return Role.PYTHON_ENTRY
     if context == "once":
         return Role.ONCE
+    if context == "python-def":  # Cython def/cpdef functions and methods
+        return Role.PYTHON_ENTRY
     return None
 
 
 def _name_role(name: str) -> Role | None:
     base = name.rsplit("::", 1)[-1]
-    if base.startswith(_INIT_PREFIXES):
+    if base == "<module>" or base.startswith(_INIT_PREFIXES):  # Cython: module-level code runs at import
         return Role.MODULE_INIT
     if base.endswith("_dealloc"):
         return Role.DEALLOC

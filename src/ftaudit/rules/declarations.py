@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from ..engine import Context, rule
-from ..facts import DeclKind, Unit
+from ..facts import DeclKind, Span, Unit
 from ..findings import Finding, Related
 
 _C_MODULES = {DeclKind.MULTI_PHASE, DeclKind.SINGLE_PHASE, DeclKind.MODULE_DEF}
@@ -29,6 +29,19 @@ def c_module_gil_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
             f"module `{decl.name}` does not declare free-threading support, so importing it re-enables the GIL; "
             f"once its code is thread-safe, {how}",
         )
+
+
+@rule("FT402")
+def cython_freethreading_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    for decl in unit.module_decls:
+        if decl.kind == DeclKind.CYTHON and not decl.declares_gil_not_used:
+            yield ctx.finding(
+                unit,
+                Span(1, 1, 1, 2),
+                f"Cython module `{decl.name}` does not declare free-threading support, so importing it re-enables "
+                "the GIL; once its code is thread-safe, add `# cython: freethreading_compatible=True` to the file "
+                "header (or set it for the build and in [tool.ftaudit] cython-directives)",
+            )
 
 
 @rule("FT403")

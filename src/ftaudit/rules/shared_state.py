@@ -113,13 +113,34 @@ def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 continue
             if any(protects(w.locks, Arg(ArgKind.MEMBER, w.path, root)) for root in aliases(fn, w.root)):
                 continue
-            shown = w.path.replace(".", "->", 1)
+            cython = unit.language == "cython"
+            shown = w.path if cython else w.path.replace(".", "->", 1)
             verb = "assigned" if w.op == "=" else "read-modify-written"
+            danger = " (an object reference: a race can release it twice and crash)" if w.object_field else ""
+            fix = (
+                f"wrap it in `with cython.critical_section({w.root}):`"
+                if cython
+                else f"wrap it in Py_BEGIN_CRITICAL_SECTION({w.root}) ... Py_END_CRITICAL_SECTION()"
+            )
             yield ctx.finding(
                 unit,
                 w.span,
-                f"`{shown}` ({w.object_type} field) is {verb} in `{fn.name}` ({role.value}) without a critical "
-                f"section: two threads using the same object race; wrap it in Py_BEGIN_CRITICAL_SECTION({w.root}) "
-                "... Py_END_CRITICAL_SECTION(), or use atomics for counters and flags",
+                f"`{shown}` ({w.object_type} field){danger} is {verb} in `{fn.name}` ({role.value}) without a "
+                f"critical section: two threads using the same object race; {fix}, or use atomics for counters "
+                "and flags",
+                fn.name,
+            )
+
+
+@rule("FT104")
+def gil_block_in_parallel_loop(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    for fn in unit.functions:
+        for where in fn.parallel_gil:
+            yield ctx.finding(
+                unit,
+                where,
+                f"`with gil:` inside a prange/parallel block in `{fn.name}`: under free threading it no longer "
+                "serialises the workers, so they all run this block at once; move the Python work out of the "
+                "loop or protect it with a cython.pymutex or cython.critical_section",
                 fn.name,
             )

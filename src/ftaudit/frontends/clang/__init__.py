@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from clang import cindex as ci
 
@@ -44,10 +45,23 @@ class ClangFrontend:
     def analyse(self, sf: SourceFile, src: Source) -> Unit:
         path = str(sf.path)
         language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
-        unit = Unit(path, language, self.name)
         args = self.flags.args_for(sf.path, src.text, sf.language)
+        return self._analyse(path, language, args, src, None)
+
+    def analyse_embedded(self, path: str, text: str, cxx: bool) -> Unit:
+        """C or C++ embedded in another file (Cython's `cdef extern from *` blocks), parsed from memory
+        as the extension compiles it: after Python.h."""
+        language = "cpp" if cxx else "c"
+        args = self.flags.args_for(Path(path), "Py_ssize_t\n" + text, language)  # always with the Python shim
+        src = Source(text, text.encode("utf-8"))
+        return self._analyse(path, language, args, src, [(path, text)])
+
+    def _analyse(
+        self, path: str, language: str, args: list[str], src: Source, unsaved: list[tuple[str, str]] | None
+    ) -> Unit:
+        unit = Unit(path, language, self.name)
         try:
-            tu = self.index.parse(path, args=args, options=KEEP_GOING)
+            tu = self.index.parse(path, args=args, unsaved_files=unsaved, options=KEEP_GOING)
         except ci.TranslationUnitLoadError as err:
             unit.problems.append(Problem(path, "error", "parse-failed", f"libclang could not parse the file: {err}"))
             return unit

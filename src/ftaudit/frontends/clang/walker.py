@@ -29,7 +29,6 @@ from ...facts import (
     FieldWrite,
     Function,
     FunctionRef,
-    LazyInit,
     Lock,
     LockKind,
     Operand,
@@ -38,6 +37,7 @@ from ...facts import (
     Span,
     StaticVar,
 )
+from ..recorder import Recorder
 from .types import TypeJudge
 
 K = ci.CursorKind
@@ -233,7 +233,7 @@ class FileContext:
     macro_events: list[MacroEvent] = field(default_factory=list)
 
 
-class FunctionWalker:
+class FunctionWalker(Recorder):
     """Collect calls, accesses, lock regions and local origins of one function body."""
 
     def __init__(self, ctx: FileContext, fn: Function, state: State = ()) -> None:
@@ -358,13 +358,6 @@ class FunctionWalker:
             self.state = start
             return False
         return True
-
-    def lazy_init(self, key: str, check: Span, locks: State, branch: list[Access]) -> None:
-        writes = [a for a in branch if a.kind.writes]
-        own = [a for a in writes if a.var == key]
-        if own:
-            others = [a for a in writes if a.var != key]
-            self.fn.lazy_inits.append(LazyInit(key, check, locks, (*own, *others)))
 
     def static_tests(self, c: ci.Cursor, negate: bool = False) -> list[tuple[str, bool]]:
         """Statics a condition tests for being unset (`!x`, `x == NULL`) or set (`x`, `x != NULL`)."""
@@ -507,14 +500,7 @@ class FunctionWalker:
             self.fn.refs.append(FunctionRef(ref.spelling, self.ref_context, span_of(c)))
 
     def access(self, var: StaticVar, kind: AccessKind, span: Span, path: str = "", detail: str = "") -> None:
-        a = Access(var.key, kind, span, self.state, path or var.name, detail)
-        self.fn.accesses.append(a)
-        if kind.writes and self.pending:
-            for i, (key, check, locks) in enumerate(self.pending):
-                if key == var.key:
-                    self.fn.lazy_inits.append(LazyInit(key, check, locks, (a,)))
-                    del self.pending[i]
-                    break
+        self.record(Access(var.key, kind, span, self.state, path or var.name, detail))
 
     def unary(self, c: ci.Cursor) -> None:
         kids = list(c.get_children())
@@ -782,13 +768,6 @@ class FunctionWalker:
             self.gil_released = True
         elif name in v.gil_acquire:
             self.gil_released = False
-
-    def release(self, kind: LockKind, key: str) -> None:
-        for i in range(len(self.state) - 1, -1, -1):
-            lk = self.state[i]
-            if lk.kind == kind and lk.key == key:
-                self.state = self.state[:i] + self.state[i + 1 :]
-                return
 
 
 def bare_template(type_spelling: str) -> str:

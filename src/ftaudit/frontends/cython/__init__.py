@@ -1,0 +1,175 @@
+"""Cython frontend: .pyx/.pxd/.pxi through Cython's own parser (no C compilation).
+
+The tree comes from `Cython.Compiler.TreeFragment.parse_from_strings` before
+type analysis, so no cimported .pxd needs to exist. `include "x.pxi"` lines are
+blanked (keeping line numbers: the included file is scanned on its own and
+listed in `Unit.includes`); `cdef extern from *:` blocks with verbatim C are
+parsed by the C frontend, their facts shifted to the lines of the .pyx.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
+
+from ...catalogue import Catalogue
+from ...discover import SourceFile
+from ...facts import DeclKind, ModuleDecl, Problem, Span, Unit
+from ...source import Source
+from .walker import collect_module, walk_module
+
+_INCLUDE = re.compile(r'^([ \t]*)include[ \t]+(["\'])([^"\'\n]+)\2', re.M)
+_LANGUAGE_CXX = re.compile(r"^#\s*distutils\s*:\s*language\s*=\s*c\+\+", re.M)
+_TRUE = {"true", "1", "yes"}
+
+
+def _import_parser() -> tuple[Any, Any, Any]:
+    """Cython's parser is imported on first use: 0.2-0.3 s that C-only scans never pay."""
+    from Cython.Compiler import Errors
+    from Cython.Compiler.TreeFragment import StringParseContext, parse_from_strings
+
+    return Errors, StringParseContext, parse_from_strings
+
+
+def shift(obj: Any, delta: int, col: int = 0) -> Any:
+    """A copy of a fact (or a list/tuple/dict of facts) with every Span moved down `delta` lines."""
+    if isinstance(obj, Span):
+        c = col if obj.line == obj.end_line else 0
+        return Span(obj.line + delta, obj.col + c, obj.end_line + delta, obj.end_col + c)
+    if isinstance(obj, list):
+        return [shift(x, delta, col) for x in obj]
+    if isinstance(obj, tuple):
+        return tuple(shift(x, delta, col) for x in obj)
+    if isinstance(obj, dict):
+        return {k: shift(v, delta, col) for k, v in obj.items()}
+    if is_dataclass(obj) and not isinstance(obj, type):
+        changes = {f.name: shift(getattr(obj, f.name), delta, col) for f in fields(obj)}
+        return replace(obj, **changes)
+    return obj
+
+
+class CythonFrontend:
+    name = "cython"
+
+    def __init__(self, catalogue: Catalogue, embedded: Any, project_directives: dict[str, str]) -> None:
+        self.catalogue = catalogue
+        self.embedded = embedded  # the C frontend, for verbatim C blocks
+        self.project_directives = project_directives
+        self._parser: tuple[Any, Any, Any] | None = None
+
+    def analyse(self, sf: SourceFile, src: Source) -> Unit:
+        path = str(sf.path)
+        unit = Unit(path, "cython", self.name)
+        text, includes = self._blank_includes(src.text, path)
+        unit.includes = includes
+        tree = self._parse(path, text, unit)
+        if tree is None:
+            return unit
+        info = collect_module(tree, path, self.catalogue.statics.exempt_types)
+        functions, refs = walk_module(self.catalogue, info, tree)
+        unit.functions = functions
+        unit.refs = refs
+        unit.statics = {v.key: v for v in info.statics.values()}
+        self._embedded_c(tree, src.text, path, unit, bool(_LANGUAGE_CXX.search(src.text)))
+        if path.endswith(".pyx"):
+            own = {k: str(v) for k, v in (getattr(tree, "directive_comments", None) or {}).items()}
+            unit.module_decls.append(self._declaration(path, src.text, own))
+        return unit
+
+    def _parse(self, path: str, text: str, unit: Unit) -> Any:
+        if self._parser is None:
+            self._parser = _import_parser()
+        errors, context_cls, parse = self._parser
+        errors.init_thread()
+        name = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) or "module"
+        level = "module_pxd" if path.endswith(".pxd") else None
+        try:
+            return parse(name, text, level=level, context=context_cls(name))
+        except errors.CompileError as err:
+            pos = err.position
+            line = pos[1] if pos else None
+            where = f" (line {pos[1]}, column {pos[2] + 1})" if pos else ""
+            unit.problems.append(
+                Problem(
+                    path, "warning", "syntax-error", f"Cython cannot parse this file{where}: {err.message_only}", line
+                )
+            )
+        except Exception as err:  # the parser's own failures must not stop the scan
+            unit.problems.append(
+                Problem(path, "warning", "parse-failed", f"Cython's parser failed: {type(err).__name__}: {err}")
+            )
+        return None
+
+    @staticmethod
+    def _blank_includes(text: str, path: str) -> tuple[str, list[str]]:
+        includes: list[str] = []
+        base = os.path.dirname(path)
+
+        def blank(m: re.Match[str]) -> str:
+            includes.append(os.path.normpath(os.path.join(base, m.group(3))))
+            return m.group(1) + "pass" + " " * (len(m.group(0)) - len(m.group(1)) - 4)
+
+        return _INCLUDE.sub(blank, text), includes
+
+    def _declaration(self, path: str, text: str, own: dict[str, str]) -> ModuleDecl:
+        """Declared by the header directives Cython itself read (a trailing comment on the
+        directive line makes Cython ignore it, and so does ftaudit), or by the project."""
+        value = own.get("freethreading_compatible", self.project_directives.get("freethreading_compatible", ""))
+        declared = value.lower() in _TRUE
+        where = "file header" if "freethreading_compatible" in own else "project configuration"
+        name = os.path.splitext(os.path.basename(path))[0]
+        line = next((i for i, ln in enumerate(text.splitlines(), 1) if "freethreading_compatible" in ln), 1)
+        detail = f"freethreading_compatible from the {where}" if declared else ""
+        return ModuleDecl(DeclKind.CYTHON, name, Span(line, 1, line, 2), declared, detail=detail)
+
+    def _embedded_c(self, tree: Any, text: str, path: str, unit: Unit, cxx: bool) -> None:
+        """`cdef extern from *: \"\"\"C code\"\"\"` blocks: C facts on the .pyx lines they come from."""
+        offsets = _line_offsets(text)
+        for stat in _extern_blocks(tree):
+            code = stat.verbatim_include
+            start = _verbatim_start(text, offsets, stat.pos[1])
+            if not code or start is None:
+                continue
+            virtual = f"{path}.extern-{stat.pos[1]}.{'cpp' if cxx else 'c'}"
+            sub = self.embedded.analyse_embedded(virtual, code, cxx)
+            delta = start - 1
+            unit.functions += shift(sub.functions, delta)
+            unit.refs += shift(sub.refs, delta)
+            for key, var in sub.statics.items():
+                if var.path == virtual:
+                    var = replace(shift(var, delta), path=path)
+                unit.statics.setdefault(key, var)
+            unit.problems += [
+                replace(p, path=path, line=p.line + delta if p.line else stat.pos[1]) for p in sub.problems
+            ]
+
+
+def _extern_blocks(tree: Any) -> list[Any]:
+    out = []
+    stack = [tree.body]
+    while stack:
+        n = stack.pop()
+        if type(n).__name__ == "CDefExternNode":
+            if getattr(n, "verbatim_include", None):
+                out.append(n)
+        elif type(n).__name__ == "StatListNode":
+            stack += n.stats
+    return out
+
+
+def _line_offsets(text: str) -> list[int]:
+    offsets = [0]
+    for m in re.finditer("\n", text):
+        offsets.append(m.end())
+    return offsets
+
+
+def _verbatim_start(text: str, offsets: list[int], line: int) -> int | None:
+    """The line where the verbatim string's content starts (just after its opening quotes)."""
+    at = offsets[line - 1] if 0 < line <= len(offsets) else 0
+    m = re.compile(r'"""|\'\'\'').search(text, at)
+    if m is None:
+        return None
+    return text.count("\n", 0, m.end()) + 1

@@ -1,0 +1,713 @@
+"""Turn Cython's parse tree (before type analysis) into ftaudit facts.
+
+Cython's own parser gives every statement and expression with positions; the
+declarations a file makes (`cdef` globals, `cimport`s, `cdef extern` blocks,
+`cdef class` attributes) say what a name is, so the walker can tell a C
+global from a module-dict variable and `strtok` from a Python function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...catalogue import Catalogue
+from ...facts import (
+    Access,
+    AccessKind,
+    Arg,
+    ArgKind,
+    Assignment,
+    Call,
+    FieldWrite,
+    Function,
+    FunctionRef,
+    Lock,
+    LockKind,
+    OriginKind,
+    Param,
+    Span,
+    StaticVar,
+    Storage,
+)
+from ..recorder import Recorder
+
+Node = Any  # Cython.Compiler.Nodes.Node: untyped
+State = tuple[Lock, ...]
+
+# Object types of `cdef` declarations (`cdef int` / `cdef float` are C types in Cython).
+PYTHON_TYPES = {
+    "object", "list", "dict", "tuple", "set", "frozenset", "str", "bytes", "unicode", "bytearray", "type", "slice",
+}  # fmt: skip
+LOCK_TYPES = {"pymutex", "pythread_type_lock", "PyThread_type_lock", "PyMutex"}
+_LOCKISH = re.compile(r"lock|mutex", re.I)
+_LOCK_FACTORIES = {"Lock", "RLock", "allocate_lock"}
+_SPECIAL = {
+    "__dealloc__": "PyTypeObject.tp_dealloc",
+    "__cinit__": "PyTypeObject.tp_new",
+    "__init__": "PyTypeObject.tp_init",
+}
+_FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTuple_New", "SetNode": "PySet_New"}
+_LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
+_EXITS = {"ReturnStatNode", "RaiseStatNode", "ReraiseStatNode"}
+
+
+def kind(n: Node) -> str:
+    return type(n).__name__
+
+
+def span(n: Node, length: int = 1) -> Span:
+    pos = getattr(n, "pos", None) or (None, 1, 0)
+    line, col = pos[1], pos[2] + 1
+    return Span(line, col, line, col + max(1, length))
+
+
+def declarator_name(d: Node) -> str:
+    for _ in range(16):
+        if d is None:
+            return ""
+        if kind(d) == "CNameDeclaratorNode":
+            return str(d.name)
+        d = getattr(d, "base", None)
+    return ""
+
+
+def declarator_default(d: Node) -> Node | None:
+    for _ in range(16):
+        if d is None:
+            return None
+        if kind(d) == "CNameDeclaratorNode":
+            return getattr(d, "default", None)
+        d = getattr(d, "base", None)
+    return None
+
+
+def declarator_shape(d: Node) -> str:
+    """`*`, `[]` suffixes of a declarator, outermost first."""
+    out = ""
+    for _ in range(16):
+        k = kind(d)
+        if k == "CPtrDeclaratorNode":
+            out += "*"
+        elif k == "CArrayDeclaratorNode":
+            out += "[]"
+        elif k in ("CNameDeclaratorNode", "NoneType"):
+            break
+        d = getattr(d, "base", None)
+    return out
+
+
+def base_type(t: Node) -> tuple[str, bool]:
+    """(type name, const) of a CBaseTypeNode."""
+    const = False
+    for _ in range(8):
+        k = kind(t)
+        if k in ("CConstOrVolatileTypeNode", "CConstTypeNode", "CQualifierTypeNode"):
+            const = const or bool(getattr(t, "is_const", True))
+            t = t.base_type
+        elif k == "MemoryViewSliceTypeNode":
+            return "memoryview", const
+        else:
+            break
+    name = str(getattr(t, "name", None) or "")
+    if name in ("int", "char", "double") and kind(t) == "CSimpleBaseTypeNode":
+        longness = getattr(t, "longness", 0) or 0
+        name = " ".join(["unsigned"] * (getattr(t, "signed", 1) == 0) + ["long"] * longness + [name])
+        name = name.replace("long int", "long")
+    return name, const
+
+
+@dataclass
+class ModuleInfo:
+    """What the module's declarations say names are."""
+
+    path: str
+    cimported: dict[str, tuple[str, str]] = field(default_factory=dict)  # local name -> (real name, module)
+    cimported_modules: dict[str, str] = field(default_factory=dict)  # alias -> module
+    externs: dict[str, str] = field(default_factory=dict)  # C function -> header ("" for verbatim C)
+    statics: dict[str, StaticVar] = field(default_factory=dict)  # cdef global name -> fact
+    object_globals: set[str] = field(default_factory=set)
+    functions: set[str] = field(default_factory=set)  # cdef/def functions of this module
+    classes: dict[str, dict[str, bool]] = field(default_factory=dict)  # cdef class -> field -> is object
+    locks: set[str] = field(default_factory=set)  # names and paths known to hold locks
+    parallel_names: set[str] = field(default_factory=lambda: {"prange", "parallel"})
+
+
+def _cvar_names(stat: Node) -> Iterable[tuple[Node, str]]:
+    for d in getattr(stat, "declarators", None) or []:
+        name = declarator_name(d)
+        if name and kind(d) != "CFuncDeclaratorNode":
+            yield d, name
+
+
+def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> ModuleInfo:
+    """First pass: declarations at module level (and cdef class attributes)."""
+    info = ModuleInfo(path)
+    for stat in _flatten(tree.body):
+        k = kind(stat)
+        if k == "FromCImportStatNode":
+            for _, name, as_name in stat.imported_names or []:
+                info.cimported[as_name or name] = (name, stat.module_name)
+        elif k == "CImportStatNode":
+            info.cimported_modules[stat.as_name or stat.module_name.split(".")[0]] = stat.module_name
+        elif k == "CDefExternNode":
+            header = stat.include_file or ""
+            for decl in _flatten(stat.body):
+                for d in getattr(decl, "declarators", None) or []:
+                    if kind(d) == "CFuncDeclaratorNode":
+                        info.externs[declarator_name(d)] = header
+        elif k == "CVarDefNode" and stat.visibility != "extern":
+            tname, const = base_type(stat.base_type)
+            for d, name in _cvar_names(stat):
+                shape = declarator_shape(d)
+                is_object = not shape and (tname in PYTHON_TYPES or tname in info.classes)
+                exempt = f"{tname} is exempt" if tname in LOCK_TYPES or tname in exempt_types else ""
+                if tname in LOCK_TYPES:
+                    info.locks.add(name)
+                if is_object:
+                    info.object_globals.add(name)
+                info.statics[name] = StaticVar(
+                    key=f"cython:{path}:{name}",
+                    name=name,
+                    path=path,
+                    span=span(d, len(name)),
+                    storage=Storage.FILE,
+                    type=f"{tname}{shape}",
+                    const=const and not shape,
+                    exempt=exempt,
+                )
+        elif k == "CClassDefNode":
+            fields: dict[str, bool] = {}
+            for member in _flatten(stat.body):
+                if kind(member) == "CVarDefNode":
+                    tname, _ = base_type(member.base_type)
+                    for d, name in _cvar_names(member):
+                        fields[name] = not declarator_shape(d) and (tname in PYTHON_TYPES or tname in info.classes)
+                        if tname in LOCK_TYPES:
+                            info.locks.add(f"self.{name}")
+            info.classes[stat.class_name] = fields
+        elif k in ("CFuncDefNode", "DefNode"):
+            info.functions.add(function_name(stat))
+        elif k == "SingleAssignmentNode" and _is_lock_factory(stat.rhs):
+            info.locks.add(_path(stat.lhs))
+    return info
+
+
+def _is_lock_factory(n: Node) -> bool:
+    if kind(n) not in ("SimpleCallNode", "GeneralCallNode"):
+        return False
+    f = n.function
+    name = f.attribute if kind(f) == "AttributeNode" else getattr(f, "name", "")
+    return name in _LOCK_FACTORIES
+
+
+def _flatten(body: Node) -> list[Node]:
+    if body is None:
+        return []
+    if kind(body) == "StatListNode":
+        out: list[Node] = []
+        for s in body.stats:
+            out += _flatten(s)
+        return out
+    return [body]
+
+
+def function_name(n: Node) -> str:
+    if kind(n) == "CFuncDefNode":
+        return declarator_name(n.declarator)
+    return str(getattr(n, "name", "") or "")
+
+
+def _path(n: Node) -> str:
+    k = kind(n)
+    if k == "NameNode":
+        return str(n.name)
+    if k == "AttributeNode":
+        base = _path(n.obj)
+        return f"{base}.{n.attribute}" if base else ""
+    if k == "IndexNode":
+        base = _path(n.base)
+        return f"{base}[]" if base else ""
+    return ""
+
+
+def _root(n: Node) -> Node | None:
+    for _ in range(16):
+        k = kind(n)
+        if k == "NameNode":
+            return n
+        if k == "AttributeNode":
+            n = n.obj
+        elif k == "IndexNode":
+            n = n.base
+        elif k in ("TypecastNode", "CastNode"):
+            n = n.operand
+        else:
+            return None
+    return None
+
+
+class CythonWalker(Recorder):
+    """Facts of one Cython function (or of the module body)."""
+
+    def __init__(
+        self, catalogue: Catalogue, info: ModuleInfo, fn: Function, klass: str = "", out: list[Function] | None = None
+    ) -> None:
+        self.cat = catalogue
+        self.info = info
+        self.fn = fn
+        self.klass = klass
+        self.out = out if out is not None else []
+        self.state: State = ()
+        self.gil_released = False
+        self.parallel = 0
+        self.globals: set[str] = set()
+        self.locals: set[str] = {p.name for p in fn.params}
+        self.pending: list[tuple[str, Span, State]] = []
+        self.parallel_gil: list[Span] = []
+
+    # statements -------------------------------------------------------------
+    def body(self, n: Node) -> bool:
+        live = True
+        pending = len(self.pending)
+        for s in _flatten(n):
+            if not self.stmt(s):
+                live = False
+        del self.pending[pending:]
+        return live
+
+    def stmt(self, n: Node) -> bool:
+        k = kind(n)
+        if k == "GlobalNode":
+            self.globals.update(n.names)
+            return True
+        if k in ("SingleAssignmentNode", "CascadedAssignmentNode"):
+            self.expr(n.rhs)
+            targets = n.lhs_list if k == "CascadedAssignmentNode" else [n.lhs]
+            for t in targets:
+                self.store(t, AccessKind.WRITE, n, "=")
+                self.origin(t, n.rhs)
+            return True
+        if k == "InPlaceAssignmentNode":
+            self.expr(n.rhs)
+            self.store(n.lhs, AccessKind.RMW, n, getattr(n, "operator", "") + "=")
+            return True
+        if k == "CVarDefNode":
+            for d in n.declarators or []:
+                name = declarator_name(d)
+                self.locals.add(name)
+                default = declarator_default(d)
+                if default is not None:
+                    self.expr(default)
+            return True
+        if k == "IfStatNode":
+            return self.if_stat(n)
+        if k in _LOOPS:
+            return self.loop(n)
+        if k == "WithStatNode":
+            return self.with_stat(n)
+        if k == "GILStatNode":
+            return self.gil_stat(n)
+        if k in _EXITS:
+            self.children(n)
+            return False
+        if k in ("TryFinallyStatNode", "TryExceptStatNode"):
+            live = self.body(n.body)
+            for clause in getattr(n, "except_clauses", None) or []:
+                self.body(clause.body)
+            if getattr(n, "else_clause", None) is not None:
+                self.body(n.else_clause)
+            if getattr(n, "finally_clause", None) is not None:
+                self.body(n.finally_clause)
+            return live
+        if k in ("DefNode", "CFuncDefNode", "LambdaNode", "GeneratorExpressionNode"):
+            self.nested(n)
+            return True
+        if k in ("PyClassDefNode", "CClassDefNode"):
+            return True
+        self.children(n)
+        return True
+
+    def children(self, n: Node) -> None:
+        for attr in getattr(n, "child_attrs", ()):
+            v = getattr(n, attr, None)
+            for c in v if isinstance(v, list) else [v]:
+                if c is None or not hasattr(c, "child_attrs"):
+                    continue
+                if hasattr(c, "stats") or kind(c).endswith("StatNode"):
+                    self.stmt(c)
+                else:
+                    self.expr(c)
+
+    def if_stat(self, n: Node) -> bool:
+        start = self.state
+        ends: list[State] = []
+        any_live = False
+        clauses = list(n.if_clauses)
+        for i, clause in enumerate(clauses):
+            tests = self.static_tests(clause.condition)
+            self.expr(clause.condition)
+            self.state = start
+            first = len(self.fn.accesses)
+            live = self.body(clause.body)
+            branch = self.fn.accesses[first:]
+            for key, unset in tests:
+                if unset:
+                    self.lazy_init(key, span(clause.condition), start, branch)
+                elif not live and i == 0 and len(clauses) == 1 and n.else_clause is None:
+                    self.pending.append((key, span(clause.condition), start))
+            if live:
+                ends.append(self.state)
+                any_live = True
+        self.state = start
+        if n.else_clause is not None:
+            first = len(self.fn.accesses)
+            live = self.body(n.else_clause)
+            for key, unset in self.static_tests(clauses[0].condition) if len(clauses) == 1 else []:
+                if not unset:
+                    self.lazy_init(key, span(clauses[0].condition), start, self.fn.accesses[first:])
+            if live:
+                ends.append(self.state)
+                any_live = True
+        else:
+            ends.append(start)
+            any_live = True
+        merged: State = ()
+        for e in ends:
+            merged += tuple(x for x in e if x not in merged)
+        self.state = merged if any_live else start
+        return any_live
+
+    def static_tests(self, c: Node, negate: bool = False) -> list[tuple[str, bool]]:
+        """cdef globals a condition tests for unset (`x is None`, `not x`, `x == NULL`) or set."""
+        k = kind(c)
+        if k == "NotNode":
+            return self.static_tests(c.operand, not negate)
+        if k == "BoolBinopNode":
+            return self.static_tests(c.operand1, negate) + self.static_tests(c.operand2, negate)
+        if k == "PrimaryCmpNode" and getattr(c, "cascade", None) is None:
+            op = c.operator
+            lhs, rhs = c.operand1, c.operand2
+            if kind(lhs) in ("NoneNode", "NullNode", "IntNode"):
+                lhs, rhs = rhs, lhs
+            if kind(rhs) not in ("NoneNode", "NullNode", "IntNode", "BoolNode"):
+                return []
+            var = self.global_of(lhs)
+            if var is None or op not in ("is", "is_not", "==", "!="):
+                return []
+            return [(var.key, (op in ("is", "==")) != negate)]
+        var = self.global_of(c)
+        return [(var.key, negate)] if var is not None else []
+
+    def global_of(self, n: Node) -> StaticVar | None:
+        if kind(n) != "NameNode" or n.name in self.locals:
+            return None
+        return self.info.statics.get(n.name)
+
+    def loop(self, n: Node) -> bool:
+        entry = self.state
+        parallel = self.is_parallel(getattr(getattr(n, "iterator", None), "sequence", None))
+        self.parallel += parallel
+        self.children(n)
+        self.parallel -= parallel
+        self.state = entry + tuple(x for x in self.state if x not in entry)
+        return True
+
+    def is_parallel(self, call: Node) -> bool:
+        if call is None or kind(call) not in ("SimpleCallNode", "GeneralCallNode"):
+            return False
+        f = call.function
+        name = f.attribute if kind(f) == "AttributeNode" else getattr(f, "name", "")
+        return name in self.info.parallel_names
+
+    def with_stat(self, n: Node) -> bool:
+        manager = n.manager
+        self.expr(manager)
+        saved = self.state
+        parallel = self.is_parallel(manager)
+        lock = self.lock_of(manager)
+        if lock is not None:
+            self.state = (*self.state, lock)
+        self.parallel += parallel
+        live = self.body(n.body)
+        self.parallel -= parallel
+        self.state = saved
+        return live
+
+    def lock_of(self, manager: Node) -> Lock | None:
+        k = kind(manager)
+        if k in ("SimpleCallNode", "GeneralCallNode"):
+            f = manager.function
+            name = f.attribute if kind(f) == "AttributeNode" else getattr(f, "name", "")
+            if name == "critical_section":
+                args = manager.args if k == "SimpleCallNode" else list(manager.positional_args.args)
+                objects = tuple(p for p in (_path(a) for a in args) if p)
+                return Lock(LockKind.CRITICAL_SECTION, ",".join(objects) or "critical_section", objects)
+            return None
+        path = _path(manager)
+        if path and (path in self.info.locks or _LOCKISH.search(path.rsplit(".", 1)[-1])):
+            return Lock(LockKind.MUTEX, path)
+        return None
+
+    def gil_stat(self, n: Node) -> bool:
+        saved = self.gil_released
+        if n.state == "gil":
+            if self.parallel:
+                self.fn_parallel_gil(n)
+            self.gil_released = False
+        else:
+            self.gil_released = True
+        live = self.body(n.body)
+        self.gil_released = saved
+        return live
+
+    def fn_parallel_gil(self, n: Node) -> None:
+        self.parallel_gil.append(span(n, len("gil")))
+
+    def nested(self, n: Node) -> None:
+        """A nested def/lambda runs when called: a function of its own, referenced from here."""
+        inner = build_function(self.cat, self.info, n, f"{self.fn.name}.{function_name(n) or 'lambda'}", "", self.out)
+        if inner is not None:
+            self.fn.refs.append(FunctionRef(inner.name, "value", inner.span))
+
+    # expressions ------------------------------------------------------------
+    def expr(self, n: Node) -> None:
+        if n is None:
+            return
+        k = kind(n)
+        if k == "NameNode":
+            var = self.global_of(n)
+            if var is not None:
+                self.access(var, AccessKind.READ, span(n, len(n.name)), var.name)
+            elif n.name in self.info.functions and n.name not in self.locals:
+                self.fn.refs.append(FunctionRef(n.name, "value", span(n)))
+            return
+        if k in ("SimpleCallNode", "GeneralCallNode"):
+            self.call(n)
+            return
+        if k in ("LambdaNode", "GeneratorExpressionNode"):
+            self.nested(n)
+            return
+        self.children(n)
+
+    def access(self, var: StaticVar, akind: AccessKind, where: Span, path: str, detail: str = "") -> None:
+        self.record(Access(var.key, akind, where, self.state, path, detail))
+
+    def store(self, target: Node, akind: AccessKind, stmt: Node, op: str) -> None:
+        k = kind(target)
+        if k in ("TupleNode", "ListNode"):
+            for t in target.args:
+                self.store(t, akind, stmt, op)
+            return
+        root = _root(target)
+        if k != "NameNode":
+            for attr in ("index", "start", "stop"):
+                sub = getattr(target, attr, None)
+                if sub is not None:
+                    self.expr(sub)
+        if root is None:
+            self.expr(target)
+            return
+        name = root.name
+        var = self.info.statics.get(name) if name not in self.locals or name in self.globals else None
+        where = span(target, len(_path(target)) or 1)
+        if k == "NameNode":
+            if var is not None and name in self.globals:
+                self.access(var, akind, where, name)
+            elif var is None or name not in self.globals:
+                self.locals.add(name)
+            return
+        path = _path(target)
+        if var is not None and name not in self.info.object_globals:
+            self.access(var, akind, where, path or name)  # an element or field of a C global
+            return
+        if var is not None:
+            self.access(var, AccessKind.READ, where, name)  # an item of a Python object: locked by CPython
+            return
+        self.field_write(root, path, where, op)
+
+    def field_write(self, root: Node, path: str, where: Span, op: str) -> None:
+        if not self.klass or root.name != self.self_name() or path.count(".") != 1:
+            return
+        field_name = path.split(".", 1)[1].split("[", 1)[0]
+        fields = self.info.classes.get(self.klass, {})
+        if field_name in fields:
+            self.fn.field_writes.append(
+                FieldWrite(path.split("[", 1)[0], root.name, self.klass, where, self.state, op, fields[field_name])
+            )
+
+    def self_name(self) -> str:
+        return self.fn.params[0].name if self.fn.params else "self"
+
+    def origin(self, target: Node, value: Node) -> None:
+        if kind(target) != "NameNode":
+            return
+        k = kind(value)
+        if k in _FRESH:
+            o = Assignment(OriginKind.CALL, _FRESH[k])
+        elif k in ("SimpleCallNode", "GeneralCallNode"):
+            name, _, _ = self.resolve(value.function)
+            o = Assignment(OriginKind.CALL, name, tuple(self.arg(a) for a in self.call_args(value)))
+        elif k == "NameNode":
+            o = Assignment(OriginKind.NAME, source=value.name)
+        elif k in ("NoneNode", "NullNode"):
+            o = Assignment(OriginKind.NULL)
+        else:
+            o = Assignment(OriginKind.OTHER)
+        self.fn.locals.setdefault(target.name, []).append(o)
+
+    def call_args(self, n: Node) -> list[Node]:
+        if kind(n) == "SimpleCallNode":
+            return list(n.args or [])
+        pos = getattr(n, "positional_args", None)
+        return list(getattr(pos, "args", None) or [])
+
+    def arg(self, a: Node) -> Arg:
+        k = kind(a)
+        if k in ("TypecastNode", "CastNode"):
+            return self.arg(a.operand)
+        if k == "AmpersandNode":
+            return self.arg(a.operand)
+        if k == "NameNode":
+            return Arg(ArgKind.NAME, a.name, a.name)
+        if k in ("AttributeNode", "IndexNode"):
+            root = _root(a)
+            path = _path(a)
+            return Arg(ArgKind.MEMBER, path, root.name) if root is not None and path else Arg(ArgKind.OTHER)
+        if k in ("SimpleCallNode", "GeneralCallNode"):
+            return Arg(ArgKind.CALL, self.resolve(a.function)[0])
+        if k in ("NoneNode", "NullNode"):
+            return Arg(ArgKind.LITERAL, value=0)
+        if k == "IntNode":
+            try:
+                return Arg(ArgKind.LITERAL, value=int(str(a.value), 0))
+            except ValueError:
+                return Arg(ArgKind.LITERAL)
+        if k in ("UnicodeNode", "BytesNode", "StringNode", "FloatNode", "BoolNode"):
+            return Arg(ArgKind.LITERAL)
+        return Arg(ArgKind.OTHER)
+
+    def resolve(self, f: Node) -> tuple[str, str | None, bool]:
+        """(C-level name, where it is declared, is it the project's own code)."""
+        k = kind(f)
+        if k == "NameNode":
+            name = f.name
+            if name in self.info.cimported and name not in self.locals:
+                real, module = self.info.cimported[name]
+                return real, module, False
+            if name in self.info.externs:
+                header = self.info.externs[name]
+                return name, header or "", header == ""
+            return name, "", True
+        if k == "AttributeNode":
+            obj = f.obj
+            if kind(obj) == "NameNode" and obj.name in self.info.cimported_modules:
+                return f.attribute, self.info.cimported_modules[obj.name], False
+            return f.attribute, "", True
+        return "", "", True
+
+    def call(self, n: Node) -> None:
+        f = n.function
+        name, declared_in, own = self.resolve(f)
+        args = self.call_args(n)
+        reduced = tuple(self.arg(a) for a in args)
+        self.fn.calls.append(
+            Call(name, span(f, len(name) or 1), reduced, self.state, self.gil_released, own, declared_in)
+        )
+        if kind(f) == "AttributeNode":
+            self.expr(f.obj)
+            self.method_lock(f)
+        for a in args:
+            self.expr(a)
+        if kind(n) == "GeneralCallNode" and getattr(n, "keyword_args", None) is not None:
+            self.expr(n.keyword_args)
+
+    def method_lock(self, f: Node) -> None:
+        path = _path(f.obj)
+        if not path:
+            return
+        member = self.cat.locks.member
+        if f.attribute in member:
+            self.state = (*self.state, Lock(LockKind.MUTEX, path))
+        elif f.attribute in member.values():
+            self.release(LockKind.MUTEX, path)
+
+
+def _params(n: Node) -> list[Param]:
+    args = list(n.declarator.args if kind(n) == "CFuncDefNode" else (getattr(n, "args", None) or []))
+    args += [a for a in (getattr(n, "star_arg", None), getattr(n, "starstar_arg", None)) if a is not None]
+    out = []
+    for i, a in enumerate(args):
+        name = declarator_name(getattr(a, "declarator", None)) or str(getattr(a, "name", "") or "")
+        tname, _ = base_type(getattr(a, "base_type", None))
+        if name:
+            out.append(Param(name, tname, i))
+    return out
+
+
+def _is_python_visible(n: Node) -> bool:
+    return kind(n) == "DefNode" or bool(getattr(n, "overridable", False))
+
+
+def _critical_section_decorated(n: Node) -> bool:
+    for d in getattr(n, "decorators", None) or []:
+        dec = d.decorator
+        name = dec.attribute if kind(dec) == "AttributeNode" else getattr(dec, "name", "")
+        if name == "critical_section":
+            return True
+    return False
+
+
+def build_function(
+    cat: Catalogue, info: ModuleInfo, n: Node, name: str, klass: str, out: list[Function]
+) -> Function | None:
+    body = getattr(n, "body", None)
+    if body is None:
+        return None
+    fn = Function(name, span(n, len(name)), _params(n) if kind(n) != "LambdaNode" else [])
+    w = CythonWalker(cat, info, fn, klass, out)
+    if _critical_section_decorated(n) and fn.params:
+        first = fn.params[0].name
+        w.state = (Lock(LockKind.CRITICAL_SECTION, first, (first,)),)
+    if kind(n) == "LambdaNode":
+        w.expr(body)
+    else:
+        w.body(body)
+    fn.parallel_gil = w.parallel_gil
+    out.append(fn)
+    return fn
+
+
+def walk_module(cat: Catalogue, info: ModuleInfo, tree: Node) -> tuple[list[Function], list[FunctionRef]]:
+    """Every function of the module, the module body as `<module>`, and how Python reaches them."""
+    functions: list[Function] = []
+    refs: list[FunctionRef] = []
+    module = Function("<module>", Span(1, 1, 1, 2))
+    top = CythonWalker(cat, info, module, "", functions)
+    top.globals = set(info.statics)  # at module level, names are the globals themselves
+    for stat in _flatten(tree.body):
+        k = kind(stat)
+        if k in ("DefNode", "CFuncDefNode"):
+            fn = build_function(cat, info, stat, function_name(stat), "", functions)
+            if fn is not None and _is_python_visible(stat):
+                refs.append(FunctionRef(fn.name, "python-def", fn.span))
+        elif k in ("CClassDefNode", "PyClassDefNode"):
+            cname = stat.class_name if k == "CClassDefNode" else stat.name
+            for member in _flatten(stat.body):
+                if kind(member) not in ("DefNode", "CFuncDefNode"):
+                    continue
+                mname = function_name(member)
+                fn = build_function(
+                    cat, info, member, f"{cname}.{mname}", cname if k == "CClassDefNode" else "", functions
+                )
+                if fn is None:
+                    continue
+                context = _SPECIAL.get(mname) or ("python-def" if _is_python_visible(member) else None)
+                if context is not None:
+                    refs.append(FunctionRef(fn.name, context, fn.span))
+        elif k not in ("CVarDefNode", "CDefExternNode", "FromCImportStatNode", "CImportStatNode"):
+            top.stmt(stat)
+    functions.append(module)
+    return functions, refs
