@@ -18,9 +18,9 @@ _UNIQUENESS = {("==", 1), ("!=", 1), ("<=", 1), (">", 1), ("<", 2), (">=", 2)}
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 
-def _describe(arg: Arg) -> str:
+def _describe(arg: Arg, lang: str = "c") -> str:
     if arg.kind in (ArgKind.NAME, ArgKind.MEMBER):
-        return f"`{arg.path.replace('.', '->')}`"
+        return f"`{_plain(arg, lang)}`"
     if arg.kind == ArgKind.CALL:
         return f"the result of {arg.path}()"
     return "the container"
@@ -54,7 +54,7 @@ def borrowed_reference(unit: Unit, ctx: Context) -> Iterator[Finding]:
         arg = _shared(privacy, call, b.container_arg)
         if arg is None:
             continue
-        source = f" from {_describe(arg)}" if b.container_arg >= 0 else ""
+        source = f" from {_describe(arg, unit.language)}" if b.container_arg >= 0 else ""
         compat = "; pythoncapi-compat backports it" if b.compat else ""
         note = f" ({b.note})" if b.note else ""
         msg = (
@@ -70,9 +70,9 @@ def unlocked_container_macro(unit: Unit, ctx: Context) -> Iterator[Finding]:
         arg = _shared(privacy, call, 0)
         if arg is None:
             continue
-        what = _describe(arg)
+        what = _describe(arg, unit.language)
         if call.name == "PyList_GET_ITEM":
-            fix = f"wrap the access in Py_BEGIN_CRITICAL_SECTION({_plain(arg)}) or use PyList_GetItemRef"
+            fix = f"{_section(arg, unit.language)} or use PyList_GetItemRef"
         else:
             fix = (
                 f"PySequence_Fast returns the very list it was given: wrap the loop in "
@@ -86,8 +86,18 @@ def unlocked_container_macro(unit: Unit, ctx: Context) -> Iterator[Finding]:
         )
 
 
-def _plain(arg: Arg) -> str:
-    return arg.path.replace(".", "->") if arg.path else "op"
+def _plain(arg: Arg, lang: str = "c") -> str:
+    if not arg.path:
+        return "op"
+    return arg.path if lang == "cython" else arg.path.replace(".", "->")
+
+
+def _section(arg: Arg, lang: str, what: str = "the access") -> str:
+    """How to lock the object in this language."""
+    if lang == "cython":
+        return f"wrap {what} in `with cython.critical_section({_plain(arg, lang)}):`"
+    end = "Py_END_CRITICAL_SECTION()"
+    return f"wrap {what} in Py_BEGIN_CRITICAL_SECTION({_plain(arg, lang)}) ... {end}"
 
 
 @rule("FT203")
@@ -99,9 +109,9 @@ def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             unit,
             call.span,
-            f"PyDict_Next iterates {_describe(arg)} without locking it: another thread can resize the dict or "
-            f"free the borrowed key and value; wrap the loop in Py_BEGIN_CRITICAL_SECTION({_plain(arg)}) ... "
-            "Py_END_CRITICAL_SECTION() or iterate a PyDict_Copy snapshot",
+            f"PyDict_Next iterates {_describe(arg, unit.language)} without locking it: another thread can resize "
+            f"the dict or free the borrowed key and value; {_section(arg, unit.language, 'the loop')} or iterate "
+            "a PyDict_Copy snapshot",
             fname,
         )
 
@@ -136,7 +146,7 @@ def set_item_on_shared_container(unit: Unit, ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             unit,
             call.span,
-            f"{call.name} stores into {_describe(arg)}, which was not created in this function, without a lock; "
+            f"{call.name} stores into {_describe(arg, unit.language)}, which was not created in this function, without a lock; "
             f"it is only safe on a fresh container no other thread can see: use {fix}",
             fname,
         )

@@ -64,7 +64,12 @@ def clang_libcxx_dir() -> str | None:
 def is_cxx(path: Path, text: str, language: str) -> bool:
     if language == "cpp":
         return True
-    return path.suffix.lower() == ".h" and bool(_CXX_HINT.search(text))
+    return path.suffix.lower() == ".h" and looks_like_cxx(text)
+
+
+def looks_like_cxx(text: str) -> bool:
+    """C++ by its text (headers, and Cython's verbatim C blocks, do not say)."""
+    return bool(_CXX_HINT.search(text))
 
 
 def uses_python(text: str) -> bool:

@@ -18,6 +18,7 @@ from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import DeclKind, ModuleDecl, Problem, Span, Unit
 from ...source import Source
+from ..clang.flags import looks_like_cxx
 from .walker import collect_module, walk_module
 
 _INCLUDE = re.compile(r'^([ \t]*)include[ \t]+(["\'])([^"\'\n]+)\2', re.M)
@@ -86,7 +87,17 @@ class CythonFrontend:
         name = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) or "module"
         level = "module_pxd" if path.endswith(".pxd") else None
         try:
-            return parse(name, text, level=level, context=context_cls(name))
+            try:
+                return parse(name, text, level=level, context=context_cls(name))
+            except errors.CompileError:
+                if "language_level" in text[:2000]:
+                    raise
+                # No language level of its own (an included .pxi, or a project built with
+                # language_level=2): Python 2 syntax such as `print x` may be fine there.
+                errors.init_thread()
+                context = context_cls(name)
+                context.set_language_level(2)
+                return parse(name, text, level=level, context=context)
         except errors.CompileError as err:
             pos = err.position
             line = pos[1] if pos else None
@@ -132,8 +143,9 @@ class CythonFrontend:
             start = _verbatim_start(text, offsets, stat.pos[1])
             if not code or start is None:
                 continue
-            virtual = f"{path}.extern-{stat.pos[1]}.{'cpp' if cxx else 'c'}"
-            sub = self.embedded.analyse_embedded(virtual, code, cxx)
+            as_cxx = cxx or looks_like_cxx(code)
+            virtual = f"{path}.extern-{stat.pos[1]}.{'cpp' if as_cxx else 'c'}"
+            sub = self.embedded.analyse_embedded(virtual, code, as_cxx)
             delta = start - 1
             unit.functions += shift(sub.functions, delta)
             unit.refs += shift(sub.refs, delta)

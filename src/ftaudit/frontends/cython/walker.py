@@ -635,8 +635,21 @@ class CythonWalker(Recorder):
             self.release(LockKind.MUTEX, path)
 
 
+def _func_declarator(d: Node) -> Node | None:
+    """The CFuncDeclaratorNode of `cdef int *f(...)` (under pointer declarators)."""
+    for _ in range(16):
+        if d is None or kind(d) == "CFuncDeclaratorNode":
+            return d
+        d = getattr(d, "base", None)
+    return None
+
+
 def _params(n: Node) -> list[Param]:
-    args = list(n.declarator.args if kind(n) == "CFuncDefNode" else (getattr(n, "args", None) or []))
+    if kind(n) == "CFuncDefNode":
+        fd = _func_declarator(n.declarator)
+        args = list(getattr(fd, "args", None) or [])
+    else:
+        args = list(getattr(n, "args", None) or [])
     args += [a for a in (getattr(n, "star_arg", None), getattr(n, "starstar_arg", None)) if a is not None]
     out = []
     for i, a in enumerate(args):
