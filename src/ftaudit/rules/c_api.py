@@ -146,8 +146,8 @@ def set_item_on_shared_container(unit: Unit, ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             unit,
             call.span,
-            f"{call.name} stores into {_describe(arg, unit.language)}, which was not created in this function, without a lock; "
-            f"it is only safe on a fresh container no other thread can see: use {fix}",
+            f"{call.name} stores into {_describe(arg, unit.language)}, which was not created in this function, "
+            f"without a lock; it is only safe on a fresh container no other thread can see: use {fix}",
             fname,
         )
 
