@@ -12,11 +12,21 @@ FIXTURES = TESTS / "fixtures"
 ROOT = TESTS.parent
 
 
+_SCANS: dict[str, object] = {}
+
+
+def scan_fixtures(frontend: str):
+    """Every fixture scanned once per C frontend, with every rule selected (Cython files go
+    through the Cython frontend in both)."""
+    if frontend not in _SCANS:
+        from ftaudit.config import load_config
+        from ftaudit.scan import ScanOptions, scan
+
+        config = load_config(FIXTURES / "pyproject.toml")
+        _SCANS[frontend] = scan(ScanOptions([FIXTURES], select=["FT"], root=FIXTURES, config=config, frontend=frontend))
+    return _SCANS[frontend]
+
+
 @pytest.fixture(scope="session")
 def fixture_scan():
-    """Every fixture scanned once with every rule selected."""
-    from ftaudit.config import load_config
-    from ftaudit.scan import ScanOptions, scan
-
-    config = load_config(FIXTURES / "pyproject.toml")
-    return scan(ScanOptions([FIXTURES], select=["FT"], root=FIXTURES, config=config))
+    return scan_fixtures("clang")

@@ -47,7 +47,7 @@ def test_syntax_error(tmp_path):
         "#include <Python.h>\nint x = ;\nPyObject *g(PyObject *l) { return PyList_GetItem(l, 0); }\n"
     )
     r = _scan(tmp_path)
-    assert _codes(r, "broken.c") == ["syntax-error"]
+    assert _codes(r, "broken.c") == ["syntax-error", "frontend-fallback"]  # auto: tree-sitter took over
     assert any(f.path == "broken.c" and f.span.line == 3 for f in r.findings)
     _still_found_good(r)
 
@@ -56,7 +56,7 @@ def test_missing_header(tmp_path):
     (tmp_path / "lib.c").write_text('#include "nothere.h"\n' + HAZARD)
     r = _scan(tmp_path)
     problems = [p for p in r.problems if p.path == "lib.c"]
-    assert [p.code for p in problems] == ["missing-header"]
+    assert [p.code for p in problems] == ["missing-header", "frontend-fallback"]
     assert "nothere.h" in problems[0].message and problems[0].line == 1
     assert any(f.path == "lib.c" for f in r.findings)
 

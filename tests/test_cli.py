@@ -169,3 +169,30 @@ def test_colour_decision_respects_no_color():
     assert use_colour("auto", False, {}) is False
     assert use_colour("always", False, {"NO_COLOR": "1"}) is True
     assert use_colour("never", True, {}) is False
+
+
+def test_frontend_choice_and_auto_fallback(tmp_path):
+    good = tmp_path / "good.c"
+    good.write_text("#include <Python.h>\nstatic long n;\nvoid bump(void) { n++; }\n")
+    bad = tmp_path / "bad.c"
+    bad.write_text('#include <Python.h>\n#include "not_installed.h"\nstatic long n;\nvoid bump(void) { n++; }\n')
+    res = run("scan", str(tmp_path), "--format", "json", "-q", "--root", str(tmp_path), "--no-config")
+    doc = json.loads(res.output)
+    frontends = {f["path"]: f["frontend"] for f in doc["files"]}
+    assert frontends == {"good.c": "clang", "bad.c": "treesitter"}
+    codes = [(p["path"], p["code"]) for p in doc["problems"]]
+    assert codes == [("bad.c", "missing-header"), ("bad.c", "frontend-fallback")]
+    assert "not_installed.h" in doc["problems"][0]["message"]
+    assert "analysed with tree-sitter" in doc["problems"][1]["message"]
+    assert {f["path"] for f in doc["findings"] if f["rule"] == "FT101"} == {"good.c", "bad.c"}
+    forced = json.loads(run("scan", str(bad), "--format", "json", "-q", "--frontend", "clang").output)
+    assert forced["files"][0]["frontend"] == "clang"
+    ts = json.loads(run("scan", str(good), "--format", "json", "-q", "--frontend", "treesitter").output)
+    assert ts["files"][0]["frontend"] == "treesitter"
+
+
+def test_sarif_records_the_frontend_per_file(tmp_path):
+    out = tmp_path / "r.sarif"
+    run("scan", str(FIXTURES / "c" / "refcount.c"), "--format", "sarif", "-o", str(out), "--frontend", "treesitter")
+    (artifact,) = json.loads(out.read_text())["runs"][0]["artifacts"]
+    assert artifact["properties"] == {"frontend": "treesitter", "language": "c"}

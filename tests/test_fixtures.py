@@ -6,25 +6,31 @@ from collections import Counter
 
 import pytest
 from annotations import parse
-from conftest import FIXTURES
+from conftest import FIXTURES, scan_fixtures
 
 SOURCES = sorted(
     p for p in FIXTURES.rglob("*") if p.suffix in {".c", ".h", ".cpp", ".cc", ".hpp", ".pyx", ".pxd", ".pxi"}
 )
-FRONTENDS = {"c": ["clang"], "cpp": ["clang"], "cython": ["cython"]}
+FRONTENDS = {"c": ["clang", "treesitter"], "cpp": ["clang", "treesitter"], "cython": ["cython"]}
+CASES = [(path, fe) for path in SOURCES for fe in FRONTENDS[path.parent.name]]
+
+
+def _scan_for(frontend: str):
+    return scan_fixtures("clang" if frontend == "cython" else frontend)
 
 
 def _found(scan_result, rel: str) -> Counter[tuple[int, str]]:
     return Counter((f.span.line, f.rule) for f in scan_result.findings if f.path == rel and f.counts)
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(FIXTURES)))
-def test_fixture(path, fixture_scan):
+@pytest.mark.parametrize(("path", "frontend"), CASES, ids=[f"{p.relative_to(FIXTURES)}[{fe}]" for p, fe in CASES])
+def test_fixture(path, frontend):
+    result = _scan_for(frontend)
     rel = path.relative_to(FIXTURES).as_posix()
-    record = next(r for r in fixture_scan.files if r.path == rel)
-    assert record.frontend in FRONTENDS[path.parent.name]
-    ann = parse(path)
-    found = _found(fixture_scan, rel)
+    record = next(r for r in result.files if r.path == rel)
+    assert record.frontend == frontend
+    ann = parse(path, frontend)
+    found = _found(result, rel)
     known_fp = Counter(ann.todo_ok)
     missing = ann.expect - found
     extra = found - ann.expect - known_fp
@@ -36,18 +42,18 @@ def test_fixture(path, fixture_scan):
 
 
 TODOS = [
-    pytest.param(path, line, rule, kind, id=f"{path.relative_to(FIXTURES)}:{line}:{kind}:{rule}")
-    for path in SOURCES
-    for kind, items in (("todo-expect", parse(path).todo_expect), ("todo-ok", parse(path).todo_ok))
+    pytest.param(path, fe, line, rule, kind, id=f"{path.relative_to(FIXTURES)}:{line}:{kind}:{rule}[{fe}]")
+    for path, fe in CASES
+    for kind, items in (("todo-expect", parse(path, fe).todo_expect), ("todo-ok", parse(path, fe).todo_ok))
     for line, rule in items
 ]
 
 
 @pytest.mark.xfail(strict=True, reason="known gap, annotated todo- in the fixture")
-@pytest.mark.parametrize(("path", "line", "rule", "kind"), TODOS)
-def test_known_gap(path, line, rule, kind, fixture_scan):
+@pytest.mark.parametrize(("path", "frontend", "line", "rule", "kind"), TODOS)
+def test_known_gap(path, frontend, line, rule, kind):
     rel = path.relative_to(FIXTURES).as_posix()
-    found = _found(fixture_scan, rel)
+    found = _found(_scan_for(frontend), rel)
     hit = any(ln == line and r.startswith(rule) for (ln, r) in found)
     assert hit if kind == "todo-expect" else not hit
 

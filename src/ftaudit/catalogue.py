@@ -73,6 +73,14 @@ class LockVocabulary:
     gil_release: tuple[str, ...]
     gil_acquire: tuple[str, ...]
 
+    @property
+    def mutex_releases(self) -> set[str]:
+        return set(self.mutex.values())
+
+    @property
+    def critical_section_ends(self) -> set[str]:
+        return set(self.critical_sections.values())
+
 
 @dataclass(frozen=True)
 class StaticsVocabulary:
@@ -82,6 +90,7 @@ class StaticsVocabulary:
     atomic_prefixes: tuple[str, ...]
     mutating_members: frozenset[str]
     inserting_subscript: frozenset[str]
+    assigning_macros: frozenset[str] = frozenset()
 
     def is_atomic_call(self, name: str) -> bool:
         return name.startswith(self.atomic_prefixes)
@@ -208,6 +217,7 @@ def load() -> Catalogue:
         atomic_prefixes=tuple(st["atomics"]["prefixes"]),
         mutating_members=frozenset(st["cxx"]["mutating-members"]),
         inserting_subscript=frozenset(st["cxx"]["inserting-subscript"]),
+        assigning_macros=frozenset(st["macros"]["assign-first-arg"]),
     )
     return Catalogue(
         rules=dict(sorted(rules.items())),

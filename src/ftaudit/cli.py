@@ -74,6 +74,12 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             help="Configuration file (default: the nearest pyproject.toml with [tool.ftaudit]).",
         ),
         click.option("--no-config", is_flag=True, help="Ignore configuration files."),
+        click.option(
+            "--frontend",
+            type=click.Choice(["auto", "clang", "treesitter"]),
+            help="C/C++ parser: libclang, tree-sitter, or auto (libclang unless it cannot parse the file well: "
+            "then tree-sitter, per file). Default: the configuration's, else auto.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Findings only: no summary, no problem messages."),
         click.option("-v", "--verbose", is_flag=True, help="Also list each scanned file and its frontend."),
     ]
@@ -134,6 +140,7 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
         baseline=baseline,
         warn_unused_ignores=warn_unused,
         progress=progress,
+        frontend=kw["frontend"] or "",
     )
     try:
         result = run_scan(opts)

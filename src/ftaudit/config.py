@@ -31,10 +31,19 @@ class Key:
     kind: str  # "list" (of strings), "table" (string to string), "string"
     help: str
     example: str
+    choices: tuple[str, ...] = ()
 
 
 KEYS: tuple[Key, ...] = (
     Key("select", "list", "Rule ids or prefixes to run instead of the default set.", '["FT1", "FT2"]'),
+    Key(
+        "frontend",
+        "string",
+        "C/C++ parser: `auto` (libclang, or tree-sitter for a file libclang cannot parse well), `clang` "
+        "or `treesitter`.",
+        '"auto"',
+        ("auto", "clang", "treesitter"),
+    ),
     Key("ignore", "list", "Rule ids or prefixes never to run.", '["FT301"]'),
     Key(
         "exclude",
@@ -174,8 +183,8 @@ def _check(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
             ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
             want = "a table of strings (acquire = release)"
         else:
-            ok = isinstance(value, str)
-            want = "a string"
+            ok = isinstance(value, str) and (not key.choices or value in key.choices)
+            want = f"one of {', '.join(key.choices)}" if key.choices else "a string"
         if not ok:
             raise ConfigError(f"{where}: `{name}` must be {want}, not {type(value).__name__}: {value!r}")
     return raw

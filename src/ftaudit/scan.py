@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from . import catalogue as catalogue_mod
 from .baseline import Baseline
@@ -18,6 +19,7 @@ from .fingerprint import with_fingerprints
 from .frontends.clang import ClangFrontend
 from .frontends.clang.flags import CompileDatabase, FlagSettings, find_compile_database
 from .frontends.cython import CythonFrontend
+from .frontends.treesitter import TreeSitterFrontend
 from .source import DEFAULT_MAX_BYTES, read_source
 from .suppress import IgnoreIndex, parse_ignores
 
@@ -37,6 +39,7 @@ class ScanOptions:
     baseline: Baseline | None = None
     warn_unused_ignores: bool = False
     progress: Callable[[int, int, str], None] | None = None  # (done, total, path) after each file
+    frontend: str = ""  # auto | clang | treesitter; "" = the configuration's, else auto
 
 
 @dataclass
@@ -105,14 +108,16 @@ def scan(opts: ScanOptions) -> ScanResult:
         opts.paths,
     )
     clang = ClangFrontend(cat, flags)
-    frontends = {"clang": clang, "cython": CythonFrontend(cat, clang, config.cython_directives())}
+    choice = opts.frontend or config.values.get("frontend", "auto")
+    chooser = FrontendChooser(
+        choice, clang, TreeSitterFrontend(cat), CythonFrontend(cat, clang, config.cython_directives())
+    )
     records: list[FileRecord] = []
     units: list[Unit] = []
     ignores = IgnoreIndex()
     tool_errors = 0
     for i, sf in enumerate(files):
-        frontend = frontends["cython" if sf.language == "cython" else "clang"]
-        rec, unit, errs = _scan_file(sf, frontend, opts.max_bytes, problems, ignores)
+        rec, unit, errs = _scan_file(sf, chooser, opts.max_bytes, problems, ignores)
         records.append(rec)
         tool_errors += errs
         if unit is not None:
@@ -132,9 +137,37 @@ def scan(opts: ScanOptions) -> ScanResult:
     return ScanResult(root, records, findings, problems, rule_ids, tool_errors, len(unused), fixed)
 
 
+class FrontendChooser:
+    """Which frontend analyses a file: Cython's for Cython; for C/C++ libclang, tree-sitter, or (auto)
+    libclang unless it cannot parse the file well (headers missing, syntax errors), then tree-sitter."""
+
+    def __init__(self, choice: str, clang: ClangFrontend, ts: TreeSitterFrontend, cython: CythonFrontend) -> None:
+        self.choice, self.clang, self.ts, self.cython = choice, clang, ts, cython
+
+    def analyse(self, sf: SourceFile, src: Any) -> Unit:
+        if sf.language == "cython":
+            return self.cython.analyse(sf, src)
+        if self.choice == "treesitter":
+            return self.ts.analyse(sf, src)
+        unit = self.clang.analyse(sf, src)
+        if self.choice == "clang":
+            return unit
+        trouble = [p for p in unit.problems if p.code in _FALLBACK]
+        if not trouble:
+            return unit
+        ts_unit = self.ts.analyse(sf, src)
+        why = "; ".join(p.code for p in trouble)
+        note = f"analysed with tree-sitter instead of libclang ({why}): no headers needed, types from this file only"
+        ts_unit.problems = [*unit.problems, Problem(unit.path, "note", "frontend-fallback", note, trouble[0].line)]
+        return ts_unit
+
+
+_FALLBACK = {"missing-header", "syntax-error", "parse-failed"}
+
+
 def _scan_file(
     sf: SourceFile,
-    frontend: ClangFrontend | CythonFrontend,
+    frontend: FrontendChooser,
     max_bytes: int,
     problems: list[Problem],
     ignores: IgnoreIndex,

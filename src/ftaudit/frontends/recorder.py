@@ -7,9 +7,41 @@ keeps the facts they produce comparable (the fixture test runs them all).
 
 from __future__ import annotations
 
-from ..facts import Access, Function, LazyInit, Lock, LockKind, Span
+from ..catalogue import LockVocabulary, StaticsVocabulary
+from ..facts import Access, AccessKind, Arg, ArgKind, Assignment, Function, LazyInit, Lock, LockKind, OriginKind, Span
 
 State = tuple[Lock, ...]
+
+
+def union(a: State, b: State) -> State:
+    """Locks held on either path (precision over recall: conditional locking counts as held)."""
+    return a + tuple(x for x in b if x not in a)
+
+
+def lock_key(arg: Arg) -> str:
+    return arg.path or f"<{arg.kind.value}>"
+
+
+def origin(a: Arg, args: tuple[Arg, ...] = ()) -> Assignment:
+    """Where a local's value comes from, for container privacy."""
+    if a.kind == ArgKind.CALL:
+        return Assignment(OriginKind.CALL, a.path, args)
+    if a.kind == ArgKind.NAME:
+        return Assignment(OriginKind.NAME, source=a.path)
+    if a.kind == ArgKind.LITERAL and a.value == 0:
+        return Assignment(OriginKind.NULL)
+    return Assignment(OriginKind.OTHER)
+
+
+def static_arg_kind(sv: StaticsVocabulary, callee: str, index: int, address: bool, array: bool) -> AccessKind:
+    """What passing a static (`x`, `&x`, an array) as argument `index` of `callee` does to it."""
+    if sv.is_atomic_call(callee) and (address or array):
+        return AccessKind.ATOMIC
+    # Variadic out-parameters (`PyArg_ParseTuple(args, "O!", type, &obj)`) are written only when passed
+    # by address; a fixed buffer argument (`memcpy(p, ...)`) writes what p points to.
+    if sv.writes_arg(callee, index) and (address or array or isinstance(sv.buffer_writers[callee], tuple)):
+        return AccessKind.CALL_WRITE
+    return AccessKind.ADDRESS if address or array else AccessKind.READ
 
 
 class Recorder:
@@ -18,6 +50,8 @@ class Recorder:
     fn: Function
     state: State
     pending: list[tuple[str, Span, State]]  # `if (x) return x;` seen: a later write to x is lazy init
+    vocab: LockVocabulary
+    gil_released: bool
 
     def record(self, a: Access) -> None:
         self.fn.accesses.append(a)
@@ -43,3 +77,38 @@ class Recorder:
             if lk.kind == kind and lk.key == key:
                 self.state = self.state[:i] + self.state[i + 1 :]
                 return
+
+    def merge_branches(self, start: State, then: tuple[bool, State], other: tuple[bool, State]) -> bool:
+        """The state after an if/else from the states its live branches end in; False if neither falls out."""
+        (then_live, then_state), (else_live, else_state) = then, other
+        if then_live and else_live:
+            self.state = union(then_state, else_state)
+        elif then_live or else_live:
+            self.state = then_state if then_live else else_state
+        else:
+            self.state = start
+            return False
+        return True
+
+    def lock_event(self, name: str, args: tuple[Arg, ...], member_base: Arg | None) -> None:
+        """Locks taken and released by a call (mutex functions, critical sections, `.lock()`)."""
+        v = self.vocab
+        if member_base is not None:
+            if name in v.member:
+                self.state = (*self.state, Lock(LockKind.MUTEX, lock_key(member_base)))
+            elif name in v.member.values():
+                self.release(LockKind.MUTEX, lock_key(member_base))
+            return
+        if name in v.mutex and args:
+            self.state = (*self.state, Lock(LockKind.MUTEX, lock_key(args[0])))
+        elif name in v.mutex_releases and args:
+            self.release(LockKind.MUTEX, lock_key(args[0]))
+        elif name in v.critical_sections and args:
+            objects = tuple(a.path for a in args[1:] if a.path)
+            self.state = (*self.state, Lock(LockKind.CRITICAL_SECTION, lock_key(args[0]), objects))
+        elif name in v.critical_section_ends and args:
+            self.release(LockKind.CRITICAL_SECTION, lock_key(args[0]))
+        elif name in v.gil_release:
+            self.gil_released = True
+        elif name in v.gil_acquire:
+            self.gil_released = False

@@ -154,6 +154,14 @@ def build(result: ScanResult, catalogue: Catalogue, category: str | None = None)
         desc["properties"] = {"tags": list(info.tags), "precision": info.precision, "problem.severity": info.level}
     for res in run_doc["results"]:
         res["properties"] = {"precision": catalogue.rules[res["ruleId"]].precision}
+    # Which frontend analysed each file (libclang, tree-sitter, Cython), or why it was skipped.
+    run_doc["artifacts"] = [
+        {
+            "location": {"uri": _uri(rec.path), **({} if _absolute(rec.path) else {"uriBaseId": SRCROOT})},
+            "properties": {"frontend": rec.frontend, "language": rec.language},
+        }
+        for rec in result.files
+    ]
     return doc
 
 

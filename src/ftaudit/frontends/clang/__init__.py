@@ -9,9 +9,10 @@ from clang import cindex as ci
 
 from ...catalogue import Catalogue
 from ...discover import SourceFile
-from ...facts import DeclKind, FunctionRef, ModuleDecl, Problem, Span, Unit
+from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
-from ..textscan import blank_comments_and_strings, macro_uses, mentions
+from ..modules import module_decls
+from ..textscan import blank_comments_and_strings, macro_uses
 from .flags import FlagSettings, is_cxx
 from .types import TypeJudge, bare_type_name
 from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, is_from_main_file, span_of, walk_function
@@ -26,11 +27,6 @@ _SCOPES = {
     K.STRUCT_DECL,
     K.CLASS_TEMPLATE,
     K.UNEXPOSED_DECL,
-}
-_MODULE_CREATE = {
-    "PyModule_Create": DeclKind.SINGLE_PHASE,
-    "PyModule_Create2": DeclKind.SINGLE_PHASE,
-    "PyModuleDef_Init": DeclKind.MULTI_PHASE,
 }
 
 
@@ -141,31 +137,14 @@ class ClangFrontend:
 
     def _module_decls(self, unit: Unit, module_vars: list[ci.Cursor], src: Source) -> list[ModuleDecl]:
         slots: dict[str, str] = {}
-        defs: list[tuple[ci.Cursor, str]] = []
+        defs: list[tuple[str, str, Span]] = []
         for v in module_vars:
             type_name = v.type.get_canonical().spelling
             if "PyModuleDef_Slot" in type_name:
                 slots[v.spelling] = self._text(v, src)
             elif type_name.endswith("PyModuleDef") and v.is_definition() and any(True for _ in v.get_children()):
-                defs.append((v, self._text(v, src)))
-        created: dict[str, DeclKind] = {}
-        set_gil: set[int] = set()
-        for fn in unit.functions:
-            for call in fn.calls:
-                if call.name in _MODULE_CREATE and call.args and call.args[0].path:
-                    created[call.args[0].path] = _MODULE_CREATE[call.name]
-                elif call.name == "PyUnstable_Module_SetGIL" and len(call.args) > 1:
-                    set_gil.add(call.args[1].value if call.args[1].value is not None else -1)
-        decls: list[ModuleDecl] = []
-        for v, text in defs:
-            slot_text = " ".join(t for name, t in slots.items() if mentions(text, name))
-            kind = created.get(v.spelling) or (DeclKind.MULTI_PHASE if slot_text else DeclKind.MODULE_DEF)
-            slot_gil = mentions(slot_text, "Py_mod_gil")
-            not_used = (slot_gil and mentions(slot_text, "Py_MOD_GIL_NOT_USED")) or 1 in set_gil
-            used = (slot_gil and mentions(slot_text, "Py_MOD_GIL_USED")) or 0 in set_gil
-            decls.append(ModuleDecl(kind, v.spelling, span_of(v), not_used, used))
-        decls += binding_decls(src.text)
-        return decls
+                defs.append((v.spelling, self._text(v, src), span_of(v)))
+        return module_decls(defs, slots, unit.functions, src.text)
 
     @staticmethod
     def _text(c: ci.Cursor, src: Source) -> str:
@@ -284,17 +263,3 @@ def lock_macro_events(pairs: dict[str, str], text: str) -> list[MacroEvent]:
         events += [MacroEvent(u.line, u.col, True, acquire) for u in macro_uses(clean, acquire)]
         events += [MacroEvent(u.line, u.col, False, acquire) for u in macro_uses(clean, release)]
     return sorted(events, key=lambda e: (e.line, e.col))
-
-
-def binding_decls(text: str) -> list[ModuleDecl]:
-    """pybind11 and nanobind module macros, found in the text (headers optional)."""
-    clean = blank_comments_and_strings(text)
-    decls = []
-    for use in macro_uses(clean, "PYBIND11_MODULE"):
-        declared = any("mod_gil_not_used" in a for a in use.args[2:])
-        span = Span(use.line, use.col, use.end_line, use.end_col)
-        decls.append(ModuleDecl(DeclKind.PYBIND11, use.args[0] if use.args else "?", span, declared))
-    for use in macro_uses(clean, "NB_MODULE"):
-        span = Span(use.line, use.col, use.end_line, use.end_col)
-        decls.append(ModuleDecl(DeclKind.NANOBIND, use.args[0] if use.args else "?", span, False))
-    return decls

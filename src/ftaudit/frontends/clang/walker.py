@@ -23,7 +23,6 @@ from ...facts import (
     AccessKind,
     Arg,
     ArgKind,
-    Assignment,
     Call,
     Comparison,
     FieldWrite,
@@ -32,12 +31,11 @@ from ...facts import (
     Lock,
     LockKind,
     Operand,
-    OriginKind,
     Param,
     Span,
     StaticVar,
 )
-from ..recorder import Recorder
+from ..recorder import Recorder, State, lock_key, origin, static_arg_kind, union
 from .types import TypeJudge
 
 K = ci.CursorKind
@@ -76,12 +74,6 @@ _POST_INC, _POST_DEC, _PRE_INC, _PRE_DEC, _ADDR_OF, _DEREF, _LNOT = 1, 2, 3, 4, 
 _INC_DEC = {_POST_INC, _POST_DEC, _PRE_INC, _PRE_DEC}
 _LVALUE_OPERATORS = {"operator[]": "[]", "operator*": "*", "operator->": "."}
 _TEMPLATE_ARGS = re.compile(r"<.*>", re.S)
-
-State = tuple[Lock, ...]
-
-
-def _union(a: State, b: State) -> State:
-    return a + tuple(x for x in b if x not in a)
 
 
 def _native() -> Any:
@@ -207,10 +199,6 @@ def call_args(c: ci.Cursor) -> tuple[Arg, ...]:
     return ()
 
 
-def lock_key(arg: Arg) -> str:
-    return arg.path or f"<{arg.kind.value}>"
-
-
 @dataclass(frozen=True)
 class MacroEvent:
     """A configured lock macro use (`LOCK_STATE();`), applied by position."""
@@ -240,9 +228,7 @@ class FunctionWalker(Recorder):
         self.ctx = ctx
         self.vocab = ctx.catalogue.locks
         self.svocab = ctx.catalogue.statics
-        self.mutex_releases = set(self.vocab.mutex.values())
         self.main_file = ctx.main_file
-        self.cs_release = {v: k for k, v in self.vocab.critical_sections.items()}
         self.cs_guards = {n.split("::")[-1] for n in self.vocab.raii_critical_sections}
         self.mutex_guards = {n.split("::")[-1] for n in self.vocab.raii_guards}
         self.fn = fn
@@ -271,19 +257,19 @@ class FunctionWalker(Recorder):
             entry = self.state
             for ch in c.get_children():
                 self.stmt(ch)
-            self.state = _union(entry, self.state)
+            self.state = union(entry, self.state)
             return True
         if k == K.RETURN_STMT:
             self.exprs(c.get_children())
             return False
         if k == K.GOTO_STMT:
             for ch in c.get_children():
-                self.gotos[ch.spelling] = _union(self.gotos.get(ch.spelling, ()), self.state)
+                self.gotos[ch.spelling] = union(self.gotos.get(ch.spelling, ()), self.state)
             return False
         if k == K.INDIRECT_GOTO_STMT:
             return False
         if k == K.LABEL_STMT:
-            self.state = _union(self.state, self.gotos.get(c.spelling, ()))
+            self.state = union(self.state, self.gotos.get(c.spelling, ()))
             return self.block(c.get_children())
         if k in (K.CASE_STMT, K.DEFAULT_STMT, K.SWITCH_STMT, K.CXX_TRY_STMT, K.CXX_CATCH_STMT):
             self.block(c.get_children())
@@ -350,14 +336,7 @@ class FunctionWalker(Recorder):
             self.lazy_init(key, span_of(kids[0]), start, branch)
             if not unset and not then_live and len(kids) == 2:
                 self.pending.append((key, span_of(kids[0]), start))
-        if then_live and else_live:
-            self.state = _union(then_state, else_state)
-        elif then_live or else_live:
-            self.state = then_state if then_live else else_state
-        else:
-            self.state = start
-            return False
-        return True
+        return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
 
     def static_tests(self, c: ci.Cursor, negate: bool = False) -> list[tuple[str, bool]]:
         """Statics a condition tests for being unset (`!x`, `x == NULL`) or set (`x`, `x != NULL`)."""
@@ -629,15 +608,7 @@ class FunctionWalker(Recorder):
 
     def assign(self, name: str, value: ci.Cursor) -> None:
         a = reduce_arg(value)
-        if a.kind == ArgKind.CALL:
-            origin = Assignment(OriginKind.CALL, a.path, call_args(value))
-        elif a.kind == ArgKind.NAME:
-            origin = Assignment(OriginKind.NAME, source=a.path)
-        elif a.kind == ArgKind.LITERAL and a.value == 0:
-            origin = Assignment(OriginKind.NULL)
-        else:
-            origin = Assignment(OriginKind.OTHER)
-        self.fn.locals.setdefault(name, []).append(origin)
+        self.fn.locals.setdefault(name, []).append(origin(a, call_args(value) if a.kind == ArgKind.CALL else ()))
 
     def lambda_expr(self, c: ci.Cursor) -> None:
         """A lambda body runs when it is called, not here: it becomes a function of its own."""
@@ -717,7 +688,6 @@ class FunctionWalker(Recorder):
     def call_arguments(self, name: str, arg_cursors: list[ci.Cursor]) -> None:
         sv = self.svocab
         once_index = sv.once_functions.get(name)
-        atomic = sv.is_atomic_call(name)
         saved_state, saved_context = self.state, self.ref_context
         if once_index is not None:
             self.state = (*self.state, Lock(LockKind.ONCE, name))
@@ -734,40 +704,8 @@ class FunctionWalker(Recorder):
                 ci.TypeKind.CONSTANTARRAY,
                 ci.TypeKind.INCOMPLETEARRAY,
             )
-            if atomic and (address or is_array):
-                kind = AccessKind.ATOMIC
-            elif sv.writes_arg(name, i) and (address or is_array or isinstance(sv.buffer_writers[name], tuple)):
-                # Variadic out-parameters (`PyArg_ParseTuple(args, "O!", type, &obj)`) are written only
-                # when passed by address; a fixed buffer argument (`memcpy(p, ...)`) writes what p points to.
-                kind = AccessKind.CALL_WRITE
-            elif address or is_array:
-                kind = AccessKind.ADDRESS
-            else:
-                kind = AccessKind.READ
-            self.access(var, kind, span_of(a), var.name, name)
+            self.access(var, static_arg_kind(sv, name, i, address, is_array), span_of(a), var.name, name)
         self.state, self.ref_context = saved_state, saved_context
-
-    def lock_event(self, name: str, args: tuple[Arg, ...], member_base: Arg | None) -> None:
-        v = self.vocab
-        if member_base is not None:
-            if name in v.member:
-                self.state = (*self.state, Lock(LockKind.MUTEX, lock_key(member_base)))
-            elif name in v.member.values():
-                self.release(LockKind.MUTEX, lock_key(member_base))
-            return
-        if name in v.mutex and args:
-            self.state = (*self.state, Lock(LockKind.MUTEX, lock_key(args[0])))
-        elif name in self.mutex_releases and args:
-            self.release(LockKind.MUTEX, lock_key(args[0]))
-        elif name in v.critical_sections and args:
-            objects = tuple(a.path for a in args[1:] if a.path)
-            self.state = (*self.state, Lock(LockKind.CRITICAL_SECTION, lock_key(args[0]), objects))
-        elif name in self.cs_release and args:
-            self.release(LockKind.CRITICAL_SECTION, lock_key(args[0]))
-        elif name in v.gil_release:
-            self.gil_released = True
-        elif name in v.gil_acquire:
-            self.gil_released = False
 
 
 def bare_template(type_spelling: str) -> str:

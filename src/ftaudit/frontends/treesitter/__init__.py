@@ -1,0 +1,486 @@
+"""tree-sitter frontend: C and C++ to the same facts, with no headers and no flags.
+
+It parses in milliseconds and tolerates any error, so it serves where libclang
+cannot (a missing header, no build configuration, a pre-commit run on one
+file). What it cannot know, it does not guess: a type hidden behind a typedef
+in a header is unknown, a macro is a call. Preprocessor branches are read the
+way a free-threaded 3.14 build compiles them (`Py_GIL_DISABLED` defined,
+`PY_VERSION_HEX` 3.14), and both branches are read when a condition is unknown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import replace
+from typing import Any
+
+from ...catalogue import Catalogue
+from ...discover import SourceFile
+from ...facts import Function, FunctionRef, Param, Span, StaticVar, Storage, Unit
+from ...source import Source as TextSource
+from ..clang.flags import is_cxx
+from ..modules import module_decls
+from ..textscan import blank_comments_and_strings
+from .syntax import Node, Source, declarator_chain, declarator_name, named, span
+from .walker import GIL_ACQUIRE_MARK, GIL_RELEASE_MARK, FileFacts, TsWalker, type_words
+
+_STATEMENT_MACROS = {
+    "Py_BEGIN_ALLOW_THREADS": GIL_RELEASE_MARK,
+    "Py_END_ALLOW_THREADS": GIL_ACQUIRE_MARK,
+    "NPY_BEGIN_THREADS": GIL_RELEASE_MARK,
+    "NPY_END_THREADS": GIL_ACQUIRE_MARK,
+    "NPY_BEGIN_ALLOW_THREADS": GIL_RELEASE_MARK,
+    "NPY_END_ALLOW_THREADS": GIL_ACQUIRE_MARK,
+}
+_MACRO_WORDS = re.compile(r"\b(" + "|".join(_STATEMENT_MACROS) + r")\b(?!\s*\()")
+_TLS_WORDS = re.compile(r"\b(_Thread_local|__thread|thread_local|Py_THREAD_LOCAL|_Py_thread_local|NPY_TLS)\b")
+_ATOMIC = re.compile(r"\b_Atomic\b|\batomic_\w+\b|\bstd::atomic\b|\batomic<")
+_OBJECT_HEAD = re.compile(r"^\s*\{?\s*(int _ob_hd__;|int _ob_var_hd__;|PyObject\s+ob_base|PyVarObject\s+ob_base)")
+_VERSION = re.compile(r"PY_VERSION_HEX\s*(>=|>|<|<=|==)\s*(0x[0-9A-Fa-f]+)")
+_ASSUMED_VERSION = 0x030E00F0
+_SLOT_TABLES = {"PyModuleDef_Slot", "PyType_Slot"}
+# Positional fields of the tables whose functions give roles (CPython's declaration order).
+_FIELDS = {
+    "PyMethodDef": ["ml_name", "ml_meth", "ml_flags", "ml_doc"],
+    "PyGetSetDef": ["name", "get", "set", "doc", "closure"],
+    "PyModuleDef": ["m_base", "m_name", "m_doc", "m_size", "m_methods", "m_slots", "m_traverse", "m_clear", "m_free"],
+    "PyTypeObject": [
+        "ob_base", "tp_name", "tp_basicsize", "tp_itemsize", "tp_dealloc", "tp_vectorcall_offset", "tp_getattr",
+        "tp_setattr", "tp_as_async", "tp_repr", "tp_as_number", "tp_as_sequence", "tp_as_mapping", "tp_hash",
+        "tp_call", "tp_str", "tp_getattro", "tp_setattro", "tp_as_buffer", "tp_flags", "tp_doc", "tp_traverse",
+        "tp_clear", "tp_richcompare", "tp_weaklistoffset", "tp_iter", "tp_iternext", "tp_methods", "tp_members",
+        "tp_getset", "tp_base", "tp_dict", "tp_descr_get", "tp_descr_set", "tp_dictoffset", "tp_init",
+        "tp_alloc", "tp_new", "tp_free", "tp_is_gc", "tp_bases", "tp_mro", "tp_cache", "tp_subclasses",
+        "tp_weaklist", "tp_del", "tp_version_tag", "tp_finalize", "tp_vectorcall",
+    ],
+}  # fmt: skip
+
+
+def _languages() -> dict[str, Any]:
+    import tree_sitter_c
+    import tree_sitter_cpp
+    from tree_sitter import Language
+
+    return {"c": Language(tree_sitter_c.language()), "cpp": Language(tree_sitter_cpp.language())}
+
+
+_HEADS = {"PyObject_HEAD": "int _ob_hd__;", "PyObject_VAR_HEAD": "int _ob_var_hd__;"}
+_HEAD_WORDS = re.compile(r"\b(PyObject_HEAD|PyObject_VAR_HEAD)\b(?!\s*;)")
+_PREPROC_CONDITIONAL = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b[^\n]*", re.M)
+
+
+def rewrite_macros(text: str) -> str:
+    """Rewrite, at the same length (lines and columns stay), what tree-sitter cannot parse:
+    statement macros without parentheses (`Py_BEGIN_ALLOW_THREADS`) become calls, object
+    headers (`PyObject_HEAD`) a field, and `#if` lines inside initialisers (slot tables with
+    an `#ifdef Py_GIL_DISABLED` entry) are blanked, so both branches' entries are read."""
+
+    def call(m: re.Match[str]) -> str:
+        word = m.group(1)
+        mark = _STATEMENT_MACROS[word]
+        return mark + "_" * (len(word) - len(mark) - 3) + "();"
+
+    text = _MACRO_WORDS.sub(call, text)
+    text = _HEAD_WORDS.sub(lambda m: _HEADS[m.group(1)], text)
+    return _blank_conditionals_in_initialisers(text)
+
+
+def _blank_conditionals_in_initialisers(text: str) -> str:
+    if "#" not in text:
+        return text
+    clean = blank_comments_and_strings(text)
+    regions: list[tuple[int, int]] = []
+    for m in re.finditer(r"=\s*\{", clean):
+        depth, i = 0, m.end() - 1
+        while i < len(clean):
+            ch = clean[i]
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            i += 1
+        if "#" in clean[m.end() : i]:
+            regions.append((m.end(), i))
+    if not regions:
+        return text
+    chars = list(text)
+    for start, end in regions:
+        for pm in _PREPROC_CONDITIONAL.finditer(clean, start, end):
+            for k in range(pm.start(), pm.end()):
+                chars[k] = " "
+    return "".join(chars)
+
+
+def branch_taken(n: Node, src: Source) -> bool | None:
+    """Is this #if/#ifdef branch compiled by a free-threaded 3.14 build? None: unknown."""
+    t = n.type
+    if t in ("preproc_ifdef", "preproc_elifdef"):
+        name = n.child_by_field_name("name")
+        word = src.text(name) if name is not None else ""
+        negated = src.text(n).lstrip().startswith(("#ifndef", "#elifndef"))
+        if word == "Py_GIL_DISABLED":
+            return not negated
+        if word == "Py_LIMITED_API":
+            return negated
+        return None
+    cond = n.child_by_field_name("condition")
+    text = src.text(cond) if cond is not None else ""
+    if re.fullmatch(r"\s*!\s*defined\s*\(?\s*Py_GIL_DISABLED\s*\)?\s*", text):
+        return False
+    if re.fullmatch(r"\s*defined\s*\(?\s*Py_GIL_DISABLED\s*\)?\s*", text):
+        return True
+    m = _VERSION.fullmatch(text.strip())
+    if m:
+        op, value = m.group(1), int(m.group(2), 16)
+        return {
+            ">=": value <= _ASSUMED_VERSION,
+            ">": value < _ASSUMED_VERSION,
+            "<": value > _ASSUMED_VERSION,
+            "<=": value >= _ASSUMED_VERSION,
+            "==": value == _ASSUMED_VERSION,
+        }[op]
+    return None
+
+
+def static_of_declaration(f: FileFacts, decl: Node, d: Node, ident: Node, function: str = "") -> StaticVar | None:
+    """A StaticVar for one declarator of a declaration at file, namespace or function scope."""
+    src = f.src
+    name = src.text(ident)
+    text = src.text(decl)
+    storage_words = {src.text(c) for c in named(decl) if c.type == "storage_class_specifier"}
+    chain = declarator_chain(d)
+    pointers = [c for c in chain if c.type == "pointer_declarator"]
+    arrays = [c for c in chain if c.type == "array_declarator"]
+    type_node = decl.child_by_field_name("type")
+    type_text = src.text(type_node) if type_node is not None else ""
+    qualifiers = {src.text(c) for c in named(decl) if c.type == "type_qualifier"}
+    if pointers:
+        innermost = pointers[-1]
+        const = any(src.text(c) == "const" for c in named(innermost) if c.type == "type_qualifier")
+    else:
+        const = "const" in qualifiers or "constexpr" in storage_words or "constexpr" in qualifiers
+    shape = "*" * len(pointers) + "[]" * len(arrays)
+    bare = type_words(type_text).split("::")[-1]
+    full = type_words(type_text)
+    exempt = ""
+    exempt_types = f.catalogue.statics.exempt_types
+    if not pointers and (bare in exempt_types or full in exempt_types):
+        exempt = f"{full} is exempt"
+    if function:
+        display, storage = f"{function}()::{name}", Storage.FUNCTION
+        key = f"c:{os.path.basename(f.path)}@F@{function}@{name}"
+    else:
+        display, storage = name, Storage.NAMESPACE if _in_namespace(decl) else Storage.FILE
+        ns = _namespace_path(decl, src)
+        if ns:
+            display = f"{ns}::{name}"
+        internal = "static" in storage_words or _in_anonymous_namespace(decl)
+        key = f"c:{os.path.basename(f.path)}@{display}" if internal else f"c:@{display}"
+        if "::" in name:
+            storage = Storage.CLASS if _looks_like_member(name, f) else Storage.NAMESPACE
+            key = f"c:@{name}"
+    return StaticVar(
+        key=key,
+        name=display,
+        path=f.path,
+        span=Span(ident.start_point[0] + 1, ident.start_point[1] + 1, ident.end_point[0] + 1, ident.end_point[1] + 1),
+        storage=storage,
+        type=(type_text + " " + shape).strip() if shape else type_text,
+        const=const,
+        atomic=bool(_ATOMIC.search(type_text)) or "_Atomic" in qualifiers,
+        thread_local=bool(_TLS_WORDS.search(text.split("=")[0])),
+        exempt=exempt,
+        definition="extern" not in storage_words or d.type == "init_declarator",
+    )
+
+
+def _looks_like_member(name: str, f: FileFacts) -> bool:
+    return name.split("::")[0] in f.object_structs or name.split("::")[0][:1].isupper()
+
+
+def _in_namespace(n: Node) -> bool:
+    p = n.parent
+    while p is not None:
+        if p.type == "namespace_definition":
+            return True
+        p = p.parent
+    return False
+
+
+def _in_anonymous_namespace(n: Node) -> bool:
+    p = n.parent
+    while p is not None:
+        if p.type == "namespace_definition" and p.child_by_field_name("name") is None:
+            return True
+        p = p.parent
+    return False
+
+
+def _namespace_path(n: Node, src: Source) -> str:
+    parts = []
+    p = n.parent
+    while p is not None:
+        if p.type == "namespace_definition":
+            name = p.child_by_field_name("name")
+            if name is not None:
+                parts.append(src.text(name))
+        p = p.parent
+    return "::".join(reversed(parts))
+
+
+class TreeSitterFrontend:
+    name = "treesitter"
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self._parsers: dict[str, Any] = {}
+
+    def _parser(self, language: str) -> Any:
+        if language not in self._parsers:
+            from tree_sitter import Parser
+
+            self._parsers[language] = Parser(_languages()[language])
+        return self._parsers[language]
+
+    def analyse(self, sf: SourceFile, src: TextSource) -> Unit:
+        path = str(sf.path)
+        language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
+        unit = Unit(path, language, self.name)
+        data = rewrite_macros(src.text).encode("utf-8")
+        tree = self._parser(language).parse(data)
+        source = Source(data)
+        self._src = source
+        facts = FileFacts(self.catalogue, source, path)
+        root = tree.root_node
+        top = list(self._top_level(root))
+        self._declare(top, facts)
+        tables: list[tuple[str, str, Span]] = []
+        slots: dict[str, str] = {}
+        for n in top:
+            if n.type == "function_definition":
+                fn = self._function(n, facts)
+                if fn is not None:
+                    unit.functions.append(fn)
+            elif n.type == "declaration":
+                self._table(n, facts, unit, tables, slots)
+        unit.functions += facts.lambdas
+        unit.statics = {v.key: v for v in facts.statics.values()}
+        unit.module_decls = module_decls(tables, slots, unit.functions, src.text)
+        unit.missing_headers = _includes(src.text)  # tree-sitter reads none of them
+        return unit
+
+    def _top_level(self, root: Node) -> Any:
+        """Declarations and function definitions at file and namespace scope, through
+        `extern "C"`, namespaces and preprocessor branches."""
+        stack = list(reversed(named(root)))
+        src_types = {"linkage_specification", "namespace_definition", "declaration_list"}
+        while stack:
+            n = stack.pop()
+            t = n.type
+            if t in ("function_definition", "declaration", "template_declaration"):
+                if t == "template_declaration":
+                    stack += reversed([c for c in named(n) if c.type in ("function_definition", "declaration")])
+                else:
+                    yield n
+            elif t in src_types:
+                body = n.child_by_field_name("body") if t != "declaration_list" else n
+                if body is not None and body is not n:
+                    stack.append(body)
+                elif body is n:
+                    stack += reversed(named(n))
+            elif t in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_elifdef"):
+                taken = branch_taken(n, self._src)
+                cond = n.child_by_field_name("condition")
+                alt = n.child_by_field_name("alternative")
+                body = [c for c in named(n) if c.type != "identifier" and c != cond and c != alt]
+                if taken is not False:
+                    stack += reversed(body)
+                if taken is not True and alt is not None:
+                    stack.append(alt)
+            elif t == "preproc_else":
+                stack += reversed(named(n))
+            elif t in ("struct_specifier", "class_specifier", "type_definition", "expression_statement"):
+                yield n
+
+    def _declare(self, top: list[Node], facts: FileFacts) -> None:
+        src = facts.src
+        for n in top:
+            if n.type == "function_definition":
+                ident = declarator_name(n.child_by_field_name("declarator"))
+                if ident is not None:
+                    facts.functions_defined.add(src.text(ident).split("::")[-1])
+            elif n.type in ("declaration", "type_definition", "struct_specifier", "class_specifier"):
+                self._structs(n, facts)
+                if n.type != "declaration":
+                    self._class_statics(n, facts)
+                    continue
+                for d in n.children_by_field_name("declarator"):
+                    if any(c.type == "function_declarator" for c in declarator_chain(d)):
+                        ident = declarator_name(d)
+                        if ident is not None:
+                            facts.functions_declared.add(src.text(ident).split("::")[-1])
+                        continue
+                    ident = declarator_name(d)
+                    if ident is None or src.text(ident) == "":
+                        continue
+                    storage = {src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
+                    if "typedef" in storage:
+                        continue
+                    var = static_of_declaration(facts, n, d, ident)
+                    if var is None:
+                        continue
+                    for name in {var.name, src.text(ident)}:
+                        known = facts.statics.get(name)
+                        if known is None or (var.definition and not known.definition):
+                            facts.statics[name] = var
+                self._class_statics(n, facts)
+
+    def _class_statics(self, n: Node, facts: FileFacts) -> None:
+        """`struct K { static int member; };` and its out-of-class definition `int K::member = 0;`."""
+        src = facts.src
+        for spec in [n, *named(n)]:
+            if spec.type not in ("class_specifier", "struct_specifier"):
+                continue
+            cname = spec.child_by_field_name("name")
+            body = spec.child_by_field_name("body")
+            if cname is None or body is None:
+                continue
+            for member in named(body):
+                if member.type != "field_declaration":
+                    continue
+                if "static" not in {src.text(c) for c in named(member) if c.type == "storage_class_specifier"}:
+                    continue
+                for d in member.children_by_field_name("declarator"):
+                    ident = declarator_name(d)
+                    if ident is None:
+                        continue
+                    qualified = f"{src.text(cname)}::{src.text(ident)}"
+                    if qualified not in facts.statics:
+                        var = static_of_declaration(facts, member, d, ident)
+                        if var is not None:
+                            var = replace(
+                                var, name=qualified, key=f"c:@{qualified}", storage=Storage.CLASS, definition=False
+                            )
+                            facts.statics[qualified] = var
+
+    def _structs(self, n: Node, facts: FileFacts) -> None:
+        """Structs whose first member is a PyObject header (FT103 objects), and their object fields."""
+        src = facts.src
+        for spec in [n, *named(n)]:
+            if spec.type not in ("struct_specifier", "class_specifier"):
+                continue
+            body = spec.child_by_field_name("body")
+            if body is None or not _OBJECT_HEAD.match(src.text(body)):
+                continue
+            fields: dict[str, bool] = {}
+            for member in named(body):
+                if member.type != "field_declaration":
+                    continue
+                ftype = member.child_by_field_name("type")
+                for d in member.children_by_field_name("declarator"):
+                    ident = declarator_name(d)
+                    if ident is not None:
+                        pointer = any(c.type == "pointer_declarator" for c in declarator_chain(d))
+                        fields[src.text(ident)] = pointer and ftype is not None and src.text(ftype) == "PyObject"
+            names = []
+            sname = spec.child_by_field_name("name")
+            if sname is not None:
+                names.append(src.text(sname))
+            if n.type == "type_definition":
+                names += [src.text(x) for d in n.children_by_field_name("declarator") if (x := declarator_name(d))]
+            for name in names:
+                facts.object_structs[name] = fields
+
+    def _function(self, n: Node, facts: FileFacts) -> Function | None:
+        src = facts.src
+        decl = n.child_by_field_name("declarator")
+        body = n.child_by_field_name("body")
+        ident = declarator_name(decl)
+        if ident is None or body is None:
+            return None
+        name = src.text(ident)
+        fdecl = next((c for c in declarator_chain(decl) if c.type == "function_declarator"), None)
+        params: list[Param] = []
+        if fdecl is not None:
+            plist = fdecl.child_by_field_name("parameters")
+            for i, p in enumerate(named(plist) if plist is not None else []):
+                pident = declarator_name(p.child_by_field_name("declarator"))
+                ptype = p.child_by_field_name("type")
+                if pident is not None:
+                    star = "*" if "*" in src.text(p) else ""
+                    params.append(Param(src.text(pident), (src.text(ptype) if ptype is not None else "") + star, i))
+        storage = {src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
+        internal = "static" in storage or "inline" in storage or _in_anonymous_namespace(n)
+        fn = Function(name, span(n), params, internal=internal)
+        TsWalker(facts, fn).stmt(body)
+        return fn
+
+    def _table(
+        self, n: Node, facts: FileFacts, unit: Unit, tables: list[tuple[str, str, Span]], slots: dict[str, str]
+    ) -> None:
+        """Function references in static initialisers (method tables, slots) and module definitions."""
+        src = facts.src
+        type_node = n.child_by_field_name("type")
+        table = type_words(src.text(type_node)) if type_node is not None else ""
+        for d in n.children_by_field_name("declarator"):
+            if d.type != "init_declarator":
+                continue
+            value = d.child_by_field_name("value")
+            ident = declarator_name(d)
+            if value is None or ident is None:
+                continue
+            if table == "PyModuleDef_Slot":
+                slots[src.text(ident)] = blank_comments_and_strings(src.text(value))
+            elif table == "PyModuleDef":
+                tables.append((src.text(ident), blank_comments_and_strings(src.text(value)), span(ident)))
+            if value.type == "initializer_list":
+                unit.refs += self._refs(value, table, "", facts)
+
+    def _refs(self, n: Node, table: str, fld: str, facts: FileFacts) -> list[FunctionRef]:
+        src = facts.src
+        out: list[FunctionRef] = []
+        kids = named(n)
+        if (
+            n.type == "initializer_list"
+            and table in _SLOT_TABLES
+            and len(kids) == 2
+            and kids[0].type != "initializer_list"
+        ):
+            return self._refs(kids[1], table, src.text(kids[0]).strip(), facts)
+        if n.type == "initializer_list":
+            fields = _FIELDS.get(table, []) if not fld else []
+            nested = all(k.type == "initializer_list" for k in kids) and table not in ("PyTypeObject",)
+            for i, k in enumerate(kids):
+                if k.type == "initializer_pair":
+                    designator = next((c for c in named(k) if c.type == "field_designator"), None)
+                    value = k.child_by_field_name("value")
+                    name = src.text(designator).lstrip(".") if designator is not None else ""
+                    if value is not None:
+                        out += self._refs(value, table, fld or name, facts)
+                    continue
+                sub = fld or ("" if nested else (fields[i] if i < len(fields) else ""))
+                out += self._refs(k, table, sub, facts)
+            return out
+        if n.type in ("identifier", "pointer_expression", "cast_expression", "parenthesized_expression"):
+            ident = n
+            while ident.type in ("pointer_expression", "cast_expression", "parenthesized_expression"):
+                inner = ident.child_by_field_name("argument") or ident.child_by_field_name("value")
+                if inner is None:
+                    inner = next(iter(named(ident)), None)
+                if inner is None:
+                    return out
+                ident = inner
+            name = src.text(ident)
+            if ident.type == "identifier" and (name in facts.functions_defined or name in facts.functions_declared):
+                out.append(FunctionRef(name, f"{table}.{fld}" if fld else table, span(ident)))
+            return out
+        for k in kids:
+            out += self._refs(k, table, fld, facts)
+        return out
+
+
+def _includes(text: str) -> list[str]:
+    return re.findall(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', text, re.M)

@@ -1,0 +1,175 @@
+"""Small helpers over tree-sitter nodes (C and C++ grammars)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ...facts import Arg, ArgKind, Span
+
+Node = Any  # tree_sitter.Node
+
+_DECLARATORS = {
+    "pointer_declarator",
+    "array_declarator",
+    "init_declarator",
+    "parenthesized_declarator",
+    "reference_declarator",
+    "attributed_declarator",
+    "function_declarator",
+}
+_TRANSPARENT = {"parenthesized_expression", "cast_expression", "comma_expression"}
+_LITERAL = {"number_literal", "null", "true", "false", "char_literal", "string_literal", "concatenated_string"}
+_NUMBER = re.compile(r"^(0[xX][0-9a-fA-F]+|\d+)[uUlL]*$")
+
+
+class Source:
+    """The parsed bytes, for node text."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def text(self, n: Node) -> str:
+        return self.data[n.start_byte : n.end_byte].decode("utf-8", "replace")
+
+
+def span(n: Node) -> Span:
+    (r0, c0), (r1, c1) = n.start_point, n.end_point
+    return Span(r0 + 1, c0 + 1, r1 + 1, c1 + 1)
+
+
+def named(n: Node) -> list[Node]:
+    return [c for c in n.children if c.is_named and c.type != "comment"]
+
+
+def declarator_name(d: Node | None) -> Node | None:
+    """The identifier a declarator declares (`*const names[]` -> `names`)."""
+    for _ in range(16):
+        if d is None:
+            return None
+        if d.type in (
+            "identifier",
+            "field_identifier",
+            "qualified_identifier",
+            "destructor_name",
+            "operator_name",
+            "type_identifier",
+        ):
+            return d
+        if d.type in _DECLARATORS:
+            d = d.child_by_field_name("declarator") or next(iter(named(d)), None)
+        else:
+            return None
+    return None
+
+
+def declarator_chain(d: Node | None) -> list[Node]:
+    """The declarator nodes from the outside in (`*const names[]`: pointer, array)."""
+    out = []
+    for _ in range(16):
+        if d is None or d.type not in _DECLARATORS:
+            break
+        out.append(d)
+        d = d.child_by_field_name("declarator") or next(iter(named(d)), None)
+    return out
+
+
+def strip(n: Node) -> Node:
+    """Under parentheses and casts."""
+    for _ in range(32):
+        if n.type == "parenthesized_expression":
+            kids = named(n)
+            if not kids:
+                break
+            n = kids[-1]
+        elif n.type == "cast_expression":
+            v = n.child_by_field_name("value")
+            if v is None:
+                break
+            n = v
+        else:
+            break
+    return n
+
+
+def int_value(n: Node, src: Source) -> int | None:
+    n = strip(n)
+    if n.type == "null":
+        return 0
+    if n.type == "number_literal":
+        m = _NUMBER.match(src.text(n))
+        return int(m.group(1), 0) if m else None
+    if n.type == "unary_expression" and src.text(n.child_by_field_name("operator") or n).strip() == "-":
+        v = int_value(n.child_by_field_name("argument"), src)
+        return -v if v is not None else None
+    if n.type == "identifier" and src.text(n) == "NULL":
+        return 0
+    return None
+
+
+def callee_name(call: Node, src: Source) -> str:
+    f = call.child_by_field_name("function")
+    if f is None:
+        return ""
+    f = strip(f)
+    if f.type == "identifier":
+        return src.text(f)
+    if f.type == "field_expression":
+        field = f.child_by_field_name("field")
+        return src.text(field) if field is not None else ""
+    if f.type in ("qualified_identifier", "template_function"):
+        name = f.child_by_field_name("name")
+        while name is not None and name.type in ("qualified_identifier", "template_function"):
+            name = name.child_by_field_name("name")
+        return src.text(name) if name is not None else src.text(f).split("::")[-1]
+    return ""
+
+
+def call_arguments(call: Node) -> list[Node]:
+    args = call.child_by_field_name("arguments")
+    return named(args) if args is not None else []
+
+
+def reduce_arg(n: Node, src: Source) -> Arg:
+    """The same reduction as the libclang frontend: a path, a call, or a literal."""
+    for _ in range(32):
+        t = n.type
+        if t in _TRANSPARENT:
+            kids = named(n)
+            if t == "cast_expression":
+                v = n.child_by_field_name("value")
+                kids = [v] if v is not None else kids
+            if not kids:
+                break
+            n = kids[-1]
+            continue
+        if t == "pointer_expression":
+            arg = n.child_by_field_name("argument")
+            if arg is None:
+                break
+            n = arg
+            continue
+        if t == "identifier":
+            name = src.text(n)
+            if name == "NULL":
+                return Arg(ArgKind.LITERAL, value=0)
+            return Arg(ArgKind.NAME, name, name)
+        if t == "field_expression":
+            base = reduce_arg(n.child_by_field_name("argument"), src)
+            field = n.child_by_field_name("field")
+            if base.kind in (ArgKind.NAME, ArgKind.MEMBER) and field is not None:
+                return Arg(ArgKind.MEMBER, f"{base.path}.{src.text(field)}", base.root)
+            return Arg(ArgKind.OTHER, src.text(field) if field is not None else "")
+        if t == "subscript_expression":
+            base = reduce_arg(n.child_by_field_name("argument"), src)
+            if base.kind in (ArgKind.NAME, ArgKind.MEMBER):
+                return Arg(ArgKind.MEMBER, f"{base.path}[]", base.root)
+            return Arg(ArgKind.OTHER)
+        if t == "call_expression":
+            return Arg(ArgKind.CALL, callee_name(n, src))
+        if t in _LITERAL:
+            return Arg(ArgKind.LITERAL, value=int_value(n, src) if t in ("number_literal", "null") else None)
+        if t == "this":
+            return Arg(ArgKind.NAME, "this", "this")
+        break
+    return Arg(ArgKind.OTHER)

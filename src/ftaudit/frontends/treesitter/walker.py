@@ -1,0 +1,597 @@
+"""Facts of one C/C++ function body from its tree-sitter syntax tree.
+
+The same walk as the libclang walker (lock state statement by statement,
+early returns, gotos, RAII guards to the end of their scope), over syntax:
+what libclang learns from types (a typedef's real type, a macro's expansion)
+comes here from names the catalogue lists and from declarations in the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ...catalogue import Catalogue
+from ...facts import (
+    Access,
+    AccessKind,
+    Arg,
+    ArgKind,
+    Assignment,
+    Call,
+    Comparison,
+    FieldWrite,
+    Function,
+    FunctionRef,
+    Lock,
+    LockKind,
+    Operand,
+    OriginKind,
+    Span,
+    StaticVar,
+)
+from ..recorder import Recorder, State, static_arg_kind, union
+from .syntax import (
+    Node,
+    Source,
+    call_arguments,
+    callee_name,
+    declarator_name,
+    int_value,
+    named,
+    reduce_arg,
+    span,
+    strip,
+)
+
+_COMPARE = {"==", "!=", "<", "<=", ">", ">="}
+_LOOPS = {"for_statement", "while_statement", "do_statement", "for_range_loop"}
+_CS_MACROS = {
+    "Py_BEGIN_CRITICAL_SECTION": ("PyCriticalSection_Begin", "_py_cs"),
+    "Py_BEGIN_CRITICAL_SECTION_SEQUENCE_FAST": ("PyCriticalSection_Begin", "_py_cs"),
+    "Py_BEGIN_CRITICAL_SECTION2": ("PyCriticalSection2_Begin", "_py_cs2"),
+    "Py_END_CRITICAL_SECTION": ("PyCriticalSection_End", "_py_cs"),
+    "Py_END_CRITICAL_SECTION_SEQUENCE_FAST": ("PyCriticalSection_End", "_py_cs"),
+    "Py_END_CRITICAL_SECTION2": ("PyCriticalSection2_End", "_py_cs2"),
+}
+GIL_RELEASE_MARK = "GR_"  # Py_BEGIN_ALLOW_THREADS, rewritten to a call of the same length
+GIL_ACQUIRE_MARK = "GA_"
+_TEMPLATE = re.compile(r"<.*>", re.S)
+
+
+@dataclass
+class FileFacts:
+    """What the whole file declares, shared by its function walkers."""
+
+    catalogue: Catalogue
+    src: Source
+    path: str
+    statics: dict[str, StaticVar] = field(default_factory=dict)  # visible name -> fact
+    functions_defined: set[str] = field(default_factory=set)
+    functions_declared: set[str] = field(default_factory=set)
+    object_structs: dict[str, dict[str, bool]] = field(default_factory=dict)  # struct -> field -> is object
+    lambdas: list[Function] = field(default_factory=list)
+
+
+def type_words(text: str) -> str:
+    return _TEMPLATE.sub("", text).replace("const ", "").replace("struct ", "").strip()
+
+
+class TsWalker(Recorder):
+    def __init__(self, facts: FileFacts, fn: Function, state: State = ()) -> None:
+        self.f = facts
+        self.src = facts.src
+        self.cat = facts.catalogue
+        self.vocab = facts.catalogue.locks
+        self.sv = facts.catalogue.statics
+        self.cs_guards = {n.split("::")[-1] for n in self.vocab.raii_critical_sections}
+        self.mutex_guards = {n.split("::")[-1] for n in self.vocab.raii_guards}
+        self.fn = fn
+        self.state = state
+        self.gil_released = False
+        self.gotos: dict[str, State] = {}
+        self.pending = []
+        self.ref_context = "value"
+        self.local_types: dict[str, str] = {p.name: p.type for p in fn.params}
+        self.local_statics: dict[str, StaticVar] = {}
+        self.result_hint: dict[tuple[int, int], str] = {}
+        self.macro_release = {r: a for a, r in facts.catalogue.lock_macros.items()}
+
+    # statements -------------------------------------------------------------
+    def stmt(self, n: Node) -> bool:
+        t = n.type
+        if t == "compound_statement" or t == "declaration_list":
+            return self.block(named(n))
+        if t == "if_statement":
+            return self.if_stmt(n)
+        if t in _LOOPS:
+            entry = self.state
+            for c in named(n):
+                self.stmt(c)
+            self.state = union(entry, self.state)
+            return True
+        if t in ("return_statement", "throw_statement"):
+            self.exprs(named(n))
+            return False
+        if t == "goto_statement":
+            label = n.child_by_field_name("label")
+            if label is not None:
+                key = self.src.text(label)
+                self.gotos[key] = union(self.gotos.get(key, ()), self.state)
+            return False
+        if t == "labeled_statement":
+            label = n.child_by_field_name("label")
+            if label is not None:
+                self.state = union(self.state, self.gotos.get(self.src.text(label), ()))
+            return self.block([c for c in named(n) if c.type != "statement_identifier"])
+        if t in ("switch_statement", "case_statement", "try_statement", "catch_clause"):
+            self.block(named(n))
+            return True
+        if t.startswith("preproc_"):
+            return self.preproc(n)
+        if t == "declaration":
+            self.declaration(n)
+            return True
+        if t in ("break_statement", "continue_statement", "comment", "statement_identifier"):
+            return True
+        if t == "expression_statement":
+            self.exprs(named(n))
+            return True
+        self.expr(n)
+        return True
+
+    def preproc(self, n: Node) -> bool:
+        """`#ifdef Py_GIL_DISABLED` / `#if PY_VERSION_HEX >= ...`: the branch a free-threaded 3.14 build
+        compiles; both branches when the condition is unknown."""
+        from . import branch_taken  # the package imports this module
+
+        t = n.type
+        if t in ("preproc_ifdef", "preproc_if", "preproc_elif", "preproc_elifdef"):
+            taken = branch_taken(n, self.src)
+            body = [c for c in named(n) if c.type not in ("identifier", "preproc_else", "preproc_elif")]
+            body = [c for c in body if c != n.child_by_field_name("condition")]
+            alt = n.child_by_field_name("alternative")
+            if taken is True:
+                return self.block(body)
+            if taken is False:
+                return self.preproc(alt) if alt is not None else True
+            start = self.state
+            live = self.block(body)
+            end = self.state
+            if alt is not None:
+                self.state = start
+                live = self.preproc(alt) or live
+            self.state = union(end, self.state)
+            return live
+        if t == "preproc_else":
+            return self.block(named(n))
+        return True
+
+    def block(self, children: Iterable[Node]) -> bool:
+        live = True
+        entry = self.state
+        pending = len(self.pending)
+        for c in children:
+            if c.type == "labeled_statement" and not live:
+                label = c.child_by_field_name("label")
+                self.state = self.gotos.get(self.src.text(label), ()) if label is not None else ()
+                live = True
+            if not self.stmt(c):
+                live = False
+        del self.pending[pending:]
+        self.state = tuple(lk for lk in self.state if lk.kind != LockKind.GUARD or lk in entry)
+        return live
+
+    def if_stmt(self, n: Node) -> bool:
+        cond = n.child_by_field_name("condition")
+        if cond is not None and cond.type == "condition_clause":  # C++: `if (init; cond)`
+            cond = cond.child_by_field_name("value") or next(iter(named(cond)), cond)
+        then = n.child_by_field_name("consequence")
+        alt = n.child_by_field_name("alternative")
+        if alt is not None and alt.type == "else_clause":
+            alt = next(iter(named(alt)), None)
+        stored = {a.var for a in self.fn.accesses if a.kind.writes or a.kind == AccessKind.ADDRESS}
+        tests = [t for t in self.static_tests(cond) if t[0] not in stored] if cond is not None else []
+        if cond is not None:
+            self.expr(cond)
+        start = self.state
+        first = len(self.fn.accesses)
+        then_live = self.stmt(then) if then is not None else True
+        then_state = self.state
+        then_end = len(self.fn.accesses)
+        self.state = start
+        else_live = self.stmt(alt) if alt is not None else True
+        else_state = self.state
+        check = span(strip(cond)) if cond is not None else span(n)
+        for key, unset in tests:
+            branch = self.fn.accesses[first:then_end] if unset else self.fn.accesses[then_end:]
+            self.lazy_init(key, check, start, branch)
+            if not unset and not then_live and alt is None:
+                self.pending.append((key, check, start))
+        return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
+
+    def static_tests(self, c: Node, negate: bool = False) -> list[tuple[str, bool]]:
+        c = strip(c)
+        t = c.type
+        if t == "unary_expression" and self._op(c) == "!":
+            arg = c.child_by_field_name("argument")
+            return self.static_tests(arg, not negate) if arg is not None else []
+        if t == "binary_expression":
+            op = self._op(c)
+            lhs, rhs = c.child_by_field_name("left"), c.child_by_field_name("right")
+            if lhs is None or rhs is None:
+                return []
+            if op in ("&&", "||"):
+                return self.static_tests(lhs, negate) + self.static_tests(rhs, negate)
+            if op in ("==", "!=", "<"):
+                lhs, rhs = strip(lhs), strip(rhs)
+                swapped = int_value(rhs, self.src) is None and int_value(lhs, self.src) is not None
+                if swapped:
+                    lhs, rhs = rhs, lhs
+                value = int_value(rhs, self.src)
+                if value is None or (op == "<" and (swapped or value != 0)):
+                    return []
+                var = self.static_named(lhs)
+                return [(var.key, (op != "!=") != negate)] if var is not None else []
+            return []
+        if t == "call_expression" and callee_name(c, self.src) == "empty":
+            f = c.child_by_field_name("function")
+            base = f.child_by_field_name("argument") if f is not None and f.type == "field_expression" else None
+            var = self.static_named(base) if base is not None else None
+            return [(var.key, not negate)] if var is not None else []
+        var = self.static_named(c)
+        return [(var.key, negate)] if var is not None else []
+
+    def _op(self, n: Node) -> str:
+        op = n.child_by_field_name("operator")
+        return self.src.text(op).strip() if op is not None else ""
+
+    def static_named(self, n: Node | None) -> StaticVar | None:
+        if n is None:
+            return None
+        n = strip(n)
+        if n.type not in ("identifier", "qualified_identifier"):
+            return None
+        name = self.src.text(n)
+        if name in self.local_statics:
+            return self.local_statics[name]
+        if name in self.local_types:
+            return None
+        return self.f.statics.get(name)
+
+    def declaration(self, n: Node) -> None:
+        from . import static_of_declaration
+
+        type_node = n.child_by_field_name("type")
+        type_text = self.src.text(type_node) if type_node is not None else ""
+        if type_text.startswith(GIL_RELEASE_MARK):
+            self.gil_released = True
+        storage = {self.src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
+        for d in n.children_by_field_name("declarator"):
+            ident = declarator_name(d)
+            if ident is None:
+                continue
+            name = self.src.text(ident)
+            value = d.child_by_field_name("value") if d.type == "init_declarator" else None
+            if "static" in storage or "thread_local" in storage:
+                var = static_of_declaration(self.f, n, d, ident, self.fn.name)
+                if var is not None:
+                    self.local_statics[name] = var
+                    self.f.statics.setdefault(f"{self.fn.name}()::{name}", var)
+                if value is not None:
+                    self.expr(value)
+                continue
+            pointer = d.type == "pointer_declarator" or (
+                d.type == "init_declarator" and "*" in self.src.text(d).split("=")[0]
+            )
+            self.local_types[name] = type_text + (" *" if pointer else "")
+            guard = self.guard_kind(type_text)
+            if value is not None:
+                self.hint_destination(value, self.local_types[name])
+                self.expr(value)
+            elif d.type == "init_declarator" or guard is not None:
+                for c in named(d)[1:]:
+                    self.expr(c)
+            if guard is not None:
+                args = self.guard_args(d)
+                key = ",".join(a.path or f"<{a.kind.value}>" for a in args) or name
+                objects = tuple(a.path for a in args if a.path) if guard == LockKind.CRITICAL_SECTION else ()
+                self.state = (*self.state, Lock(LockKind.GUARD, key, objects))
+            elif value is not None:
+                self.assign(name, value)
+
+    def guard_kind(self, type_text: str) -> LockKind | None:
+        last = type_words(type_text).split("::")[-1]
+        if last in self.cs_guards:
+            return LockKind.CRITICAL_SECTION
+        if last in self.mutex_guards:
+            return LockKind.MUTEX
+        return None
+
+    def guard_args(self, d: Node) -> list[Arg]:
+        for c in named(d):
+            if c.type in ("argument_list", "initializer_list"):
+                return [reduce_arg(a, self.src) for a in named(c)]
+        return []
+
+    # expressions ------------------------------------------------------------
+    def exprs(self, nodes: Iterable[Node]) -> None:
+        for n in nodes:
+            self.expr(n)
+
+    def expr(self, n: Node) -> None:
+        t = n.type
+        if t in ("identifier", "qualified_identifier"):
+            self.ident(n)
+            return
+        if t == "call_expression":
+            self.call(n)
+            return
+        if t == "assignment_expression":
+            self.assignment(n)
+            return
+        if t == "update_expression":
+            arg = n.child_by_field_name("argument")
+            if arg is not None:
+                self.store(arg, AccessKind.RMW, span(n), self._op(n))
+            return
+        if t == "binary_expression":
+            self.binary(n)
+            return
+        if t == "pointer_expression" and self._op(n) == "&":
+            arg = n.child_by_field_name("argument")
+            if arg is not None:
+                base, path, others = self.lvalue(arg)
+                self.exprs(others)
+                var = self.static_named(base) if base is not None else None
+                if var is not None:
+                    self.access(var, AccessKind.ADDRESS, span(n), path)
+                elif base is not None:
+                    self.ident(base)
+            return
+        if t == "lambda_expression":
+            self.lambda_expr(n)
+            return
+        if t in ("field_identifier", "type_identifier", "primitive_type", "comment", "string_literal"):
+            return
+        for c in named(n):
+            self.expr(c)
+
+    def ident(self, n: Node) -> None:
+        var = self.static_named(n)
+        if var is not None:
+            self.access(var, AccessKind.READ, span(n), var.name)
+            return
+        name = self.src.text(n)
+        if name not in self.local_types and (name in self.f.functions_defined or name in self.f.functions_declared):
+            self.fn.refs.append(FunctionRef(name, self.ref_context, span(n)))
+
+    def access(self, var: StaticVar, kind: AccessKind, where: Span, path: str = "", detail: str = "") -> None:
+        self.record(Access(var.key, kind, where, self.state, path or var.name, detail))
+
+    def lvalue(self, n: Node) -> tuple[Node | None, str, list[Node]]:
+        parts: list[str] = []
+        others: list[Node] = []
+        for _ in range(32):
+            n = strip(n)
+            t = n.type
+            if t == "pointer_expression" and self._op(n) == "*":
+                parts.append("[]")
+                n = n.child_by_field_name("argument")
+            elif t == "field_expression":
+                field_node = n.child_by_field_name("field")
+                parts.append("." + (self.src.text(field_node) if field_node is not None else ""))
+                n = n.child_by_field_name("argument")
+            elif t == "subscript_expression":
+                parts.append("[]")
+                idx = n.child_by_field_name("index") or n.child_by_field_name("indices")
+                if idx is not None:
+                    others.append(idx)
+                n = n.child_by_field_name("argument")
+            elif t in ("identifier", "qualified_identifier"):
+                return n, self.src.text(n) + "".join(reversed(parts)), others
+            else:
+                break
+            if n is None:
+                break
+        return None, "", others + ([n] if n is not None else [])
+
+    def store(self, target: Node, kind: AccessKind, where: Span, op: str) -> None:
+        base, path, others = self.lvalue(target)
+        self.exprs(others)
+        if base is None:
+            return
+        var = self.static_named(base)
+        if var is not None:
+            shown = var.name + path[len(self.src.text(base)) :]
+            inserting = "[" in path and type_words(var.type).split("::")[-1] in self.sv.inserting_subscript
+            self.access(var, AccessKind.METHOD_WRITE if inserting and kind == AccessKind.READ else kind, where, shown)
+            return
+        if "." in path:
+            self.field_write(self.src.text(base), path, where, op)
+
+    def field_write(self, root: str, path: str, where: Span, op: str) -> None:
+        struct = type_words(self.local_types.get(root, "")).rstrip("* ").strip()
+        fields = self.f.object_structs.get(struct)
+        if fields is None or "*" not in self.local_types.get(root, ""):
+            return
+        field_path = path.split("[", 1)[0]
+        name = field_path.split(".")[1] if field_path.count(".") >= 1 else ""
+        self.fn.field_writes.append(
+            FieldWrite(field_path, root, struct, where, self.state, op, fields.get(name, False))
+        )
+
+    def assignment(self, n: Node) -> None:
+        left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+        op = self._op(n)
+        if right is not None:
+            if left is not None and op == "=":
+                lt = left.type
+                if lt == "identifier":
+                    self.hint_destination(right, self.local_types.get(self.src.text(left), ""))
+                    if self.src.text(left) in self.local_types:
+                        self.assign(self.src.text(left), right)
+            self.expr(right)
+        if left is not None:
+            self.store(left, AccessKind.WRITE if op == "=" else AccessKind.RMW, span(n), op)
+
+    def binary(self, n: Node) -> None:
+        op = self._op(n)
+        lhs, rhs = n.child_by_field_name("left"), n.child_by_field_name("right")
+        if op in _COMPARE and lhs is not None and rhs is not None:
+            self.fn.comparisons.append(Comparison(op, self.operand(lhs), self.operand(rhs), span(n), self.state))
+        self.exprs(c for c in (lhs, rhs) if c is not None)
+
+    def operand(self, n: Node) -> Operand:
+        a = reduce_arg(n, self.src)
+        if a.kind == ArgKind.CALL:
+            call = strip(n)
+            return Operand(call=a.path, call_args=tuple(reduce_arg(x, self.src) for x in call_arguments(call)))
+        if a.kind == ArgKind.MEMBER:
+            return Operand(member=a.path.rsplit(".", 1)[-1])
+        if a.kind == ArgKind.LITERAL:
+            return Operand(value=a.value)
+        return Operand()
+
+    def assign(self, name: str, value: Node) -> None:
+        a = reduce_arg(value, self.src)
+        if a.kind == ArgKind.CALL:
+            call = strip(value)
+            args = (
+                tuple(reduce_arg(x, self.src) for x in call_arguments(call)) if call.type == "call_expression" else ()
+            )
+            origin = Assignment(OriginKind.CALL, a.path, args)
+        elif a.kind == ArgKind.NAME:
+            origin = Assignment(OriginKind.NAME, source=a.path)
+        elif a.kind == ArgKind.LITERAL and a.value == 0:
+            origin = Assignment(OriginKind.NULL)
+        else:
+            origin = Assignment(OriginKind.OTHER)
+        self.fn.locals.setdefault(name, []).append(origin)
+
+    def hint_destination(self, value: Node, dest_type: str) -> None:
+        """FT206: is the result of an allocation stored as an object or a plain buffer?"""
+        v = value
+        for _ in range(8):
+            if v.type == "cast_expression":
+                t = v.child_by_field_name("type")
+                dest_type = self.src.text(t) if t is not None else dest_type
+                v = v.child_by_field_name("value") or v
+            elif v.type == "parenthesized_expression" and named(v):
+                v = named(v)[-1]
+            else:
+                break
+        if v.type != "call_expression" or "*" not in dest_type:
+            return
+        base = type_words(dest_type).replace("*", "").strip()
+        if base in ("void", ""):
+            return
+        obj = base in ("PyObject", "PyVarObject") or base in self.f.object_structs
+        self.result_hint[(v.start_point[0], v.start_point[1])] = "object" if obj else "buffer"
+
+    def lambda_expr(self, n: Node) -> None:
+        body = n.child_by_field_name("body")
+        if body is None:
+            return
+        where = span(n)
+        lam = Function(f"{self.fn.name}::lambda@{where.line}", where)
+        self.fn.refs.append(FunctionRef(lam.name, self.ref_context, where))
+        once = tuple(lk for lk in self.state if lk.kind == LockKind.ONCE)
+        TsWalker(self.f, lam, once).stmt(body)
+        self.f.lambdas.append(lam)
+
+    def call(self, n: Node) -> None:
+        name = callee_name(n, self.src)
+        args = call_arguments(n)
+        f = n.child_by_field_name("function")
+        f = strip(f) if f is not None else None
+        if name.startswith(GIL_RELEASE_MARK):
+            self.gil_released = True
+            return
+        if name.startswith(GIL_ACQUIRE_MARK):
+            self.gil_released = False
+            return
+        if name in _CS_MACROS:
+            self.critical_section_macro(n, name, args)
+            return
+        if name in self.sv.assigning_macros and args:
+            self.store(args[0], AccessKind.WRITE, span(n), "=")
+            reduced = tuple(reduce_arg(a, self.src) for a in args)
+            self.fn.calls.append(Call(name, span(n), reduced, self.state, self.gil_released, False, ""))
+            self.exprs(args[1:])
+            return
+        reduced = tuple(reduce_arg(a, self.src) for a in args)
+        member_base: Arg | None = None
+        is_member = f is not None and f.type == "field_expression"
+        if is_member:
+            obj = f.child_by_field_name("argument")
+            member_base = reduce_arg(obj, self.src) if obj is not None else Arg(ArgKind.NAME, "this", "this")
+            if obj is not None:
+                self.method_object(n, name, obj)
+        defined = name in self.f.functions_defined
+        declared = defined or name in self.f.functions_declared or is_member
+        declared_in = "" if declared or _known_api(name, self.cat) else None
+        result = self.result_hint.get((n.start_point[0], n.start_point[1]), "")
+        self.fn.calls.append(
+            Call(name, span(n), reduced, self.state, self.gil_released, defined or is_member, declared_in, result)
+        )
+        self.call_arguments(name, args)
+        self.lock_event(name, reduced, member_base if is_member else None)
+
+    def critical_section_macro(self, n: Node, macro: str, args: list[Node]) -> None:
+        func, key = _CS_MACROS[macro]
+        reduced = (Arg(ArgKind.NAME, key, key), *(reduce_arg(a, self.src) for a in args))
+        self.fn.calls.append(Call(func, span(n), reduced, self.state, self.gil_released, False, ""))
+        self.exprs(args)
+        if func in self.vocab.critical_sections:
+            objects = tuple(a.path for a in reduced[1:] if a.path)
+            self.state = (*self.state, Lock(LockKind.CRITICAL_SECTION, key, objects))
+        else:
+            self.release(LockKind.CRITICAL_SECTION, key)
+
+    def method_object(self, n: Node, name: str, obj: Node) -> None:
+        base, path, others = self.lvalue(obj)
+        self.exprs(others)
+        var = self.static_named(base) if base is not None else None
+        if var is None:
+            if base is None:
+                self.expr(obj)
+            return
+        kind = AccessKind.METHOD_WRITE if name in self.sv.mutating_members else AccessKind.READ
+        self.access(var, kind, span(n), var.name + path[len(self.src.text(base)) :], name)
+
+    def call_arguments(self, name: str, args: list[Node]) -> None:
+        sv = self.sv
+        once_index = sv.once_functions.get(name)
+        saved_state, saved_context = self.state, self.ref_context
+        if once_index is not None:
+            self.state = (*self.state, Lock(LockKind.ONCE, name))
+        for i, a in enumerate(args):
+            self.ref_context = "once" if i == once_index else f"call:{name}"
+            inner = strip(a)
+            address = inner.type == "pointer_expression" and self._op(inner) == "&"
+            target = inner.child_by_field_name("argument") if address else inner
+            var = self.static_named(target) if target is not None and strip(target).type == "identifier" else None
+            if var is None:
+                self.expr(a)
+                continue
+            is_array = var.type.endswith("]")
+            self.access(var, static_arg_kind(sv, name, i, address, is_array), span(a), var.name, name)
+        self.state, self.ref_context = saved_state, saved_context
+
+    def lock_event(self, name: str, args: tuple[Arg, ...], member_base: Arg | None) -> None:
+        if name in self.cat.lock_macros:  # configured lock macros, keyed by the acquiring macro
+            self.state = (*self.state, Lock(LockKind.MUTEX, name))
+        elif name in self.macro_release:
+            self.release(LockKind.MUTEX, self.macro_release[name])
+        else:
+            super().lock_event(name, args, member_base)
+
+
+_API = re.compile(r"^_?Py[A-Z_]|^PY_")
+
+
+def _known_api(name: str, cat: Catalogue) -> bool:
+    """Declared in a header tree-sitter cannot read, but not a project library's function."""
+    return bool(_API.match(name)) or name in cat.libc or name in cat.locks.mutex or name in cat.statics.buffer_writers
