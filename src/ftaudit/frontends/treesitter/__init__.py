@@ -197,6 +197,18 @@ def static_of_declaration(f: FileFacts, decl: Node, d: Node, ident: Node, functi
     )
 
 
+def _trusted_file_scope(n: Node, storage: set[str]) -> bool:
+    """Is this really a file-scope variable? `register`/`auto` ones are K&R parameters or locals
+    that error recovery lifted out of a function (a header split across `#if` branches), and so
+    are declarations without `static`/`extern` next to a parse error."""
+    if storage & {"register", "auto"}:
+        return False
+    if storage & {"static", "extern"}:
+        return True
+    parent = n.parent
+    return parent is None or not any(c.type == "ERROR" or c.is_missing for c in parent.children)
+
+
 def _looks_like_member(name: str, f: FileFacts) -> bool:
     return name.split("::")[0] in f.object_structs or name.split("::")[0][:1].isupper()
 
@@ -327,7 +339,7 @@ class TreeSitterFrontend:
                     if ident is None or src.text(ident) == "":
                         continue
                     storage = {src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
-                    if "typedef" in storage:
+                    if "typedef" in storage or not _trusted_file_scope(n, storage):
                         continue
                     var = static_of_declaration(facts, n, d, ident)
                     if var is None:
