@@ -57,12 +57,17 @@ _FIELDS = {
 }  # fmt: skip
 
 
-def _languages() -> dict[str, Any]:
-    import tree_sitter_c
-    import tree_sitter_cpp
+def _language(language: str) -> Any:
+    """The grammar, imported on first use (a C-only tree never loads the C++ one)."""
     from tree_sitter import Language
 
-    return {"c": Language(tree_sitter_c.language()), "cpp": Language(tree_sitter_cpp.language())}
+    if language == "cpp":
+        import tree_sitter_cpp
+
+        return Language(tree_sitter_cpp.language())
+    import tree_sitter_c
+
+    return Language(tree_sitter_c.language())
 
 
 _HEADS = {"PyObject_HEAD": "int _ob_hd__;", "PyObject_VAR_HEAD": "int _ob_var_hd__;"}
@@ -254,7 +259,7 @@ class TreeSitterFrontend:
         if language not in self._parsers:
             from tree_sitter import Parser
 
-            self._parsers[language] = Parser(_languages()[language])
+            self._parsers[language] = Parser(_language(language))
         return self._parsers[language]
 
     def analyse(self, sf: SourceFile, src: TextSource) -> Unit:
