@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from . import catalogue as catalogue_mod
+from .analyse import CACHE_DIR
 from .baseline import DEFAULT_NAME as DEFAULT_BASELINE
 from .baseline import Baseline, BaselineError
 from .catalogue import Catalogue
@@ -80,6 +81,14 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             help="C/C++ parser: libclang, tree-sitter, or auto (libclang unless it cannot parse the file well: "
             "then tree-sitter, per file). Default: the configuration's, else auto.",
         ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=0),
+            default=0,
+            help="Worker processes (default: one per CPU). Output is the same whatever the number.",
+        ),
+        click.option("--no-cache", is_flag=True, help=f"Do not read or write {CACHE_DIR}/ (facts of unchanged files)."),
         click.option("-q", "--quiet", is_flag=True, help="Findings only: no summary, no problem messages."),
         click.option("-v", "--verbose", is_flag=True, help="Also list each scanned file and its frontend."),
     ]
@@ -141,6 +150,8 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
         warn_unused_ignores=warn_unused,
         progress=progress,
         frontend=kw["frontend"] or "",
+        jobs=kw["jobs"],
+        cache=not kw["no_cache"],
     )
     try:
         result = run_scan(opts)

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from . import catalogue as catalogue_mod
+from .analyse import Cache, FileRecord, Settings, analyse_files
 from .baseline import Baseline
+from .catalogue import Catalogue
 from .config import Config
 from .discover import SourceFile, discover
 from .engine import run_rules, selected_rules
-from .facts import Problem, Unit
+from .facts import Problem
 from .findings import Finding
 from .fingerprint import with_fingerprints
-from .frontends.clang import ClangFrontend
 from .frontends.clang.flags import CompileDatabase, FlagSettings, find_compile_database
-from .frontends.cython import CythonFrontend
-from .frontends.treesitter import TreeSitterFrontend
-from .source import DEFAULT_MAX_BYTES, read_source
-from .suppress import IgnoreIndex, parse_ignores
+from .source import DEFAULT_MAX_BYTES
+from .suppress import IgnoreIndex
 
 
 @dataclass
@@ -40,13 +40,8 @@ class ScanOptions:
     warn_unused_ignores: bool = False
     progress: Callable[[int, int, str], None] | None = None  # (done, total, path) after each file
     frontend: str = ""  # auto | clang | treesitter; "" = the configuration's, else auto
-
-
-@dataclass
-class FileRecord:
-    path: str
-    language: str
-    frontend: str  # "clang", or "skipped"
+    jobs: int = 0  # worker processes; 0 = one per CPU
+    cache: bool = False  # reuse facts of unchanged files from .ftaudit_cache/
 
 
 @dataclass
@@ -71,6 +66,13 @@ class ScanResult:
         return bool(self.counted) or self.unused_ignores > 0
 
 
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
 def find_root(paths: list[Path]) -> Path:
     """Where SARIF/JSON paths are relative to: the git work tree, else the cwd."""
     start = (paths[0] if paths else Path.cwd()).resolve()
@@ -80,6 +82,7 @@ def find_root(paths: list[Path]) -> Path:
     return Path.cwd().resolve()
 
 
+@lru_cache(maxsize=65536)
 def relative(path: str, root: Path) -> str:
     absolute = os.path.abspath(path)
     rel = os.path.relpath(absolute, root)
@@ -107,26 +110,21 @@ def scan(opts: ScanOptions) -> ScanResult:
         db,
         opts.paths,
     )
-    clang = ClangFrontend(cat, flags)
     choice = opts.frontend or config.values.get("frontend", "auto")
-    chooser = FrontendChooser(
-        choice, clang, TreeSitterFrontend(cat), CythonFrontend(cat, clang, config.cython_directives())
-    )
-    records: list[FileRecord] = []
-    units: list[Unit] = []
-    ignores = IgnoreIndex()
-    tool_errors = 0
-    for i, sf in enumerate(files):
-        rec, unit, errs = _scan_file(sf, chooser, opts.max_bytes, problems, ignores)
-        records.append(rec)
-        tool_errors += errs
-        if unit is not None:
-            units.append(unit)
-        if opts.progress is not None:
-            opts.progress(i + 1, len(files), str(sf.path))
-    findings = sorted(run_rules(units, cat, rule_ids, ignores.apply), key=Finding.sort_key)
-    unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []
-    problems += unused
+    settings = Settings(cat, flags, choice, config.cython_directives(), opts.max_bytes)
+    cache = Cache(root, settings.digest(config.values)) if opts.cache else None
+    plan = cache.plan(files) if cache is not None else None
+    scan_key = None
+    if cache is not None and plan is not None and all(valid and key for key, valid in plan):
+        scan_key = cache.scan_key([k for k, _ in plan if k], [rule_ids, opts.warn_unused_ignores, problems])
+    payload = cache.load_scan(scan_key) if cache is not None and scan_key is not None else None
+    if payload is None:
+        payload = _analyse_and_judge(files, settings, opts, cache, plan, cat, rule_ids)
+        if cache is not None and plan is not None and payload[3] == 0 and all(k for k, _ in plan):
+            extra = [rule_ids, opts.warn_unused_ignores, problems]
+            cache.put_scan(cache.scan_key([k for k, _ in plan if k], extra), payload)
+    records, findings, file_problems, tool_errors, n_unused = payload
+    problems = problems + file_problems
     for rec in records:
         rec.path = relative(rec.path, root)
     findings = with_fingerprints([_relocate(f, root) for f in findings], root)
@@ -134,61 +132,31 @@ def scan(opts: ScanOptions) -> ScanResult:
     if opts.baseline is not None:
         findings, fixed = opts.baseline.apply(findings)
     problems = [_relocate_problem(p, root) for p in problems]
-    return ScanResult(root, records, findings, problems, rule_ids, tool_errors, len(unused), fixed)
+    return ScanResult(root, records, findings, problems, rule_ids, tool_errors, n_unused, fixed)
 
 
-class FrontendChooser:
-    """Which frontend analyses a file: Cython's for Cython; for C/C++ libclang, tree-sitter, or (auto)
-    libclang unless it cannot parse the file well (headers missing, syntax errors), then tree-sitter."""
-
-    def __init__(self, choice: str, clang: ClangFrontend, ts: TreeSitterFrontend, cython: CythonFrontend) -> None:
-        self.choice, self.clang, self.ts, self.cython = choice, clang, ts, cython
-
-    def analyse(self, sf: SourceFile, src: Any) -> Unit:
-        if sf.language == "cython":
-            return self.cython.analyse(sf, src)
-        if self.choice == "treesitter":
-            return self.ts.analyse(sf, src)
-        unit = self.clang.analyse(sf, src)
-        if self.choice == "clang":
-            return unit
-        trouble = [p for p in unit.problems if p.code in _FALLBACK]
-        if not trouble:
-            return unit
-        ts_unit = self.ts.analyse(sf, src)
-        why = "; ".join(p.code for p in trouble)
-        note = f"analysed with tree-sitter instead of libclang ({why}): no headers needed, types from this file only"
-        ts_unit.problems = [*unit.problems, Problem(unit.path, "note", "frontend-fallback", note, trouble[0].line)]
-        return ts_unit
-
-
-_FALLBACK = {"missing-header", "syntax-error", "parse-failed"}
-
-
-def _scan_file(
-    sf: SourceFile,
-    frontend: FrontendChooser,
-    max_bytes: int,
-    problems: list[Problem],
-    ignores: IgnoreIndex,
-) -> tuple[FileRecord, Unit | None, int]:
-    path = str(sf.path)
-    src, read_problems = read_source(sf.path, max_bytes)
-    problems += read_problems
-    if src is None:
-        return FileRecord(path, sf.language, "skipped"), None, 0
-    found, ignore_problems = parse_ignores(path, src.text, sf.language)
-    ignores.add(path, found)
-    problems += ignore_problems
-    try:
-        unit = frontend.analyse(sf, src)
-    except Exception as err:
-        problems.append(
-            Problem(path, "error", "internal-error", f"ftaudit failed on this file: {type(err).__name__}: {err}")
-        )
-        return FileRecord(path, sf.language, "skipped"), None, 1
-    problems += unit.problems
-    return FileRecord(path, unit.language, unit.frontend), unit, 0
+def _analyse_and_judge(
+    files: list[SourceFile],
+    settings: Settings,
+    opts: ScanOptions,
+    cache: Cache | None,
+    plan: list[tuple[str | None, bool]] | None,
+    cat: Catalogue,
+    rule_ids: list[str],
+) -> tuple[list[FileRecord], list[Finding], list[Problem], int, int]:
+    """Facts of every file, then the rules over all of them (paths still as discovered)."""
+    results = analyse_files(files, settings, opts.jobs or default_jobs(), cache, opts.progress, plan)
+    records = [copy.copy(r.record) for r in results]
+    units = [r.unit for r in results if r.unit is not None]
+    ignores = IgnoreIndex()
+    problems: list[Problem] = []
+    for r in results:
+        problems += r.problems
+        ignores.add(r.record.path, r.ignores)
+    tool_errors = sum(r.tool_errors for r in results)
+    findings = sorted(run_rules(units, cat, rule_ids, ignores.apply), key=Finding.sort_key)
+    unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []
+    return records, findings, problems + unused, tool_errors, len(unused)
 
 
 def _relocate(f: Finding, root: Path) -> Finding:

@@ -1,0 +1,298 @@
+"""Turn source files into facts: in parallel (`--jobs`), and from a cache when nothing changed.
+
+Each file is analysed on its own (the cross-file judgements happen later, in
+the rules, over all units), so files go to a process pool and come back in
+their original order whatever the number of jobs. A unit is cached under its
+content, the settings that shape the analysis (catalogue, configuration,
+flags, frontend choice, ftaudit version), and the headers libclang read for it
+(their size and modification time are checked on every hit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .catalogue import Catalogue, catalogue_root
+from .discover import SourceFile
+from .facts import Problem, Unit
+from .frontends.clang import ClangFrontend
+from .frontends.clang.flags import FlagSettings
+from .frontends.cython import CythonFrontend
+from .frontends.treesitter import TreeSitterFrontend
+from .source import read_source
+from .suppress import Ignore, parse_ignores
+
+CACHE_DIR = ".ftaudit_cache"
+_CACHE_FORMAT = "1"
+_FALLBACK = {"missing-header", "syntax-error", "parse-failed"}
+
+
+@dataclass
+class FileRecord:
+    path: str
+    language: str
+    frontend: str  # "clang", "treesitter", "cython", or "skipped"
+
+
+@dataclass
+class FileResult:
+    record: FileRecord
+    unit: Unit | None
+    problems: list[Problem] = field(default_factory=list)
+    ignores: list[Ignore] = field(default_factory=list)
+    tool_errors: int = 0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a worker process needs to build its frontends (picklable)."""
+
+    catalogue: Catalogue
+    flags: FlagSettings
+    frontend: str  # auto | clang | treesitter
+    cython_directives: dict[str, str]
+    max_bytes: int
+
+    def digest(self, config_values: dict[str, Any]) -> str:
+        """What, besides a file's bytes, decides its facts."""
+        h = hashlib.sha256()
+        h.update(f"{__version__}\0{_CACHE_FORMAT}\0{self.frontend}\0{self.max_bytes}\0".encode())
+        root = catalogue_root()
+        for node in sorted(_walk(root), key=lambda n: n[0]):
+            h.update(node[0].encode() + b"\0" + node[1] + b"\0")
+        f = self.flags
+        db = f.compile_db
+        flags = {
+            "include": f.include_dirs,
+            "defines": f.defines,
+            "python": f.python_include,
+            "db": [db.path, os.stat(db.path).st_mtime_ns] if db is not None and db.path else None,
+            "roots": [str(r) for r in f.roots],
+        }
+        h.update(json.dumps([flags, config_values, self.cython_directives], sort_keys=True, default=str).encode())
+        return h.hexdigest()
+
+
+def _walk(node: Any, prefix: str = "") -> Iterator[tuple[str, bytes]]:
+    for child in node.iterdir():
+        name = f"{prefix}/{child.name}"
+        if child.is_dir():
+            yield from _walk(child, name)
+        elif child.name.endswith(".toml"):
+            yield name, child.read_bytes()
+
+
+class FrontendChooser:
+    """Which frontend analyses a file: Cython's for Cython; for C/C++ libclang, tree-sitter, or (auto)
+    libclang unless it cannot parse the file well (headers missing, syntax errors), then tree-sitter."""
+
+    def __init__(self, settings: Settings) -> None:
+        cat = settings.catalogue
+        self.choice = settings.frontend
+        self.clang = ClangFrontend(cat, settings.flags)
+        self.ts = TreeSitterFrontend(cat)
+        self.cython = CythonFrontend(cat, self.clang, settings.cython_directives)
+
+    def analyse(self, sf: SourceFile, src: Any) -> Unit:
+        if sf.language == "cython":
+            return self.cython.analyse(sf, src)
+        if self.choice == "treesitter":
+            return self.ts.analyse(sf, src)
+        unit = self.clang.analyse(sf, src)
+        if self.choice == "clang":
+            return unit
+        trouble = [p for p in unit.problems if p.code in _FALLBACK]
+        if not trouble:
+            return unit
+        ts_unit = self.ts.analyse(sf, src)
+        why = "; ".join(p.code for p in trouble)
+        note = f"analysed with tree-sitter instead of libclang ({why}): no headers needed, types from this file only"
+        ts_unit.problems = [*unit.problems, Problem(unit.path, "note", "frontend-fallback", note, trouble[0].line)]
+        return ts_unit
+
+
+def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> FileResult:
+    """One file to facts; a failure of ftaudit itself is a problem of the file, not of the scan."""
+    path = str(sf.path)
+    src, problems = read_source(sf.path, max_bytes)
+    if src is None:
+        return FileResult(FileRecord(path, sf.language, "skipped"), None, problems)
+    ignores, ignore_problems = parse_ignores(path, src.text, sf.language)
+    problems += ignore_problems
+    try:
+        unit = chooser.analyse(sf, src)
+    except Exception as err:
+        problems.append(
+            Problem(path, "error", "internal-error", f"ftaudit failed on this file: {type(err).__name__}: {err}")
+        )
+        return FileResult(FileRecord(path, sf.language, "skipped"), None, problems, ignores, 1)
+    problems += unit.problems
+    return FileResult(FileRecord(path, unit.language, unit.frontend), unit, problems, ignores)
+
+
+_WORKER: tuple[FrontendChooser, int] | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _WORKER
+    _WORKER = (FrontendChooser(settings), settings.max_bytes)
+
+
+def _work(sf: SourceFile) -> FileResult:
+    assert _WORKER is not None
+    chooser, max_bytes = _WORKER
+    return analyse_file(sf, chooser, max_bytes)
+
+
+class Cache:
+    """Per-file results under `.ftaudit_cache/` (git-ignored), written atomically.
+
+    Each entry is two files: `<key>.deps` (the headers read, with size and mtime: checked on
+    every run) and `<key>.pickle` (the facts, loaded only when needed). A whole-scan entry
+    keyed by every file key and the rules selected lets an unchanged tree skip the rules too.
+    """
+
+    def __init__(self, root: Path, digest: str) -> None:
+        self.dir = root / CACHE_DIR / f"v{_CACHE_FORMAT}"
+        self.digest = digest
+        self.hits = 0
+
+    def _key(self, sf: SourceFile, data: bytes) -> str:
+        h = hashlib.sha256(self.digest.encode())
+        h.update(str(sf.path).encode() + b"\0" + sf.language.encode() + b"\0" + data)
+        return h.hexdigest()
+
+    def _file(self, key: str, suffix: str) -> Path:
+        return self.dir / key[:2] / f"{key}{suffix}"
+
+    def plan(self, files: list[SourceFile]) -> list[tuple[str | None, bool]]:
+        """For each file: its key, and whether a valid entry exists (without loading it)."""
+        return [self._check(sf) for sf in files]
+
+    def _check(self, sf: SourceFile) -> tuple[str | None, bool]:
+        try:
+            data = sf.path.read_bytes()
+        except OSError:
+            return None, False
+        key = self._key(sf, data)
+        try:
+            deps = json.loads(self._file(key, ".deps").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return key, False
+        for path, mtime, size in deps:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return key, False
+            if st.st_mtime_ns != mtime or st.st_size != size:
+                return key, False
+        return key, True
+
+    def load(self, key: str) -> FileResult | None:
+        try:
+            with open(self._file(key, ".pickle"), "rb") as fh:
+                result: FileResult = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+            return None
+        self.hits += 1
+        return result
+
+    def put(self, key: str, result: FileResult) -> None:
+        deps = []
+        for inc in result.unit.includes if result.unit is not None else []:
+            try:
+                st = os.stat(inc)
+            except OSError:
+                continue
+            deps.append((inc, st.st_mtime_ns, st.st_size))
+        self._write(self._file(key, ".pickle"), pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        self._write(self._file(key, ".deps"), json.dumps(deps).encode())
+
+    def scan_key(self, keys: list[str], extra: object) -> str:
+        h = hashlib.sha256(self.digest.encode())
+        for key in keys:
+            h.update(key.encode())
+        h.update(json.dumps(extra, sort_keys=True, default=str).encode())
+        return h.hexdigest()
+
+    def load_scan(self, key: str) -> Any:
+        try:
+            with open(self._file(key, ".scan"), "rb") as fh:
+                return pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+            return None
+
+    def put_scan(self, key: str, payload: object) -> None:
+        self._write(self._file(key, ".scan"), pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _write(self, target: Path, blob: bytes) -> None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.dir.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Created by ftaudit\n*\n")
+            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(blob)
+            os.replace(tmp, target)
+        except OSError:
+            pass  # a read-only tree scans without a cache
+
+
+def analyse_files(
+    files: list[SourceFile],
+    settings: Settings,
+    jobs: int,
+    cache: Cache | None,
+    progress: Callable[[int, int, str], None] | None = None,
+    plan: list[tuple[str | None, bool]] | None = None,
+) -> list[FileResult]:
+    """Results in the order of `files`, whatever `jobs` is."""
+    results: list[FileResult | None] = [None] * len(files)
+    keys: list[str | None] = [None] * len(files)
+    todo: list[int] = []
+    done = 0
+    if cache is not None and plan is None:
+        plan = cache.plan(files)
+    for i, sf in enumerate(files):
+        if cache is not None and plan is not None:
+            keys[i], valid = plan[i]
+            hit = cache.load(keys[i]) if valid and keys[i] is not None else None
+            if hit is not None:
+                results[i] = hit
+                done += 1
+                if progress is not None:
+                    progress(done, len(files), str(sf.path))
+                continue
+        todo.append(i)
+    for i, result in zip(todo, _run(files, todo, settings, jobs), strict=True):
+        results[i] = result
+        key = keys[i]
+        if cache is not None and key is not None and result.tool_errors == 0:
+            cache.put(key, result)
+        done += 1
+        if progress is not None:
+            progress(done, len(files), str(files[i].path))
+    return [r for r in results if r is not None]
+
+
+def _run(files: list[SourceFile], todo: list[int], settings: Settings, jobs: int) -> Iterator[FileResult]:
+    if jobs <= 1 or len(todo) < 2:
+        chooser = FrontendChooser(settings)
+        for i in todo:
+            yield analyse_file(files[i], chooser, settings.max_bytes)
+        return
+    workers = min(jobs, len(todo))
+    chunk = max(1, min(16, len(todo) // (workers * 4)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
+        yield from pool.map(_work, [files[i] for i in todo], chunksize=chunk)
