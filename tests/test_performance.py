@@ -57,7 +57,9 @@ def test_cache_notices_changed_files_headers_and_settings(tmp_path):
     res = run(tmp_path, "--format", "json", "-q", "--root", tmp_path, "--select", "FT101")
     assert res.exit_code == 1 and "`m`" in res.output
     # Settings that shape the facts (here, a lock macro) are part of the key.
-    src.write_text('#include "common.h"\n#define L() 0\n#define U() 0\nstatic long m;\nvoid bump(void) { L(); m++; U(); }\n')
+    src.write_text(
+        '#include "common.h"\n#define L() 0\n#define U() 0\nstatic long m;\nvoid bump(void) { L(); m++; U(); }\n'
+    )
     assert run(tmp_path, "--format", "json", "-q", "--root", tmp_path, "--select", "FT101").exit_code == 1
     (tmp_path / "pyproject.toml").write_text('[tool.ftaudit]\nlock-macros = { L = "U" }\n')
     assert run(tmp_path, "--format", "json", "-q", "--root", tmp_path, "--select", "FT101").exit_code == 0

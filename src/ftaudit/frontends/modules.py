@@ -42,6 +42,8 @@ def module_decls(
 
 def binding_decls(text: str) -> list[ModuleDecl]:
     """pybind11 and nanobind module macros, found in the text (headers optional)."""
+    if "PYBIND11_MODULE" not in text and "NB_MODULE" not in text:
+        return []
     clean = blank_comments_and_strings(text)
     decls = []
     for use in macro_uses(clean, "PYBIND11_MODULE"):

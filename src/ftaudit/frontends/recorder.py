@@ -53,8 +53,12 @@ class Recorder:
     vocab: LockVocabulary
     gil_released: bool
 
+    stored: set[str]  # statics this function wrote or passed by address so far
+
     def record(self, a: Access) -> None:
         self.fn.accesses.append(a)
+        if a.kind.writes or a.kind == AccessKind.ADDRESS:
+            self.stored.add(a.var)
         if a.kind.writes and self.pending:
             for i, (key, check, locks) in enumerate(self.pending):
                 if key == a.var:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from clang import cindex as ci
@@ -13,7 +17,7 @@ from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
 from ..modules import module_decls
 from ..textscan import blank_comments_and_strings, macro_uses
-from .flags import FlagSettings, is_cxx
+from .flags import SHIM, FlagSettings, is_cxx
 from .types import TypeJudge, bare_type_name
 from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, is_from_main_file, span_of, walk_function
 
@@ -37,6 +41,7 @@ class ClangFrontend:
         self.catalogue = catalogue
         self.flags = flags
         self.index = ci.Index.create()
+        self.preambles = Preambles(self.index)
 
     def analyse(self, sf: SourceFile, src: Source) -> Unit:
         path = str(sf.path)
@@ -57,7 +62,7 @@ class ClangFrontend:
     ) -> Unit:
         unit = Unit(path, language, self.name)
         try:
-            tu = self.index.parse(path, args=args, unsaved_files=unsaved, options=KEEP_GOING)
+            tu = self.preambles.parse(path, args, unsaved)
         except ci.TranslationUnitLoadError as err:
             unit.problems.append(Problem(path, "error", "parse-failed", f"libclang could not parse the file: {err}"))
             return unit
@@ -151,6 +156,69 @@ class ClangFrontend:
         ext = c.extent
         return blank_comments_and_strings(src.data[ext.start.offset : ext.end.offset].decode("utf-8", "replace"))
 
+
+class Preambles:
+    """Python.h and the analysis shim parsed once per run into a precompiled header, reused by every
+    file parsed with the same flags (its -I directories aside): a numpy file parses 3x faster.
+    A PCH that libclang refuses falls back to the plain parse, for good, for those flags."""
+
+    def __init__(self, index: ci.Index) -> None:
+        self.index = index
+        self.built: dict[tuple[str, ...], str | None] = {}
+        self.dir: str | None = None
+
+    def parse(self, path: str, args: list[str], unsaved: list[tuple[str, str]] | None) -> ci.TranslationUnit:
+        pch = self._pch_for(args)
+        if pch is not None:
+            i = args.index("-include")
+            with_pch = [*args[:i], "-include-pch", pch, *args[i + 2 :]]
+            tu = self.index.parse(path, args=with_pch, unsaved_files=unsaved, options=KEEP_GOING)
+            if not any(_PCH_TROUBLE.search(d.spelling) for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error):
+                return tu
+            self.built[self._key(args)] = None
+        return self.index.parse(path, args=args, unsaved_files=unsaved, options=KEEP_GOING)
+
+    @staticmethod
+    def _key(args: list[str]) -> tuple[str, ...]:
+        return tuple(a for a in args if not a.startswith("-I"))
+
+    def _pch_for(self, args: list[str]) -> str | None:
+        if "-include" not in args or args[args.index("-include") + 1] != str(SHIM):
+            return None
+        key = self._key(args)
+        if key not in self.built:
+            self.built[key] = self._build(args, len(self.built))
+        return self.built[key]
+
+    def _build(self, args: list[str], n: int) -> str | None:
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix="ftaudit-pch-")
+            atexit.register(shutil.rmtree, self.dir, True)
+        i = args.index("-include")
+        header_args = [*args[:i], *args[i + 2 :]]
+        if "-x" in header_args:
+            x = header_args.index("-x") + 1
+            header_args[x] = header_args[x] + "-header"
+        header = os.path.join(self.dir, f"preamble{n}.h")
+        target = os.path.join(self.dir, f"preamble{n}.pch")
+        try:
+            tu = self.index.parse(
+                header,
+                args=header_args,
+                unsaved_files=[(header, f'#include "{SHIM}"\n')],
+                options=_INCOMPLETE | _FOR_SERIALIZATION,
+            )
+            if any(d.severity >= ci.Diagnostic.Error for d in tu.diagnostics):
+                return None
+            tu.save(target)
+        except (ci.TranslationUnitLoadError, ci.TranslationUnitSaveError, OSError):
+            return None
+        return target
+
+
+_INCOMPLETE = 0x02  # CXTranslationUnit_Incomplete: a header, not a whole program
+_FOR_SERIALIZATION = 0x10  # CXTranslationUnit_ForSerialization
+_PCH_TROUBLE = re.compile(r"PCH|precompiled|AST file|was built with", re.I)
 
 _SLOT_TABLES = {"PyModuleDef_Slot", "PyType_Slot"}
 

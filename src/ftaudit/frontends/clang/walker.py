@@ -259,6 +259,7 @@ class FunctionWalker(Recorder):
         self.gotos: dict[str, State] = {}
         self.ref_context = "value"
         self.pending: list[tuple[str, Span, State]] = []  # `if (x) return x;` seen, a write to x follows
+        self.stored: set[str] = set()
         self.dest_hint: dict[tuple[int, int], bool | None] = {}  # call position -> stored as object?
         span = fn.span
         self.events = [
@@ -341,7 +342,7 @@ class FunctionWalker(Recorder):
             return True
         # A static this function already stored into (`PyArg_ParseTuple(args, "i", &mode)`) is
         # being normalised, not lazily initialised: FT101 judges those writes.
-        stored = {a.var for a in self.fn.accesses if a.kind.writes or a.kind == AccessKind.ADDRESS}
+        stored = self.stored
         tests = [t for t in self.static_tests(kids[0]) if t[0] not in stored]
         self.stmt(kids[0])
         start = self.state

@@ -266,6 +266,7 @@ class CythonWalker(Recorder):
         self.globals: set[str] = set()
         self.locals: set[str] = {p.name for p in fn.params}
         self.pending: list[tuple[str, Span, State]] = []
+        self.stored: set[str] = set()
         self.parallel_gil: list[Span] = []
 
     # statements -------------------------------------------------------------

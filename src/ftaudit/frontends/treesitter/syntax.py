@@ -39,7 +39,7 @@ def span(n: Node) -> Span:
 
 
 def named(n: Node) -> list[Node]:
-    return [c for c in n.children if c.is_named and c.type != "comment"]
+    return [c for c in n.named_children if c.type != "comment"]
 
 
 def declarator_name(d: Node | None) -> Node | None:

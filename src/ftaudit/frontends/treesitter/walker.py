@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ...catalogue import Catalogue
 from ...facts import (
@@ -74,6 +75,7 @@ class FileFacts:
     lambdas: list[Function] = field(default_factory=list)
 
 
+@lru_cache(maxsize=4096)
 def type_words(text: str) -> str:
     return _TEMPLATE.sub("", text).replace("const ", "").replace("struct ", "").strip()
 
@@ -92,6 +94,7 @@ class TsWalker(Recorder):
         self.gil_released = False
         self.gotos: dict[str, State] = {}
         self.pending = []
+        self.stored: set[str] = set()
         self.ref_context = "value"
         self.local_types: dict[str, str] = {p.name: p.type for p in fn.params}
         self.local_statics: dict[str, StaticVar] = {}
@@ -191,7 +194,7 @@ class TsWalker(Recorder):
         alt = n.child_by_field_name("alternative")
         if alt is not None and alt.type == "else_clause":
             alt = next(iter(named(alt)), None)
-        stored = {a.var for a in self.fn.accesses if a.kind.writes or a.kind == AccessKind.ADDRESS}
+        stored = self.stored
         tests = [t for t in self.static_tests(cond) if t[0] not in stored] if cond is not None else []
         if cond is not None:
             self.expr(cond)
@@ -359,11 +362,11 @@ class TsWalker(Recorder):
             self.expr(c)
 
     def ident(self, n: Node) -> None:
-        var = self.static_named(n)
+        name = self.src.text(n)
+        var = self.local_statics.get(name) or (None if name in self.local_types else self.f.statics.get(name))
         if var is not None:
             self.access(var, AccessKind.READ, span(n), var.name)
             return
-        name = self.src.text(n)
         if name not in self.local_types and (name in self.f.functions_defined or name in self.f.functions_declared):
             self.fn.refs.append(FunctionRef(name, self.ref_context, span(n)))
 
