@@ -165,7 +165,6 @@ class Cache:
     def __init__(self, root: Path, digest: str) -> None:
         self.dir = root / CACHE_DIR / f"v{_CACHE_FORMAT}"
         self.digest = digest
-        self.hits = 0
 
     def _key(self, sf: SourceFile, data: bytes) -> str:
         h = hashlib.sha256(self.digest.encode())
@@ -204,7 +203,6 @@ class Cache:
                 result: FileResult = pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
             return None
-        self.hits += 1
         return result
 
     def put(self, key: str, result: FileResult) -> None:

@@ -256,6 +256,7 @@ class CythonWalker(Recorder):
         self, catalogue: Catalogue, info: ModuleInfo, fn: Function, klass: str = "", out: list[Function] | None = None
     ) -> None:
         self.cat = catalogue
+        self.vocab = catalogue.locks
         self.info = info
         self.fn = fn
         self.klass = klass
@@ -626,14 +627,10 @@ class CythonWalker(Recorder):
             self.expr(n.keyword_args)
 
     def method_lock(self, f: Node) -> None:
+        """`lock.acquire()` / `lock.release()`: the member vocabulary the C frontends use."""
         path = _path(f.obj)
-        if not path:
-            return
-        member = self.cat.locks.member
-        if f.attribute in member:
-            self.state = (*self.state, Lock(LockKind.MUTEX, path))
-        elif f.attribute in member.values():
-            self.release(LockKind.MUTEX, path)
+        if path:
+            self.lock_event(f.attribute, (), Arg(ArgKind.NAME, path, path))
 
 
 def _func_declarator(d: Node) -> Node | None:

@@ -10,20 +10,20 @@ way a free-threaded 3.14 build compiles them (`Py_GIL_DISABLED` defined,
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
 from typing import Any
 
 from ...catalogue import Catalogue
 from ...discover import SourceFile
-from ...facts import Function, FunctionRef, Param, Span, StaticVar, Storage, Unit
+from ...facts import Function, FunctionRef, Param, Span, Storage, Unit
 from ...source import Source as TextSource
 from ..clang.flags import is_cxx
 from ..modules import module_decls
 from ..textscan import blank_comments_and_strings
-from .syntax import Node, Source, declarator_chain, declarator_name, named, span
-from .walker import GIL_ACQUIRE_MARK, GIL_RELEASE_MARK, FileFacts, TsWalker, type_words
+from .scope import branch_taken, in_anonymous_namespace, static_of_declaration
+from .syntax import Node, Source, declarator_chain, declarator_name, named, span, type_words
+from .walker import GIL_ACQUIRE_MARK, GIL_RELEASE_MARK, FileFacts, TsWalker
 
 _STATEMENT_MACROS = {
     "Py_BEGIN_ALLOW_THREADS": GIL_RELEASE_MARK,
@@ -34,11 +34,7 @@ _STATEMENT_MACROS = {
     "NPY_END_ALLOW_THREADS": GIL_ACQUIRE_MARK,
 }
 _MACRO_WORDS = re.compile(r"\b(" + "|".join(_STATEMENT_MACROS) + r")\b(?!\s*\()")
-_TLS_WORDS = re.compile(r"\b(_Thread_local|__thread|thread_local|Py_THREAD_LOCAL|_Py_thread_local|NPY_TLS)\b")
-_ATOMIC = re.compile(r"\b_Atomic\b|\batomic_\w+\b|\bstd::atomic\b|\batomic<")
 _OBJECT_HEAD = re.compile(r"^\s*\{?\s*(int _ob_hd__;|int _ob_var_hd__;|PyObject\s+ob_base|PyVarObject\s+ob_base)")
-_VERSION = re.compile(r"PY_VERSION_HEX\s*(>=|>|<|<=|==)\s*(0x[0-9A-Fa-f]+)")
-_ASSUMED_VERSION = 0x030E00F0
 _SLOT_TABLES = {"PyModuleDef_Slot", "PyType_Slot"}
 # Positional fields of the tables whose functions give roles (CPython's declaration order).
 _FIELDS = {
@@ -119,89 +115,6 @@ def _blank_conditionals_in_initialisers(text: str) -> str:
     return "".join(chars)
 
 
-def branch_taken(n: Node, src: Source) -> bool | None:
-    """Is this #if/#ifdef branch compiled by a free-threaded 3.14 build? None: unknown."""
-    t = n.type
-    if t in ("preproc_ifdef", "preproc_elifdef"):
-        name = n.child_by_field_name("name")
-        word = src.text(name) if name is not None else ""
-        negated = src.text(n).lstrip().startswith(("#ifndef", "#elifndef"))
-        if word == "Py_GIL_DISABLED":
-            return not negated
-        if word == "Py_LIMITED_API":
-            return negated
-        return None
-    cond = n.child_by_field_name("condition")
-    text = src.text(cond) if cond is not None else ""
-    if re.fullmatch(r"\s*!\s*defined\s*\(?\s*Py_GIL_DISABLED\s*\)?\s*", text):
-        return False
-    if re.fullmatch(r"\s*defined\s*\(?\s*Py_GIL_DISABLED\s*\)?\s*", text):
-        return True
-    m = _VERSION.fullmatch(text.strip())
-    if m:
-        op, value = m.group(1), int(m.group(2), 16)
-        return {
-            ">=": value <= _ASSUMED_VERSION,
-            ">": value < _ASSUMED_VERSION,
-            "<": value > _ASSUMED_VERSION,
-            "<=": value >= _ASSUMED_VERSION,
-            "==": value == _ASSUMED_VERSION,
-        }[op]
-    return None
-
-
-def static_of_declaration(f: FileFacts, decl: Node, d: Node, ident: Node, function: str = "") -> StaticVar | None:
-    """A StaticVar for one declarator of a declaration at file, namespace or function scope."""
-    src = f.src
-    name = src.text(ident)
-    text = src.text(decl)
-    storage_words = {src.text(c) for c in named(decl) if c.type == "storage_class_specifier"}
-    chain = declarator_chain(d)
-    pointers = [c for c in chain if c.type == "pointer_declarator"]
-    arrays = [c for c in chain if c.type == "array_declarator"]
-    type_node = decl.child_by_field_name("type")
-    type_text = src.text(type_node) if type_node is not None else ""
-    qualifiers = {src.text(c) for c in named(decl) if c.type == "type_qualifier"}
-    if pointers:
-        innermost = pointers[-1]
-        const = any(src.text(c) == "const" for c in named(innermost) if c.type == "type_qualifier")
-    else:
-        const = "const" in qualifiers or "constexpr" in storage_words or "constexpr" in qualifiers
-    shape = "*" * len(pointers) + "[]" * len(arrays)
-    bare = type_words(type_text).split("::")[-1]
-    full = type_words(type_text)
-    exempt = ""
-    exempt_types = f.catalogue.statics.exempt_types
-    if not pointers and (bare in exempt_types or full in exempt_types):
-        exempt = f"{full} is exempt"
-    if function:
-        display, storage = f"{function}()::{name}", Storage.FUNCTION
-        key = f"c:{os.path.basename(f.path)}@F@{function}@{name}"
-    else:
-        display, storage = name, Storage.NAMESPACE if _in_namespace(decl) else Storage.FILE
-        ns = _namespace_path(decl, src)
-        if ns:
-            display = f"{ns}::{name}"
-        internal = "static" in storage_words or _in_anonymous_namespace(decl)
-        key = f"c:{os.path.basename(f.path)}@{display}" if internal else f"c:@{display}"
-        if "::" in name:
-            storage = Storage.CLASS if _looks_like_member(name, f) else Storage.NAMESPACE
-            key = f"c:@{name}"
-    return StaticVar(
-        key=key,
-        name=display,
-        path=f.path,
-        span=Span(ident.start_point[0] + 1, ident.start_point[1] + 1, ident.end_point[0] + 1, ident.end_point[1] + 1),
-        storage=storage,
-        type=(type_text + " " + shape).strip() if shape else type_text,
-        const=const,
-        atomic=bool(_ATOMIC.search(type_text)) or "_Atomic" in qualifiers,
-        thread_local=bool(_TLS_WORDS.search(text.split("=")[0])),
-        exempt=exempt,
-        definition="extern" not in storage_words or d.type == "init_declarator",
-    )
-
-
 def _trusted_file_scope(n: Node, storage: set[str]) -> bool:
     """Is this really a file-scope variable? `register`/`auto` ones are K&R parameters or locals
     that error recovery lifted out of a function (a header split across `#if` branches), and so
@@ -212,40 +125,6 @@ def _trusted_file_scope(n: Node, storage: set[str]) -> bool:
         return True
     parent = n.parent
     return parent is None or not any(c.type == "ERROR" or c.is_missing for c in parent.children)
-
-
-def _looks_like_member(name: str, f: FileFacts) -> bool:
-    return name.split("::")[0] in f.object_structs or name.split("::")[0][:1].isupper()
-
-
-def _in_namespace(n: Node) -> bool:
-    p = n.parent
-    while p is not None:
-        if p.type == "namespace_definition":
-            return True
-        p = p.parent
-    return False
-
-
-def _in_anonymous_namespace(n: Node) -> bool:
-    p = n.parent
-    while p is not None:
-        if p.type == "namespace_definition" and p.child_by_field_name("name") is None:
-            return True
-        p = p.parent
-    return False
-
-
-def _namespace_path(n: Node, src: Source) -> str:
-    parts = []
-    p = n.parent
-    while p is not None:
-        if p.type == "namespace_definition":
-            name = p.child_by_field_name("name")
-            if name is not None:
-                parts.append(src.text(name))
-        p = p.parent
-    return "::".join(reversed(parts))
 
 
 class TreeSitterFrontend:
@@ -430,7 +309,7 @@ class TreeSitterFrontend:
                     star = "*" if "*" in src.text(p) else ""
                     params.append(Param(src.text(pident), (src.text(ptype) if ptype is not None else "") + star, i))
         storage = {src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
-        internal = "static" in storage or "inline" in storage or _in_anonymous_namespace(n)
+        internal = "static" in storage or "inline" in storage or in_anonymous_namespace(n)
         fn = Function(name, span(n), params, internal=internal)
         TsWalker(facts, fn).stmt(body)
         return fn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from ...facts import Arg, ArgKind, Span
@@ -20,6 +21,7 @@ _DECLARATORS = {
 }
 _TRANSPARENT = {"parenthesized_expression", "cast_expression", "comma_expression"}
 _LITERAL = {"number_literal", "null", "true", "false", "char_literal", "string_literal", "concatenated_string"}
+_TEMPLATE = re.compile(r"<.*>", re.S)
 _NUMBER = re.compile(r"^(0[xX][0-9a-fA-F]+|\d+)[uUlL]*$")
 
 
@@ -173,3 +175,8 @@ def reduce_arg(n: Node, src: Source) -> Arg:
             return Arg(ArgKind.NAME, "this", "this")
         break
     return Arg(ArgKind.OTHER)
+
+
+@lru_cache(maxsize=4096)
+def type_words(text: str) -> str:
+    return _TEMPLATE.sub("", text).replace("const ", "").replace("struct ", "").strip()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ...catalogue import Catalogue
 from ...facts import (
@@ -19,7 +18,6 @@ from ...facts import (
     AccessKind,
     Arg,
     ArgKind,
-    Assignment,
     Call,
     Comparison,
     FieldWrite,
@@ -28,11 +26,11 @@ from ...facts import (
     Lock,
     LockKind,
     Operand,
-    OriginKind,
     Span,
     StaticVar,
 )
-from ..recorder import Recorder, State, static_arg_kind, union
+from ..recorder import Recorder, State, origin, static_arg_kind, union
+from .scope import branch_taken, static_of_declaration
 from .syntax import (
     Node,
     Source,
@@ -44,6 +42,7 @@ from .syntax import (
     reduce_arg,
     span,
     strip,
+    type_words,
 )
 
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
@@ -58,7 +57,6 @@ _CS_MACROS = {
 }
 GIL_RELEASE_MARK = "GR_"  # Py_BEGIN_ALLOW_THREADS, rewritten to a call of the same length
 GIL_ACQUIRE_MARK = "GA_"
-_TEMPLATE = re.compile(r"<.*>", re.S)
 
 
 @dataclass
@@ -73,11 +71,6 @@ class FileFacts:
     functions_declared: set[str] = field(default_factory=set)
     object_structs: dict[str, dict[str, bool]] = field(default_factory=dict)  # struct -> field -> is object
     lambdas: list[Function] = field(default_factory=list)
-
-
-@lru_cache(maxsize=4096)
-def type_words(text: str) -> str:
-    return _TEMPLATE.sub("", text).replace("const ", "").replace("struct ", "").strip()
 
 
 class TsWalker(Recorder):
@@ -147,8 +140,6 @@ class TsWalker(Recorder):
     def preproc(self, n: Node) -> bool:
         """`#ifdef Py_GIL_DISABLED` / `#if PY_VERSION_HEX >= ...`: the branch a free-threaded 3.14 build
         compiles; both branches when the condition is unknown."""
-        from . import branch_taken  # the package imports this module
-
         t = n.type
         if t in ("preproc_ifdef", "preproc_if", "preproc_elif", "preproc_elifdef"):
             taken = branch_taken(n, self.src)
@@ -264,8 +255,6 @@ class TsWalker(Recorder):
         return self.f.statics.get(name)
 
     def declaration(self, n: Node) -> None:
-        from . import static_of_declaration
-
         type_node = n.child_by_field_name("type")
         type_text = self.src.text(type_node) if type_node is not None else ""
         if type_text.startswith(GIL_RELEASE_MARK):
@@ -459,19 +448,9 @@ class TsWalker(Recorder):
 
     def assign(self, name: str, value: Node) -> None:
         a = reduce_arg(value, self.src)
-        if a.kind == ArgKind.CALL:
-            call = strip(value)
-            args = (
-                tuple(reduce_arg(x, self.src) for x in call_arguments(call)) if call.type == "call_expression" else ()
-            )
-            origin = Assignment(OriginKind.CALL, a.path, args)
-        elif a.kind == ArgKind.NAME:
-            origin = Assignment(OriginKind.NAME, source=a.path)
-        elif a.kind == ArgKind.LITERAL and a.value == 0:
-            origin = Assignment(OriginKind.NULL)
-        else:
-            origin = Assignment(OriginKind.OTHER)
-        self.fn.locals.setdefault(name, []).append(origin)
+        call = strip(value)
+        args = tuple(reduce_arg(x, self.src) for x in call_arguments(call)) if call.type == "call_expression" else ()
+        self.fn.locals.setdefault(name, []).append(origin(a, args if a.kind == ArgKind.CALL else ()))
 
     def hint_destination(self, value: Node, dest_type: str) -> None:
         """FT206: is the result of an allocation stored as an object or a plain buffer?"""
