@@ -46,9 +46,13 @@ def test_unknown_rule_is_usage_error():
     assert "matches no rule" in res.output
 
 
-def test_missing_path_is_exit_2(tmp_path):
-    res = run("scan", str(tmp_path / "nope"))
-    assert res.exit_code == 2
+def test_missing_path_is_exit_2_and_said_even_when_quiet(tmp_path):
+    (tmp_path / "bad.c").write_bytes(b"int f(void) { return \xff; }\n")
+    for extra in ([], ["-q"]):
+        res = run("scan", str(tmp_path / "nope"), str(tmp_path / "bad.c"), *extra)
+        assert res.exit_code == 2
+        assert "no such file or directory [not-found]" in res.output
+        assert ("[encoding]" in res.output) == (not extra), res.output
 
 
 def test_json_output_to_file(tmp_path):

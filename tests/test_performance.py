@@ -63,3 +63,17 @@ def test_cache_notices_changed_files_headers_and_settings(tmp_path):
     assert run(tmp_path, "--format", "json", "-q", "--root", tmp_path, "--select", "FT101").exit_code == 1
     (tmp_path / "pyproject.toml").write_text('[tool.ftaudit]\nlock-macros = { L = "U" }\n')
     assert run(tmp_path, "--format", "json", "-q", "--root", tmp_path, "--select", "FT101").exit_code == 0
+
+
+def test_cache_dir_option_and_environment(tmp_path, monkeypatch):
+    tree = tmp_path / "src"
+    tree.mkdir()
+    (tree / "mod.c").write_text("static long n;\nvoid bump(void) { n++; }\n")
+    elsewhere = tmp_path / "cache"
+    res = run(tree, "--root", tree, "-q", "--cache-dir", elsewhere)
+    assert res.exit_code == 1, res.output
+    assert list(elsewhere.rglob("*.pickle")) and not (tree / ".ftaudit_cache").exists()
+    assert (elsewhere / ".gitignore").is_file()
+    monkeypatch.setenv("FTAUDIT_CACHE_DIR", str(tmp_path / "env"))
+    assert run(tree, "--root", tree, "-q").output == res.output
+    assert list((tmp_path / "env").rglob("*.pickle"))

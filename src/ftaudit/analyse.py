@@ -162,8 +162,8 @@ class Cache:
     keyed by every file key and the rules selected lets an unchanged tree skip the rules too.
     """
 
-    def __init__(self, root: Path, digest: str) -> None:
-        self.dir = root / CACHE_DIR / f"v{_CACHE_FORMAT}"
+    def __init__(self, location: Path, digest: str) -> None:
+        self.dir = location / f"v{_CACHE_FORMAT}"
         self.digest = digest
 
     def _key(self, sf: SourceFile, data: bytes) -> str:

