@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from . import facts as facts_module
 from .catalogue import Catalogue, catalogue_root
 from .discover import SourceFile
 from .facts import Problem, Unit
@@ -35,6 +36,7 @@ from .suppress import Ignore, parse_ignores
 CACHE_DIR = ".ftaudit_cache"
 _CACHE_FORMAT = "1"
 _FALLBACK = {"missing-header", "syntax-error", "parse-failed"}
+_FACTS_SOURCE = Path(facts_module.__file__ or "").read_bytes() if facts_module.__file__ else b""
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Settings:
         """What, besides a file's bytes, decides its facts."""
         h = hashlib.sha256()
         h.update(f"{__version__}\0{_CACHE_FORMAT}\0{self.frontend}\0{self.max_bytes}\0".encode())
+        h.update(_FACTS_SOURCE)  # a changed facts model cannot unpickle old entries
         root = catalogue_root()
         for node in sorted(_walk(root), key=lambda n: n[0]):
             h.update(node[0].encode() + b"\0" + node[1] + b"\0")

@@ -5,6 +5,7 @@ Exit codes: 0 nothing found, 1 findings, 2 usage or tool error.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -132,6 +133,9 @@ def use_colour(choice: str, is_tty: bool, environ: dict[str, str] | os._Environ[
 
 def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool = False) -> tuple[Any, Catalogue]:
     """Scan with the shared options; exit 2 on usage or tool errors."""
+    # Facts are millions of small objects that live until the scan ends, and the collector's default
+    # thresholds walk them again and again: receiving numpy's facts from the workers took 1.7 s, not 0.3 s.
+    gc.set_threshold(200_000, 30, 30)
     from .scan import ScanOptions
     from .scan import scan as run_scan
 

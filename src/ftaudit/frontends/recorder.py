@@ -8,7 +8,21 @@ keeps the facts they produce comparable (the fixture test runs them all).
 from __future__ import annotations
 
 from ..catalogue import LockVocabulary, StaticsVocabulary
-from ..facts import Access, AccessKind, Arg, ArgKind, Assignment, Function, LazyInit, Lock, LockKind, OriginKind, Span
+from ..facts import (
+    Access,
+    AccessKind,
+    Arg,
+    ArgKind,
+    Assignment,
+    Comparison,
+    Function,
+    LazyInit,
+    Lock,
+    LockKind,
+    Operand,
+    OriginKind,
+    Span,
+)
 
 State = tuple[Lock, ...]
 
@@ -54,6 +68,12 @@ class Recorder:
     gil_released: bool
 
     stored: set[str]  # statics this function wrote or passed by address so far
+
+    def compare(self, op: str, lhs: Operand, rhs: Operand, where: Span) -> None:
+        """Keep a comparison of a call or a field with a constant (`Py_REFCNT(o) == 1`): the kind a rule
+        can judge. The thousands of `i < n` in a file are not worth carrying to the rules."""
+        if (lhs.value is not None and (rhs.call or rhs.member)) or (rhs.value is not None and (lhs.call or lhs.member)):
+            self.fn.comparisons.append(Comparison(op, lhs, rhs, where, self.state))
 
     def record(self, a: Access) -> None:
         self.fn.accesses.append(a)

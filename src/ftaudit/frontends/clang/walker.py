@@ -24,7 +24,6 @@ from ...facts import (
     Arg,
     ArgKind,
     Call,
-    Comparison,
     FieldWrite,
     Function,
     FunctionRef,
@@ -590,9 +589,7 @@ class FunctionWalker(Recorder):
         if len(kids) == 2:
             op = c.binary_operator
             if op in _COMPARE:
-                self.fn.comparisons.append(
-                    Comparison(_COMPARE[op], self.operand(kids[0]), self.operand(kids[1]), span_of(c), self.state)
-                )
+                self.compare(_COMPARE[op], self.operand(kids[0]), self.operand(kids[1]), span_of(c))
             elif op == ci.BinaryOperator.Assign:
                 lhs = reduce_arg(kids[0])
                 if lhs.kind == ArgKind.NAME:

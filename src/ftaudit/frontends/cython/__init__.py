@@ -42,7 +42,8 @@ def shift(obj: Any, delta: int, col: int = 0) -> Any:
     if isinstance(obj, list):
         return [shift(x, delta, col) for x in obj]
     if isinstance(obj, tuple):
-        return tuple(shift(x, delta, col) for x in obj)
+        moved = (shift(x, delta, col) for x in obj)
+        return type(obj)(*moved) if hasattr(obj, "_fields") else tuple(moved)  # named tuples keep their type
     if isinstance(obj, dict):
         return {k: shift(v, delta, col) for k, v in obj.items()}
     if is_dataclass(obj) and not isinstance(obj, type):

@@ -112,12 +112,13 @@ def _blank_conditionals_in_initialisers(text: str) -> str:
             regions.append((m.end(), end))
     if not regions:
         return text
-    chars = list(text)
+    pieces, pos = [], 0
     for start, stop in regions:
         for pm in _PREPROC_CONDITIONAL.finditer(clean, start, stop):
-            for k in range(pm.start(), pm.end()):
-                chars[k] = " "
-    return "".join(chars)
+            pieces += [text[pos : pm.start()], " " * (pm.end() - pm.start())]
+            pos = pm.end()
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 def _trusted_file_scope(n: Node, storage: set[str]) -> bool:

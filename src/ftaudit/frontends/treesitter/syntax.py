@@ -30,8 +30,12 @@ class Source:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        # Most C files are ASCII: byte offsets are then string offsets, and a slice needs no decoding.
+        self._ascii = data.decode("ascii") if data.isascii() else None
 
     def text(self, n: Node) -> str:
+        if self._ascii is not None:
+            return self._ascii[n.start_byte : n.end_byte]
         return self.data[n.start_byte : n.end_byte].decode("utf-8", "replace")
 
 

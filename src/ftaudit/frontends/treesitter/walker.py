@@ -19,7 +19,6 @@ from ...facts import (
     Arg,
     ArgKind,
     Call,
-    Comparison,
     FieldWrite,
     Function,
     FunctionRef,
@@ -46,6 +45,7 @@ from .syntax import (
 )
 
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
+_OPERANDS = {"call_expression", "field_expression"}
 _LOOPS = {"for_statement", "while_statement", "do_statement", "for_range_loop"}
 _CS_MACROS = {
     "Py_BEGIN_CRITICAL_SECTION": ("PyCriticalSection_Begin", "_py_cs"),
@@ -239,7 +239,7 @@ class TsWalker(Recorder):
 
     def _op(self, n: Node) -> str:
         op = n.child_by_field_name("operator")
-        return self.src.text(op).strip() if op is not None else ""
+        return op.type if op is not None else ""  # an operator token's type is its spelling
 
     def static_named(self, n: Node | None) -> StaticVar | None:
         if n is None:
@@ -314,41 +314,44 @@ class TsWalker(Recorder):
 
     def expr(self, n: Node) -> None:
         t = n.type
-        if t in ("identifier", "qualified_identifier"):
+        if t == "identifier":
             self.ident(n)
             return
-        if t == "call_expression":
-            self.call(n)
+        if t in _LEAVES:
             return
-        if t == "assignment_expression":
-            self.assignment(n)
+        handler = _EXPRESSIONS.get(t)
+        if handler is not None:
+            handler(self, n)
             return
-        if t == "update_expression":
-            arg = n.child_by_field_name("argument")
-            if arg is not None:
-                self.store(arg, AccessKind.RMW, span(n), self._op(n))
+        self.children(n)
+
+    def children(self, n: Node) -> None:
+        """The subexpressions of a node with no meaning of its own; leaves are not even visited."""
+        for c in n.named_children:
+            t = c.type
+            if t == "identifier":
+                self.ident(c)
+            elif t not in _LEAVES:
+                self.expr(c)
+
+    def update(self, n: Node) -> None:
+        arg = n.child_by_field_name("argument")
+        if arg is not None:
+            self.store(arg, AccessKind.RMW, span(n), self._op(n))
+
+    def pointer(self, n: Node) -> None:
+        if self._op(n) != "&":
+            self.children(n)
             return
-        if t == "binary_expression":
-            self.binary(n)
-            return
-        if t == "pointer_expression" and self._op(n) == "&":
-            arg = n.child_by_field_name("argument")
-            if arg is not None:
-                base, path, others = self.lvalue(arg)
-                self.exprs(others)
-                var = self.static_named(base) if base is not None else None
-                if var is not None:
-                    self.access(var, AccessKind.ADDRESS, span(n), path)
-                elif base is not None:
-                    self.ident(base)
-            return
-        if t == "lambda_expression":
-            self.lambda_expr(n)
-            return
-        if t in ("field_identifier", "type_identifier", "primitive_type", "comment", "string_literal"):
-            return
-        for c in named(n):
-            self.expr(c)
+        arg = n.child_by_field_name("argument")
+        if arg is not None:
+            base, path, others = self.lvalue(arg)
+            self.exprs(others)
+            var = self.static_named(base) if base is not None else None
+            if var is not None:
+                self.access(var, AccessKind.ADDRESS, span(n), path)
+            elif base is not None:
+                self.ident(base)
 
     def ident(self, n: Node) -> None:
         name = self.src.text(n)
@@ -431,9 +434,14 @@ class TsWalker(Recorder):
     def binary(self, n: Node) -> None:
         op = self._op(n)
         lhs, rhs = n.child_by_field_name("left"), n.child_by_field_name("right")
-        if op in _COMPARE and lhs is not None and rhs is not None:
-            self.fn.comparisons.append(Comparison(op, self.operand(lhs), self.operand(rhs), span(n), self.state))
-        self.exprs(c for c in (lhs, rhs) if c is not None)
+        if (
+            op in _COMPARE
+            and lhs is not None
+            and rhs is not None
+            and (strip(lhs).type in _OPERANDS or strip(rhs).type in _OPERANDS)  # else nothing worth keeping
+        ):
+            self.compare(op, self.operand(lhs), self.operand(rhs), span(n))
+        self.children(n)
 
     def operand(self, n: Node) -> Operand:
         a = reduce_arg(n, self.src)
@@ -571,6 +579,24 @@ class TsWalker(Recorder):
             super().lock_event(name, args, member_base)
 
 
+# Nodes that hold no access, call or function reference (`sizeof` does not evaluate its operand).
+_LEAVES = frozenset(
+    {
+        "field_identifier", "type_identifier", "primitive_type", "comment", "string_literal", "number_literal",
+        "null", "nullptr", "true", "false", "char_literal", "concatenated_string", "type_descriptor",
+        "sizeof_expression", "escape_sequence", "character", "sized_type_specifier", "type_qualifier",
+        "abstract_pointer_declarator", "this",
+    }
+)  # fmt: skip
+_EXPRESSIONS = {
+    "qualified_identifier": TsWalker.ident,
+    "call_expression": TsWalker.call,
+    "assignment_expression": TsWalker.assignment,
+    "update_expression": TsWalker.update,
+    "binary_expression": TsWalker.binary,
+    "pointer_expression": TsWalker.pointer,
+    "lambda_expression": TsWalker.lambda_expr,
+}
 _API = re.compile(r"^_?Py[A-Z_]|^PY_")
 
 
