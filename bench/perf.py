@@ -51,7 +51,7 @@ def ftaudit(*args: str) -> list[str]:
 
 def clang_tidy_args(tree: Path, files: list[Path], includes: list[str]) -> list[list[str]]:
     """clang-tidy command lines with exactly the compiler flags ftaudit uses (minus its analysis shim)."""
-    from ftaudit.frontends.clang.flags import FlagSettings
+    from ftaudit.frontends.flags import FlagSettings
 
     flags = FlagSettings(include_dirs=[str(tree / i) for i in includes], roots=[tree])
     cmds = []

@@ -15,8 +15,9 @@ import json
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,7 @@ from . import facts as facts_module
 from .catalogue import Catalogue, catalogue_root
 from .discover import SourceFile
 from .facts import Problem, Unit
-from .frontends.clang import ClangFrontend
-from .frontends.clang.flags import FlagSettings
-from .frontends.cython import CythonFrontend
-from .frontends.treesitter import TreeSitterFrontend
+from .frontends.flags import FlagSettings
 from .source import read_source
 from .suppress import Ignore, parse_ignores
 
@@ -102,6 +100,11 @@ class FrontendChooser:
     def __init__(self, settings: Settings) -> None:
         cat = settings.catalogue
         self.choice = settings.frontend
+        # Imported here, not at the top: a warm, cached scan never loads a frontend.
+        from .frontends.clang import ClangFrontend
+        from .frontends.cython import CythonFrontend
+        from .frontends.treesitter import TreeSitterFrontend
+
         self.clang = ClangFrontend(cat, settings.flags)
         self.ts = TreeSitterFrontend(cat)
         self.cython = CythonFrontend(cat, self.clang, settings.cython_directives)
@@ -151,10 +154,10 @@ def _init_worker(settings: Settings) -> None:
     _WORKER = (FrontendChooser(settings), settings.max_bytes)
 
 
-def _work(sf: SourceFile) -> FileResult:
+def _work_chunk(chunk: list[SourceFile]) -> list[FileResult]:
     assert _WORKER is not None
     chooser, max_bytes = _WORKER
-    return analyse_file(sf, chooser, max_bytes)
+    return [analyse_file(sf, chooser, max_bytes) for sf in chunk]
 
 
 class Cache:
@@ -288,12 +291,63 @@ def analyse_files(
 
 
 def _run(files: list[SourceFile], todo: list[int], settings: Settings, jobs: int) -> Iterator[FileResult]:
+    """Results of the files of `todo`, in that order. With N jobs, N-1 worker processes and this one
+    share the work: what this process analyses itself is never pickled and sent back. Workers take
+    the biggest files first and this process the smallest, one at a time, so all finish together."""
+    chooser = FrontendChooser(settings)
     if jobs <= 1 or len(todo) < 2:
-        chooser = FrontendChooser(settings)
         for i in todo:
             yield analyse_file(files[i], chooser, settings.max_bytes)
         return
-    workers = min(jobs, len(todo))
-    chunk = max(1, min(16, len(todo) // (workers * 4)))
+    workers = min(jobs, len(todo)) - 1
+    queue = deque(_chunks(files, todo))
+    results: dict[int, FileResult] = {}
+    sent: dict[Future[list[FileResult]], list[int]] = {}
+    emitted = 0
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-        yield from pool.map(_work, [files[i] for i in todo], chunksize=chunk)
+
+        def feed() -> None:
+            while queue and len(sent) < 2 * workers:  # every worker one chunk ahead
+                chunk = queue.popleft()
+                sent[pool.submit(_work_chunk, [files[i] for i in chunk])] = chunk
+
+        def collect(futures: Iterable[Future[list[FileResult]]]) -> None:
+            for f in futures:
+                results.update(zip(sent.pop(f), f.result(), strict=True))
+
+        while emitted < len(todo):
+            feed()
+            if queue:
+                for i in queue.pop():  # the smallest files left
+                    results[i] = analyse_file(files[i], chooser, settings.max_bytes)
+                    collect([f for f in sent if f.done()])
+                    feed()
+            elif todo[emitted] not in results:
+                collect(wait(sent, return_when=FIRST_COMPLETED).done)
+            while emitted < len(todo) and todo[emitted] in results:
+                yield results.pop(todo[emitted])
+                emitted += 1
+
+
+def _chunks(files: list[SourceFile], todo: list[int], budget: int = 96_000) -> list[list[int]]:
+    """The files, biggest first, in chunks of about `budget` bytes (one big file is a chunk of its own)."""
+
+    def size(i: int) -> int:
+        try:
+            return os.stat(files[i].path).st_size
+        except OSError:
+            return 0
+
+    sized = sorted(((size(i), i) for i in todo), reverse=True)
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for n, i in sized:
+        if current and (total + n > budget or len(current) >= 32):
+            chunks.append(current)
+            current, total = [], 0
+        current.append(i)
+        total += n
+    if current:
+        chunks.append(current)
+    return chunks

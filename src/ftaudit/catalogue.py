@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -73,13 +73,13 @@ class LockVocabulary:
     gil_release: tuple[str, ...]
     gil_acquire: tuple[str, ...]
 
-    @property
-    def mutex_releases(self) -> set[str]:
-        return set(self.mutex.values())
+    @cached_property  # asked on every call a frontend sees
+    def mutex_releases(self) -> frozenset[str]:
+        return frozenset(self.mutex.values())
 
-    @property
-    def critical_section_ends(self) -> set[str]:
-        return set(self.critical_sections.values())
+    @cached_property
+    def critical_section_ends(self) -> frozenset[str]:
+        return frozenset(self.critical_sections.values())
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from .facts import Problem
 
 LANGUAGES = {
     ".c": "c",
-    ".h": "c",  # refined to C++ by content in frontends.clang.flags
+    ".h": "c",  # refined to C++ by content in frontends.flags
     ".cc": "cpp",
     ".cpp": "cpp",
     ".cxx": "cpp",

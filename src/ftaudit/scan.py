@@ -19,7 +19,7 @@ from .engine import run_rules, selected_rules
 from .facts import Problem
 from .findings import Finding
 from .fingerprint import with_fingerprints
-from .frontends.clang.flags import CompileDatabase, FlagSettings, find_compile_database
+from .frontends.flags import CompileDatabase, FlagSettings, find_compile_database
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
 

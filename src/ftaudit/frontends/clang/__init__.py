@@ -15,9 +15,9 @@ from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
+from ..flags import SHIM, FlagSettings, is_cxx
 from ..modules import module_decls
 from ..textscan import blank_comments_and_strings, macro_uses
-from .flags import SHIM, FlagSettings, is_cxx
 from .types import TypeJudge, bare_type_name
 from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, is_from_main_file, span_of, walk_function
 

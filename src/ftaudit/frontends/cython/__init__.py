@@ -18,7 +18,7 @@ from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import DeclKind, ModuleDecl, Problem, Span, Unit
 from ...source import Source
-from ..clang.flags import looks_like_cxx
+from ..flags import looks_like_cxx
 from .walker import collect_module, walk_module
 
 _INCLUDE = re.compile(r'^([ \t]*)include[ \t]+(["\'])([^"\'\n]+)\2', re.M)

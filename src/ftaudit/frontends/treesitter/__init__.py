@@ -18,7 +18,7 @@ from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import Function, FunctionRef, Param, Span, Storage, Unit
 from ...source import Source as TextSource
-from ..clang.flags import is_cxx
+from ..flags import is_cxx
 from ..modules import module_decls
 from ..textscan import blank_comments_and_strings
 from .scope import branch_taken, in_anonymous_namespace, static_of_declaration

@@ -82,6 +82,8 @@ def declarator_chain(d: Node | None) -> list[Node]:
 
 def strip(n: Node) -> Node:
     """Under parentheses and casts."""
+    if n.type not in _TRANSPARENT:
+        return n
     for _ in range(32):
         if n.type == "parenthesized_expression":
             kids = named(n)
@@ -140,6 +142,9 @@ def reduce_arg(n: Node, src: Source) -> Arg:
     """The same reduction as the libclang frontend: a path, a call, or a literal."""
     for _ in range(32):
         t = n.type
+        if t == "identifier":
+            name = src.text(n)
+            return Arg(ArgKind.LITERAL, value=0) if name == "NULL" else Arg(ArgKind.NAME, name, name)
         if t in _TRANSPARENT:
             kids = named(n)
             if t == "cast_expression":
@@ -155,11 +160,6 @@ def reduce_arg(n: Node, src: Source) -> Arg:
                 break
             n = arg
             continue
-        if t == "identifier":
-            name = src.text(n)
-            if name == "NULL":
-                return Arg(ArgKind.LITERAL, value=0)
-            return Arg(ArgKind.NAME, name, name)
         if t == "field_expression":
             base = reduce_arg(n.child_by_field_name("argument"), src)
             field = n.child_by_field_name("field")

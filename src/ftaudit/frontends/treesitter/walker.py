@@ -97,18 +97,21 @@ class TsWalker(Recorder):
     # statements -------------------------------------------------------------
     def stmt(self, n: Node) -> bool:
         t = n.type
+        if t == "expression_statement":
+            self.children(n)
+            return True
         if t == "compound_statement" or t == "declaration_list":
-            return self.block(named(n))
+            return self.block(n.named_children)  # comments are statements that do nothing
         if t == "if_statement":
             return self.if_stmt(n)
         if t in _LOOPS:
             entry = self.state
-            for c in named(n):
+            for c in n.named_children:
                 self.stmt(c)
             self.state = union(entry, self.state)
             return True
         if t in ("return_statement", "throw_statement"):
-            self.exprs(named(n))
+            self.children(n)
             return False
         if t == "goto_statement":
             label = n.child_by_field_name("label")
@@ -130,9 +133,6 @@ class TsWalker(Recorder):
             self.declaration(n)
             return True
         if t in ("break_statement", "continue_statement", "comment", "statement_identifier"):
-            return True
-        if t == "expression_statement":
-            self.exprs(named(n))
             return True
         self.expr(n)
         return True

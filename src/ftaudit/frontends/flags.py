@@ -1,4 +1,6 @@
-"""Compiler arguments for libclang that work without user configuration.
+"""Compiler arguments for libclang that work without user configuration, and C/C++ detection
+(outside the libclang package: the tree-sitter and Cython frontends ask too, and importing
+this must not load libclang).
 
 Order of precedence: a compile_commands.json entry for the file, then the
 user's -I/-D, then what ftaudit finds itself (Python and numpy headers, the
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-SHIM = Path(__file__).with_name("shim") / "ftaudit_shim.h"
+SHIM = Path(__file__).parent / "clang" / "shim" / "ftaudit_shim.h"
 _CXX_HINT = re.compile(
     r"^\s*(namespace\s+\w+|template\s*<|class\s+\w+\s*[:{]|#include\s*<(vector|string|map|memory|mutex|pybind11|nanobind)[^>]*>)"
     r"|\bstd::",
