@@ -17,10 +17,9 @@ import pickle
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from . import facts as facts_module
@@ -30,6 +29,9 @@ from .facts import Problem, Unit
 from .frontends.flags import FlagSettings
 from .source import read_source
 from .suppress import Ignore, parse_ignores
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 CACHE_DIR = ".ftaudit_cache"
 _CACHE_FORMAT = "1"
@@ -299,6 +301,8 @@ def _run(files: list[SourceFile], todo: list[int], settings: Settings, jobs: int
         for i in todo:
             yield analyse_file(files[i], chooser, settings.max_bytes)
         return
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # 8 ms a cached scan skips
+
     workers = min(jobs, len(todo)) - 1
     queue = deque(_chunks(files, todo))
     results: dict[int, FileResult] = {}

@@ -91,7 +91,7 @@ class TsWalker(Recorder):
         self.ref_context = "value"
         self.local_types: dict[str, str] = {p.name: p.type for p in fn.params}
         self.local_statics: dict[str, StaticVar] = {}
-        self.result_hint: dict[tuple[int, int], str] = {}
+        self.result_hint: dict[int, str] = {}  # call's start byte -> "object" / "buffer"
         self.macro_release = {r: a for a, r in facts.catalogue.lock_macros.items()}
 
     # statements -------------------------------------------------------------
@@ -424,9 +424,10 @@ class TsWalker(Recorder):
             if left is not None and op == "=":
                 lt = left.type
                 if lt == "identifier":
-                    self.hint_destination(right, self.local_types.get(self.src.text(left), ""))
-                    if self.src.text(left) in self.local_types:
-                        self.assign(self.src.text(left), right)
+                    name = self.src.text(left)
+                    self.hint_destination(right, self.local_types.get(name, ""))
+                    if name in self.local_types:
+                        self.assign(name, right)
             self.expr(right)
         if left is not None:
             self.store(left, AccessKind.WRITE if op == "=" else AccessKind.RMW, span(n), op)
@@ -478,7 +479,7 @@ class TsWalker(Recorder):
         if base in ("void", ""):
             return
         obj = base in ("PyObject", "PyVarObject") or base in self.f.object_structs
-        self.result_hint[(v.start_point[0], v.start_point[1])] = "object" if obj else "buffer"
+        self.result_hint[v.start_byte] = "object" if obj else "buffer"
 
     def lambda_expr(self, n: Node) -> None:
         body = n.child_by_field_name("body")
@@ -494,8 +495,7 @@ class TsWalker(Recorder):
     def call(self, n: Node) -> None:
         name = callee_name(n, self.src)
         args = call_arguments(n)
-        f = n.child_by_field_name("function")
-        f = strip(f) if f is not None else None
+        src = self.src
         if name.startswith(GIL_RELEASE_MARK):
             self.gil_released = True
             return
@@ -507,12 +507,14 @@ class TsWalker(Recorder):
             return
         if name in self.sv.assigning_macros and args:
             self.store(args[0], AccessKind.WRITE, span(n), "=")
-            reduced = tuple(reduce_arg(a, self.src) for a in args)
+            reduced = tuple([reduce_arg(a, src) for a in args])
             self.fn.calls.append(Call(name, span(n), reduced, self.state, self.gil_released, False, ""))
             self.exprs(args[1:])
             return
-        reduced = tuple(reduce_arg(a, self.src) for a in args)
+        reduced = tuple([reduce_arg(a, src) for a in args])
         member_base: Arg | None = None
+        f = n.child_by_field_name("function")
+        f = strip(f) if f is not None else None
         is_member = f is not None and f.type == "field_expression"
         if is_member:
             obj = f.child_by_field_name("argument")
@@ -522,7 +524,7 @@ class TsWalker(Recorder):
         defined = name in self.f.functions_defined
         declared = defined or name in self.f.functions_declared or is_member
         declared_in = "" if declared or _known_api(name, self.cat) else None
-        result = self.result_hint.get((n.start_point[0], n.start_point[1]), "")
+        result = self.result_hint.get(n.start_byte, "")
         self.fn.calls.append(
             Call(name, span(n), reduced, self.state, self.gil_released, defined or is_member, declared_in, result)
         )
@@ -557,8 +559,11 @@ class TsWalker(Recorder):
         saved_state, saved_context = self.state, self.ref_context
         if once_index is not None:
             self.state = (*self.state, Lock(LockKind.ONCE, name))
+        context = f"call:{name}"
         for i, a in enumerate(args):
-            self.ref_context = "once" if i == once_index else f"call:{name}"
+            if a.type in _LEAVES:
+                continue
+            self.ref_context = "once" if i == once_index else context
             inner = strip(a)
             address = inner.type == "pointer_expression" and self._op(inner) == "&"
             target = inner.child_by_field_name("argument") if address else inner
