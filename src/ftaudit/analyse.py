@@ -18,6 +18,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from .catalogue import Catalogue, catalogue_root
 from .discover import SourceFile
 from .facts import Problem, Unit
 from .frontends.flags import FlagSettings
+from .frontends.includes import missing_header_problem
 from .source import read_source
 from .suppress import Ignore, parse_ignores
 
@@ -100,25 +102,51 @@ class FrontendChooser:
     libclang unless it cannot parse the file well (headers missing, syntax errors), then tree-sitter."""
 
     def __init__(self, settings: Settings) -> None:
-        cat = settings.catalogue
+        self.settings = settings
         self.choice = settings.frontend
-        # Imported here, not at the top: a warm, cached scan never loads a frontend.
+
+    # Each frontend is imported and built on first use: a warm, cached scan loads none, a
+    # tree-sitter scan never loads libclang.
+    @cached_property
+    def clang(self) -> Any:
         from .frontends.clang import ClangFrontend
-        from .frontends.cython import CythonFrontend
+
+        return ClangFrontend(self.settings.catalogue, self.settings.flags)
+
+    @cached_property
+    def headers(self) -> Any:
+        from .frontends.includes import MissingHeaders
+
+        return MissingHeaders()
+
+    @cached_property
+    def ts(self) -> Any:
         from .frontends.treesitter import TreeSitterFrontend
 
-        self.clang = ClangFrontend(cat, settings.flags)
-        self.ts = TreeSitterFrontend(cat)
-        self.cython = CythonFrontend(cat, self.clang, settings.cython_directives)
+        return TreeSitterFrontend(self.settings.catalogue)
+
+    @cached_property
+    def cython(self) -> Any:
+        from .frontends.cython import CythonFrontend
+
+        return CythonFrontend(self.settings.catalogue, lambda: self.clang, self.settings.cython_directives)
 
     def analyse(self, sf: SourceFile, src: Any) -> Unit:
         if sf.language == "cython":
             return self.cython.analyse(sf, src)
         if self.choice == "treesitter":
             return self.ts.analyse(sf, src)
-        unit = self.clang.analyse(sf, src)
         if self.choice == "clang":
-            return unit
+            return self.clang.analyse(sf, src)
+        missing, line = self.headers.of_file(
+            str(sf.path), src.text, self.settings.flags.args_for(sf.path, src.text, sf.language)
+        )
+        if missing:  # libclang would parse it only to fail: straight to tree-sitter
+            unit = Unit(
+                str(sf.path), sf.language, "clang", problems=[missing_header_problem(str(sf.path), missing, line)]
+            )
+        else:
+            unit = self.clang.analyse(sf, src)
         trouble = [p for p in unit.problems if p.code in _FALLBACK]
         if not trouble:
             return unit

@@ -16,6 +16,7 @@ from ...discover import SourceFile
 from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
 from ..flags import SHIM, FlagSettings, is_cxx
+from ..includes import missing_header_problem
 from ..modules import module_decls
 from ..textscan import blank_comments_and_strings, macro_uses
 from .types import TypeJudge, bare_type_name
@@ -119,16 +120,7 @@ class ClangFrontend:
                 syntax.append(d)
         problems = []
         if missing:
-            problems.append(
-                Problem(
-                    path,
-                    "warning",
-                    "missing-header",
-                    f"header(s) not found: {', '.join(missing)}; the rest of the file was analysed without "
-                    "their declarations (pass -I or --compile-commands for a complete parse)",
-                    first_line,
-                )
-            )
+            problems.append(missing_header_problem(path, missing, first_line))
         if syntax and not missing:
             d = syntax[0]
             problems.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
@@ -55,9 +56,9 @@ def shift(obj: Any, delta: int, col: int = 0) -> Any:
 class CythonFrontend:
     name = "cython"
 
-    def __init__(self, catalogue: Catalogue, embedded: Any, project_directives: dict[str, str]) -> None:
+    def __init__(self, catalogue: Catalogue, embedded: Callable[[], Any], project_directives: dict[str, str]) -> None:
         self.catalogue = catalogue
-        self.embedded = embedded  # the C frontend, for verbatim C blocks
+        self.embedded = embedded  # () -> the C frontend, for verbatim C blocks (built only if there are any)
         self.project_directives = project_directives
         self._parser: tuple[Any, Any, Any] | None = None
 
@@ -146,7 +147,7 @@ class CythonFrontend:
                 continue
             as_cxx = cxx or looks_like_cxx(code)
             virtual = f"{path}.extern-{stat.pos[1]}.{'cpp' if as_cxx else 'c'}"
-            sub = self.embedded.analyse_embedded(virtual, code, as_cxx)
+            sub = self.embedded().analyse_embedded(virtual, code, as_cxx)
             delta = start - 1
             unit.functions += shift(sub.functions, delta)
             unit.refs += shift(sub.refs, delta)
