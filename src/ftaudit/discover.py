@@ -50,10 +50,6 @@ def language_of(path: Path) -> str | None:
     return LANGUAGES.get(path.suffix.lower())
 
 
-def _is_virtualenv(path: Path) -> bool:
-    return (path / "pyvenv.cfg").is_file()
-
-
 def _never(path: Path) -> bool:
     return False
 
@@ -102,13 +98,16 @@ def _walk(top: Path, problems: list[Problem], excluded: Callable[[Path], bool]) 
             continue
         seen.add(real)
         base = Path(dirpath)
+        # Strings, not Paths, for every entry: a warm scan of a big tree is mostly this walk.
         dirnames[:] = sorted(
             d
             for d in dirnames
-            if d not in SKIP_DIRS and not d.startswith(".") and not _is_virtualenv(base / d) and not excluded(base / d)
+            if d not in SKIP_DIRS
+            and not d.startswith(".")
+            and not os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg"))
+            and not excluded(base / d)
         )
         for name in sorted(filenames):
-            path = base / name
-            lang = language_of(path)
-            if lang is not None and not excluded(path):
+            lang = LANGUAGES.get(os.path.splitext(name)[1].lower())
+            if lang is not None and not excluded(path := base / name):
                 yield SourceFile(path, lang)
