@@ -110,10 +110,10 @@ def cold_and_warm(tree: Path, extra: list[str]) -> None:
     print(f"  warm re-scan, nothing changed      {warm:7.2f} s  ({100 * warm / cold:.1f}% of cold)")
 
 
-def single_file(tree: Path, path: str, extra: list[str]) -> None:
+def single_file(tree: Path, path: str, extra: list[str], how: str = "as pre-commit runs it") -> None:
     target = tree / path
     runs = [timed(ftaudit(str(target), *extra, "--no-cache"), tree)[0] for _ in range(5)]
-    print(f"  one file, as pre-commit runs it    {statistics.median(runs):7.2f} s  ({path})")
+    print(f"  one file, {how:<25}{statistics.median(runs):7.2f} s  ({path})")
 
 
 def main() -> None:
@@ -132,6 +132,7 @@ def main() -> None:
     tree_sitter_floor(numpy, args.runs)
     cold_and_warm(numpy, includes)
     single_file(numpy, "numpy/core/src/multiarray/dragon4.c", includes)
+    single_file(numpy, "numpy/core/src/multiarray/dragon4.c", [*includes, "--frontend", "clang"], "libclang forced")
 
     sklearn = fetch("scikit-learn==1.3.2", args.work)
     print(f"\n{sklearn.name}: Cython and C/C++")
