@@ -87,7 +87,7 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "--jobs",
             type=click.IntRange(min=0),
             default=0,
-            help="Worker processes (default: one per CPU). Output is the same whatever the number.",
+            help="Processes analysing files, the main one included (default: one per CPU); same output for any N.",
         ),
         click.option("--no-cache", is_flag=True, help=f"Do not read or write {CACHE_DIR}/ (facts of unchanged files)."),
         click.option(
