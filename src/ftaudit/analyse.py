@@ -330,22 +330,35 @@ def _run(files: list[SourceFile], todo: list[int], settings: Settings, jobs: int
             yield analyse_file(files[i], chooser, settings.max_bytes)
         return
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # 8 ms a cached scan skips
+    from concurrent.futures.process import BrokenProcessPool
 
     workers = min(jobs, len(todo)) - 1
     queue = deque(_chunks(files, todo))
     results: dict[int, FileResult] = {}
     sent: dict[Future[list[FileResult]], list[int]] = {}
     emitted = 0
+    broken = False  # a worker died (a parser crash): no more work goes to the pool
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
 
         def feed() -> None:
-            while queue and len(sent) < 2 * workers:  # every worker one chunk ahead
+            nonlocal broken
+            while not broken and queue and len(sent) < 2 * workers:  # every worker one chunk ahead
                 chunk = queue.popleft()
-                sent[pool.submit(_work_chunk, [files[i] for i in chunk])] = chunk
+                try:
+                    sent[pool.submit(_work_chunk, [files[i] for i in chunk])] = chunk
+                except BrokenProcessPool:
+                    broken = True
+                    queue.appendleft(chunk)
 
         def collect(futures: Iterable[Future[list[FileResult]]]) -> None:
-            for f in futures:
-                results.update(zip(sent.pop(f), f.result(), strict=True))
+            nonlocal broken
+            for f in list(futures):
+                chunk = sent.pop(f)
+                try:
+                    results.update(zip(chunk, f.result(), strict=True))
+                except BrokenProcessPool:  # every file of the lost chunks again, each in a process of its own
+                    broken = True
+                    results.update((i, _isolated(files[i], settings)) for i in chunk)
 
         while emitted < len(todo):
             feed()
@@ -359,6 +372,22 @@ def _run(files: list[SourceFile], todo: list[int], settings: Settings, jobs: int
             while emitted < len(todo) and todo[emitted] in results:
                 yield results.pop(todo[emitted])
                 emitted += 1
+
+
+def _isolated(sf: SourceFile, settings: Settings) -> FileResult:
+    """One file in a fresh worker: its result, or, if the worker dies on it too, a problem naming it."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(settings,)) as pool:
+        try:
+            return pool.submit(_work_chunk, [sf]).result()[0]
+        except BrokenProcessPool:
+            path = str(sf.path)
+            why = "the analysis process crashed on this file (a parser bug): not analysed; please report it"
+            return FileResult(
+                FileRecord(path, sf.language, "skipped"), None, [Problem(path, "error", "crash", why)], [], 1
+            )
 
 
 def _chunks(files: list[SourceFile], todo: list[int], budget: int = 96_000) -> list[list[int]]:
