@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 CACHE_DIR = ".ftaudit_cache"
 _CACHE_FORMAT = "1"
 _FALLBACK = {"missing-header", "syntax-error", "parse-failed"}
-_FACTS_SOURCE = Path(facts_module.__file__ or "").read_bytes() if facts_module.__file__ else b""
 
 
 @dataclass
@@ -71,7 +70,8 @@ class Settings:
         """What, besides a file's bytes, decides its facts."""
         h = hashlib.sha256()
         h.update(f"{__version__}\0{_CACHE_FORMAT}\0{self.frontend}\0{self.max_bytes}\0".encode())
-        h.update(_FACTS_SOURCE)  # a changed facts model cannot unpickle old entries
+        if facts_module.__file__:  # a changed facts model cannot unpickle old entries
+            h.update(Path(facts_module.__file__).read_bytes())
         root = catalogue_root()
         for node in sorted(_walk(root), key=lambda n: n[0]):
             h.update(node[0].encode() + b"\0" + node[1] + b"\0")
@@ -138,22 +138,21 @@ class FrontendChooser:
             return self.ts.analyse(sf, src)
         if self.choice == "clang":
             return self.clang.analyse(sf, src)
-        missing, line = self.headers.of_file(
-            str(sf.path), src.text, self.settings.flags.args_for(sf.path, src.text, sf.language)
-        )
-        if missing:  # libclang would parse it only to fail: straight to tree-sitter
-            unit = Unit(
-                str(sf.path), sf.language, "clang", problems=[missing_header_problem(str(sf.path), missing, line)]
-            )
+        path = str(sf.path)
+        args = self.settings.flags.args_for(sf.path, src.text, sf.language)
+        missing, line = self.headers.of_file(path, src.text, args)
+        if missing:  # libclang would parse the file only to fail: straight to tree-sitter
+            problems = trouble = [missing_header_problem(path, missing, line)]
         else:
-            unit = self.clang.analyse(sf, src)
-        trouble = [p for p in unit.problems if p.code in _FALLBACK]
-        if not trouble:
-            return unit
+            unit = self.clang.analyse(sf, src, args)
+            trouble = [p for p in unit.problems if p.code in _FALLBACK]
+            if not trouble:
+                return unit
+            problems = unit.problems
         ts_unit = self.ts.analyse(sf, src)
         why = "; ".join(p.code for p in trouble)
         note = f"analysed with tree-sitter instead of libclang ({why}): no headers needed, types from this file only"
-        ts_unit.problems = [*unit.problems, Problem(unit.path, "note", "frontend-fallback", note, trouble[0].line)]
+        ts_unit.problems = [*problems, Problem(path, "note", "frontend-fallback", note, trouble[0].line)]
         return ts_unit
 
 
@@ -352,7 +351,7 @@ def _run(files: list[SourceFile], todo: list[int], settings: Settings, jobs: int
 
         def collect(futures: Iterable[Future[list[FileResult]]]) -> None:
             nonlocal broken
-            for f in list(futures):
+            for f in futures:  # never `sent` itself, which this empties
                 chunk = sent.pop(f)
                 try:
                     results.update(zip(chunk, f.result(), strict=True))

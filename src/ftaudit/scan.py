@@ -40,7 +40,7 @@ class ScanOptions:
     warn_unused_ignores: bool = False
     progress: Callable[[int, int, str], None] | None = None  # (done, total, path) after each file
     frontend: str = ""  # auto | clang | treesitter; "" = the configuration's, else auto
-    jobs: int = 0  # worker processes; 0 = one per CPU
+    jobs: int = 0  # processes analysing files, this one included; 0 = one per CPU
     cache: bool = False  # reuse facts of unchanged files from .ftaudit_cache/
     cache_dir: Path | None = None  # None: .ftaudit_cache/ at the root
 

@@ -46,10 +46,12 @@ class ClangFrontend:
         self.index = ci.Index.create(excludeDecls=True)
         self.preambles = Preambles(self.index)
 
-    def analyse(self, sf: SourceFile, src: Source) -> Unit:
+    def analyse(self, sf: SourceFile, src: Source, args: list[str] | None = None) -> Unit:
+        """`args`: the file's compiler arguments when the caller has them already."""
         path = str(sf.path)
         language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
-        args = self.flags.args_for(sf.path, src.text, sf.language)
+        if args is None:
+            args = self.flags.args_for(sf.path, src.text, sf.language)
         return self._analyse(path, language, args, src, None)
 
     def analyse_embedded(self, path: str, text: str, cxx: bool) -> Unit:

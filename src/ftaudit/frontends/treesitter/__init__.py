@@ -11,6 +11,7 @@ way a free-threaded 3.14 build compiles them (`Py_GIL_DISABLED` defined,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -243,16 +244,11 @@ class TreeSitterFrontend:
     def _class_statics(self, n: Node, facts: FileFacts) -> None:
         """`struct K { static int member; };` and its out-of-class definition `int K::member = 0;`."""
         src = facts.src
-        for spec in [n, *named(n)]:
-            if spec.type not in ("class_specifier", "struct_specifier"):
-                continue
+        for spec, body in _record_bodies(n):
             cname = spec.child_by_field_name("name")
-            body = spec.child_by_field_name("body")
-            if cname is None or body is None:
+            if cname is None:
                 continue
-            for member in named(body):
-                if member.type != "field_declaration":
-                    continue
+            for member in _fields(body):
                 if "static" not in {src.text(c) for c in named(member) if c.type == "storage_class_specifier"}:
                     continue
                 for d in member.children_by_field_name("declarator"):
@@ -271,16 +267,11 @@ class TreeSitterFrontend:
     def _structs(self, n: Node, facts: FileFacts) -> None:
         """Structs whose first member is a PyObject header (FT103 objects), and their object fields."""
         src = facts.src
-        for spec in [n, *named(n)]:
-            if spec.type not in ("struct_specifier", "class_specifier"):
-                continue
-            body = spec.child_by_field_name("body")
-            if body is None or not _OBJECT_HEAD.match(src.text(body)):
+        for spec, body in _record_bodies(n):
+            if not _OBJECT_HEAD.match(src.text(body)):
                 continue
             fields: dict[str, bool] = {}
-            for member in named(body):
-                if member.type != "field_declaration":
-                    continue
+            for member in _fields(body):
                 ftype = member.child_by_field_name("type")
                 for d in member.children_by_field_name("declarator"):
                     ident = declarator_name(d)
@@ -382,6 +373,19 @@ class TreeSitterFrontend:
         for k in kids:
             out += self._refs(k, table, fld, facts)
         return out
+
+
+def _record_bodies(n: Node) -> Iterator[tuple[Node, Node]]:
+    """The struct and class specifiers with a body in a declaration: itself, or its type."""
+    for spec in [n, *named(n)]:
+        if spec.type in ("struct_specifier", "class_specifier"):
+            body = spec.child_by_field_name("body")
+            if body is not None:
+                yield spec, body
+
+
+def _fields(body: Node) -> list[Node]:
+    return [m for m in named(body) if m.type == "field_declaration"]
 
 
 def _includes(text: str) -> list[str]:
