@@ -22,7 +22,22 @@ _DECLARATORS = {
 _TRANSPARENT = {"parenthesized_expression", "cast_expression", "comma_expression"}
 _LITERAL = {"number_literal", "null", "true", "false", "char_literal", "string_literal", "concatenated_string"}
 _TEMPLATE = re.compile(r"<.*>", re.S)
-_NUMBER = re.compile(r"^(0[xX][0-9a-fA-F]+|\d+)[uUlL]*$")
+# C and C++ integer literals: hex, binary, octal (a leading 0), decimal; digit separators (C23,
+# C++14) and the u/l/ll/z suffixes. `int(text, 0)` reads "0644" as an error, not 420.
+_NUMBER = re.compile(r"^(?:0[xX](?P<hex>[0-9a-fA-F']+)|0[bB](?P<bin>[01']+)|(?P<dec>[1-9][0-9']*)|(?P<oct>0[0-7']*))[uUlLzZ]*$")
+
+
+def c_int_literal(text: str) -> int | None:
+    """The value of a C/C++ integer literal's text (`0644` is 420, `0x1F'FF` 8191), None if it is not one."""
+    m = _NUMBER.match(text)
+    if m is None:
+        return None
+    for group, base in (("hex", 16), ("bin", 2), ("dec", 10), ("oct", 8)):
+        digits = m.group(group)
+        if digits is not None:
+            digits = digits.replace("'", "")
+            return int(digits, base) if digits else 0
+    return None
 
 
 class Source:
@@ -105,8 +120,7 @@ def int_value(n: Node, src: Source) -> int | None:
     if n.type == "null":
         return 0
     if n.type == "number_literal":
-        m = _NUMBER.match(src.text(n))
-        return int(m.group(1), 0) if m else None
+        return c_int_literal(src.text(n))
     if n.type == "unary_expression" and src.text(n.child_by_field_name("operator") or n).strip() == "-":
         v = int_value(n.child_by_field_name("argument"), src)
         return -v if v is not None else None
