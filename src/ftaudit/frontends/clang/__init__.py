@@ -24,7 +24,9 @@ from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, is_from_main_fil
 
 KEEP_GOING = 0x200  # CXTranslationUnit_KeepGoing: parse on after a missing header
 _MISSING = re.compile(r"'([^']+)' file not found")
-_SYNTAX = re.compile(r"expected|unterminated|extraneous|invalid preprocessing|#error|unknown directive")
+_SYNTAX = re.compile(
+    r"expected|unterminated|extraneous|invalid preprocessing|#error|unknown directive|definition is not allowed here"
+)
 _SCOPES = {
     K.NAMESPACE,
     K.LINKAGE_SPEC,
@@ -109,6 +111,7 @@ class ClangFrontend:
     def _diagnostics(tu: ci.TranslationUnit, path: str, missing: list[str]) -> list[Problem]:
         first_line: int | None = None
         syntax: list[ci.Diagnostic] = []
+        in_headers: list[ci.Diagnostic] = []
         for d in tu.diagnostics:
             if d.severity < ci.Diagnostic.Error:
                 continue
@@ -118,8 +121,11 @@ class ClangFrontend:
                     missing.append(m.group(1))
                     if first_line is None and d.location.file and d.location.file.name == path:
                         first_line = d.location.line
-            elif d.location.file and d.location.file.name == path and _SYNTAX.search(d.spelling):
-                syntax.append(d)
+            elif d.location.file and _SYNTAX.search(d.spelling):
+                if d.location.file.name == path:
+                    syntax.append(d)
+                elif not d.location.is_in_system_header:  # the project's own header: say so, never silently
+                    in_headers.append(d)
         problems = []
         if missing:
             problems.append(missing_header_problem(path, missing, first_line))
@@ -132,6 +138,21 @@ class ClangFrontend:
                     "syntax-error",
                     f"{len(syntax)} syntax error(s), first: {d.spelling}; results for this file may be incomplete",
                     d.location.line,
+                )
+            )
+        if in_headers and not missing:
+            # An error that breaks this file's own parse (an unclosed brace) also shows in this file, as
+            # a syntax-error above; one that stays in the header leaves the file's analysis whole.
+            d = in_headers[0]
+            where = f"{d.location.file.name}:{d.location.line}"
+            problems.append(
+                Problem(
+                    path,
+                    "warning",
+                    "header-syntax-error",
+                    f"{len(in_headers)} syntax error(s) in included headers, first at {where}: {d.spelling}; "
+                    "declarations from that header may be missing",
+                    _include_line(tu, path, d.location.file.name),
                 )
             )
         return problems
@@ -151,6 +172,21 @@ class ClangFrontend:
     def _text(c: ci.Cursor, src: Source) -> str:
         ext = c.extent
         return blank_comments_and_strings(src.data[ext.start.offset : ext.end.offset].decode("utf-8", "replace"))
+
+
+def _include_line(tu: ci.TranslationUnit, path: str, header: str) -> int | None:
+    """The line of `path`'s `#include` through which `header` was reached (None if not found)."""
+    parent: dict[str, tuple[str, int]] = {}
+    for inc in tu.get_includes():
+        parent.setdefault(inc.include.name, (inc.source.name, inc.location.line))
+    seen: set[str] = set()
+    while header in parent and header not in seen:
+        seen.add(header)
+        source, line = parent[header]
+        if source == path:
+            return line
+        header = source
+    return None
 
 
 class Preambles:
