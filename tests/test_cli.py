@@ -23,7 +23,7 @@ def test_scan_text_is_compiler_style_with_summary():
     assert first.startswith("c/refcount.c:8:9: FT204 ")
     assert first.endswith("[refcount-uniqueness-check]")
     assert "FT204 refcount-uniqueness-check" in res.output
-    assert "5 findings in 1 file(s)" in res.output
+    assert "7 findings in 1 file(s)" in res.output
 
 
 def test_exit_zero_when_clean(tmp_path):
@@ -146,12 +146,12 @@ def test_summary_by_directory_and_colour(tmp_path):
 def test_gitlab_code_quality_report():
     res = run("scan", str(FIXTURES / "c" / "refcount.c"), "--format", "gitlab", "-q", "--root", str(FIXTURES))
     issues = json.loads(res.output)
-    assert res.exit_code == 1 and len(issues) == 5
+    assert res.exit_code == 1 and len(issues) == 7
     first = issues[0]
     assert first["check_name"] == "FT204 refcount-uniqueness-check"
     assert first["severity"] == "major"
     assert first["location"] == {"path": "c/refcount.c", "lines": {"begin": 8, "end": 8}}
-    assert len({i["fingerprint"] for i in issues}) == 5
+    assert len({i["fingerprint"] for i in issues}) == 7
 
 
 def test_progress_on_a_terminal_only(monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
@@ -80,26 +81,27 @@ def test_cache_dir_option_and_environment(tmp_path, monkeypatch):
     assert list((tmp_path / "env").rglob("*.pickle"))
 
 
-def test_a_worker_crash_loses_one_file_not_the_scan(tmp_path, monkeypatch):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_worker_crash_loses_one_file_not_the_scan(tmp_path, monkeypatch, jobs):
     import os
 
     import ftaudit.analyse as analyse
 
     for k in range(6):
         (tmp_path / f"ok{k}.c").write_text(f"static long n{k};\nvoid bump{k}(void) {{ n{k}++; }}\n")
-    # The biggest file, so a worker (biggest first) and not this process gets it.
     (tmp_path / "crash.c").write_text("int f(void) { return 0; }\n" + "/* padding */\n" * 5000)
     parent, real = os.getpid(), analyse.analyse_file
 
     def crashing(sf, *args):
-        if sf.path.name == "crash.c" and os.getpid() != parent:
+        assert os.getpid() != parent, "files are parsed in workers only"
+        if sf.path.name == "crash.c":
             os._exit(3)  # what a segfault in libclang looks like from here
         return real(sf, *args)
 
     monkeypatch.setattr(analyse, "analyse_file", crashing)
-    res = run(tmp_path, "--root", tmp_path, "--jobs", "2", "--no-cache", "--format", "json", "--select", "FT101")
+    res = run(tmp_path, "--root", tmp_path, "--jobs", jobs, "--no-cache", "--format", "json", "--select", "FT101")
     assert res.exit_code == 2, res.output  # a tool error, but the report is complete
     doc = json.loads(res.output[res.output.index("{") :])
     assert {f["path"] for f in doc["findings"]} == {f"ok{k}.c" for k in range(6)}
     crash = [p for p in doc["problems"] if p["path"] == "crash.c"]
-    assert [p["code"] for p in crash] == ["crash"] and "crashed" in crash[0]["message"]
+    assert [p["code"] for p in crash] == ["crash"] and "died (exit code 3)" in crash[0]["message"]

@@ -15,12 +15,11 @@ import json
 import os
 import pickle
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import __version__
 from . import facts as facts_module
@@ -31,9 +30,7 @@ from .frontends.flags import FlagSettings
 from .frontends.includes import missing_header_problem
 from .source import read_source
 from .suppress import Ignore, parse_ignores
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
+from .workers import Limits, WorkerPool
 
 CACHE_DIR = ".ftaudit_cache"
 _CACHE_FORMAT = "1"
@@ -65,6 +62,8 @@ class Settings:
     frontend: str  # auto | clang | treesitter
     cython_directives: dict[str, str]
     max_bytes: int
+    # Per-file time and per-worker memory: not in the digest, they change no fact.
+    limits: Limits = field(default_factory=Limits)
 
     def digest(self, config_values: dict[str, Any]) -> str:
         """What, besides a file's bytes, decides its facts."""
@@ -167,26 +166,16 @@ def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> Fi
     try:
         unit = chooser.analyse(sf, src)
     except Exception as err:
+        limit = _limit_reached(err)
+        if limit:  # nesting deeper than the walkers follow, or a memory bomb: the file, not ftaudit
+            problems.append(Problem(path, "error", "limit", f"{limit}: not analysed"))
+            return FileResult(FileRecord(path, sf.language, "skipped"), None, problems, ignores, 1)
         problems.append(
             Problem(path, "error", "internal-error", f"ftaudit failed on this file: {type(err).__name__}: {err}")
         )
         return FileResult(FileRecord(path, sf.language, "skipped"), None, problems, ignores, 1)
     problems += unit.problems
     return FileResult(FileRecord(path, unit.language, unit.frontend), unit, problems, ignores)
-
-
-_WORKER: tuple[FrontendChooser, int] | None = None
-
-
-def _init_worker(settings: Settings) -> None:
-    global _WORKER
-    _WORKER = (FrontendChooser(settings), settings.max_bytes)
-
-
-def _work_chunk(chunk: list[SourceFile]) -> list[FileResult]:
-    assert _WORKER is not None
-    chooser, max_bytes = _WORKER
-    return [analyse_file(sf, chooser, max_bytes) for sf in chunk]
 
 
 class Cache:
@@ -319,74 +308,36 @@ def analyse_files(
     return [r for r in results if r is not None]
 
 
+def _limit_reached(err: BaseException) -> str:
+    """What limit `err` says the file reached ("" for none): Python's recursion depth or memory. A
+    RecursionError raised inside a ctypes callback arrives as a ctypes.ArgumentError naming it."""
+    if isinstance(err, RecursionError) or "RecursionError" in str(err):
+        return "nesting too deep to analyse (Python's recursion limit)"
+    if isinstance(err, MemoryError):
+        return "out of memory (the per-worker memory limit)"
+    return ""
+
+
 def _run(files: list[SourceFile], todo: list[int], settings: Settings, jobs: int) -> Iterator[FileResult]:
-    """Results of the files of `todo`, in that order. With N jobs, N-1 worker processes and this one
-    share the work: what this process analyses itself is never pickled and sent back. Workers take
-    the biggest files first and this process the smallest, one at a time, so all finish together."""
-    chooser = FrontendChooser(settings)
-    if jobs <= 1 or len(todo) < 2:
-        for i in todo:
-            yield analyse_file(files[i], chooser, settings.max_bytes)
+    """Results of the files of `todo`, in that order. Every file is analysed in a worker process under
+    the scan's limits (workers.py), never in this one: a file that crashes or exhausts its parser costs
+    that file alone. Workers take the biggest files first, in chunks."""
+    if not todo:
         return
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # 8 ms a cached scan skips
-    from concurrent.futures.process import BrokenProcessPool
-
-    workers = min(jobs, len(todo)) - 1
-    queue = deque(_chunks(files, todo))
+    pool = WorkerPool(settings, min(jobs, len(todo)), settings.limits, analyse_file, _lost)
     results: dict[int, FileResult] = {}
-    sent: dict[Future[list[FileResult]], list[int]] = {}
     emitted = 0
-    broken = False  # a worker died (a parser crash): no more work goes to the pool
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-
-        def feed() -> None:
-            nonlocal broken
-            while not broken and queue and len(sent) < 2 * workers:  # every worker one chunk ahead
-                chunk = queue.popleft()
-                try:
-                    sent[pool.submit(_work_chunk, [files[i] for i in chunk])] = chunk
-                except BrokenProcessPool:
-                    broken = True
-                    queue.appendleft(chunk)
-
-        def collect(futures: Iterable[Future[list[FileResult]]]) -> None:
-            nonlocal broken
-            for f in futures:  # never `sent` itself, which this empties
-                chunk = sent.pop(f)
-                try:
-                    results.update(zip(chunk, f.result(), strict=True))
-                except BrokenProcessPool:  # every file of the lost chunks again, each in a process of its own
-                    broken = True
-                    results.update((i, _isolated(files[i], settings)) for i in chunk)
-
-        while emitted < len(todo):
-            feed()
-            if queue:
-                for i in queue.pop():  # the smallest files left
-                    results[i] = analyse_file(files[i], chooser, settings.max_bytes)
-                    collect([f for f in sent if f.done()])
-                    feed()
-            elif todo[emitted] not in results:
-                collect(wait(sent, return_when=FIRST_COMPLETED).done)
-            while emitted < len(todo) and todo[emitted] in results:
-                yield results.pop(todo[emitted])
-                emitted += 1
+    for i, result in pool.run(files, _chunks(files, todo)):
+        results[i] = result
+        while emitted < len(todo) and todo[emitted] in results:
+            yield results.pop(todo[emitted])
+            emitted += 1
 
 
-def _isolated(sf: SourceFile, settings: Settings) -> FileResult:
-    """One file in a fresh worker: its result, or, if the worker dies on it too, a problem naming it."""
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    with ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(settings,)) as pool:
-        try:
-            return pool.submit(_work_chunk, [sf]).result()[0]
-        except BrokenProcessPool:
-            path = str(sf.path)
-            why = "the analysis process crashed on this file (a parser bug): not analysed; please report it"
-            return FileResult(
-                FileRecord(path, sf.language, "skipped"), None, [Problem(path, "error", "crash", why)], [], 1
-            )
+def _lost(sf: SourceFile, code: str, message: str) -> FileResult:
+    """The result of a file whose worker died on it (`crash`) or was stopped (`limit`): a tool error."""
+    path = str(sf.path)
+    return FileResult(FileRecord(path, sf.language, "skipped"), None, [Problem(path, "error", code, message)], [], 1)
 
 
 def _chunks(files: list[SourceFile], todo: list[int], budget: int = 96_000) -> list[list[int]]:

@@ -24,7 +24,9 @@ _LITERAL = {"number_literal", "null", "true", "false", "char_literal", "string_l
 _TEMPLATE = re.compile(r"<.*>", re.S)
 # C and C++ integer literals: hex, binary, octal (a leading 0), decimal; digit separators (C23,
 # C++14) and the u/l/ll/z suffixes. `int(text, 0)` reads "0644" as an error, not 420.
-_NUMBER = re.compile(r"^(?:0[xX](?P<hex>[0-9a-fA-F']+)|0[bB](?P<bin>[01']+)|(?P<dec>[1-9][0-9']*)|(?P<oct>0[0-7']*))[uUlLzZ]*$")
+_NUMBER = re.compile(
+    r"^(?:0[xX](?P<hex>[0-9a-fA-F']+)|0[bB](?P<bin>[01']+)|(?P<dec>[1-9][0-9']*)|(?P<oct>0[0-7']*))[uUlLzZ]*$"
+)
 
 
 def c_int_literal(text: str) -> int | None:

@@ -1,0 +1,217 @@
+"""Analyse files in worker processes, so that no file can take the scan down with it.
+
+A scanned tree is untrusted (docs/security.md): 100,000 nested parentheses
+overflow libclang's stack, a 1 KB macro bomb asks it for 60 GB, a crafted file
+may parse for an hour. Every file is therefore parsed in a worker process, never
+in the main one, under two limits:
+
+- memory: `RLIMIT_AS` (address space) set in each worker, so an allocation
+  past it fails inside the worker (a Python `MemoryError`, or an abort inside
+  libclang) instead of exhausting the machine;
+- time: the main process kills a worker whose current file has run longer
+  than the per-file limit.
+
+Workers report each file as it is done, so when one dies (a signal, an abort,
+the kill for time) the main process knows the file it was on: that file becomes
+a `crash` or `limit` problem (an error: exit code 2), the files queued behind it
+go to a fresh worker, and the rest of the scan is reported as usual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+    from .analyse import FileResult, Settings
+    from .discover import SourceFile
+
+DEFAULT_TIME_LIMIT = 120.0  # seconds per file; numpy's largest file takes under 10 s
+DEFAULT_MEMORY_LIMIT = 3072  # MiB of address space per worker; a numpy-sized scan peaks near 450 MB resident
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-file time limit (seconds, wall clock) and per-worker address-space limit (MiB); 0 = none."""
+
+    time: float = DEFAULT_TIME_LIMIT
+    memory: int = DEFAULT_MEMORY_LIMIT
+
+
+def _context() -> Any:
+    # fork where it exists: a worker starts in milliseconds and inherits the parent's modules. The
+    # main process loads no parser and starts no thread, so there is nothing a fork could break.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _apply_memory_limit(mib: int) -> None:
+    if mib <= 0:
+        return
+    try:
+        import resource
+    except ImportError:  # not on Windows: the time limit still holds
+        return
+    limit = mib * 1024 * 1024
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _worker_main(conn: Connection, settings: Settings, limits: Limits, analyse: Callable[..., FileResult]) -> None:
+    """Receive chunks of `(index, SourceFile)`, send `(index, FileResult)` for each file as it is done."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    _apply_memory_limit(limits.memory)
+    from .analyse import FrontendChooser
+
+    chooser = FrontendChooser(settings)
+    while True:
+        try:
+            chunk = conn.recv()
+        except EOFError:
+            return
+        if chunk is None:
+            return
+        for i, sf in chunk:
+            conn.send((i, analyse(sf, chooser, settings.max_bytes)))
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    pending: deque[int] = field(default_factory=deque)  # file indices sent, not yet answered, in order
+    chunk_ends: deque[int] = field(default_factory=deque)  # the last index of each chunk sent
+    since: float = 0.0  # when its current file started (monotonic seconds)
+
+
+def died_problem(path: str, exitcode: int | None, limits: Limits, timed_out: bool) -> tuple[str, str]:
+    """The code (`crash` or `limit`) and message for a file whose worker died on it."""
+    if timed_out:
+        return "limit", f"analysis took longer than the {limits.time:g}-second limit per file: stopped, not analysed"
+    how = f"exit code {exitcode}"
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = signal.Signals(-exitcode).name
+        except ValueError:
+            how = f"signal {-exitcode}"
+    memory = f" or the {limits.memory} MiB memory limit" if limits.memory > 0 else ""
+    return "crash", f"the analysis process died ({how}) on this file: a parser crash{memory}; not analysed"
+
+
+class WorkerPool:
+    """`jobs` worker processes analysing files under `limits`; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: int,
+        limits: Limits,
+        analyse: Callable[..., FileResult],
+        on_death: Callable[[SourceFile, str, str], FileResult],
+    ) -> None:
+        self.settings = settings
+        self.jobs = max(1, jobs)
+        self.limits = limits
+        self.analyse = analyse
+        self.on_death = on_death
+        self.ctx = _context()
+        self.workers: list[_Worker] = []
+
+    def run(self, files: list[SourceFile], chunks: list[list[int]]) -> Iterator[tuple[int, FileResult]]:
+        """`(index, result)` for every file of `chunks`, in the order they finish."""
+        queue: deque[list[int]] = deque(chunk for chunk in chunks if chunk)
+        remaining = sum(len(chunk) for chunk in queue)
+        try:
+            while remaining:
+                self._feed(files, queue)
+                for i, result in self._collect(files, queue):
+                    remaining -= 1
+                    yield i, result
+        finally:
+            self._close()
+
+    def _feed(self, files: list[SourceFile], queue: deque[list[int]]) -> None:
+        """Start workers as needed and keep each one a chunk ahead (at most one unread chunk in its pipe)."""
+        while queue and len(self.workers) < self.jobs:
+            self.workers.append(self._start())
+        for w in self.workers:
+            while queue and len(w.chunk_ends) < 2:
+                chunk = queue.popleft()
+                if not w.pending:
+                    w.since = time.monotonic()
+                w.pending.extend(chunk)
+                w.chunk_ends.append(chunk[-1])
+                w.conn.send([(i, files[i]) for i in chunk])
+
+    def _collect(self, files: list[SourceFile], queue: deque[list[int]]) -> Iterator[tuple[int, FileResult]]:
+        """Wait for results (or deaths, or the time limit) and yield what arrived."""
+        busy = [w for w in self.workers if w.pending]
+        timeout = None
+        if self.limits.time > 0 and busy:
+            timeout = max(0.0, min(w.since for w in busy) + self.limits.time - time.monotonic())
+        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
+        now = time.monotonic()
+        for w in busy:
+            if w.conn in ready or w.process.sentinel in ready:
+                try:
+                    while w.pending and w.conn.poll():
+                        i, result = w.conn.recv()
+                        w.pending.popleft()
+                        if w.chunk_ends and w.chunk_ends[0] == i:
+                            w.chunk_ends.popleft()
+                        w.since = time.monotonic()
+                        yield i, result
+                    if w.process.sentinel not in ready or w.conn.poll():
+                        continue
+                except (EOFError, OSError):
+                    pass
+                yield from self._died(w, files, queue, timed_out=False)
+            elif self.limits.time > 0 and now - w.since >= self.limits.time:
+                w.process.kill()
+                yield from self._died(w, files, queue, timed_out=True)
+
+    def _died(
+        self, w: _Worker, files: list[SourceFile], queue: deque[list[int]], timed_out: bool
+    ) -> Iterator[tuple[int, FileResult]]:
+        w.process.join()
+        w.conn.close()
+        self.workers.remove(w)
+        if not w.pending:
+            return
+        culprit = w.pending.popleft()
+        if w.pending:  # the files queued behind it go to a fresh worker
+            queue.appendleft(list(w.pending))
+        code, message = died_problem(str(files[culprit].path), w.process.exitcode, self.limits, timed_out)
+        yield culprit, self.on_death(files[culprit], code, message)
+
+    def _start(self) -> _Worker:
+        parent, child = self.ctx.Pipe()
+        process = self.ctx.Process(
+            target=_worker_main, args=(child, self.settings, self.limits, self.analyse), daemon=True
+        )
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def _close(self) -> None:
+        for w in self.workers:
+            with contextlib.suppress(OSError):
+                w.conn.send(None)
+        for w in self.workers:
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join()
+            w.conn.close()
+        self.workers = []
