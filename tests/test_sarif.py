@@ -101,3 +101,28 @@ def test_examples_sarif_written_by_cli(tmp_path):
     assert res.exit_code == 1
     data = json.loads(out.read_text())
     assert data["version"] == "2.1.0" and data["runs"][0]["results"]
+
+
+def test_columns_are_utf16_code_units_as_declared(tmp_path):
+    # 15 UTF-8 bytes, 9 code points and 10 UTF-16 code units stand before the call in the comment.
+    line = "PyObject *f(PyObject *l) { /* é日本😀 */ return PyList_GetItem(l, 0); }"
+    (tmp_path / "u.c").write_text(f"#include <Python.h>\n{line}\n", encoding="utf-8")
+    run = _doc([tmp_path], tmp_path)["runs"][0]
+    assert run["columnKind"] == "utf16CodeUnits"
+    region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
+    start = line.index("PyList_GetItem")
+    assert region["startColumn"] == len(line[:start].encode("utf-16-le")) // 2 + 1 == 47
+    assert region["endColumn"] - region["startColumn"] == len("PyList_GetItem(l, 0)")
+
+
+def test_cython_code_point_columns_convert_too(tmp_path):
+    from ftaudit.facts import Span
+    from ftaudit.fingerprint import LineReader
+    from ftaudit.report.columns import Utf16Columns
+
+    (tmp_path / "m.pyx").write_text('x = "😀"; y\n', encoding="utf-8")
+    (tmp_path / "m.c").write_text('x = "😀"; y\n', encoding="utf-8")
+    cols = Utf16Columns(LineReader(tmp_path), {"m.pyx"})
+    # `y`: code point 10 (Cython), byte 13 (C); UTF-16 column 11 for both; past the end stays past it.
+    assert cols.span("m.pyx", Span(1, 10, 1, 12)) == Span(1, 11, 1, 13)
+    assert cols.span("m.c", Span(1, 13, 1, 15)) == Span(1, 11, 1, 13)

@@ -25,6 +25,7 @@ from .catalogue import Catalogue
 from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
 from .report.text import Style
+from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab")
 
@@ -87,7 +88,22 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "--jobs",
             type=click.IntRange(min=0),
             default=0,
-            help="Processes analysing files, the main one included (default: one per CPU); same output for any N.",
+            help="Worker processes analysing files (default: one per CPU); same output for any N.",
+        ),
+        click.option(
+            "--timeout",
+            "time_limit",
+            type=click.FloatRange(min=0),
+            default=DEFAULT_TIME_LIMIT,
+            show_default=True,
+            help="Seconds one file may take to analyse; past it the file is a `limit` error (0: no limit).",
+        ),
+        click.option(
+            "--memory-limit",
+            type=click.IntRange(min=0),
+            default=DEFAULT_MEMORY_LIMIT,
+            show_default=True,
+            help="MiB of address space each analysis process may use (0: no limit).",
         ),
         click.option("--no-cache", is_flag=True, help=f"Do not read or write {CACHE_DIR}/ (facts of unchanged files)."),
         click.option(
@@ -163,6 +179,7 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
         jobs=kw["jobs"],
         cache=not kw["no_cache"],
         cache_dir=kw["cache_dir"],
+        limits=Limits(kw["time_limit"], kw["memory_limit"]),
     )
     try:
         result = run_scan(opts)

@@ -28,20 +28,26 @@ def fingerprint(finding: Finding, code: str, occurrence: int) -> str:
 
 
 class LineReader:
-    """Lines of the files findings point at, read once each."""
+    """Lines of the files findings point at, read once each. Lines are split at `\n`, `\r\n` and `\r`
+    only, as compilers count them (str.splitlines also splits at form feeds and U+2028)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._cache: dict[str, list[str]] = {}
+        self._cache: dict[str, list[bytes]] = {}
 
-    def line(self, path: str, line: int) -> str:
+    def raw(self, path: str, line: int) -> bytes:
+        """The bytes of 1-based `line` of `path` (relative to the root), b"" when there is none."""
         if path not in self._cache:
             try:
-                self._cache[path] = (self.root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+                self._cache[path] = (self.root / path).read_bytes().splitlines()
             except OSError:
                 self._cache[path] = []
         lines = self._cache[path]
-        return lines[line - 1] if 0 < line <= len(lines) else ""
+        return lines[line - 1] if 0 < line <= len(lines) else b""
+
+    def line(self, path: str, line: int) -> str:
+        """1-based `line` of `path` as text (undecodable bytes replaced), "" when there is none."""
+        return self.raw(path, line).decode("utf-8", errors="replace")
 
 
 def with_fingerprints(findings: list[Finding], root: Path) -> list[Finding]:

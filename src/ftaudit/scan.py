@@ -22,6 +22,7 @@ from .fingerprint import with_fingerprints
 from .frontends.flags import CompileDatabase, FlagSettings, find_compile_database
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
+from .workers import Limits
 
 
 @dataclass
@@ -40,9 +41,10 @@ class ScanOptions:
     warn_unused_ignores: bool = False
     progress: Callable[[int, int, str], None] | None = None  # (done, total, path) after each file
     frontend: str = ""  # auto | clang | treesitter; "" = the configuration's, else auto
-    jobs: int = 0  # processes analysing files, this one included; 0 = one per CPU
+    jobs: int = 0  # worker processes analysing files; 0 = one per CPU
     cache: bool = False  # reuse facts of unchanged files from .ftaudit_cache/
     cache_dir: Path | None = None  # None: .ftaudit_cache/ at the root
+    limits: Limits = field(default_factory=Limits)  # per-file time, per-worker memory
 
 
 @dataclass
@@ -112,7 +114,7 @@ def scan(opts: ScanOptions) -> ScanResult:
         opts.paths,
     )
     choice = opts.frontend or config.values.get("frontend", "auto")
-    settings = Settings(cat, flags, choice, config.cython_directives(), opts.max_bytes)
+    settings = Settings(cat, flags, choice, config.cython_directives(), opts.max_bytes, opts.limits)
     cache_dir = opts.cache_dir or root / CACHE_DIR
     cache = Cache(cache_dir, settings.digest(config.values)) if opts.cache else None
     plan = cache.plan(files) if cache is not None else None

@@ -18,7 +18,9 @@ from .. import INFORMATION_URI, __version__
 from ..catalogue import Catalogue, RuleInfo
 from ..docs import code_language
 from ..facts import Problem, Span
+from ..fingerprint import LineReader
 from ..scan import ScanResult
+from .columns import Utf16Columns
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -71,7 +73,15 @@ def _region(span: Span) -> om.Region:
     return om.Region(start_line=span.line, start_column=span.col, end_line=span.end_line, end_column=span.end_col)
 
 
-def _location(path: str, span: Span | None, message: str | None = None, ident: int | None = None) -> om.Location:
+def _location(
+    path: str,
+    span: Span | None,
+    message: str | None = None,
+    ident: int | None = None,
+    columns: Utf16Columns | None = None,
+) -> om.Location:
+    if span is not None and columns is not None:
+        span = columns.span(path, span)
     physical = om.PhysicalLocation(
         artifact_location=om.ArtifactLocation(uri=_uri(path), uri_base_id=None if _absolute(path) else SRCROOT),
         region=_region(span) if span else None,
@@ -99,6 +109,7 @@ def _notification(p: Problem) -> om.Notification:
 def build(result: ScanResult, catalogue: Catalogue, category: str | None = None) -> dict[str, Any]:
     rule_ids = sorted(set(result.rules) | {f.rule for f in result.findings})
     index = {rid: i for i, rid in enumerate(rule_ids)}
+    columns = Utf16Columns(LineReader(result.root), {rec.path for rec in result.files if rec.frontend == "cython"})
     results = []
     for f in result.findings:
         suppressions = (
@@ -112,9 +123,9 @@ def build(result: ScanResult, catalogue: Catalogue, category: str | None = None)
                 rule_index=index[f.rule],
                 level=f.level,
                 message=om.Message(text=f.message),
-                locations=[_location(f.path, f.span)],
+                locations=[_location(f.path, f.span, columns=columns)],
                 related_locations=[
-                    _location(r.path or f.path, r.span, r.message, ident=i + 1) for i, r in enumerate(f.related)
+                    _location(r.path or f.path, r.span, r.message, i + 1, columns) for i, r in enumerate(f.related)
                 ]
                 or None,
                 partial_fingerprints={"ftauditFingerprint/v1": f.fingerprint},
@@ -140,7 +151,7 @@ def build(result: ScanResult, catalogue: Catalogue, category: str | None = None)
             )
         ],
         results=results,
-        column_kind="unicodeCodePoints",
+        column_kind="utf16CodeUnits",
         automation_details=om.RunAutomationDetails(id=category if category.endswith("/") else category + "/")
         if category
         else None,
