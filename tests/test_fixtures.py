@@ -87,6 +87,8 @@ def test_no_unexpected_problems(fixture_scan):
     others = [
         p
         for p in fixture_scan.problems
-        if p.path not in {"c/missing_header.c", "c/library.c", "cpp/pybind.cpp", "cython/broken.pyx"}
+        if p.path not in {"c/missing_header.c", "c/library.c", "cpp/pybind.cpp", "cython/broken.pyx", "c/program.c"}
     ]
     assert others == []
+    [note] = [p for p in fixture_scan.problems if p.path == "c/program.c"]
+    assert note.code == "program-only" and "on_frame, report, main" in note.message

@@ -28,6 +28,8 @@ from .report.text import Style
 from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab")
+# Problems that explain rather than warn: on stderr only with -v (always in JSON and SARIF).
+VERBOSE_ONLY = {"program-only"}
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -197,6 +199,8 @@ def _report_problems(result: Any, kw: dict[str, Any], style: Any) -> None:
 
     for p in result.problems:
         if kw["quiet"] and p.level != "error":  # errors stay: they are why the exit code is 2
+            continue
+        if p.code in VERBOSE_ONLY and not kw["verbose"]:
             continue
         click.echo(text_report.problem_line(p, style), err=True, color=style.colour)
     if kw["verbose"]:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from .callgraph import Key, own_key
 from .catalogue import Catalogue, RuleInfo
 from .facts import Span, Unit
 from .findings import Finding, Related
@@ -111,15 +113,30 @@ def _keep(f: Finding) -> Finding:
     return f
 
 
+# Hazards matter only in code that can run while Python threads run; declarations (FT4) are judged anyway.
+REACHABLE_ONLY = ("FT1", "FT2", "FT3")
+
+
+def without(units: Sequence[Unit], not_judged: AbstractSet[Key]) -> list[Unit]:
+    """The units with the functions of `not_judged` (callgraph keys) left out, copied only where one is."""
+    out = []
+    for u in units:
+        kept = [fn for fn in u.functions if own_key(u, fn) not in not_judged]
+        out.append(u if len(kept) == len(u.functions) else replace(u, functions=kept))
+    return out
+
+
 def run_rules(
     units: Sequence[Unit],
     catalogue: Catalogue,
     rule_ids: list[str],
     mark: Callable[[Finding], Finding] = _keep,
+    not_judged: AbstractSet[Key] = frozenset(),
 ) -> list[Finding]:
     """Findings of the selected rules (unit and project scope first, then findings scope).
 
-    `mark` applies inline suppressions; findings rules see only findings that still count."""
+    `mark` applies inline suppressions; findings rules see only findings that still count.
+    `not_judged`: functions (callgraph keys) no Python thread can reach, which FT1-FT3 rules do not see."""
     impl = registry()
     late = [rid for rid in rule_ids if rid in impl and impl[rid].scope == "findings"]
     wanted = set(rule_ids)
@@ -135,15 +152,17 @@ def run_rules(
             and matches(dep, impl[rid].depends)
         ]
     project = Project(units)
+    judged = Project(without(units, not_judged)) if not_judged else project
     found: list[Finding] = []
     for rid in early:
-        reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid], project)
+        scope = judged if rid.startswith(REACHABLE_ONLY) else project
+        reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid], scope)
         if reg.scope == "unit":
-            for unit in units:
+            for unit in scope.units:
                 if _applies(ctx.info, unit):
                     found += reg.func(unit, ctx)
         else:
-            found += reg.func([u for u in units if _applies(ctx.info, u)], ctx)
+            found += reg.func([u for u in scope.units if _applies(ctx.info, u)], ctx)
     found = [mark(f) for f in found]
     counting = [f for f in found if f.counts]
     for rid in late:

@@ -12,6 +12,7 @@ from pathlib import Path
 from . import catalogue as catalogue_mod
 from .analyse import CACHE_DIR, Cache, FileRecord, Settings, analyse_files
 from .baseline import Baseline
+from .callgraph import CallGraph, program_only_notes
 from .catalogue import Catalogue
 from .config import Config
 from .discover import SourceFile, discover
@@ -158,7 +159,10 @@ def _analyse_and_judge(
         problems += r.problems
         ignores.add(r.record.path, r.ignores)
     tool_errors = sum(r.tool_errors for r in results)
-    findings = sorted(run_rules(units, cat, rule_ids, ignores.apply), key=Finding.sort_key)
+    graph = CallGraph(units)
+    not_judged = graph.program_only()
+    problems += program_only_notes(graph, not_judged)
+    findings = sorted(run_rules(units, cat, rule_ids, ignores.apply, not_judged), key=Finding.sort_key)
     unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []
     return records, findings, problems + unused, tool_errors, len(unused)
 

@@ -1,0 +1,139 @@
+"""The call graph of the whole scan, and the functions a Python thread can reach through it.
+
+Built once per scan from the facts every frontend produces (`Function.calls`,
+`Function.refs`, `Unit.refs`), so libclang, tree-sitter and Cython units are
+judged alike. Nodes are functions keyed `(file, name)` for `static` ones (no
+caller outside their file) and `("", name)` for external ones; a call is
+resolved to the caller's own static function first, as the compiler does.
+
+Reachability answers "can this code run while Python threads run?". It is
+deliberately conservative, because a function wrongly judged unreachable hides
+true hazards:
+
+- roots are every function used as a value anywhere at file scope (method
+  tables, type slots, ufunc loop arrays, any initialiser), every function with
+  a role from its name (`PyInit_*`, `pybind11_init_*`, Cython's `<module>`), and
+  every function no code in the scan calls, except a program's entry point
+  (`main`, `WinMain`): an external one may be called from outside the scan, a
+  static one through a macro the syntax-only frontends cannot expand or a table
+  the frontends did not read as one;
+- edges are calls and the functions a body uses as values (a callback passed
+  on, a lambda given to pybind11's `def`); a call to `method` reaches every
+  `Class::method`, since C++ member calls are recorded by their bare name.
+
+What is left is code that only a program's `main()` runs (a platform demo, a
+command-line tool, a test harness built as an executable): never part of an
+extension module, so the FT1-FT3 rules do not judge it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Sequence
+
+from .facts import Function, Problem, Unit
+
+Key = tuple[str, str]  # (file, name) for `static` functions, ("", name) for external ones
+PROGRAM_ENTRIES = frozenset({"main", "wmain", "WinMain", "wWinMain", "_tmain"})
+_ROOT_PREFIXES = ("PyInit_", "pybind11_init_", "nanobind_init_")
+
+
+def own_key(unit: Unit, fn: Function) -> Key:
+    return (unit.path, fn.name) if fn.internal else ("", fn.name)
+
+
+def _base(name: str) -> str:
+    return name.rsplit("::", 1)[-1]
+
+
+class CallGraph:
+    """Callers, callees and value uses of every function defined in the scan."""
+
+    def __init__(self, units: Sequence[Unit]) -> None:
+        self.functions: dict[Key, tuple[Unit, Function]] = {}
+        for unit in units:
+            for fn in unit.functions:
+                self.functions.setdefault(own_key(unit, fn), (unit, fn))
+        by_base: dict[str, list[Key]] = defaultdict(list)
+        for key in self.functions:
+            if "::" in key[1]:
+                by_base[_base(key[1])].append(key)
+        self._methods = by_base
+        self.callers: dict[Key, set[Key]] = defaultdict(set)  # callee -> the functions that call it
+        self.edges: dict[Key, set[Key]] = defaultdict(set)  # function -> what it calls or uses as a value
+        self.file_refs: set[Key] = set()  # used as a value at file scope (tables, initialisers)
+        for unit in units:
+            for ref in unit.refs:
+                self.file_refs.update(self.resolve_all(unit, ref.name))
+            for fn in unit.functions:
+                me = own_key(unit, fn)
+                for call in fn.calls:
+                    for callee in self.resolve_all(unit, call.name):
+                        self.callers[callee].add(me)
+                        self.edges[me].add(callee)
+                for ref in fn.refs:
+                    for target in self.resolve_all(unit, ref.name):
+                        self.callers[target].add(me)
+                        self.edges[me].add(target)
+
+    def resolve(self, unit: Unit, name: str) -> Key:
+        """A name as seen from `unit`: its own static function first, else the external one."""
+        local = (unit.path, name)
+        return local if local in self.functions else ("", name)
+
+    def resolve_all(self, unit: Unit, name: str) -> list[Key]:
+        """Every defined function a call of `name` from `unit` may reach (a bare member name: each method)."""
+        key = self.resolve(unit, name)
+        found = [key] if key in self.functions else []
+        if "::" not in name:
+            found += [m for m in self._methods.get(name, ()) if m != key]
+        return found
+
+    def roots(self) -> set[Key]:
+        """Where execution may enter the scanned code from outside it (see the module docstring)."""
+        out = set(self.file_refs)
+        for key, (_unit, fn) in self.functions.items():
+            base = _base(fn.name)
+            by_name = base.startswith(_ROOT_PREFIXES) or base == "<module>"
+            uncalled = not (self.callers.get(key, set()) - {key}) and base not in PROGRAM_ENTRIES
+            if by_name or uncalled:
+                out.add(key)
+        return out
+
+    def reachable(self) -> set[Key]:
+        """Every function reachable from the roots through calls and value uses."""
+        return self._closure(self.roots())
+
+    def program_only(self) -> set[Key]:
+        """Functions that only a program's entry point reaches: reachable from `main` (or `WinMain`...),
+        not from any root. Anything else, a dead cycle included, stays judged."""
+        entries = {k for k, (_u, fn) in self.functions.items() if _base(fn.name) in PROGRAM_ENTRIES}
+        return self._closure(entries) - self.reachable() if entries else set()
+
+    def _closure(self, start: set[Key]) -> set[Key]:
+        seen = set(start)
+        todo = deque(seen)
+        while todo:
+            for nxt in self.edges.get(todo.popleft(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+
+def program_only_notes(graph: CallGraph, not_judged: set[Key]) -> list[Problem]:
+    """One note per file whose functions only a program's `main()` reaches (1-based line of the first)."""
+    by_file: dict[str, list[Function]] = defaultdict(list)
+    for key in not_judged:
+        unit, fn = graph.functions[key]
+        by_file[unit.path].append(fn)
+    notes = []
+    for path in sorted(by_file):
+        fns = sorted(by_file[path], key=lambda f: f.span.line)
+        names = ", ".join(f.name for f in fns[:5]) + (f" and {len(fns) - 5} more" if len(fns) > 5 else "")
+        message = (
+            f"{len(fns)} function(s) run only from a program's main(), never from Python: {names}; "
+            "not judged by the FT1-FT3 rules"
+        )
+        notes.append(Problem(path, "note", "program-only", message, fns[0].span.line))
+    return notes
