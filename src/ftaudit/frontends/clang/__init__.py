@@ -66,13 +66,15 @@ class ClangFrontend:
         self, path: str, language: str, args: list[str], src: Source, unsaved: list[tuple[str, str]] | None
     ) -> Unit:
         unit = Unit(path, language, self.name)
+        name = clang_name(path)  # what libclang knows the file as: its diagnostics and cursors say this
+        unsaved = [(clang_name(p), text) for p, text in unsaved] if unsaved is not None else None
         try:
-            tu = self.preambles.parse(path, args, unsaved)
+            tu = self.preambles.parse(name, args, unsaved)
         except ci.TranslationUnitLoadError as err:
             unit.problems.append(Problem(path, "error", "parse-failed", f"libclang could not parse the file: {err}"))
             return unit
-        unit.problems += self._diagnostics(tu, path, unit.missing_headers)
-        ctx = FileContext(self.catalogue, path, TypeJudge(self.catalogue.statics))
+        unit.problems += self._diagnostics(tu, path, name, unit.missing_headers)
+        ctx = FileContext(self.catalogue, name, TypeJudge(self.catalogue.statics))
         ctx.macro_events = lock_macro_events(self.catalogue.lock_macros, src.text)
         module_vars: list[ci.Cursor] = []
         self._scope(tu.cursor, ctx, unit, module_vars, src, top=True)
@@ -106,7 +108,8 @@ class ClangFrontend:
                 unit.refs += table_refs(c, src)
 
     @staticmethod
-    def _diagnostics(tu: ci.TranslationUnit, path: str, missing: list[str]) -> list[Problem]:
+    def _diagnostics(tu: ci.TranslationUnit, path: str, name: str, missing: list[str]) -> list[Problem]:
+        """Problems of the file `path` (libclang's `name` for it) from libclang's errors."""
         first_line: int | None = None
         syntax: list[ci.Diagnostic] = []
         for d in tu.diagnostics:
@@ -116,9 +119,9 @@ class ClangFrontend:
             if m:
                 if m.group(1) not in missing:
                     missing.append(m.group(1))
-                    if first_line is None and d.location.file and d.location.file.name == path:
+                    if first_line is None and d.location.file and d.location.file.name == name:
                         first_line = d.location.line
-            elif d.location.file and d.location.file.name == path and _SYNTAX.search(d.spelling):
+            elif d.location.file and d.location.file.name == name and _SYNTAX.search(d.spelling):
                 syntax.append(d)
         problems = []
         if missing:
@@ -151,6 +154,12 @@ class ClangFrontend:
     def _text(c: ci.Cursor, src: Source) -> str:
         ext = c.extent
         return blank_comments_and_strings(src.data[ext.start.offset : ext.end.offset].decode("utf-8", "replace"))
+
+
+def clang_name(path: str) -> str:
+    """`path` as libclang must be given it: absolute, so that a file named `-include.c` or
+    `-Wp,-MD,x.c` (libclang puts the name among the arguments) is never read as an option."""
+    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
 
 class Preambles:
