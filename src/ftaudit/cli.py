@@ -115,7 +115,13 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             help=f"Where the cache lives (default: {CACHE_DIR}/ at the project root). Env: FTAUDIT_CACHE_DIR.",
         ),
         click.option("-q", "--quiet", is_flag=True, help="Findings and errors only: no summary, no warnings or notes."),
-        click.option("-v", "--verbose", is_flag=True, help="Also list each scanned file and its frontend."),
+        click.option(
+            "-v",
+            "--verbose",
+            is_flag=True,
+            help="Also list each scanned file and its frontend, and the compile-database options not passed "
+            "to libclang.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -182,6 +188,7 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
         cache=not kw["no_cache"],
         cache_dir=kw["cache_dir"],
         limits=Limits(kw["time_limit"], kw["memory_limit"]),
+        verbose=kw["verbose"],
     )
     try:
         result = run_scan(opts)
@@ -318,7 +325,7 @@ def baseline_write(output: Path | None, **kw: Any) -> None:
 
 
 def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: Catalogue) -> Config:
-    """The configuration in effect; a broken one is a usage error (exit 2) naming the key."""
+    """The configuration in effect; a broken one is one line naming the file and key, and exit 2."""
     if no_config:
         return Config()
     path = config_file or find_config(paths)
@@ -326,11 +333,13 @@ def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: C
         return Config()
     try:
         config = load_config(path)
-    except ConfigError as err:
-        raise click.UsageError(str(err)) from err
-    where = f"{path} [tool.ftaudit]"
-    _check_rule_patterns(cat, [s.upper() for s in config.list("select")], f"{where} select")
-    _check_rule_patterns(cat, [s.upper() for s in config.list("ignore")], f"{where} ignore")
+        where = f"{path} [tool.ftaudit]"
+        _check_rule_patterns(cat, [s.upper() for s in config.list("select")], f"{where} select")
+        _check_rule_patterns(cat, [s.upper() for s in config.list("ignore")], f"{where} ignore")
+    except (ConfigError, click.UsageError) as err:
+        # One line, not click's usage text: the command line is fine, the file is not.
+        click.echo(f"ftaudit: error: {err}", err=True)
+        sys.exit(2)
     return config
 
 

@@ -7,6 +7,7 @@ the code. Unknown keys and wrong types are errors that name the key.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue import Catalogue
+from .safeio import UnsafeFileError, read_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,6 +34,13 @@ class Key:
     help: str
     example: str
     choices: tuple[str, ...] = ()
+    item: re.Pattern[str] | None = None  # what each entry of a list must match
+
+
+# A macro becomes exactly one argument, `-D<entry>`: a name (with parameters), then `=` and a value
+# on one line. Anything else (`-Wp,-MD,x`) is refused rather than passed to clang to judge.
+_MACRO = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\([A-Za-z0-9_, .]*\))?(=[^\n\r\0]*)?")
+CONFIG_MAX_BYTES = 1 << 20
 
 
 KEYS: tuple[Key, ...] = (
@@ -53,7 +62,13 @@ KEYS: tuple[Key, ...] = (
         '["vendor", "tests/*.c"]',
     ),
     Key("include-dirs", "list", "Extra include directories for libclang, relative to the file.", '["src/include"]'),
-    Key("defines", "list", "Preprocessor macros, `NAME` or `NAME=VALUE`.", '["HAVE_CONFIG_H", "NDEBUG=1"]'),
+    Key(
+        "defines",
+        "list",
+        "Preprocessor macros, `NAME`, `NAME=VALUE` or `NAME(ARGS)=VALUE`.",
+        '["HAVE_CONFIG_H", "NDEBUG=1"]',
+        item=_MACRO,
+    ),
     Key(
         "compile-commands",
         "string",
@@ -187,17 +202,32 @@ def _check(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
             want = f"one of {', '.join(key.choices)}" if key.choices else "a string"
         if not ok:
             raise ConfigError(f"{where}: `{name}` must be {want}, not {type(value).__name__}: {value!r}")
+        _check_items(where, key, value)
     return raw
 
 
+def _check_items(where: str, key: Key, value: Any) -> None:
+    """Each string of a list key with an item pattern matches it. Raises ConfigError naming the item."""
+    if key.item is None or key.kind != "list":
+        return
+    for item in value:
+        if not key.item.fullmatch(item):
+            raise ConfigError(f"{where}: `{key.name}` entry {item!r} is not valid ({key.help})")
+
+
 def load_config(path: Path) -> Config:
-    """Read `[tool.ftaudit]` of a pyproject.toml, or the top level of any other TOML file."""
+    """Read `[tool.ftaudit]` of a pyproject.toml, or the top level of any other TOML file.
+
+    The file must be a regular file of at most CONFIG_MAX_BYTES (it may be planted in the tree).
+    Raises ConfigError, naming the file, when it cannot be read, is not TOML, or a key is wrong."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_regular(path, CONFIG_MAX_BYTES).decode("utf-8"))
     except OSError as err:
         raise ConfigError(f"{path}: cannot read configuration: {err.strerror or err}") from err
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from err
+    except RecursionError as err:  # tomllib recurses once per nested `[` or `{`
+        raise ConfigError(f"{path}: invalid TOML: values nested too deeply") from err
     if path.name == "pyproject.toml" or "tool" in data:
         section = data.get("tool", {}).get("ftaudit", {})
         if not isinstance(section, dict):
@@ -216,7 +246,9 @@ def find_config(paths: list[Path]) -> Path | None:
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             try:
-                text = candidate.read_text(encoding="utf-8")
+                text = read_regular(candidate, CONFIG_MAX_BYTES).decode("utf-8")
+            except UnsafeFileError:
+                return candidate  # too large to look into: load_config says so, naming it
             except (OSError, UnicodeDecodeError):
                 continue
             if "tool.ftaudit" in text:

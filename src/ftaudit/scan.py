@@ -20,7 +20,7 @@ from .engine import run_rules, selected_rules
 from .facts import Problem
 from .findings import Finding
 from .fingerprint import with_fingerprints
-from .frontends.flags import CompileDatabase, FlagSettings, find_compile_database
+from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
 from .workers import Limits
@@ -46,6 +46,7 @@ class ScanOptions:
     cache: bool = False  # reuse facts of unchanged files from .ftaudit_cache/
     cache_dir: Path | None = None  # None: .ftaudit_cache/ at the root
     limits: Limits = field(default_factory=Limits)  # per-file time, per-worker memory
+    verbose: bool = False  # also report the compile-database options the allowlist dropped
 
 
 @dataclass
@@ -100,13 +101,9 @@ def scan(opts: ScanOptions) -> ScanResult:
     select = opts.select or [s.upper() for s in config.list("select")]
     rule_ids = selected_rules(cat, select, opts.ignore + [s.upper() for s in config.list("ignore")])
     files, problems = discover(opts.paths, config.excluded)
-    db_path = opts.compile_commands or config.compile_commands() or find_compile_database(opts.paths)
-    db = None
-    if db_path is not None:
-        try:
-            db = CompileDatabase.load(db_path)
-        except (OSError, ValueError, KeyError) as err:
-            problems.append(Problem(str(db_path), "error", "compile-commands", f"cannot read compile database: {err}"))
+    db, db_problems = load_database(opts)
+    problems += db_problems
+    setup_errors = sum(1 for p in db_problems if p.level == "error")
     flags = FlagSettings(
         opts.include_dirs + config.paths("include-dirs"),
         opts.defines + config.list("defines"),
@@ -137,7 +134,36 @@ def scan(opts: ScanOptions) -> ScanResult:
     if opts.baseline is not None:
         findings, fixed = opts.baseline.apply(findings)
     problems = [_relocate_problem(p, root) for p in problems]
-    return ScanResult(root, records, findings, problems, rule_ids, tool_errors, n_unused, fixed)
+    return ScanResult(root, records, findings, problems, rule_ids, tool_errors + setup_errors, n_unused, fixed)
+
+
+def load_database(opts: ScanOptions) -> tuple[CompileDatabase | None, list[Problem]]:
+    """The compile database in effect (command line, configuration, or found in the tree), and the
+    problems with it: an error when it cannot be used (a tool error: exit 2), and with `verbose` a
+    note listing the options the allowlist dropped."""
+    path = opts.compile_commands or opts.config.compile_commands() or find_compile_database(opts.paths)
+    if path is None:
+        return None, []
+    try:
+        db = CompileDatabase.load(path, opts.paths)
+    except CompileDatabaseError as err:
+        return None, [Problem(str(path), "error", "compile-commands", f"cannot use compile database: {err}")]
+    except OSError as err:
+        reason = err.strerror or str(err)
+        return None, [Problem(str(path), "error", "compile-commands", f"cannot read compile database: {reason}")]
+    if not opts.verbose or not db.dropped:
+        return db, []
+    return db, [Problem(str(db.path), "note", "compile-flags-dropped", dropped_message(db.dropped))]
+
+
+def dropped_message(dropped: dict[str, int], limit: int = 40) -> str:
+    """One line naming the distinct options dropped (the first `limit`; unprintable ones quoted)."""
+    shown = [o if o.isprintable() else repr(o) for o in list(dropped)[:limit]]
+    more = f" and {len(dropped) - limit} more" if len(dropped) > limit else ""
+    return (
+        f"{len(dropped)} distinct compiler option(s) not passed to libclang (only path-free options that shape "
+        f"the parse are): {' '.join(shown)}{more}"
+    )
 
 
 def _analyse_and_judge(

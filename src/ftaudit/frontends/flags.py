@@ -15,11 +15,16 @@ import os
 import re
 import shlex
 import sysconfig
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-SHIM = Path(__file__).parent / "clang" / "shim" / "ftaudit_shim.h"
+from ..safeio import read_regular
+from .allowlist import clean_args
+
+SHIM = Path(__file__).resolve().parent / "clang" / "shim" / "ftaudit_shim.h"
 _CXX_HINT = re.compile(
     r"^\s*(namespace\s+\w+|template\s*<|class\s+\w+\s*[:{]|#include\s*<(vector|string|map|memory|mutex|pybind11|nanobind)[^>]*>)"
     r"|\bstd::",
@@ -27,7 +32,7 @@ _CXX_HINT = re.compile(
 )
 _PY_HINT = re.compile(r"\bPy[A-Z_a-z]|Python\.h|PYBIND11_|NB_MODULE|\bpybind11\b|\bnanobind\b")
 _INCLUDE_DIR_NAMES = {"include", "includes", "inc", "src"}
-_DROP_WITH_VALUE = {"-o", "-MF", "-MT", "-MQ", "-c"}
+COMPILE_DB_MAX_BYTES = 64 << 20  # numpy's is a few MB
 
 
 def python_include_dirs() -> list[str]:
@@ -97,54 +102,99 @@ def tree_include_dirs(roots: list[Path], max_depth: int = 4) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+class CompileDatabaseError(ValueError):
+    """A compile database that is not a JSON list of entries; the message names the file."""
+
+
 @dataclass
 class CompileDatabase:
-    """compile_commands.json, read as plain JSON (no libclang database API needed)."""
+    """compile_commands.json: per source file, the allowed compiler arguments (see allowlist.py).
+
+    Read as plain JSON, not with `clang.cindex.CompilationDatabase`: that opens the file again by
+    path itself (the size and regular-file checks of `safeio.read_regular` would not cover what it
+    reads), only takes a directory holding a file of that exact name, says no more than "could not
+    load" when the file is bad, and would load libclang in scans that never parse with it."""
 
     path: Path
     entries: dict[str, list[str]] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)  # option as written -> how many entries had it
 
     @classmethod
-    def load(cls, path: Path) -> CompileDatabase:
+    def load(cls, path: Path, roots: Sequence[Path] = ()) -> CompileDatabase:
+        """The database at `path` (a file, or a directory holding compile_commands.json).
+
+        `roots`: the scanned paths; an `-include` file must lie inside one of them (a file root
+        counts as its directory) or inside the database's own directory.
+        Raises UnsafeFileError (not a regular file, over COMPILE_DB_MAX_BYTES), OSError
+        (unreadable) and CompileDatabaseError (not JSON, or not a list of entries)."""
         if path.is_dir():
             path = path / "compile_commands.json"
+        data = _parse_json(path, read_regular(path, COMPILE_DB_MAX_BYTES))
+        inside = _allowed_dirs(path, roots)
         db = cls(path)
-        for entry in json.loads(path.read_text(encoding="utf-8")):
-            directory = Path(entry.get("directory", "."))
-            file = Path(entry["file"])
-            file = file if file.is_absolute() else directory / file
-            args = entry.get("arguments") or shlex.split(entry.get("command", ""))
-            db.entries[os.path.realpath(file)] = _clean_args(args[1:], directory, file)
+        base = os.path.dirname(os.path.abspath(path))
+        for n, item in enumerate(data):
+            directory, file, args = _entry(path, n, item, base)
+            kept, dropped = clean_args(args[1:], directory, inside)
+            db.entries[os.path.realpath(file)] = kept
+            for option in dict.fromkeys(dropped):
+                db.dropped[option] = db.dropped.get(option, 0) + 1
         return db
 
     def args_for(self, path: Path) -> list[str] | None:
         return self.entries.get(os.path.realpath(path))
 
 
-def _clean_args(args: list[str], directory: Path, file: Path) -> list[str]:
-    """Keep what shapes the parse (-I, -D, -std, -include...), made absolute."""
+def _parse_json(path: Path, raw: bytes) -> list[Any]:
+    """The top-level list of a compile database. Raises CompileDatabaseError."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CompileDatabaseError(f"{path}: not valid JSON: {err}") from err
+    except RecursionError as err:  # a hundred thousand nested `[`
+        raise CompileDatabaseError(f"{path}: not valid JSON: nested too deeply") from err
+    if not isinstance(data, list):
+        raise CompileDatabaseError(f"{path}: must be a JSON list of entries, not {type(data).__name__}")
+    return data
+
+
+def _entry(path: Path, n: int, item: Any, base: str) -> tuple[str, str, list[str]]:
+    """(absolute directory, absolute file, argument list) of entry `n`. Raises CompileDatabaseError."""
+    where = f"{path}: entry {n}"
+    if not isinstance(item, dict):
+        raise CompileDatabaseError(f"{where}: must be an object, not {type(item).__name__}")
+    directory, file = item.get("directory", "."), item.get("file")
+    if not isinstance(directory, str) or not isinstance(file, str):
+        raise CompileDatabaseError(f"{where}: `directory` and `file` must be strings")
+    directory = os.path.join(base, directory)  # a relative one is taken from the database's directory
+    args = item.get("arguments")
+    if args is None:
+        command = item.get("command", "")
+        if not isinstance(command, str):
+            raise CompileDatabaseError(f"{where}: `command` must be a string")
+        try:
+            args = shlex.split(command)
+        except ValueError as err:
+            raise CompileDatabaseError(f"{where}: `command` cannot be split: {err}") from err
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise CompileDatabaseError(f"{where}: `arguments` must be a list of strings")
+    return directory, os.path.join(directory, file), args
+
+
+def _allowed_dirs(path: Path, roots: Sequence[Path]) -> list[str]:
+    """Real paths of the scan roots (a file's directory for a file) and of the database's directory."""
+    dirs = [os.path.realpath(r if r.is_dir() else r.parent) for r in roots]
+    return list(dict.fromkeys([*dirs, os.path.realpath(path.parent)]))
+
+
+def without_language(args: list[str]) -> list[str]:
+    """`args` without their `-x LANGUAGE` pairs (ftaudit judges the language itself)."""
     out: list[str] = []
     skip = False
-    for i, a in enumerate(args):
-        if skip:
-            skip = False
-            continue
-        if a in _DROP_WITH_VALUE:
-            skip = a != "-c"
-            continue
-        if os.path.realpath(directory / a) == os.path.realpath(file) or a == str(file):
-            continue
-        for flag in ("-I", "-isystem", "-iquote", "-include", "-idirafter"):
-            if a == flag and i + 1 < len(args):
-                out += [flag, str(directory / args[i + 1])]
-                skip = True
-                break
-            if a.startswith(flag) and len(a) > len(flag) and flag == "-I":
-                out.append("-I" + str(directory / a[2:]))
-                break
-        else:
-            if a.startswith(("-D", "-U", "-std=", "-f", "-m", "-x", "--target", "-include", "-W")):
-                out.append(a)
+    for a in args:
+        if not skip and a != "-x":
+            out.append(a)
+        skip = a == "-x" and not skip
     return out
 
 
@@ -183,18 +233,21 @@ class FlagSettings:
         return clang_libcxx_dir()
 
     def args_for(self, path: Path, text: str, language: str) -> list[str]:
+        """libclang's arguments for `path`: the language ftaudit judged, the database's allowed flags or
+        the tree's include directories, the user's -D/-I, the Python headers and the shim. Every
+        attacker-chosen string is one whole argument (`-D<value>`, `-I<absolute dir>`), never an option."""
         cxx = is_cxx(path, text, language)
         args = ["-x", "c++" if cxx else "c", "-ferror-limit=0", "-w"]
         if cxx and self.libcxx:
             args += ["-nostdinc++", "-isystem", self.libcxx]
         from_db = self.compile_db.args_for(path) if self.compile_db else None
         if from_db is not None:
-            args += [a for a in from_db if not a.startswith("-x")]
+            args += without_language(from_db)
         args += [f"-D{d}" for d in self.defines]
         args += [f"-I{d}" for d in self.include_dirs]
         args += [a for d in self.python_dirs for a in ("-isystem", d)]  # not the project's code
         if from_db is None:
-            args += [f"-I{path.parent}"] + [f"-I{d}" for d in self.tree_dirs]
+            args += [f"-I{os.path.abspath(path.parent)}"] + [f"-I{d}" for d in self.tree_dirs]
             args += [a for d in self.external_dirs for a in ("-isystem", d)]
         if self.python_dirs and uses_python(text):
             args += ["-include", str(SHIM)]

@@ -68,13 +68,15 @@ class ClangFrontend:
         self, path: str, language: str, args: list[str], src: Source, unsaved: list[tuple[str, str]] | None
     ) -> Unit:
         unit = Unit(path, language, self.name)
+        name = clang_name(path)  # what libclang knows the file as: its diagnostics and cursors say this
+        unsaved = [(clang_name(p), text) for p, text in unsaved] if unsaved is not None else None
         try:
-            tu = self.preambles.parse(path, args, unsaved)
+            tu = self.preambles.parse(name, args, unsaved)
         except ci.TranslationUnitLoadError as err:
             unit.problems.append(Problem(path, "error", "parse-failed", f"libclang could not parse the file: {err}"))
             return unit
-        unit.problems += self._diagnostics(tu, path, unit.missing_headers)
-        ctx = FileContext(self.catalogue, path, TypeJudge(self.catalogue.statics))
+        unit.problems += self._diagnostics(tu, path, name, unit.missing_headers)
+        ctx = FileContext(self.catalogue, name, TypeJudge(self.catalogue.statics))
         ctx.macro_events = lock_macro_events(self.catalogue.lock_macros, src.text)
         module_vars: list[ci.Cursor] = []
         self._scope(tu.cursor, ctx, unit, module_vars, src, top=True)
@@ -108,7 +110,8 @@ class ClangFrontend:
                 unit.refs += table_refs(c, src)
 
     @staticmethod
-    def _diagnostics(tu: ci.TranslationUnit, path: str, missing: list[str]) -> list[Problem]:
+    def _diagnostics(tu: ci.TranslationUnit, path: str, name: str, missing: list[str]) -> list[Problem]:
+        """Problems of the file `path` (libclang's `name` for it) from libclang's errors."""
         first_line: int | None = None
         syntax: list[ci.Diagnostic] = []
         in_headers: list[ci.Diagnostic] = []
@@ -119,10 +122,10 @@ class ClangFrontend:
             if m:
                 if m.group(1) not in missing:
                     missing.append(m.group(1))
-                    if first_line is None and d.location.file and d.location.file.name == path:
+                    if first_line is None and d.location.file and d.location.file.name == name:
                         first_line = d.location.line
             elif d.location.file and _SYNTAX.search(d.spelling):
-                if d.location.file.name == path:
+                if d.location.file.name == name:
                     syntax.append(d)
                 elif not d.location.is_in_system_header:  # the project's own header: say so, never silently
                     in_headers.append(d)
@@ -152,7 +155,7 @@ class ClangFrontend:
                     "header-syntax-error",
                     f"{len(in_headers)} syntax error(s) in included headers, first at {where}: {d.spelling}; "
                     "declarations from that header may be missing",
-                    _include_line(tu, path, d.location.file.name),
+                    _include_line(tu, name, d.location.file.name),
                 )
             )
         return problems
@@ -187,6 +190,12 @@ def _include_line(tu: ci.TranslationUnit, path: str, header: str) -> int | None:
             return line
         header = source
     return None
+
+
+def clang_name(path: str) -> str:
+    """`path` as libclang must be given it: absolute, so that a file named `-include.c` or
+    `-Wp,-MD,x.c` (libclang puts the name among the arguments) is never read as an option."""
+    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
 
 class Preambles:
