@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .findings import Finding
+from .names import fs_bytes
+from .source import read_tree_text
 
 _WS = re.compile(r"\s+")
 
@@ -24,7 +26,8 @@ def normalised_code(line_text: str) -> str:
 
 def fingerprint(finding: Finding, code: str, occurrence: int) -> str:
     key = "\0".join((finding.rule, finding.path, finding.function, code, str(occurrence)))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    # The name's own bytes: one that is not UTF-8 holds surrogates, which plain UTF-8 refuses.
+    return hashlib.sha256(fs_bytes(key)).hexdigest()[:32]
 
 
 class LineReader:
@@ -37,7 +40,7 @@ class LineReader:
     def line(self, path: str, line: int) -> str:
         if path not in self._cache:
             try:
-                self._cache[path] = (self.root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+                self._cache[path] = read_tree_text(self.root / path).splitlines()
             except OSError:
                 self._cache[path] = []
         lines = self._cache[path]
