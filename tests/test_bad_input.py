@@ -80,17 +80,17 @@ def test_unreadable_file(tmp_path):
 
 def test_unreadable_file_simulated(tmp_path, monkeypatch):
     """Runs as root too: the read itself fails."""
-    from pathlib import Path
+    from ftaudit import source
 
-    real = Path.read_bytes
+    real = source.read_regular
 
-    def fail(self):
-        if self.name == "secret.c":
+    def fail(path, max_bytes):
+        if os.path.basename(path) == "secret.c":
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(path, max_bytes)
 
     (tmp_path / "secret.c").write_text(HAZARD)
-    monkeypatch.setattr(Path, "read_bytes", fail)
+    monkeypatch.setattr(source, "read_regular", fail)
     r = _scan(tmp_path)
     problems = [p for p in r.problems if p.path == "secret.c"]
     assert [p.code for p in problems] == ["unreadable"] and "Permission denied" in problems[0].message

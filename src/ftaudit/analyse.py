@@ -28,6 +28,7 @@ from .discover import SourceFile
 from .facts import Problem, Unit
 from .frontends.flags import FlagSettings
 from .frontends.includes import missing_header_problem
+from .names import utf8_safe
 from .source import read_source
 from .suppress import Ignore, parse_ignores
 from .workers import Limits, WorkerPool
@@ -133,11 +134,13 @@ class FrontendChooser:
     def analyse(self, sf: SourceFile, src: Any) -> Unit:
         if sf.language == "cython":
             return self.cython.analyse(sf, src)
+        path = str(sf.path)
         if self.choice == "treesitter":
             return self.ts.analyse(sf, src)
+        if not utf8_safe(path):
+            return self._undecodable_name(sf, src)
         if self.choice == "clang":
             return self.clang.analyse(sf, src)
-        path = str(sf.path)
         args = self.settings.flags.args_for(sf.path, src.text, sf.language)
         missing, line = self.headers.of_file(path, src.text, args)
         if missing:  # libclang would parse the file only to fail: straight to tree-sitter
@@ -153,6 +156,14 @@ class FrontendChooser:
         note = f"analysed with tree-sitter instead of libclang ({why}): no headers needed, types from this file only"
         ts_unit.problems = [*problems, Problem(path, "note", "frontend-fallback", note, trouble[0].line)]
         return ts_unit
+
+    def _undecodable_name(self, sf: SourceFile, src: Any) -> Unit:
+        """A C/C++ file whose name is not UTF-8 (a hostile tree's `caf\\xff.c`): libclang takes
+        UTF-8 names only, tree-sitter takes the text, so tree-sitter analyses it."""
+        unit = self.ts.analyse(sf, src)
+        note = "file name is not UTF-8, which libclang cannot take: analysed with tree-sitter"
+        unit.problems = [*unit.problems, Problem(str(sf.path), "note", "frontend-fallback", note)]
+        return unit
 
 
 def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> FileResult:

@@ -16,9 +16,12 @@ from typing import Any
 
 from . import __version__
 from .findings import Finding, Suppression
+from .names import display
+from .safeio import read_regular, write_atomic
 
 DEFAULT_NAME = ".ftaudit-baseline.json"
 FORMAT = 1
+MAX_BYTES = 64 * 1024 * 1024  # some 250,000 findings: a bound on what a planted file can cost
 
 
 class BaselineError(Exception):
@@ -33,14 +36,15 @@ class Baseline:
     @classmethod
     def load(cls, path: Path) -> Baseline:
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            # The baseline usually lives in the scanned tree: it may be a FIFO or a link to /dev/zero.
+            doc = json.loads(read_regular(path, MAX_BYTES).decode("utf-8"))
         except OSError as err:
-            raise BaselineError(f"{path}: cannot read baseline: {err.strerror or err}") from err
+            raise BaselineError(f"{display(path)}: cannot read baseline: {err.strerror or err}") from err
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise BaselineError(f"{path}: not a baseline file (invalid JSON: {err})") from err
+            raise BaselineError(f"{display(path)}: not a baseline file (invalid JSON: {err})") from err
         if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("findings"), list):
             raise BaselineError(
-                f"{path}: not an ftaudit baseline (format {FORMAT}); rewrite it with `ftaudit baseline write`"
+                f"{display(path)}: not an ftaudit baseline (format {FORMAT}); rewrite it with `ftaudit baseline write`"
             )
         prints = Counter(str(e.get("fingerprint", "")) for e in doc["findings"] if isinstance(e, dict))
         return cls(path, prints)
@@ -58,12 +62,13 @@ class Baseline:
 
 
 def write(path: Path, findings: list[Finding]) -> int:
-    """Store the findings that count; returns how many."""
+    """Store the findings that count at `path` (replacing whatever is there, a planted symbolic
+    link included, never writing through it); returns how many. Raises OSError when it cannot."""
     entries: list[dict[str, Any]] = [
         {
             "fingerprint": f.fingerprint,
             "rule": f.rule,
-            "path": f.path,
+            "path": display(f.path),  # informative only: entries match by fingerprint
             "function": f.function,
             "line": f.span.line,
             "message": f.message,
@@ -72,7 +77,5 @@ def write(path: Path, findings: list[Finding]) -> int:
         if f.counts
     ]
     doc = {"tool": "ftaudit", "version": __version__, "format": FORMAT, "findings": entries}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
     return len(entries)

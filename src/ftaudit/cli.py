@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -24,7 +24,9 @@ from .baseline import Baseline, BaselineError
 from .catalogue import Catalogue
 from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
+from .names import clean, display
 from .report.text import Style
+from .safeio import write_atomic
 from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab")
@@ -136,7 +138,7 @@ class Progress:
 
     def __call__(self, done: int, total: int, path: str) -> None:
         width = shutil.get_terminal_size((80, 20)).columns
-        line = f"[{done:>{len(str(total))}}/{total}] {path}"[: width - 1]
+        line = f"[{done:>{len(str(total))}}/{total}] {display(path)}"[: width - 1]
         click.echo("\r" + line.ljust(width - 1), err=True, nl=False)
         self.shown = True
 
@@ -193,7 +195,7 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
     try:
         result = run_scan(opts)
     except Exception as err:
-        click.echo(f"ftaudit: error: {type(err).__name__}: {err}", err=True)
+        click.echo(f"ftaudit: error: {type(err).__name__}: {clean(str(err))}", err=True)
         sys.exit(2)
     finally:
         if progress is not None:
@@ -212,7 +214,7 @@ def _report_problems(result: Any, kw: dict[str, Any], style: Any) -> None:
         click.echo(text_report.problem_line(p, style), err=True, color=style.colour)
     if kw["verbose"]:
         for rec in result.files:
-            click.echo(f"{rec.path}: {rec.language}, {rec.frontend}", err=True)
+            click.echo(f"{display(rec.path)}: {rec.language}, {rec.frontend}", err=True)
 
 
 def _render(fmt: str, result: Any, cat: Catalogue, category: str | None, quiet: bool, show: bool, style: Any) -> str:
@@ -238,6 +240,20 @@ def _render(fmt: str, result: Any, cat: Catalogue, category: str | None, quiet: 
     return text_report.render(result, cat, quiet, show, style)
 
 
+def _write_or_exit(target: Path, text: str, what: str) -> None:
+    """Write `text` to `target` replacing what is there (a planted symbolic link is replaced, not
+    followed); a failure is one line on stderr and exit 2."""
+    try:
+        write_atomic(target, text.encode("utf-8"))
+    except OSError as err:
+        _fail_write(target, what, err)
+
+
+def _fail_write(target: Path, what: str, err: OSError) -> NoReturn:
+    click.echo(f"ftaudit: error: cannot write {what} to {display(target)}: {err.strerror or err}", err=True)
+    sys.exit(2)
+
+
 def _exit(result: Any) -> None:
     not_found = any(p.code == "not-found" for p in result.problems)
     if result.tool_errors or not_found:
@@ -248,7 +264,7 @@ def _exit(result: Any) -> None:
 @main.command()
 @scan_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
 @click.option(
     "--baseline",
     "baseline_file",
@@ -290,7 +306,7 @@ def scan(
     _report_problems(result, kw, text_report.Style(use_colour(color, _stderr_is_tty(), os.environ)))
     report = _render(fmt, result, cat, sarif_category, kw["quiet"], show_suppressed, style)
     if output is not None:
-        output.write_text(report, encoding="utf-8")
+        _write_or_exit(output, report, "report")
         if not kw["quiet"]:
             click.echo(text_report.summary(result), err=True)
     else:
@@ -308,7 +324,7 @@ def baseline() -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help=f"Baseline file (default: {DEFAULT_BASELINE} at the root).",
 )
 def baseline_write(output: Path | None, **kw: Any) -> None:
@@ -318,8 +334,11 @@ def baseline_write(output: Path | None, **kw: Any) -> None:
     result, _ = _run(kw)
     _report_problems(result, kw, Style(False))
     target = output or (result.root / DEFAULT_BASELINE)
-    n = write(target, result.findings)
-    click.echo(f"ftaudit: {n} finding(s) written to {target}", err=True)
+    try:
+        n = write(target, result.findings)
+    except OSError as err:
+        _fail_write(target, "baseline", err)
+    click.echo(f"ftaudit: {n} finding(s) written to {display(target)}", err=True)
     not_found = any(p.code == "not-found" for p in result.problems)
     sys.exit(2 if result.tool_errors or not_found else 0)
 

@@ -1,13 +1,21 @@
-"""Find the source files under the given paths, deterministically."""
+"""Find the source files under the given paths, deterministically.
+
+The scanned tree is untrusted (docs/security-walk.md): the walk is iterative (no
+depth limit), follows a symbolic link only when its target lies inside the scanned
+paths, and yields regular files only: FIFOs, devices and sockets named like source
+files are reported, never opened.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .facts import Problem
+from .names import display
 
 LANGUAGES = {
     ".c": "c",
@@ -38,6 +46,7 @@ SKIP_DIRS = {
     "site-packages",
     ".ftaudit_cache",
 }
+_SHOWN_LINKS = 3  # links named in the one note about links out of the tree
 
 
 @dataclass(frozen=True)
@@ -60,54 +69,179 @@ def discover(
     """Files to scan (sorted, de-duplicated) and problems met while walking.
 
     `excluded` (the configuration's `exclude` patterns) prunes walked files and
-    directories; a file named on the command line is scanned regardless."""
+    directories; a file named on the command line is scanned regardless (and may be
+    a symbolic link to anywhere: the user named it), if it is a regular file."""
+    paths = list(paths)
+    walk = _Walk(_roots(paths), excluded)
     found: dict[str, SourceFile] = {}
-    problems: list[Problem] = []
     for top in paths:
-        if top.is_symlink() and not top.exists():
-            problems.append(Problem(str(top), "warning", "broken-symlink", "broken symbolic link: skipped"))
-        elif top.is_file():
-            lang = language_of(top)
-            if lang is None:
-                problems.append(
-                    Problem(str(top), "warning", "unknown-language", "not a C, C++ or Cython file: skipped")
-                )
+        for f in walk.top(top):
+            found.setdefault(os.path.realpath(f.path), f)
+    return sorted(found.values(), key=lambda f: str(f.path)), walk.problems + walk.outside_note()
+
+
+def _roots(paths: list[Path]) -> tuple[str, ...]:
+    """The resolved scan paths: a link whose target is under one of them stays in the tree."""
+    return tuple(os.path.realpath(p) for p in paths if os.path.exists(p))
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
+
+
+def _not_regular(path: str, mode: int) -> Problem:
+    return Problem(path, "note", "not-regular", f"not a regular file ({_kind(mode)}): skipped")
+
+
+@dataclass
+class _Walk:
+    """One scan's walk over its paths: the problems met and the links out of the tree not followed."""
+
+    roots: tuple[str, ...]
+    excluded: Callable[[Path], bool]
+    problems: list[Problem] = field(default_factory=list)
+    outside: list[tuple[str, str]] = field(default_factory=list)  # (link, its target as written)
+
+    def top(self, top: Path) -> Iterator[SourceFile]:
+        """The source files of one path named on the command line (followed wherever it points)."""
+        try:
+            st = os.stat(top)
+        except OSError as err:
+            if os.path.islink(top):
+                self.problems.append(Problem(str(top), "warning", "broken-symlink", "broken symbolic link: skipped"))
+            elif isinstance(err, FileNotFoundError):
+                self.problems.append(Problem(str(top), "error", "not-found", "no such file or directory"))
             else:
-                found.setdefault(os.path.realpath(top), SourceFile(top, lang))
-        elif top.is_dir():
-            for f in _walk(top, problems, excluded):
-                found.setdefault(os.path.realpath(f.path), f)
-        else:
-            problems.append(Problem(str(top), "error", "not-found", "no such file or directory"))
-    return sorted(found.values(), key=lambda f: str(f.path)), problems
-
-
-def _walk(top: Path, problems: list[Problem], excluded: Callable[[Path], bool]) -> Iterator[SourceFile]:
-    seen: set[str] = set()
-
-    def onerror(err: OSError) -> None:
-        problems.append(Problem(str(err.filename), "warning", "unreadable", f"cannot read directory: {err.strerror}"))
-
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=onerror):
-        real = os.path.realpath(dirpath)
-        if real in seen:
-            problems.append(
-                Problem(dirpath, "warning", "symlink-loop", "directory already visited (symbolic link loop): skipped")
+                self.problems.append(Problem(str(top), "warning", "unreadable", f"cannot read: {err.strerror}"))
+            return
+        if stat.S_ISDIR(st.st_mode):
+            yield from self._tree(top, (st.st_dev, st.st_ino))
+            return
+        lang = language_of(top)
+        if lang is None:
+            self.problems.append(
+                Problem(str(top), "warning", "unknown-language", "not a C, C++ or Cython file: skipped")
             )
-            dirnames[:] = []
-            continue
-        seen.add(real)
+        elif not stat.S_ISREG(st.st_mode):
+            self.problems.append(_not_regular(str(top), st.st_mode))
+        else:
+            yield SourceFile(top, lang)
+
+    def _tree(self, top: Path, top_id: tuple[int, int]) -> Iterator[SourceFile]:
+        """Depth-first, each directory's files before its subdirectories, both sorted (as os.walk did),
+        with an explicit stack: 2000 nested directories are no deeper for Python than one."""
+        seen: set[tuple[int, int]] = set()
+        stack: list[tuple[str, tuple[int, int]]] = [(str(top), top_id)]
+        while stack:
+            dirpath, ident = stack.pop()
+            if ident in seen:
+                self.problems.append(
+                    Problem(
+                        dirpath, "warning", "symlink-loop", "directory already visited (symbolic link loop): skipped"
+                    )
+                )
+                continue
+            seen.add(ident)
+            subdirs: list[tuple[str, tuple[int, int]]] = []
+            yield from self._directory(dirpath, subdirs)
+            stack.extend(reversed(subdirs))
+
+    def _directory(self, dirpath: str, subdirs: list[tuple[str, tuple[int, int]]]) -> Iterator[SourceFile]:
+        """The source files directly in `dirpath`; the subdirectories to walk are appended to `subdirs`."""
+        try:
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as err:
+            self.problems.append(
+                Problem(str(err.filename or dirpath), "warning", "unreadable", f"cannot read directory: {err.strerror}")
+            )
+            return
         base = Path(dirpath)
-        # Strings, not Paths, for every entry: a warm scan of a big tree is mostly this walk.
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in SKIP_DIRS
-            and not d.startswith(".")
-            and not os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg"))
-            and not excluded(base / d)
-        )
-        for name in sorted(filenames):
-            lang = LANGUAGES.get(os.path.splitext(name)[1].lower())
-            if lang is not None and not excluded(path := base / name):
+        for entry in entries:
+            # Strings, not Paths, until an entry is kept: a warm scan of a big tree is mostly this walk.
+            if _safe_is_dir(entry):
+                ident = self._subdir(entry, base)
+                if ident is not None:
+                    subdirs.append((entry.path, ident))
+                continue
+            lang = LANGUAGES.get(os.path.splitext(entry.name)[1].lower())
+            if lang is None or self.excluded(path := base / entry.name) or not self._followable(entry):
+                continue
+            if _safe_is_file(entry):  # no system call for a plain entry: the directory listing says
                 yield SourceFile(path, lang)
+                continue
+            mode = _mode(entry)
+            if mode is None:
+                self.problems.append(Problem(str(path), "warning", "broken-symlink", "broken symbolic link: skipped"))
+            elif not stat.S_ISREG(mode):
+                self.problems.append(_not_regular(str(path), mode))
+
+    def _subdir(self, entry: os.DirEntry[str], base: Path) -> tuple[int, int] | None:
+        """The (device, inode) of a subdirectory to walk, or None when it is skipped."""
+        name = entry.name
+        if name in SKIP_DIRS or name.startswith(".") or not self._followable(entry):
+            return None
+        if os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")) or self.excluded(base / name):
+            return None
+        try:
+            st = entry.stat()
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _followable(self, entry: os.DirEntry[str]) -> bool:
+        """Not a symbolic link, or one whose target is inside the scanned paths (else remembered)."""
+        if not entry.is_symlink():
+            return True
+        real = os.path.realpath(entry.path)
+        if any(_under(real, root) for root in self.roots):
+            return True
+        try:
+            target = os.readlink(entry.path)
+        except OSError:
+            target = real
+        self.outside.append((str(Path(entry.path)), target))
+        return False
+
+    def outside_note(self) -> list[Problem]:
+        """One note for all the links out of the tree: a hostile tree can hold thousands."""
+        if not self.outside:
+            return []
+        n = len(self.outside)
+        shown = ", ".join(f"{display(link)} -> {display(target)}" for link, target in self.outside[:_SHOWN_LINKS])
+        more = f" and {n - _SHOWN_LINKS} more" if n > _SHOWN_LINKS else ""
+        noun = "symbolic link points" if n == 1 else "symbolic links point"
+        message = f"{n} {noun} outside the scanned tree, not followed: {shown}{more}"
+        return [Problem(self.outside[0][0], "note", "symlink-outside", message)]
+
+
+def _safe_is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _safe_is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _mode(entry: os.DirEntry[str]) -> int | None:
+    """The file type of what the entry names (a link's target), or None for a broken link."""
+    try:
+        return entry.stat().st_mode
+    except OSError:
+        return None

@@ -14,6 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from .findings import Finding
+from .names import fs_bytes
+from .safeio import read_regular
+from .source import DEFAULT_MAX_BYTES
 
 _WS = re.compile(r"\s+")
 
@@ -24,7 +27,8 @@ def normalised_code(line_text: str) -> str:
 
 def fingerprint(finding: Finding, code: str, occurrence: int) -> str:
     key = "\0".join((finding.rule, finding.path, finding.function, code, str(occurrence)))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    # The name's own bytes: one that is not UTF-8 holds surrogates, which plain UTF-8 refuses.
+    return hashlib.sha256(fs_bytes(key)).hexdigest()[:32]
 
 
 class LineReader:
@@ -39,7 +43,7 @@ class LineReader:
         """The bytes of 1-based `line` of `path` (relative to the root), b"" when there is none."""
         if path not in self._cache:
             try:
-                self._cache[path] = (self.root / path).read_bytes().splitlines()
+                self._cache[path] = read_regular(self.root / path, DEFAULT_MAX_BYTES).splitlines()
             except OSError:
                 self._cache[path] = []
         lines = self._cache[path]

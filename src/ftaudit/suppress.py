@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from .facts import Problem
 from .findings import Finding, Suppression
+from .source import read_tree_text
 
 _COMMENT = {
     "c": re.compile(r"(?://|/\*)\s*ftaudit:\s*ignore\b(\[[^\]\n]*\])?([^\n]*)"),
@@ -100,7 +100,7 @@ class IgnoreIndex:
         if _key(path) in self.by_path:
             return
         try:
-            text = Path(path).read_text(encoding="utf-8", errors="replace")
+            text = read_tree_text(path)
         except OSError:
             text = ""
         self.add(path, parse_ignores(path, text, language)[0])

@@ -18,6 +18,7 @@ import os
 import re
 
 from ..facts import Problem
+from ..source import read_tree_text
 from .textscan import blank_comments_and_strings
 
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(include|import|if|ifdef|ifndef|elif|else|endif|define)\b", re.M)
@@ -121,9 +122,8 @@ class MissingHeaders:
         if header in seen:  # an include cycle: the guard stops it, and so do we
             return ()
         seen.add(header)
-        try:
-            with open(header, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
+        try:  # a header in the tree may be a FIFO or a link to /dev/zero
+            text = read_tree_text(header)
         except OSError:
             text = ""
         lacks: list[str] = []

@@ -6,16 +6,19 @@ https://docs.github.com/actions/reference/workflow-commands-for-github-actions
 from __future__ import annotations
 
 from ..catalogue import Catalogue
+from ..names import clean, display
 from ..scan import ScanResult
 
 _COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A command's message: the runner decodes %25, %0D, %0A; other control characters are escaped."""
+    return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _prop(text: str) -> str:
+    """A property value (file=, title=): also `:` and `,`, which would end it."""
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
@@ -25,7 +28,8 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
         s = f.span
         props = ",".join(
             [
-                f"file={_prop(f.path)}",
+                # Escaped as in every other output: a newline in a name is `\n`, not a line break.
+                f"file={_prop(display(f.path))}",
                 f"line={s.line}",
                 f"col={s.col}",
                 f"endLine={s.end_line}",

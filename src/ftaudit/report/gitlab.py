@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from ..catalogue import Catalogue
+from ..names import display
 from ..scan import ScanResult
 
 _SEVERITY = {"error": "critical", "warning": "major", "note": "info"}
@@ -20,7 +21,7 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
             "check_name": f"{f.rule} {catalogue.rules[f.rule].name}",
             "fingerprint": f.fingerprint,
             "severity": _SEVERITY[f.level],
-            "location": {"path": f.path, "lines": {"begin": f.span.line, "end": f.span.end_line}},
+            "location": {"path": display(f.path), "lines": {"begin": f.span.line, "end": f.span.end_line}},
         }
         for f in result.counted
     ]

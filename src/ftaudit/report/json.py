@@ -1,4 +1,7 @@
-"""Machine-readable JSON output (stable keys, documented in docs/output.md)."""
+"""Machine-readable JSON output (stable keys, documented in docs/output.md).
+
+Paths are shown as in the text output (names.display): a name that is not UTF-8 would
+otherwise be a lone surrogate, which JSON parsers reject or mangle."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import asdict
 
 from .. import __version__
 from ..catalogue import Catalogue
+from ..names import clean, display
 from ..scan import ScanResult
 
 
@@ -14,15 +18,15 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
     doc = {
         "tool": "ftaudit",
         "version": __version__,
-        "root": str(result.root),
+        "root": display(result.root),
         "rules": result.rules,
-        "files": [asdict(r) for r in result.files],
+        "files": [{**asdict(r), "path": display(r.path)} for r in result.files],
         "findings": [
             {
                 "rule": f.rule,
                 "name": catalogue.rules[f.rule].name,
                 "level": f.level,
-                "path": f.path,
+                "path": display(f.path),
                 "line": f.span.line,
                 "column": f.span.col,
                 "end_line": f.span.end_line,
@@ -30,7 +34,7 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
                 "function": f.function,
                 "message": f.message,
                 "related": [
-                    {"path": r.path or f.path, "line": r.span.line, "column": r.span.col, "message": r.message}
+                    {"path": display(r.path or f.path), "line": r.span.line, "column": r.span.col, "message": r.message}
                     for r in f.related
                 ],
                 "fingerprint": f.fingerprint,
@@ -40,7 +44,7 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
             }
             for f in result.findings
         ],
-        "problems": [asdict(p) for p in result.problems],
+        "problems": [{**asdict(p), "path": display(p.path), "message": clean(p.message)} for p in result.problems],
         "tool_errors": result.tool_errors,
         "summary": {
             "findings": len(result.counted),

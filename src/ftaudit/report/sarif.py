@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import attr
 import sarif_om as om
@@ -19,11 +20,13 @@ from ..catalogue import Catalogue, RuleInfo
 from ..docs import code_language
 from ..facts import Problem, Span
 from ..fingerprint import LineReader
+from ..names import fs_bytes
 from ..scan import ScanResult
 from .columns import Utf16Columns
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
+_URI_SAFE = "/!$&'()*+,;=@"  # RFC 3986 sub-delims and "@" stand for themselves in a path; ":" would look like a scheme
 
 
 def _to_json(obj: Any) -> Any:
@@ -94,7 +97,11 @@ def _absolute(path: str) -> bool:
 
 
 def _uri(path: str) -> str:
-    return Path(path).as_uri() if _absolute(path) else path
+    """A file's URI: `file://` when absolute, else relative to %SRCROOT%; percent-encoded from the
+    name's bytes, so a newline or a byte that is not UTF-8 is `%0A`, `%FF`."""
+    if _absolute(path):
+        return Path(path).as_uri()
+    return quote(fs_bytes(path), safe=_URI_SAFE)
 
 
 def _notification(p: Problem) -> om.Notification:

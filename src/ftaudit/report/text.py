@@ -15,6 +15,7 @@ import click
 from ..catalogue import Catalogue
 from ..facts import Problem
 from ..findings import Finding
+from ..names import clean, display
 from ..scan import ScanResult
 
 _LEVEL_COLOURS = {"error": "red", "warning": "yellow", "note": "cyan"}
@@ -36,19 +37,23 @@ class Style:
 
 
 def problem_line(p: Problem, style: Style = Style()) -> str:
-    where = f"{p.path}:{p.line}" if p.line else p.path
-    return f"{style.bold(where)}: {style.level(p.level, p.level)}: {p.message} [{p.code}]"
+    """One line whatever the file's name or the message quotes (names are escaped: see names.py)."""
+    where = f"{display(p.path)}:{p.line}" if p.line else display(p.path)
+    return f"{style.bold(where)}: {style.level(p.level, p.level)}: {clean(p.message)} [{p.code}]"
 
 
 def _finding_lines(f: Finding, catalogue: Catalogue, style: Style) -> list[str]:
     name = catalogue.rules[f.rule].name
-    where = style.bold(f"{f.path}:{f.span.line}:{f.span.col}:")
+    where = style.bold(f"{display(f.path)}:{f.span.line}:{f.span.col}:")
     tail = ""
     if f.suppression is not None:
         why = f.suppression.justification or f.suppression.kind
         tail = style.dim(f" (suppressed: {why})")
-    lines = [f"{where} {style.level(f.level, f.rule)} {f.message} [{name}]{tail}"]
-    lines += [style.dim(f"    {r.path or f.path}:{r.span.line}:{r.span.col}: note: {r.message}") for r in f.related]
+    lines = [f"{where} {style.level(f.level, f.rule)} {clean(f.message)} [{name}]{clean(tail)}"]
+    lines += [
+        style.dim(f"    {display(r.path or f.path)}:{r.span.line}:{r.span.col}: note: {clean(r.message)}")
+        for r in f.related
+    ]
     return lines
 
 
@@ -65,7 +70,7 @@ def _by_rule(findings: list[Finding], catalogue: Catalogue, style: Style) -> lis
 
 
 def _by_directory(findings: list[Finding], style: Style) -> list[str]:
-    counts = Counter(posixpath.dirname(f.path) or "." for f in findings)
+    counts = Counter(display(posixpath.dirname(f.path) or ".") for f in findings)
     if len(counts) < 2:
         return []
     width = min(60, max(len(d) for d in counts))
