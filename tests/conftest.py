@@ -30,3 +30,15 @@ def scan_fixtures(frontend: str):
 @pytest.fixture(scope="session")
 def fixture_scan():
     return scan_fixtures("clang")
+
+
+@pytest.fixture(autouse=True)
+def user_cache_dir(tmp_path_factory, monkeypatch):
+    """Every test gets its own user cache directory (the cache and its key), never the real one."""
+    import ftaudit.cachedirs
+
+    home = tmp_path_factory.mktemp("user-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))  # what platformdirs reads on Linux, in subprocesses too
+    monkeypatch.delenv("FTAUDIT_CACHE_DIR", raising=False)
+    monkeypatch.setattr(ftaudit.cachedirs, "user_cache", lambda: home / "ftaudit")
+    return home / "ftaudit"

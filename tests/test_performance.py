@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
+from ftaudit.cachedirs import location_for
 from ftaudit.cli import main
 
 
@@ -32,17 +33,22 @@ def test_jobs_do_not_change_the_output(tmp_path):
     assert outputs[0] == outputs[1] == outputs[2]
 
 
-def test_cold_and_warm_runs_are_identical(tmp_path):
+def test_cold_and_warm_runs_are_identical(tmp_path, user_cache_dir):
     tree = copy_fixtures(tmp_path)
     args = (tree, "--select", "FT", "--format", "json", "--root", tree, "-q")
     cold = run(*args)
-    cache = tree / ".ftaudit_cache"
-    assert cache.is_dir() and (cache / ".gitignore").read_text().strip().endswith("*")
-    entries = list(cache.rglob("*.pickle"))
+    cache = location_for(tree)
+    assert cache.is_relative_to(user_cache_dir) and not (tree / ".ftaudit_cache").exists()
+    entries = list(cache.rglob("*.facts"))
     assert len(entries) > 30
-    warm = run(*args)
+    assert len(list(cache.rglob("*.scan"))) == 1
+    warm = run(*args)  # the whole-scan entry
     assert cold.output == warm.output
+    shutil.rmtree(cache / "scans")
+    assert run(*args).output == cold.output  # every file's facts decoded from its entry, the rules run again
     assert run(*args, "--no-cache").output == cold.output
+    sarif = (tree, "--select", "FT", "--format", "sarif", "--root", tree, "-q")
+    assert run(*sarif).output == run(*sarif, "--no-cache").output
 
 
 def test_cache_notices_changed_files_headers_and_settings(tmp_path):
@@ -74,11 +80,11 @@ def test_cache_dir_option_and_environment(tmp_path, monkeypatch):
     elsewhere = tmp_path / "cache"
     res = run(tree, "--root", tree, "-q", "--cache-dir", elsewhere)
     assert res.exit_code == 1, res.output
-    assert list(elsewhere.rglob("*.pickle")) and not (tree / ".ftaudit_cache").exists()
+    assert list(elsewhere.rglob("*.facts")) and not (tree / ".ftaudit_cache").exists()
     assert (elsewhere / ".gitignore").is_file()
     monkeypatch.setenv("FTAUDIT_CACHE_DIR", str(tmp_path / "env"))
     assert run(tree, "--root", tree, "-q").output == res.output
-    assert list((tmp_path / "env").rglob("*.pickle"))
+    assert list((tmp_path / "env").rglob("*.facts"))
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

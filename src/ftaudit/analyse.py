@@ -13,13 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from . import facts as facts_module
@@ -33,8 +31,10 @@ from .source import read_source
 from .suppress import Ignore, parse_ignores
 from .workers import Limits, WorkerPool
 
-CACHE_DIR = ".ftaudit_cache"
-_CACHE_FORMAT = "1"
+if TYPE_CHECKING:
+    from .cache import Cache
+
+_CACHE_FORMAT = "2"  # 2: msgpack entries authenticated by an HMAC (cache.py), no pickles
 _FALLBACK = {"missing-header", "syntax-error", "parse-failed"}
 
 
@@ -70,7 +70,7 @@ class Settings:
         """What, besides a file's bytes, decides its facts."""
         h = hashlib.sha256()
         h.update(f"{__version__}\0{_CACHE_FORMAT}\0{self.frontend}\0{self.max_bytes}\0".encode())
-        if facts_module.__file__:  # a changed facts model cannot unpickle old entries
+        if facts_module.__file__:  # a changed facts model cannot decode old entries
             h.update(Path(facts_module.__file__).read_bytes())
         root = catalogue_root()
         for node in sorted(_walk(root), key=lambda n: n[0]):
@@ -187,99 +187,6 @@ def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> Fi
         return FileResult(FileRecord(path, sf.language, "skipped"), None, problems, ignores, 1)
     problems += unit.problems
     return FileResult(FileRecord(path, unit.language, unit.frontend), unit, problems, ignores)
-
-
-class Cache:
-    """Per-file results under `.ftaudit_cache/` (git-ignored), written atomically.
-
-    Each entry is two files: `<key>.deps` (the headers read, with size and mtime: checked on
-    every run) and `<key>.pickle` (the facts, loaded only when needed). A whole-scan entry
-    keyed by every file key and the rules selected lets an unchanged tree skip the rules too.
-    """
-
-    def __init__(self, location: Path, digest: str) -> None:
-        self.dir = location / f"v{_CACHE_FORMAT}"
-        self.digest = digest
-
-    def _key(self, sf: SourceFile, data: bytes) -> str:
-        h = hashlib.sha256(self.digest.encode())
-        h.update(str(sf.path).encode() + b"\0" + sf.language.encode() + b"\0" + data)
-        return h.hexdigest()
-
-    def _file(self, key: str, suffix: str) -> Path:
-        return self.dir / key[:2] / f"{key}{suffix}"
-
-    def plan(self, files: list[SourceFile]) -> list[tuple[str | None, bool]]:
-        """For each file: its key, and whether a valid entry exists (without loading it)."""
-        return [self._check(sf) for sf in files]
-
-    def _check(self, sf: SourceFile) -> tuple[str | None, bool]:
-        try:
-            data = sf.path.read_bytes()
-        except OSError:
-            return None, False
-        key = self._key(sf, data)
-        try:
-            deps = json.loads(self._file(key, ".deps").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return key, False
-        for path, mtime, size in deps:
-            try:
-                st = os.stat(path)
-            except OSError:
-                return key, False
-            if st.st_mtime_ns != mtime or st.st_size != size:
-                return key, False
-        return key, True
-
-    def load(self, key: str) -> FileResult | None:
-        try:
-            with open(self._file(key, ".pickle"), "rb") as fh:
-                result: FileResult = pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
-            return None
-        return result
-
-    def put(self, key: str, result: FileResult) -> None:
-        deps = []
-        for inc in result.unit.includes if result.unit is not None else []:
-            try:
-                st = os.stat(inc)
-            except OSError:
-                continue
-            deps.append((inc, st.st_mtime_ns, st.st_size))
-        self._write(self._file(key, ".pickle"), pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        self._write(self._file(key, ".deps"), json.dumps(deps).encode())
-
-    def scan_key(self, keys: list[str], extra: object) -> str:
-        h = hashlib.sha256(self.digest.encode())
-        for key in keys:
-            h.update(key.encode())
-        h.update(json.dumps(extra, sort_keys=True, default=str).encode())
-        return h.hexdigest()
-
-    def load_scan(self, key: str) -> Any:
-        try:
-            with open(self._file(key, ".scan"), "rb") as fh:
-                return pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
-            return None
-
-    def put_scan(self, key: str, payload: object) -> None:
-        self._write(self._file(key, ".scan"), pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def _write(self, target: Path, blob: bytes) -> None:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            ignore = self.dir.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# Created by ftaudit\n*\n")
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(blob)
-            os.replace(tmp, target)
-        except OSError:
-            pass  # a read-only tree scans without a cache
 
 
 def analyse_files(

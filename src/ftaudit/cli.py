@@ -16,15 +16,14 @@ from typing import Any, NoReturn
 
 import click
 
-from . import __version__
+from . import __version__, names
 from . import catalogue as catalogue_mod
-from .analyse import CACHE_DIR
 from .baseline import DEFAULT_NAME as DEFAULT_BASELINE
 from .baseline import Baseline, BaselineError
 from .catalogue import Catalogue
 from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
-from .names import clean, display
+from .names import display
 from .report.text import Style
 from .safeio import write_atomic
 from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Limits
@@ -109,12 +108,15 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             show_default=True,
             help="MiB of address space each analysis process may use (0: no limit).",
         ),
-        click.option("--no-cache", is_flag=True, help=f"Do not read or write {CACHE_DIR}/ (facts of unchanged files)."),
+        click.option(
+            "--no-cache", is_flag=True, help="Do not read or write the cache (facts of unchanged files, see `clean`)."
+        ),
         click.option(
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
             envvar="FTAUDIT_CACHE_DIR",
-            help=f"Where the cache lives (default: {CACHE_DIR}/ at the project root). Env: FTAUDIT_CACHE_DIR.",
+            help="Where the cache lives (default: a folder per project root in the user's cache directory; "
+            "entries are authenticated with a key kept there). Env: FTAUDIT_CACHE_DIR.",
         ),
         click.option("-q", "--quiet", is_flag=True, help="Findings and errors only: no summary, no warnings or notes."),
         click.option(
@@ -195,7 +197,7 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
     try:
         result = run_scan(opts)
     except Exception as err:
-        click.echo(f"ftaudit: error: {type(err).__name__}: {clean(str(err))}", err=True)
+        click.echo(f"ftaudit: error: {type(err).__name__}: {names.clean(str(err))}", err=True)
         sys.exit(2)
     finally:
         if progress is not None:
@@ -341,6 +343,39 @@ def baseline_write(output: Path | None, **kw: Any) -> None:
     click.echo(f"ftaudit: {n} finding(s) written to {display(target)}", err=True)
     not_found = any(p.code == "not-found" for p in result.problems)
     sys.exit(2 if result.tool_errors or not_found else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="FTAUDIT_CACHE_DIR",
+    help="Empty this cache folder instead (as given to `scan --cache-dir`). Env: FTAUDIT_CACHE_DIR.",
+)
+@click.option("--all", "everything", is_flag=True, help="Remove every ftaudit cache of this user, and the cache key.")
+def clean(paths: tuple[Path, ...], cache_dir: Path | None, everything: bool) -> None:
+    """Remove the cache of the scan roots of PATHS (default: the current directory); exit 0."""
+    from . import cachedirs
+    from .cache import remove
+    from .scan import find_root
+
+    if everything:
+        try:
+            removed = cachedirs.remove_everything()
+        except OSError as err:
+            raise click.ClickException(f"cannot remove {cachedirs.user_cache()}: {err}") from err
+        click.echo(f"removed {removed[0]}" if removed else f"no cache in {cachedirs.user_cache()}")
+    if cache_dir is not None:
+        folders = [cache_dir]
+    elif everything:
+        folders = []
+    else:
+        roots = {r for p in paths or (Path.cwd(),) for r in (find_root([p]), p.resolve())}
+        folders = sorted({cachedirs.location_for(r) for r in roots})
+    for folder in folders:
+        count, freed = remove(folder)
+        click.echo(f"removed {count} entries ({freed / 2**20:.1f} MiB) from {folder}")
 
 
 def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: Catalogue) -> Config:

@@ -8,10 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from . import cachedirs
 from . import catalogue as catalogue_mod
-from .analyse import CACHE_DIR, Cache, FileRecord, Settings, analyse_files
+from .analyse import FileRecord, Settings, analyse_files
 from .baseline import Baseline
+from .cache import Cache
 from .callgraph import CallGraph, program_only_notes
 from .catalogue import Catalogue
 from .config import Config
@@ -43,8 +46,8 @@ class ScanOptions:
     progress: Callable[[int, int, str], None] | None = None  # (done, total, path) after each file
     frontend: str = ""  # auto | clang | treesitter; "" = the configuration's, else auto
     jobs: int = 0  # worker processes analysing files; 0 = one per CPU
-    cache: bool = False  # reuse facts of unchanged files from .ftaudit_cache/
-    cache_dir: Path | None = None  # None: .ftaudit_cache/ at the root
+    cache: bool = False  # reuse facts of unchanged files from the cache (cache.py)
+    cache_dir: Path | None = None  # None: the root's folder in the user's cache directory (cachedirs.py)
     limits: Limits = field(default_factory=Limits)  # per-file time, per-worker memory
     verbose: bool = False  # also report the compile-database options the allowlist dropped
 
@@ -113,8 +116,7 @@ def scan(opts: ScanOptions) -> ScanResult:
     )
     choice = opts.frontend or config.values.get("frontend", "auto")
     settings = Settings(cat, flags, choice, config.cython_directives(), opts.max_bytes, opts.limits)
-    cache_dir = opts.cache_dir or root / CACHE_DIR
-    cache = Cache(cache_dir, settings.digest(config.values)) if opts.cache else None
+    cache = _open_cache(opts, root, settings, config.values) if opts.cache else None
     plan = cache.plan(files) if cache is not None else None
     scan_key = None
     if cache is not None and plan is not None and all(valid and key for key, valid in plan):
@@ -125,6 +127,8 @@ def scan(opts: ScanOptions) -> ScanResult:
         if cache is not None and plan is not None and payload[3] == 0 and all(k for k, _ in plan):
             extra = [rule_ids, opts.warn_unused_ignores, problems]
             cache.put_scan(cache.scan_key([k for k, _ in plan if k], extra), payload)
+    if cache is not None:
+        cache.prune()
     records, findings, file_problems, tool_errors, n_unused = payload
     problems = problems + file_problems
     for rec in records:
@@ -164,6 +168,18 @@ def dropped_message(dropped: dict[str, int], limit: int = 40) -> str:
         f"{len(dropped)} distinct compiler option(s) not passed to libclang (only path-free options that shape "
         f"the parse are): {' '.join(shown)}{more}"
     )
+
+
+def _open_cache(opts: ScanOptions, root: Path, settings: Settings, config_values: dict[str, Any]) -> Cache | None:
+    """The cache of this scan: `opts.cache_dir`, else the root's folder in the user's cache directory;
+    None when the user's key can be neither read nor created (the scan runs without a cache)."""
+    secret = cachedirs.secret()
+    if secret is None:
+        return None
+    digest = settings.digest(config_values)
+    if opts.cache_dir is not None:
+        return Cache(opts.cache_dir, digest, secret)
+    return Cache(cachedirs.location_for(root), digest, secret, shared=cachedirs.roots_folder())
 
 
 def _analyse_and_judge(
