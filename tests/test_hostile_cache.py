@@ -1,5 +1,5 @@
 """The cache cannot be used against the scan: entries planted in the tree, forged or broken entries,
-symbolic links where an entry is written (docs/security-cache.md)."""
+symbolic links where an entry is written (docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A hostile tree's compile database, configuration and file names never reach libclang as options
-that write or read files outside the tree, and a bad one is one line and exit 2 (docs/security-flags.md)."""
+that write or read files outside the tree, and a bad one is one line and exit 2 (docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A hostile scanned tree: symbolic links out of it, FIFOs, devices, deep nesting, planted
-report targets and file names that forge CI output (docs/security-walk.md).
+report targets and file names that forge CI output (docs/security.md).
 
 Each test builds its tree in `tmp_path` with `good.c`, whose finding must still be
 reported, and runs the command line in a subprocess (a hang is a timeout, not a stuck suite)."""

@@ -1,4 +1,4 @@
-"""Facts of unchanged files, and whole unchanged scans, kept between runs (docs/security-cache.md).
+"""Facts of unchanged files, and whole unchanged scans, kept between runs (docs/security.md).
 
 A cache folder holds, for one scan root:
 

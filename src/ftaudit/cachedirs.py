@@ -1,4 +1,4 @@
-"""Where caches live, and the secret that authenticates their entries (docs/security-cache.md).
+"""Where caches live, and the secret that authenticates their entries (docs/security.md).
 
 The default cache is outside the scanned tree, in the user's cache directory
 (`platformdirs.user_cache_dir("ftaudit")`, `$XDG_CACHE_HOME/ftaudit` on Linux):

@@ -1,6 +1,6 @@
 """Find the source files under the given paths, deterministically.
 
-The scanned tree is untrusted (docs/security-walk.md): the walk is iterative (no
+The scanned tree is untrusted (docs/security.md): the walk is iterative (no
 depth limit), follows a symbolic link only when its target lies inside the scanned
 paths, and yields regular files only: FIFOs, devices and sockets named like source
 files are reported, never opened.

@@ -1,4 +1,4 @@
-"""Which compile_commands.json arguments reach libclang: an allowlist (docs/security-flags.md).
+"""Which compile_commands.json arguments reach libclang: an allowlist (docs/security.md).
 
 A compile database in a pull request is written by whoever opened it, and libclang
 runs the clang driver on what it is given: `-Wp,-MD,FILE` writes a dependency file
