@@ -1,7 +1,7 @@
 """A scanned tree is untrusted (docs/security.md): each attack is built in a temporary tree next to a good
-file with a real finding (this file: parsing and process isolation; the cache, compiler flags and
-configuration, and walking/reading/names/writing each have a test_hostile_tree_*.py of their own), and the scan must report that finding, give the right exit code, write and read
-nothing outside the tree, and never hang.
+file with a real finding, and the scan must report that finding, give the right exit code, write and read
+nothing outside the tree, and never hang. This file: parsing and process isolation; the cache, compiler
+flags and configuration, and walking/reading/names/writing each have a test_hostile_tree_*.py of their own.
 
 Every CLI run goes through a subprocess with a timeout: a hang fails the test instead of the suite, and a
 crash of the process that parses is seen as what it is.
