@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .facts import Problem
 from .names import display
+from .safeio import file_kind
 
 LANGUAGES = {
     ".c": "c",
@@ -89,18 +90,8 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a plain file"
-
-
 def _not_regular(path: str, mode: int) -> Problem:
-    return Problem(path, "note", "not-regular", f"not a regular file ({_kind(mode)}): skipped")
+    return Problem(path, "note", "not-regular", f"not a regular file ({file_kind(mode)}): skipped")
 
 
 @dataclass

@@ -40,7 +40,7 @@ def read_regular(path: str | os.PathLike[str], max_bytes: int) -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise UnsafeFileError(0, f"not a regular file ({_kind(st.st_mode)})", os.fspath(path))
+            raise UnsafeFileError(0, f"not a regular file ({file_kind(st.st_mode)})", os.fspath(path))
         if st.st_size > max_bytes:
             raise UnsafeFileError(0, f"{st.st_size} bytes, over the {max_bytes}-byte limit", os.fspath(path))
         chunks: list[bytes] = []
@@ -58,7 +58,8 @@ def read_regular(path: str | os.PathLike[str], max_bytes: int) -> bytes:
         os.close(fd)
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for messages: `a FIFO`, `a directory`, `a device`, `a socket`."""
     if stat.S_ISFIFO(mode):
         return "a FIFO"
     if stat.S_ISDIR(mode):
