@@ -12,7 +12,7 @@ SOURCES = sorted(
     p for p in FIXTURES.rglob("*") if p.suffix in {".c", ".h", ".cpp", ".cc", ".hpp", ".pyx", ".pxd", ".pxi"}
 )
 FRONTENDS = {"c": ["clang", "treesitter"], "cpp": ["clang", "treesitter"], "cython": ["cython"]}
-CASES = [(path, fe) for path in SOURCES for fe in FRONTENDS[path.parent.name]]
+CASES = [(path, fe) for path in SOURCES for fe in FRONTENDS[path.relative_to(FIXTURES).parts[0]]]
 
 
 def _scan_for(frontend: str):

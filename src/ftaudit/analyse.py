@@ -29,6 +29,7 @@ from .frontends.includes import missing_header_problem
 from .names import utf8_safe
 from .source import read_source
 from .suppress import Ignore, parse_ignores
+from .vendored import generator_of
 from .workers import Limits, WorkerPool
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class FileRecord:
     path: str
     language: str
     frontend: str  # "clang", "treesitter", "cython", or "skipped"
+    generator: str = ""  # the tool whose banner opens the file (f2c, SWIG...): generated code
 
 
 @dataclass
@@ -186,7 +188,8 @@ def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> Fi
         )
         return FileResult(FileRecord(path, sf.language, "skipped"), None, problems, ignores, 1)
     problems += unit.problems
-    return FileResult(FileRecord(path, unit.language, unit.frontend), unit, problems, ignores)
+    record = FileRecord(path, unit.language, unit.frontend, generator_of(src.text))
+    return FileResult(record, unit, problems, ignores)
 
 
 def analyse_files(

@@ -56,7 +56,7 @@ class Baseline:
         for f in findings:
             if f.counts and left[f.fingerprint] > 0:
                 left[f.fingerprint] -= 1
-                f = replace(f, suppression=Suppression("external", f"in the baseline {self.path.name}"))
+                f = replace(f, suppression=Suppression("external", f"in the baseline {self.path.name}", "baseline"))
             out.append(f)
         return out, sum(n for n in left.values() if n > 0)
 

@@ -118,6 +118,12 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             help="Where the cache lives (default: a folder per project root in the user's cache directory; "
             "entries are authenticated with a key kept there). Env: FTAUDIT_CACHE_DIR.",
         ),
+        click.option(
+            "--include-vendored",
+            is_flag=True,
+            help="Also report findings inside third-party and generated code (vendor/, third_party/, "
+            "linguist-vendored, f2c or SWIG output...), which are set aside by default.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Findings and errors only: no summary, no warnings or notes."),
         click.option(
             "-v",
@@ -192,6 +198,7 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
         cache=not kw["no_cache"],
         cache_dir=kw["cache_dir"],
         limits=Limits(kw["time_limit"], kw["memory_limit"]),
+        include_vendored=kw["include_vendored"],
         verbose=kw["verbose"],
     )
     try:

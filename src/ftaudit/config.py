@@ -61,6 +61,21 @@ KEYS: tuple[Key, ...] = (
         "without `/` matches a file or directory name anywhere.",
         '["vendor", "tests/*.c"]',
     ),
+    Key(
+        "vendored",
+        "list",
+        "Gitignore-style patterns, relative to the configuration file, of third-party or generated code "
+        "besides what ftaudit recognises itself (vendor/ directories, linguist-vendored, generator banners): "
+        "its findings are set aside unless --include-vendored.",
+        '["src/libfoo/**", "gen_*.c"]',
+    ),
+    Key(
+        "not-vendored",
+        "list",
+        "Gitignore-style patterns of files that are the project's own code even where ftaudit would "
+        "call them vendored or generated (a `deps/` directory of your own).",
+        '["deps/mycore/**"]',
+    ),
     Key("include-dirs", "list", "Extra include directories for libclang, relative to the file.", '["src/include"]'),
     Key(
         "defines",

@@ -16,10 +16,12 @@ class Related:
 
 @dataclass(frozen=True)
 class Suppression:
-    """Why a finding does not count: an inline ignore (`inSource`) or the baseline (`external`)."""
+    """Why a finding does not count: an inline ignore (`inSource`), the baseline or vendored code
+    (`external`, SARIF's kind for a suppression stated outside the source)."""
 
     kind: str
     justification: str = ""
+    origin: str = ""  # "vendored": third-party or generated code set aside (vendored.py)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from .fingerprint import with_fingerprints
 from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
+from .vendored import SetAside, Vendoring, mark_vendored, set_aside
 from .workers import Limits
 
 
@@ -50,6 +51,7 @@ class ScanOptions:
     cache_dir: Path | None = None  # None: the root's folder in the user's cache directory (cachedirs.py)
     limits: Limits = field(default_factory=Limits)  # per-file time, per-worker memory
     verbose: bool = False  # also report the compile-database options the allowlist dropped
+    include_vendored: bool = False  # judge third-party and generated code too (vendored.py)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class ScanResult:
     tool_errors: int = 0
     unused_ignores: int = 0
     baseline_fixed: int | None = None  # baseline entries no finding matched (None: no baseline)
+    set_aside: list[SetAside] = field(default_factory=list)  # findings in vendored code, per directory
 
     @property
     def counted(self) -> list[Finding]:
@@ -116,16 +119,22 @@ def scan(opts: ScanOptions) -> ScanResult:
     )
     choice = opts.frontend or config.values.get("frontend", "auto")
     settings = Settings(cat, flags, choice, config.cython_directives(), opts.max_bytes, opts.limits)
+    vendoring = Vendoring(
+        root, config.list("vendored"), config.list("not-vendored"), config.base, not opts.include_vendored
+    )
+    # By path (directories, .gitattributes, configuration); a generator's banner is found when a file is read.
+    by_path = {str(sf.path): why for sf in files if (why := vendoring.reason(str(sf.path)))}
     cache = _open_cache(opts, root, settings, config.values) if opts.cache else None
     plan = cache.plan(files) if cache is not None else None
+    # What, besides the files' keys, decides a whole scan's result.
+    extra = [rule_ids, opts.warn_unused_ignores, problems, opts.include_vendored, sorted(by_path.items())]
     scan_key = None
     if cache is not None and plan is not None and all(valid and key for key, valid in plan):
-        scan_key = cache.scan_key([k for k, _ in plan if k], [rule_ids, opts.warn_unused_ignores, problems])
+        scan_key = cache.scan_key([k for k, _ in plan if k], extra)
     payload = cache.load_scan(scan_key) if cache is not None and scan_key is not None else None
     if payload is None:
-        payload = _analyse_and_judge(files, settings, opts, cache, plan, cat, rule_ids)
+        payload = _analyse_and_judge(files, settings, opts, cache, plan, cat, rule_ids, vendoring, by_path)
         if cache is not None and plan is not None and payload[3] == 0 and all(k for k, _ in plan):
-            extra = [rule_ids, opts.warn_unused_ignores, problems]
             cache.put_scan(cache.scan_key([k for k, _ in plan if k], extra), payload)
     if cache is not None:
         cache.prune()
@@ -138,7 +147,9 @@ def scan(opts: ScanOptions) -> ScanResult:
     if opts.baseline is not None:
         findings, fixed = opts.baseline.apply(findings)
     problems = [_relocate_problem(p, root) for p in problems]
-    return ScanResult(root, records, findings, problems, rule_ids, tool_errors + setup_errors, n_unused, fixed)
+    return ScanResult(
+        root, records, findings, problems, rule_ids, tool_errors + setup_errors, n_unused, fixed, set_aside(findings)
+    )
 
 
 def load_database(opts: ScanOptions) -> tuple[CompileDatabase | None, list[Problem]]:
@@ -190,8 +201,11 @@ def _analyse_and_judge(
     plan: list[tuple[str | None, bool]] | None,
     cat: Catalogue,
     rule_ids: list[str],
+    vendoring: Vendoring,
+    by_path: dict[str, str],
 ) -> tuple[list[FileRecord], list[Finding], list[Problem], int, int]:
-    """Facts of every file, then the rules over all of them (paths still as discovered)."""
+    """Facts of every file, then the rules over all of them (paths still as discovered). Findings in
+    vendored files (`by_path`, or a generator's banner) are marked before findings rules see them."""
     results = analyse_files(files, settings, opts.jobs or default_jobs(), cache, opts.progress, plan)
     records = [copy.copy(r.record) for r in results]
     units = [r.unit for r in results if r.unit is not None]
@@ -204,7 +218,15 @@ def _analyse_and_judge(
     graph = CallGraph(units)
     not_judged = graph.program_only()
     problems += program_only_notes(graph, not_judged)
-    findings = sorted(run_rules(units, cat, rule_ids, ignores.apply, not_judged), key=Finding.sort_key)
+    reasons = {os.path.abspath(path): why for path, why in by_path.items()}
+    for r in results:
+        if r.record.generator and r.record.path not in by_path:
+            reasons[os.path.abspath(r.record.path)] = vendoring.reason(r.record.path, r.record.generator)
+
+    def mark(f: Finding) -> Finding:
+        return mark_vendored(ignores.apply(f), reasons)
+
+    findings = sorted(run_rules(units, cat, rule_ids, mark, not_judged), key=Finding.sort_key)
     unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []
     return records, findings, problems + unused, tool_errors, len(unused)
 

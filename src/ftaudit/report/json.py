@@ -40,7 +40,11 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
                 "fingerprint": f.fingerprint,
                 "suppressed": None
                 if f.suppression is None
-                else {"kind": f.suppression.kind, "justification": f.suppression.justification},
+                else {
+                    "kind": f.suppression.kind,
+                    "justification": f.suppression.justification,
+                    "origin": f.suppression.origin,
+                },
             }
             for f in result.findings
         ],
@@ -52,5 +56,6 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
             "unused_ignores": result.unused_ignores,
             "baseline_fixed": result.baseline_fixed,
         },
+        "set_aside": [{**asdict(s), "directory": display(s.directory)} for s in result.set_aside],
     }
     return json.dumps(doc, indent=2) + "\n"

@@ -97,8 +97,23 @@ def render(
     counted = result.counted
     out += _by_rule(counted, catalogue, style)
     out += _by_directory(counted, style)
+    out += _set_aside(result)
     out.append(summary(result))
     return "\n".join(out) + "\n"
+
+
+def _set_aside(result: ScanResult) -> list[str]:
+    """One line per directory of vendored or generated code whose findings were not reported."""
+    if not result.set_aside:
+        return []
+    out = [""]
+    for s in result.set_aside[:_MAX_DIRS]:
+        out.append(f"set aside: {s.count} finding(s) in {display(s.directory)} ({s.reason})")
+    if len(result.set_aside) > _MAX_DIRS:
+        rest = result.set_aside[_MAX_DIRS:]
+        out.append(f"set aside: {sum(s.count for s in rest)} finding(s) in {len(rest)} more directories")
+    out.append("  third-party or generated code: --include-vendored reports it, `not-vendored` in the configuration")
+    return out
 
 
 def summary(result: ScanResult) -> str:
@@ -113,7 +128,7 @@ def summary(result: ScanResult) -> str:
     if inline:
         parts.append(f"{inline} suppressed inline")
     if result.baseline_fixed is not None:
-        known = sum(1 for f in result.findings if f.suppression is not None and f.suppression.kind == "external")
+        known = sum(1 for f in result.findings if f.suppression is not None and f.suppression.origin == "baseline")
         fixed = result.baseline_fixed
         parts.append(f"{known} in the baseline, {fixed} baseline entr{'y' if fixed == 1 else 'ies'} fixed")
     if result.unused_ignores:
