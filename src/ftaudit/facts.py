@@ -73,6 +73,8 @@ class Call(NamedTuple):
     # What the result is stored as: "object" (a PyObject or subtype pointer),
     # "buffer" (any other data pointer) or "" when unknown.
     result: str = ""
+    # The nested regions (branch arms, loop bodies: Function.regions) the call sits in, outermost first.
+    regions: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,12 +103,15 @@ class OriginKind(str, Enum):
 
 @dataclass(frozen=True)
 class Assignment:
-    """Where a local variable's value comes from (for container privacy)."""
+    """Where a local variable's value comes from (for container privacy), and where that happens:
+    its position and regions, so that only the definitions reaching a use are judged (rules/_protection)."""
 
     kind: OriginKind
     callee: str = ""
     args: tuple[Arg, ...] = ()
     source: str = ""
+    span: Span | None = None  # None: a frontend that does not say (every assignment may reach every use)
+    regions: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,12 @@ class Function:
     refs: list[FunctionRef] = field(default_factory=list)
     internal: bool = True  # `static` (internal linkage): no caller outside this file
     parallel_gil: list[Span] = field(default_factory=list)  # Cython `with gil:` inside prange/parallel
+    # Structured control flow, for reaching definitions: region id -> the id of the if/else whose arm it
+    # is (arms of one if exclude each other), or LOOP_REGION for a loop body.
+    regions: dict[int, int] = field(default_factory=dict)
+
+
+LOOP_REGION = -1
 
 
 class DeclKind(str, Enum):

@@ -36,15 +36,15 @@ def lock_key(arg: Arg) -> str:
     return arg.path or f"<{arg.kind.value}>"
 
 
-def origin(a: Arg, args: tuple[Arg, ...] = ()) -> Assignment:
-    """Where a local's value comes from, for container privacy."""
+def origin(a: Arg, args: tuple[Arg, ...] = (), span: Span | None = None, regions: tuple[int, ...] = ()) -> Assignment:
+    """Where a local's value comes from (for container privacy), assigned at `span` inside `regions`."""
     if a.kind == ArgKind.CALL:
-        return Assignment(OriginKind.CALL, a.path, args)
+        return Assignment(OriginKind.CALL, a.path, args, span=span, regions=regions)
     if a.kind == ArgKind.NAME:
-        return Assignment(OriginKind.NAME, source=a.path)
+        return Assignment(OriginKind.NAME, source=a.path, span=span, regions=regions)
     if a.kind == ArgKind.LITERAL and a.value == 0:
-        return Assignment(OriginKind.NULL)
-    return Assignment(OriginKind.OTHER)
+        return Assignment(OriginKind.NULL, span=span, regions=regions)
+    return Assignment(OriginKind.OTHER, span=span, regions=regions)
 
 
 def static_arg_kind(sv: StaticsVocabulary, callee: str, index: int, address: bool, array: bool) -> AccessKind:
@@ -68,6 +68,22 @@ class Recorder:
     gil_released: bool
 
     stored: set[str]  # statics this function wrote or passed by address so far
+    regions: tuple[int, ...] = ()  # the branch arms and loop bodies being walked, outermost first
+
+    def new_region(self, group: int) -> tuple[int, ...]:
+        """The current regions plus a new one: an arm of the if/else `group`, or a loop body (LOOP_REGION)."""
+        rid = len(self.fn.regions)
+        self.fn.regions[rid] = group
+        return (*self.regions, rid)
+
+    def new_group(self) -> int:
+        """A new id for the arms of one if/else (ids count from 0 per walker)."""
+        self.groups = getattr(self, "groups", 0) + 1
+        return self.groups - 1
+
+    def define(self, name: str, value: Arg, args: tuple[Arg, ...], where: Span) -> None:
+        """Record an assignment to the local `name` at `where` (the walker's current regions)."""
+        self.fn.locals.setdefault(name, []).append(origin(value, args, where, self.regions))
 
     def compare(self, op: str, lhs: Operand, rhs: Operand, where: Span) -> None:
         """Keep a comparison of a call or a field with a constant (`Py_REFCNT(o) == 1`): the kind a rule

@@ -6,9 +6,61 @@ Every FT2 rule asks the same two questions, so they are answered once here.
 from __future__ import annotations
 
 from ..catalogue import Catalogue
-from ..facts import Arg, ArgKind, Assignment, Function, Lock, LockKind, OriginKind
+from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Function, Lock, LockKind, OriginKind, Span
 
 _MAX_DEPTH = 8
+
+Point = tuple[Span, tuple[int, ...]]  # a use: where it is, and the regions it sits in
+
+
+def reaching(fn: Function, name: str, at: Point | None) -> tuple[list[Assignment], bool]:
+    """The assignments of the local `name` that may reach the use `at` (None: every assignment), and
+    whether the value `name` had on entry (a parameter's) may reach it too.
+
+    Reaching definitions over the structured control flow the walkers record (Function.regions):
+    a definition in the other arm of an if/else than the use never reaches it; one after the use
+    reaches it only round a loop enclosing both; and the last definition before the use on the use's
+    own path (its regions enclose the use) hides the earlier ones. A definition counts from its
+    end (`x = f(x)`: the inner `x` is the previous one). Over-approximate where flow is not
+    structured (goto, switch fall-through), which can only make a value look less private."""
+    defs = fn.locals.get(name, [])
+    if at is None or not defs or any(d.span is None for d in defs):
+        return defs, True
+    span, regions = at
+    use = (span.line, span.col)
+    before: list[Assignment] = []
+    around: list[Assignment] = []  # after the use, reaching it round a loop
+    for d in defs:
+        if _exclusive(fn, d.regions, regions):
+            continue
+        assert d.span is not None
+        if (d.span.end_line, d.span.end_col) <= use:
+            before.append(d)
+        elif _in_common_loop(fn, d.regions, regions):
+            around.append(d)
+    before.sort(key=lambda d: (d.span.end_line, d.span.end_col) if d.span else (0, 0))
+    for i in range(len(before) - 1, -1, -1):
+        if regions[: len(before[i].regions)] == before[i].regions:  # on every path to the use
+            return before[i:] + around, False
+    return before + around, True
+
+
+def _exclusive(fn: Function, a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Do the region paths `a` and `b` part in two arms of one if/else?"""
+    for ra, rb in zip(a, b, strict=False):
+        if ra != rb:
+            ga, gb = fn.regions.get(ra, LOOP_REGION), fn.regions.get(rb, LOOP_REGION)
+            return ga == gb and ga != LOOP_REGION
+    return False
+
+
+def _in_common_loop(fn: Function, a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    for ra, rb in zip(a, b, strict=False):
+        if ra != rb:
+            return False
+        if fn.regions.get(ra) == LOOP_REGION:
+            return True
+    return False
 
 
 class Privacy:
@@ -19,29 +71,33 @@ class Privacy:
         self.cat = catalogue
         self.params = {p.name: p for p in fn.params}
 
-    def is_private(self, arg: Arg, depth: int = 0) -> bool:
+    def is_private(self, arg: Arg, depth: int = 0, at: Point | None = None) -> bool:
+        """Is the value of `arg`, used at `at` (None: anywhere in the function), private to this call?"""
         if depth > _MAX_DEPTH:
             return False
         if arg.kind == ArgKind.CALL:
             return arg.path in self.cat.fresh_constructors
         if arg.kind != ArgKind.NAME:
             return False
+        defs, entry = reaching(self.fn, arg.path, at)
+        origins = [o for o in defs if o.kind != OriginKind.NULL]
         param = self.params.get(arg.path)
-        if param is not None:
-            # The call's own argument tuple / keyword dict (never `self`).
-            return param.index >= 1 and arg.path in self.cat.call_private_params
-        origins = [o for o in self.fn.locals.get(arg.path, []) if o.kind != OriginKind.NULL]
+        if param is not None and entry:
+            # The call's own argument tuple / keyword dict (never `self`), and whatever replaced it.
+            own = param.index >= 1 and arg.path in self.cat.call_private_params
+            return own and all(self._origin_private(o, depth + 1) for o in origins)
         return bool(origins) and all(self._origin_private(o, depth + 1) for o in origins)
 
     def _origin_private(self, o: Assignment, depth: int) -> bool:
+        here = (o.span, o.regions) if o.span is not None else None
         if o.kind == OriginKind.CALL:
             if o.callee in self.cat.fresh_constructors:
                 return True
             if o.callee in self.cat.alias_preserving and o.args:
-                return self.is_private(o.args[0], depth)
+                return self.is_private(o.args[0], depth, here)
             return False
         if o.kind == OriginKind.NAME:
-            return self.is_private(Arg(ArgKind.NAME, o.source, o.source), depth)
+            return self.is_private(Arg(ArgKind.NAME, o.source, o.source), depth, here)
         return False
 
 

@@ -41,7 +41,7 @@ def _shared(privacy: Privacy, call: Call, index: int) -> Arg | None:
     if index >= len(call.args):
         return None
     arg = call.args[index]
-    if privacy.is_private(arg) or protects(call.locks, arg):
+    if privacy.is_private(arg, at=(call.span, call.regions)) or protects(call.locks, arg):
         return None
     return arg
 

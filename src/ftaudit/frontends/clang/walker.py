@@ -19,6 +19,7 @@ from clang import cindex as ci
 
 from ...catalogue import Catalogue
 from ...facts import (
+    LOOP_REGION,
     Access,
     AccessKind,
     Arg,
@@ -34,7 +35,7 @@ from ...facts import (
     Span,
     StaticVar,
 )
-from ..recorder import Recorder, State, lock_key, origin, static_arg_kind, union
+from ..recorder import Recorder, State, lock_key, static_arg_kind, union
 from .types import TypeJudge
 
 K = ci.CursorKind
@@ -294,10 +295,11 @@ class FunctionWalker(Recorder):
         if k == K.IF_STMT:
             return self.if_stmt(list(c.get_children()))
         if k in _LOOPS:
-            entry = self.state
+            entry, outer = self.state, self.regions
+            self.regions = self.new_region(LOOP_REGION)
             for ch in c.get_children():
                 self.stmt(ch)
-            self.state = union(entry, self.state)
+            self.state, self.regions = union(entry, self.state), outer
             return True
         if k == K.RETURN_STMT:
             self.exprs(c.get_children())
@@ -362,14 +364,17 @@ class FunctionWalker(Recorder):
         stored = self.stored
         tests = [t for t in self.static_tests(kids[0]) if t[0] not in stored]
         self.stmt(kids[0])
-        start = self.state
+        start, outer, group = self.state, self.regions, self.new_group()
         first = len(self.fn.accesses)
+        self.regions = self.new_region(group)
         then_live = self.stmt(kids[1])
         then_state = self.state
         then_end = len(self.fn.accesses)
-        self.state = start
+        self.state, self.regions = start, outer
+        self.regions = self.new_region(group)
         else_live = self.stmt(kids[2]) if len(kids) > 2 else True
         else_state = self.state
+        self.regions = outer
         for key, unset in tests:
             # `if (!x) { x = ...; }` writes in the then-branch; `if (x) {...} else { x = ...; }` in the else.
             branch = self.fn.accesses[first:then_end] if unset else self.fn.accesses[then_end:]
@@ -446,7 +451,7 @@ class FunctionWalker(Recorder):
             self.state = (*self.state, Lock(LockKind.GUARD, key, objects))
             return
         if init and c.semantic_parent is not None and not is_static:
-            self.assign(c.spelling, init[-1])
+            self.assign(c.spelling, init[-1], span_of(c))
 
     def guard_kind(self, type_name: str, c: ci.Cursor) -> LockKind | None:
         bare = _TEMPLATE_ARGS.sub("", type_name).replace("const ", "").strip()
@@ -611,7 +616,7 @@ class FunctionWalker(Recorder):
             elif op == ci.BinaryOperator.Assign:
                 lhs = reduce_arg(kids[0])
                 if lhs.kind == ArgKind.NAME:
-                    self.assign(lhs.path, kids[1])
+                    self.assign(lhs.path, kids[1], span_of(c))
                 self.hint_destination(kids[1], kids[0].type)
                 self.store(kids[0], AccessKind.WRITE, span_of(c), "=")
                 self.expr(kids[1])
@@ -644,9 +649,9 @@ class FunctionWalker(Recorder):
             return Operand(value=a.value)
         return Operand()
 
-    def assign(self, name: str, value: ci.Cursor) -> None:
+    def assign(self, name: str, value: ci.Cursor, where: Span) -> None:
         a = reduce_arg(value)
-        self.fn.locals.setdefault(name, []).append(origin(a, call_args(value) if a.kind == ArgKind.CALL else ()))
+        self.define(name, a, call_args(value) if a.kind == ArgKind.CALL else (), where)
 
     def lambda_expr(self, c: ci.Cursor) -> None:
         """A lambda body runs when it is called, not here: it becomes a function of its own."""
@@ -703,7 +708,7 @@ class FunctionWalker(Recorder):
         result = self.dest_hint.get((c.location.line, c.location.column))
         kind = "" if result is None else ("object" if result else "buffer")
         self.fn.calls.append(
-            Call(name, span_of(c), args, self.state, self.gil_released, user_defined, declared_in, kind)
+            Call(name, span_of(c), args, self.state, self.gil_released, user_defined, declared_in, kind, self.regions)
         )
         if obj is not None:
             self.method_object(c, name, obj)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ...catalogue import Catalogue
 from ...facts import (
+    LOOP_REGION,
     Access,
     AccessKind,
     Arg,
@@ -51,6 +52,7 @@ _SPECIAL = {
 }
 _FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTuple_New", "SetNode": "PySet_New"}
 _LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
+_END_OF_LINE = 1 << 20  # an end column past any line
 _EXITS = {"ReturnStatNode", "RaiseStatNode", "ReraiseStatNode"}
 
 
@@ -344,7 +346,7 @@ class CythonWalker(Recorder):
                     self.expr(c)
 
     def if_stat(self, n: Node) -> bool:
-        start = self.state
+        start, outer, group = self.state, self.regions, self.new_group()
         ends: list[State] = []
         any_live = False
         clauses = list(n.if_clauses)
@@ -353,7 +355,9 @@ class CythonWalker(Recorder):
             self.expr(clause.condition)
             self.state = start
             first = len(self.fn.accesses)
+            self.regions = self.new_region(group)  # each elif arm excludes the others
             live = self.body(clause.body)
+            self.regions = outer
             branch = self.fn.accesses[first:]
             for key, unset in tests:
                 if unset:
@@ -366,7 +370,9 @@ class CythonWalker(Recorder):
         self.state = start
         if n.else_clause is not None:
             first = len(self.fn.accesses)
+            self.regions = self.new_region(group)
             live = self.body(n.else_clause)
+            self.regions = outer
             for key, unset in self.static_tests(clauses[0].condition) if len(clauses) == 1 else []:
                 if not unset:
                     self.lazy_init(key, span(clauses[0].condition), start, self.fn.accesses[first:])
@@ -409,10 +415,12 @@ class CythonWalker(Recorder):
         return self.info.statics.get(n.name)
 
     def loop(self, n: Node) -> bool:
-        entry = self.state
+        entry, outer = self.state, self.regions
         parallel = self.is_parallel(getattr(getattr(n, "iterator", None), "sequence", None))
         self.parallel += parallel
+        self.regions = self.new_region(LOOP_REGION)
         self.children(n)
+        self.regions = outer
         self.parallel -= parallel
         self.state = entry + tuple(x for x in self.state if x not in entry)
         return True
@@ -547,17 +555,21 @@ class CythonWalker(Recorder):
         if kind(target) != "NameNode":
             return
         k = kind(value)
+        # Cython gives start positions only: the definition takes effect from the end of its line.
+        where = span(target)
+        where = Span(where.line, where.col, where.line, _END_OF_LINE)
+        at = {"span": where, "regions": self.regions}
         if k in _FRESH:
-            o = Assignment(OriginKind.CALL, _FRESH[k])
+            o = Assignment(OriginKind.CALL, _FRESH[k], **at)
         elif k in ("SimpleCallNode", "GeneralCallNode"):
             name, _, _ = self.resolve(value.function)
-            o = Assignment(OriginKind.CALL, name, tuple(self.arg(a) for a in self.call_args(value)))
+            o = Assignment(OriginKind.CALL, name, tuple(self.arg(a) for a in self.call_args(value)), **at)
         elif k == "NameNode":
-            o = Assignment(OriginKind.NAME, source=value.name)
+            o = Assignment(OriginKind.NAME, source=value.name, **at)
         elif k in ("NoneNode", "NullNode"):
-            o = Assignment(OriginKind.NULL)
+            o = Assignment(OriginKind.NULL, **at)
         else:
-            o = Assignment(OriginKind.OTHER)
+            o = Assignment(OriginKind.OTHER, **at)
         self.fn.locals.setdefault(target.name, []).append(o)
 
     def call_args(self, n: Node) -> list[Node]:
@@ -616,7 +628,17 @@ class CythonWalker(Recorder):
         args = self.call_args(n)
         reduced = tuple(self.arg(a) for a in args)
         self.fn.calls.append(
-            Call(name, span(f, len(name) or 1), reduced, self.state, self.gil_released, own, declared_in)
+            Call(
+                name,
+                span(f, len(name) or 1),
+                reduced,
+                self.state,
+                self.gil_released,
+                own,
+                declared_in,
+                "",
+                self.regions,
+            )
         )
         if kind(f) == "AttributeNode":
             self.expr(f.obj)

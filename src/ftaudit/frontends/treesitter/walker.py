@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ...catalogue import Catalogue
 from ...facts import (
+    LOOP_REGION,
     Access,
     AccessKind,
     Arg,
@@ -28,7 +29,7 @@ from ...facts import (
     Span,
     StaticVar,
 )
-from ..recorder import Recorder, State, origin, static_arg_kind, union
+from ..recorder import Recorder, State, static_arg_kind, union
 from .scope import branch_taken, static_of_declaration
 from .syntax import (
     Node,
@@ -105,10 +106,11 @@ class TsWalker(Recorder):
         if t == "if_statement":
             return self.if_stmt(n)
         if t in _LOOPS:
-            entry = self.state
+            entry, outer = self.state, self.regions
+            self.regions = self.new_region(LOOP_REGION)
             for c in n.named_children:
                 self.stmt(c)
-            self.state = union(entry, self.state)
+            self.state, self.regions = union(entry, self.state), outer
             return True
         if t in ("return_statement", "throw_statement"):
             self.children(n)
@@ -189,14 +191,17 @@ class TsWalker(Recorder):
         tests = [t for t in self.static_tests(cond) if t[0] not in stored] if cond is not None else []
         if cond is not None:
             self.expr(cond)
-        start = self.state
+        start, outer, group = self.state, self.regions, self.new_group()
         first = len(self.fn.accesses)
+        self.regions = self.new_region(group)
         then_live = self.stmt(then) if then is not None else True
         then_state = self.state
         then_end = len(self.fn.accesses)
-        self.state = start
+        self.state, self.regions = start, outer
+        self.regions = self.new_region(group)
         else_live = self.stmt(alt) if alt is not None else True
         else_state = self.state
+        self.regions = outer
         check = span(strip(cond)) if cond is not None else span(n)
         for key, unset in tests:
             branch = self.fn.accesses[first:then_end] if unset else self.fn.accesses[then_end:]
@@ -291,7 +296,7 @@ class TsWalker(Recorder):
                 objects = tuple(a.path for a in args if a.path) if guard == LockKind.CRITICAL_SECTION else ()
                 self.state = (*self.state, Lock(LockKind.GUARD, key, objects))
             elif value is not None:
-                self.assign(name, value)
+                self.assign(name, value, span(d))
 
     def guard_kind(self, type_text: str) -> LockKind | None:
         last = type_words(type_text).split("::")[-1]
@@ -427,7 +432,7 @@ class TsWalker(Recorder):
                     name = self.src.text(left)
                     self.hint_destination(right, self.local_types.get(name, ""))
                     if name in self.local_types:
-                        self.assign(name, right)
+                        self.assign(name, right, span(n))
             self.expr(right)
         if left is not None:
             self.store(left, AccessKind.WRITE if op == "=" else AccessKind.RMW, span(n), op)
@@ -455,11 +460,11 @@ class TsWalker(Recorder):
             return Operand(value=a.value)
         return Operand()
 
-    def assign(self, name: str, value: Node) -> None:
+    def assign(self, name: str, value: Node, where: Span) -> None:
         a = reduce_arg(value, self.src)
         call = strip(value)
         args = tuple(reduce_arg(x, self.src) for x in call_arguments(call)) if call.type == "call_expression" else ()
-        self.fn.locals.setdefault(name, []).append(origin(a, args if a.kind == ArgKind.CALL else ()))
+        self.define(name, a, args if a.kind == ArgKind.CALL else (), where)
 
     def hint_destination(self, value: Node, dest_type: str) -> None:
         """FT206: is the result of an allocation stored as an object or a plain buffer?"""
@@ -508,7 +513,9 @@ class TsWalker(Recorder):
         if name in self.sv.assigning_macros and args:
             self.store(args[0], AccessKind.WRITE, span(n), "=")
             reduced = tuple([reduce_arg(a, src) for a in args])
-            self.fn.calls.append(Call(name, span(n), reduced, self.state, self.gil_released, False, ""))
+            self.fn.calls.append(
+                Call(name, span(n), reduced, self.state, self.gil_released, False, "", "", self.regions)
+            )
             self.exprs(args[1:])
             return
         reduced = tuple([reduce_arg(a, src) for a in args])
@@ -526,7 +533,17 @@ class TsWalker(Recorder):
         declared_in = "" if declared or _known_api(name, self.cat) else None
         result = self.result_hint.get(n.start_byte, "")
         self.fn.calls.append(
-            Call(name, span(n), reduced, self.state, self.gil_released, defined or is_member, declared_in, result)
+            Call(
+                name,
+                span(n),
+                reduced,
+                self.state,
+                self.gil_released,
+                defined or is_member,
+                declared_in,
+                result,
+                self.regions,
+            )
         )
         self.call_arguments(name, args)
         self.lock_event(name, reduced, member_base if is_member else None)
@@ -534,7 +551,7 @@ class TsWalker(Recorder):
     def critical_section_macro(self, n: Node, macro: str, args: list[Node]) -> None:
         func, key = _CS_MACROS[macro]
         reduced = (Arg(ArgKind.NAME, key, key), *(reduce_arg(a, self.src) for a in args))
-        self.fn.calls.append(Call(func, span(n), reduced, self.state, self.gil_released, False, ""))
+        self.fn.calls.append(Call(func, span(n), reduced, self.state, self.gil_released, False, "", "", self.regions))
         self.exprs(args)
         if func in self.vocab.critical_sections:
             objects = tuple(a.path for a in reduced[1:] if a.path)
