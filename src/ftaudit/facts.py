@@ -92,6 +92,8 @@ class Comparison:
     rhs: Operand
     span: Span
     locks: tuple[Lock, ...] = ()
+    regions: tuple[int, ...] = ()  # as Call.regions
+    in_assertion: bool = False  # inside the arguments of assert() or an assert-like macro
 
 
 class OriginKind(str, Enum):

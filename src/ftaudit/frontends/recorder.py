@@ -23,6 +23,7 @@ from ..facts import (
     OriginKind,
     Span,
 )
+from .textscan import Assertions
 
 State = tuple[Lock, ...]
 
@@ -85,11 +86,14 @@ class Recorder:
         """Record an assignment to the local `name` at `where` (the walker's current regions)."""
         self.fn.locals.setdefault(name, []).append(origin(value, args, where, self.regions))
 
+    assertions: Assertions | None = None
+
     def compare(self, op: str, lhs: Operand, rhs: Operand, where: Span) -> None:
         """Keep a comparison of a call or a field with a constant (`Py_REFCNT(o) == 1`): the kind a rule
         can judge. The thousands of `i < n` in a file are not worth carrying to the rules."""
         if (lhs.value is not None and (rhs.call or rhs.member)) or (rhs.value is not None and (lhs.call or lhs.member)):
-            self.fn.comparisons.append(Comparison(op, lhs, rhs, where, self.state))
+            checked = self.assertions is not None and self.assertions.contains(where.line, where.col)
+            self.fn.comparisons.append(Comparison(op, lhs, rhs, where, self.state, self.regions, checked))
 
     def record(self, a: Access) -> None:
         self.fn.accesses.append(a)

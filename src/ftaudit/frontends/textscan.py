@@ -78,3 +78,40 @@ def macro_uses(clean: str, name: str) -> list[MacroUse]:
 
 def mentions(clean: str, word: str) -> bool:
     return re.search(rf"\b{re.escape(word)}\b", clean) is not None
+
+
+# `assert(...)`, `NPY_ASSERT(...)`, `g_assert(...)`, `assert_refcnt(...)`: an assertion by its name.
+_ASSERT_CALL = re.compile(r"\b[A-Za-z_]*(?:assert|ASSERT|Assert)[A-Za-z0-9_]*\s*\(")
+
+
+class Assertions:
+    """Where the arguments of assert-like calls and macros lie in a file, found in its text (the
+    preprocessor may have compiled them away, NDEBUG, or expanded them beyond recognition)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.ranges: list[tuple[int, int]] = []  # [start, end) offsets into `text`
+        blanked = blank_comments_and_strings(text) if "ssert" in text or "SSERT" in text else ""
+        for m in _ASSERT_CALL.finditer(blanked):
+            depth, i = 1, m.end()
+            while i < len(blanked) and depth:
+                depth += {"(": 1, ")": -1}.get(blanked[i], 0)
+                i += 1
+            # From the name: libclang places what a macro's arguments expand to at the macro's name.
+            self.ranges.append((m.start(), i))
+        starts = [0]
+        for line in self.lines:
+            starts.append(starts[-1] + len(line) + 1)
+        self.starts = starts
+
+    def contains(self, line: int, byte_col: int) -> bool:
+        """Is the 1-based `line`, 1-based UTF-8 byte column `byte_col` inside an assertion (its name or
+        its arguments)?"""
+        if not self.ranges or not 0 < line <= len(self.lines):
+            return False
+        text = self.lines[line - 1]
+        col = (
+            len(text.encode("utf-8")[: byte_col - 1].decode("utf-8", "replace")) if not text.isascii() else byte_col - 1
+        )
+        offset = self.starts[line - 1] + col
+        return any(a <= offset < b for a, b in self.ranges)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterator
 
 from ..engine import Context, rule
-from ..facts import Arg, ArgKind, Call, LockKind, Unit
+from ..facts import Arg, ArgKind, Call, Comparison, LockKind, Operand, Unit
 from ..findings import Finding
 from ._protection import Privacy, protects
 
@@ -119,10 +119,13 @@ def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
 @rule("FT204")
 def refcount_uniqueness_check(unit: Unit, ctx: Context) -> Iterator[Finding]:
     for fn in unit.functions:
+        privacy = Privacy(fn, ctx.catalogue)
         for cmp in fn.comparisons:
             for refside, other, op in ((cmp.lhs, cmp.rhs, cmp.op), (cmp.rhs, cmp.lhs, _MIRROR[cmp.op])):
                 is_refcnt = refside.call in _REFCOUNT_CALLS or refside.member in _REFCOUNT_FIELDS
                 if is_refcnt and (op, other.value) in _UNIQUENESS:
+                    if cmp.in_assertion and _fresh_operand(privacy, refside, cmp):
+                        break  # a sanity check on an object no other thread can see yet decides nothing
                     what = f"{refside.call}(...)" if refside.call else refside.member
                     yield ctx.finding(
                         unit,
@@ -134,6 +137,12 @@ def refcount_uniqueness_check(unit: Unit, ctx: Context) -> Iterator[Finding]:
                         fn.name,
                     )
                     break
+
+
+def _fresh_operand(privacy: Privacy, refside: Operand, cmp: Comparison) -> bool:
+    """Is the object whose count is compared one this function just created (`Py_REFCNT(o)`)?"""
+    args = refside.call_args
+    return bool(args) and privacy.is_private(args[0], at=(cmp.span, cmp.regions))
 
 
 @rule("FT205")

@@ -18,7 +18,7 @@ from ...source import Source
 from ..flags import SHIM, FlagSettings, is_cxx
 from ..includes import missing_header_problem
 from ..modules import module_decls
-from ..textscan import blank_comments_and_strings, macro_uses
+from ..textscan import Assertions, blank_comments_and_strings, macro_uses
 from .types import TypeJudge, bare_type_name
 from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, is_from_main_file, span_of, walk_function
 
@@ -78,6 +78,7 @@ class ClangFrontend:
         unit.problems += self._diagnostics(tu, path, name, unit.missing_headers)
         ctx = FileContext(self.catalogue, name, TypeJudge(self.catalogue.statics))
         ctx.macro_events = lock_macro_events(self.catalogue.lock_macros, src.text)
+        ctx.assertions = Assertions(src.text)
         module_vars: list[ci.Cursor] = []
         self._scope(tu.cursor, ctx, unit, module_vars, src, top=True)
         unit.functions += ctx.functions

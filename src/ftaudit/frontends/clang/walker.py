@@ -36,6 +36,7 @@ from ...facts import (
     StaticVar,
 )
 from ..recorder import Recorder, State, lock_key, static_arg_kind, union
+from ..textscan import Assertions
 from .types import TypeJudge
 
 K = ci.CursorKind
@@ -259,6 +260,7 @@ class FileContext:
     statics: dict[str, StaticVar] = field(default_factory=dict)
     functions: list[Function] = field(default_factory=list)  # lambdas, added as they are met
     macro_events: list[MacroEvent] = field(default_factory=list)
+    assertions: Assertions | None = None
 
 
 class FunctionWalker(Recorder):
@@ -266,6 +268,7 @@ class FunctionWalker(Recorder):
 
     def __init__(self, ctx: FileContext, fn: Function, state: State = ()) -> None:
         self.ctx = ctx
+        self.assertions = ctx.assertions
         self.vocab = ctx.catalogue.locks
         self.svocab = ctx.catalogue.statics
         self.main_file = ctx.main_file

@@ -21,7 +21,7 @@ from ...facts import Function, FunctionRef, Param, Span, Storage, Unit
 from ...source import Source as TextSource
 from ..flags import is_cxx
 from ..modules import module_decls
-from ..textscan import blank_comments_and_strings
+from ..textscan import Assertions, blank_comments_and_strings
 from .scope import branch_taken, in_anonymous_namespace, static_of_declaration
 from .syntax import Node, Source, declarator_chain, declarator_name, named, span, type_words
 from .walker import GIL_ACQUIRE_MARK, GIL_RELEASE_MARK, FileFacts, TsWalker
@@ -156,7 +156,7 @@ class TreeSitterFrontend:
         tree = self._parser(language).parse(data)
         source = Source(data)
         self._src = source
-        facts = FileFacts(self.catalogue, source, path)
+        facts = FileFacts(self.catalogue, source, path, assertions=Assertions(src.text))
         root = tree.root_node
         top = list(self._top_level(root))
         self._declare(top, facts)

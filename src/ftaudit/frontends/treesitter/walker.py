@@ -30,6 +30,7 @@ from ...facts import (
     StaticVar,
 )
 from ..recorder import Recorder, State, static_arg_kind, union
+from ..textscan import Assertions
 from .scope import branch_taken, static_of_declaration
 from .syntax import (
     Node,
@@ -72,12 +73,14 @@ class FileFacts:
     functions_declared: set[str] = field(default_factory=set)
     object_structs: dict[str, dict[str, bool]] = field(default_factory=dict)  # struct -> field -> is object
     lambdas: list[Function] = field(default_factory=list)
+    assertions: Assertions | None = None
 
 
 class TsWalker(Recorder):
     def __init__(self, facts: FileFacts, fn: Function, state: State = ()) -> None:
         self.f = facts
         self.src = facts.src
+        self.assertions = facts.assertions
         self.cat = facts.catalogue
         self.vocab = facts.catalogue.locks
         self.sv = facts.catalogue.statics
