@@ -112,6 +112,7 @@ class Catalogue:
     alias_preserving: frozenset[str]
     call_private_params: frozenset[str]
     statics: StaticsVocabulary
+    uniqueness_tests: frozenset[str] = frozenset()
     # From configuration ([tool.ftaudit]); empty in the bare catalogue.
     unsafe_functions: tuple[str, ...] = ()
     unsafe_headers: tuple[str, ...] = ()
@@ -228,4 +229,5 @@ def load() -> Catalogue:
         alias_preserving=frozenset(ct["alias-preserving"]),
         call_private_params=frozenset(ct["call-private-params"]),
         statics=statics,
+        uniqueness_tests=frozenset(ct["uniqueness-tests"]),
     )

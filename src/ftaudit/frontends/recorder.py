@@ -82,6 +82,12 @@ class Recorder:
         self.groups = getattr(self, "groups", 0) + 1
         return self.groups - 1
 
+    def uniquely_referenced(self, tests: frozenset[str], name: str, args: tuple[Arg, ...], where: Span) -> None:
+        """A branch entered because `name(args[0])` said the object is uniquely referenced: from here
+        on, in this branch, the local `args[0]` is as private as a fresh object."""
+        if name in tests and args and args[0].kind == ArgKind.NAME:
+            self.define(args[0].path, Arg(ArgKind.CALL, name), args[:1], where)
+
     def define(self, name: str, value: Arg, args: tuple[Arg, ...], where: Span) -> None:
         """Record an assignment to the local `name` at `where` (the walker's current regions)."""
         self.fn.locals.setdefault(name, []).append(origin(value, args, where, self.regions))

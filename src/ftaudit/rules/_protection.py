@@ -91,8 +91,8 @@ class Privacy:
     def _origin_private(self, o: Assignment, depth: int) -> bool:
         here = (o.span, o.regions) if o.span is not None else None
         if o.kind == OriginKind.CALL:
-            if o.callee in self.cat.fresh_constructors:
-                return True
+            if o.callee in self.cat.fresh_constructors or o.callee in self.cat.uniqueness_tests:
+                return True  # new, or (in the branch where the test holds) referenced by this thread alone
             if o.callee in self.cat.alias_preserving and o.args:
                 return self.is_private(o.args[0], depth, here)
             return False

@@ -370,11 +370,13 @@ class FunctionWalker(Recorder):
         start, outer, group = self.state, self.regions, self.new_group()
         first = len(self.fn.accesses)
         self.regions = self.new_region(group)
+        self.unique_branch(kids[0], True)
         then_live = self.stmt(kids[1])
         then_state = self.state
         then_end = len(self.fn.accesses)
         self.state, self.regions = start, outer
         self.regions = self.new_region(group)
+        self.unique_branch(kids[0], False)
         else_live = self.stmt(kids[2]) if len(kids) > 2 else True
         else_state = self.state
         self.regions = outer
@@ -385,6 +387,22 @@ class FunctionWalker(Recorder):
             if not unset and not then_live and len(kids) == 2:
                 self.pending.append((key, span_of(kids[0]), start))
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
+
+    def unique_branch(self, cond: ci.Cursor, holds: bool) -> None:
+        """Entering the branch of `cond` where it is `holds`: a uniqueness test that is then true
+        (`PyUnstable_Object_IsUniquelyReferenced(x)`, `!...` in the else, either side of `&&`) makes x private."""
+        c = strip_casts(cond)
+        if c.kind == K.UNARY_OPERATOR and unary_kind(c) == _LNOT:
+            kids = list(c.get_children())
+            if kids:
+                self.unique_branch(kids[0], not holds)
+            return
+        if c.kind == K.BINARY_OPERATOR and c.binary_operator == ci.BinaryOperator.LAnd and holds:
+            for ch in c.get_children():
+                self.unique_branch(ch, holds)
+            return
+        if holds and c.kind == K.CALL_EXPR:
+            self.uniquely_referenced(self.ctx.catalogue.uniqueness_tests, callee_name(c), call_args(c), span_of(cond))
 
     def static_tests(self, c: ci.Cursor, negate: bool = False) -> list[tuple[str, bool]]:
         """Statics a condition tests for being unset (`!x`, `x == NULL`) or set (`x`, `x != NULL`)."""

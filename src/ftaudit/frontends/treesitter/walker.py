@@ -197,11 +197,13 @@ class TsWalker(Recorder):
         start, outer, group = self.state, self.regions, self.new_group()
         first = len(self.fn.accesses)
         self.regions = self.new_region(group)
+        self.unique_branch(cond, True)
         then_live = self.stmt(then) if then is not None else True
         then_state = self.state
         then_end = len(self.fn.accesses)
         self.state, self.regions = start, outer
         self.regions = self.new_region(group)
+        self.unique_branch(cond, False)
         else_live = self.stmt(alt) if alt is not None else True
         else_state = self.state
         self.regions = outer
@@ -212,6 +214,25 @@ class TsWalker(Recorder):
             if not unset and not then_live and alt is None:
                 self.pending.append((key, check, start))
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
+
+    def unique_branch(self, cond: Node | None, holds: bool) -> None:
+        """As the libclang walker's: a uniqueness test true in this branch makes its argument private."""
+        if cond is None:
+            return
+        c = strip(cond)
+        if c.type == "unary_expression" and self.src.text(c).lstrip().startswith("!"):
+            arg = c.child_by_field_name("argument")
+            if arg is not None:
+                self.unique_branch(arg, not holds)
+            return
+        if c.type == "binary_expression" and holds and self._op(c) == "&&":
+            self.unique_branch(c.child_by_field_name("left"), holds)
+            self.unique_branch(c.child_by_field_name("right"), holds)
+            return
+        if holds and c.type == "call_expression":
+            a = reduce_arg(c, self.src)
+            args = tuple(reduce_arg(x, self.src) for x in call_arguments(c))
+            self.uniquely_referenced(self.cat.uniqueness_tests, a.path, args, span(cond))
 
     def static_tests(self, c: Node, negate: bool = False) -> list[tuple[str, bool]]:
         c = strip(c)
@@ -430,9 +451,12 @@ class TsWalker(Recorder):
         op = self._op(n)
         if right is not None:
             if left is not None and op == "=":
-                lt = left.type
+                target = left
+                if target.type == "pointer_expression" and self.src.text(target).lstrip().startswith("*"):
+                    target = target.child_by_field_name("argument") or target  # `*out = ...`: as args read it
+                lt = target.type
                 if lt == "identifier":
-                    name = self.src.text(left)
+                    name = self.src.text(target)
                     self.hint_destination(right, self.local_types.get(name, ""))
                     if name in self.local_types:
                         self.assign(name, right, span(n))
