@@ -73,6 +73,9 @@ class Call(NamedTuple):
     # What the result is stored as: "object" (a PyObject or subtype pointer),
     # "buffer" (any other data pointer) or "" when unknown.
     result: str = ""
+    # The rest of its block certainly reaches a call that ends the process (`abort()`, `Py_FatalError`,
+    # `assert(0)`): nothing after it runs, so its hidden state races with nothing that matters.
+    abort_path: bool = False
 
 
 @dataclass(frozen=True)
