@@ -28,6 +28,7 @@ extension module, so the FT1-FT3 rules do not judge it.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict, deque
 from collections.abc import Sequence
 
@@ -38,8 +39,25 @@ PROGRAM_ENTRIES = frozenset({"main", "wmain", "WinMain", "wWinMain", "_tmain"})
 _ROOT_PREFIXES = ("PyInit_", "pybind11_init_", "nanobind_init_")
 
 
+_TEMPLATE_ARGS = re.compile(r"<[^<>]*>")
+
+
+def plain_name(name: str) -> str:
+    """A function or call name without template arguments: `setup<int>` and `Table<T>::fill` are the
+    functions `setup` and `Table::fill` (a template's facts are its own, whatever it is instantiated with)."""
+    if "<" not in name or name.startswith("operator"):
+        return name
+    for _ in range(8):  # nested arguments, innermost first
+        stripped = _TEMPLATE_ARGS.sub("", name)
+        if stripped == name:
+            break
+        name = stripped
+    return name
+
+
 def own_key(unit: Unit, fn: Function) -> Key:
-    return (unit.path, fn.name) if fn.internal else ("", fn.name)
+    name = plain_name(fn.name)
+    return (unit.path, name) if fn.internal else ("", name)
 
 
 def _base(name: str) -> str:
@@ -78,12 +96,14 @@ class CallGraph:
 
     def resolve(self, unit: Unit, name: str) -> Key:
         """A name as seen from `unit`: its own static function first, else the external one."""
+        name = plain_name(name)
         local = (unit.path, name)
         return local if local in self.functions else ("", name)
 
     def resolve_all(self, unit: Unit, name: str) -> list[Key]:
         """Every defined function a call of `name` from `unit` may reach (a bare member name: each method)."""
         key = self.resolve(unit, name)
+        name = key[1]
         found = [key] if key in self.functions else []
         if "::" not in name:
             found += [m for m in self._methods.get(name, ()) if m != key]

@@ -7,6 +7,7 @@ the rules themselves all read one source. In a wheel it lives in
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -102,6 +103,26 @@ class StaticsVocabulary:
         return index >= spec if isinstance(spec, int) else index in spec
 
 
+_FALSE_LITERAL = re.compile(
+    r"""\(*\s*(?:0|false|FALSE|NULL|nullptr|!\s*(?:1|true|TRUE|"(?:[^"\\]|\\.)*"))\s*\)*"""
+    r"""(?:\s*&&\s*"(?:[^"\\]|\\.)*")?\s*\)*"""
+)
+
+
+@dataclass(frozen=True)
+class NoReturnVocabulary:
+    """Calls that end the process (`rules/api/noreturn.toml`)."""
+
+    functions: frozenset[str] = frozenset()
+    resumable: frozenset[str] = frozenset()  # declared noreturn, but the process goes on (longjmp, pthread_exit)
+    assert_words: tuple[str, ...] = ()
+
+    def is_assert_false(self, name: str, first_arg: str) -> bool:
+        """An assert-style macro (`assert`, `NPY_ASSERT`) whose first argument, as written, is a literal false:
+        `0`, `false`, `NULL`, `!"msg"`, `0 && "msg"`."""
+        return any(w in name for w in self.assert_words) and _FALSE_LITERAL.fullmatch(first_arg.strip()) is not None
+
+
 @dataclass(frozen=True)
 class Catalogue:
     rules: dict[str, RuleInfo]
@@ -117,6 +138,7 @@ class Catalogue:
     unsafe_functions: tuple[str, ...] = ()
     unsafe_headers: tuple[str, ...] = ()
     lock_macros: dict[str, str] = field(default_factory=dict)
+    noreturn: NoReturnVocabulary = field(default_factory=NoReturnVocabulary)
 
     def rule(self, rule_id: str) -> RuleInfo:
         return self.rules[rule_id]
@@ -211,6 +233,7 @@ def load() -> Catalogue:
     )
     ct = _toml(api / "containers.toml")
     st = _toml(api / "statics.toml")
+    nr = _toml(api / "noreturn.toml")["noreturn"]
     statics = StaticsVocabulary(
         exempt_types=frozenset(st["exempt-types"]),
         once_functions=dict(st["once-functions"]),
@@ -230,4 +253,9 @@ def load() -> Catalogue:
         call_private_params=frozenset(ct["call-private-params"]),
         statics=statics,
         uniqueness_tests=frozenset(ct["uniqueness-tests"]),
+        noreturn=NoReturnVocabulary(
+            functions=frozenset(nr["functions"]),
+            resumable=frozenset(nr["resumable"]),
+            assert_words=tuple(nr["assert-words"]),
+        ),
     )

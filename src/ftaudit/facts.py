@@ -75,6 +75,9 @@ class Call(NamedTuple):
     result: str = ""
     # The nested regions (branch arms, loop bodies: Function.regions) the call sits in, outermost first.
     regions: tuple[int, ...] = ()
+    # The rest of its block certainly reaches a call that ends the process (`abort()`, `Py_FatalError`,
+    # `assert(0)`): nothing after it runs, so its hidden state races with nothing that matters.
+    abort_path: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ keeps the facts they produce comparable (the fixture test runs them all).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from ..catalogue import LockVocabulary, StaticsVocabulary
 from ..facts import (
     Access,
@@ -14,6 +16,7 @@ from ..facts import (
     Arg,
     ArgKind,
     Assignment,
+    Call,
     Comparison,
     Function,
     LazyInit,
@@ -57,6 +60,29 @@ def static_arg_kind(sv: StaticsVocabulary, callee: str, index: int, address: boo
     if sv.writes_arg(callee, index) and (address or array or isinstance(sv.buffer_writers[callee], tuple)):
         return AccessKind.CALL_WRITE
     return AccessKind.ADDRESS if address or array else AccessKind.READ
+
+
+def mark_abort_path(
+    calls: list[Call], starts: Sequence[int], dies: Sequence[bool], escapes: Callable[[int], bool]
+) -> bool:
+    """Mark the calls of one block that certainly reach a process-ending call.
+
+    `starts[i]` is `len(calls)` before the block's statement i was walked, `dies[i]` whether that statement
+    certainly ends the process (a no-return call, an `if` whose branches both do, a block that does), and
+    `escapes(i)` whether statement i may leave the block another way (return, goto, break, continue, throw).
+    Marked: the calls of the first dying statement and of the statements before it back to the nearest one
+    that may escape. Returns whether the block itself dies (no statement before the dying one escapes)."""
+    first = next((i for i, d in enumerate(dies) if d), None)
+    if first is None:
+        return False
+    k = first
+    while k > 0 and not escapes(k - 1):
+        k -= 1
+    end = starts[first + 1] if first + 1 < len(starts) else len(calls)
+    for i in range(starts[k], end):
+        if not calls[i].abort_path:
+            calls[i] = calls[i]._replace(abort_path=True)
+    return k == 0
 
 
 class Recorder:

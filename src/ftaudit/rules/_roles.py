@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from enum import Enum
 
+from ..callgraph import plain_name
 from ..engine import Context
 from ..facts import Unit
 
@@ -136,10 +137,13 @@ class ProjectRoles:
 
     @staticmethod
     def _own(unit: Unit, name: str, internal: bool) -> Key:
+        name = plain_name(name)
         return (unit.path, name) if internal else ("", name)
 
     def resolve(self, unit: Unit, name: str) -> Key:
-        """A name as seen from `unit`: its own static function first, else the external one."""
+        """A name as seen from `unit` (template arguments aside): its own static function first, else the
+        external one."""
+        name = plain_name(name)
         local = (unit.path, name)
         return local if local in self.defined else ("", name)
 

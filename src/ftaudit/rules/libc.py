@@ -24,6 +24,8 @@ def mt_unsafe_libc(unit: Unit, ctx: Context) -> Iterator[Finding]:
             info = table.get(call.name)
             if info is None or call.user_defined or holds_mutex(call.locks):
                 continue
+            if call.abort_path:
+                continue  # the process ends right after: `fprintf(stderr, "%s", strerror(errno)); abort();`
             idx = info.unsafe_if_null_arg
             if idx is not None and idx < len(call.args):
                 a = call.args[idx]

@@ -11,14 +11,14 @@ from pathlib import Path
 
 from clang import cindex as ci
 
-from ...catalogue import Catalogue
+from ...catalogue import Catalogue, NoReturnVocabulary
 from ...discover import SourceFile
 from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
 from ..flags import SHIM, FlagSettings, is_cxx
 from ..includes import missing_header_problem
 from ..modules import module_decls
-from ..textscan import Assertions, blank_comments_and_strings, macro_uses
+from ..textscan import Assertions, blank_comments_and_strings, line_col, macro_uses
 from .types import TypeJudge, bare_type_name
 from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, is_from_main_file, span_of, walk_function
 
@@ -76,9 +76,10 @@ class ClangFrontend:
             unit.problems.append(Problem(path, "error", "parse-failed", f"libclang could not parse the file: {err}"))
             return unit
         unit.problems += self._diagnostics(tu, path, name, unit.missing_headers)
-        ctx = FileContext(self.catalogue, name, TypeJudge(self.catalogue.statics))
+        ctx = FileContext(self.catalogue, name, TypeJudge(self.catalogue.statics), cxx=language == "cpp")
         ctx.macro_events = lock_macro_events(self.catalogue.lock_macros, src.text)
         ctx.assertions = Assertions(src.text)
+        ctx.assert_false = assert_false_positions(self.catalogue.noreturn, src.text)
         module_vars: list[ci.Cursor] = []
         self._scope(tu.cursor, ctx, unit, module_vars, src, top=True)
         unit.functions += ctx.functions
@@ -91,7 +92,7 @@ class ClangFrontend:
         self, parent: ci.Cursor, ctx: FileContext, unit: Unit, module_vars: list[ci.Cursor], src: Source, top: bool
     ) -> None:
         for c in parent.get_children():
-            if top and not is_from_main_file(c):
+            if top and not is_from_main_file(c) and not _expanded_in_main_file(c, ctx.main_file):
                 continue
             k = c.kind
             if k in FUNCTION_KINDS:
@@ -176,6 +177,16 @@ class ClangFrontend:
     def _text(c: ci.Cursor, src: Source) -> str:
         ext = c.extent
         return blank_comments_and_strings(src.data[ext.start.offset : ext.end.offset].decode("utf-8", "replace"))
+
+
+def _expanded_in_main_file(c: ci.Cursor, main_file: str) -> bool:
+    """A scope a macro of a header opens in the main file: C++'s `PyMODINIT_FUNC` is `extern "C" PyObject *`,
+    so the `extern "C"` around every C++ module's `PyInit_` is spelled in pyport.h. cindex's location is
+    the expansion location, which is in the main file; clang_Location_isFromMainFile says no."""
+    if c.kind != K.LINKAGE_SPEC:
+        return False
+    f = c.location.file
+    return f is not None and f.name == main_file
 
 
 def _include_line(tu: ci.TranslationUnit, path: str, header: str) -> int | None:
@@ -361,6 +372,27 @@ def may_hold_functions(t: ci.Type, depth: int = 0) -> bool:
             _RECORDS_WITH_FUNCTIONS[key] = any(may_hold_functions(f.type, depth + 1) for f in t.get_fields())
         return _RECORDS_WITH_FUNCTIONS[key]
     return True
+
+
+_ASSERT_USE = re.compile(r"\b\w*(?:assert|ASSERT|Assert)\w*\s*\(")
+
+
+def assert_false_positions(nr: NoReturnVocabulary, text: str) -> set[tuple[int, int]]:
+    """(line, col) of every assert-style macro use whose first argument is a literal false (`assert(0)`,
+    `assert(!"msg")`): libclang sees only the expansion, which NDEBUG may even reduce to `((void)0)`."""
+    if "ssert" not in text and "SSERT" not in text:
+        return set()
+    clean = blank_comments_and_strings(text)
+    out: set[tuple[int, int]] = set()
+    for m in _ASSERT_USE.finditer(clean):
+        name = m.group(0).rstrip("( \t\n")
+        depth, i = 0, m.end()
+        while i < len(clean) and (depth or clean[i] not in ",)"):
+            depth += {"(": 1, ")": -1}.get(clean[i], 0)
+            i += 1
+        if nr.is_assert_false(name, clean[m.end() : i]):
+            out.add(line_col(clean, m.start()))
+    return out
 
 
 def lock_macro_events(pairs: dict[str, str], text: str) -> list[MacroEvent]:

@@ -35,7 +35,7 @@ from ...facts import (
     Span,
     StaticVar,
 )
-from ..recorder import Recorder, State, lock_key, static_arg_kind, union
+from ..recorder import Recorder, State, lock_key, mark_abort_path, static_arg_kind, union
 from ..textscan import Assertions
 from .types import TypeJudge
 
@@ -185,10 +185,15 @@ def callee_name(c: ci.Cursor) -> str:
             if ch.kind in (K.DECL_REF_EXPR, K.OVERLOADED_DECL_REF, K.UNEXPOSED_EXPR, K.MEMBER_REF_EXPR):
                 name = ch.spelling or ""
             break
-    if not name:  # declared with a type libclang could not resolve (a header is missing): read `name(`
-        tokens = list(itertools.islice(c.get_tokens(), 2))
-        if len(tokens) == 2 and tokens[1].spelling == "(" and tokens[0].kind == ci.TokenKind.IDENTIFIER:
-            name = tokens[0].spelling
+    if not name:
+        # Declared with a type libclang could not resolve (a header is missing), or a template's dependent
+        # call (`setup<T>()`, `ns::setup<T>()`): read `name(` or `name<`, qualifiers skipped.
+        tokens = list(itertools.islice(c.get_tokens(), 16))
+        i = 0
+        while i + 2 < len(tokens) and tokens[i].kind == ci.TokenKind.IDENTIFIER and tokens[i + 1].spelling == "::":
+            i += 2
+        if i + 1 < len(tokens) and tokens[i].kind == ci.TokenKind.IDENTIFIER and tokens[i + 1].spelling in "(<":
+            name = tokens[i].spelling
     return name[len(SHIM_PREFIX) :] if name.startswith(SHIM_PREFIX) else name
 
 
@@ -261,6 +266,9 @@ class FileContext:
     functions: list[Function] = field(default_factory=list)  # lambdas, added as they are met
     macro_events: list[MacroEvent] = field(default_factory=list)
     assertions: Assertions | None = None
+    cxx: bool = False
+    assert_false: set[tuple[int, int]] = field(default_factory=set)  # (line, col) of `assert(0)`-style macros
+    noreturn_decls: dict[str, bool] = field(default_factory=dict)  # callee -> its declaration says noreturn
 
 
 class FunctionWalker(Recorder):
@@ -282,6 +290,7 @@ class FunctionWalker(Recorder):
         self.pending: list[tuple[str, Span, State]] = []  # `if (x) return x;` seen, a write to x follows
         self.stored: set[str] = set()
         self.dest_hint: dict[tuple[int, int], bool | None] = {}  # call position -> stored as object?
+        self.died = False  # the compound or if statement just walked certainly ends the process
         span = fn.span
         self.events = [
             e for e in ctx.macro_events if (span.line, span.col) <= (e.line, e.col) <= (span.end_line, span.end_col)
@@ -343,13 +352,20 @@ class FunctionWalker(Recorder):
         entry = self.state
         pending = len(self.pending)
         last: ci.Cursor | None = None
+        stmts: list[ci.Cursor] = []
+        starts: list[int] = []
+        dies: list[bool] = []
         for ch in children:
             last = ch
             if ch.kind == K.LABEL_STMT and not live:
                 self.state = self.gotos.get(ch.spelling, ())
                 live = True
+            stmts.append(ch)
+            starts.append(len(self.fn.calls))
             if not self.stmt(ch):
                 live = False
+            dies.append(self.dies(ch, starts[-1]))
+        self.died = mark_abort_path(self.fn.calls, starts, dies, lambda i: _escapes(stmts[i]))
         if self.events and last is not None:
             self.flush_events(last.extent.end)
         del self.pending[pending:]
@@ -361,6 +377,7 @@ class FunctionWalker(Recorder):
         """libclang gives `cond, then[, else]` (C++17 init-statements are rare in extensions)."""
         if len(kids) < 2:
             self.exprs(kids)
+            self.died = False
             return True
         # A static this function already stored into (`PyArg_ParseTuple(args, "i", &mode)`) is
         # being normalised, not lazily initialised: FT101 judges those writes.
@@ -369,15 +386,19 @@ class FunctionWalker(Recorder):
         self.stmt(kids[0])
         start, outer, group = self.state, self.regions, self.new_group()
         first = len(self.fn.accesses)
+        calls = len(self.fn.calls)
         self.regions = self.new_region(group)
         self.unique_branch(kids[0], True)
         then_live = self.stmt(kids[1])
+        then_dies = self.dies(kids[1], calls)
         then_state = self.state
         then_end = len(self.fn.accesses)
         self.state, self.regions = start, outer
         self.regions = self.new_region(group)
         self.unique_branch(kids[0], False)
+        calls = len(self.fn.calls)
         else_live = self.stmt(kids[2]) if len(kids) > 2 else True
+        self.died = then_dies and len(kids) > 2 and self.dies(kids[2], calls)
         else_state = self.state
         self.regions = outer
         for key, unset in tests:
@@ -403,6 +424,35 @@ class FunctionWalker(Recorder):
             return
         if holds and c.kind == K.CALL_EXPR:
             self.uniquely_referenced(self.ctx.catalogue.uniqueness_tests, callee_name(c), call_args(c), span_of(cond))
+
+    def dies(self, c: ci.Cursor, first_call: int) -> bool:
+        """Whether statement `c`, just walked (its calls recorded from `first_call` on), certainly ends the
+        process: a call of a no-return function, an `assert(0)`-style macro, or (read from `self.died`) a
+        block or an `if` that does."""
+        k = c.kind
+        if k in (K.COMPOUND_STMT, K.IF_STMT, K.LABEL_STMT):
+            return self.died
+        if k in _LOOPS or k in (K.DECL_STMT, K.RETURN_STMT, K.SWITCH_STMT, K.NULL_STMT):
+            return False
+        if self.ctx.assert_false and (c.extent.start.line, c.extent.start.column) in self.ctx.assert_false:
+            return True
+        inner = strip_casts(c)
+        if inner.kind != K.CALL_EXPR or first_call >= len(self.fn.calls):
+            return False
+        return self.ends_process(self.fn.calls[first_call], inner)
+
+    def ends_process(self, call: Call, c: ci.Cursor) -> bool:
+        """A call of a catalogued no-return function, or of one its declaration marks noreturn
+        (`__attribute__((noreturn))`, `_Noreturn`, `[[noreturn]]`; in C++ only when it cannot throw)."""
+        nr = self.ctx.catalogue.noreturn
+        if call.name in nr.resumable:
+            return False
+        if call.name in nr.functions and not call.user_defined:
+            return True
+        memo = self.ctx.noreturn_decls
+        if call.name not in memo:
+            memo[call.name] = _declared_noreturn(c.referenced, self.ctx.cxx)
+        return memo[call.name]
 
     def static_tests(self, c: ci.Cursor, negate: bool = False) -> list[tuple[str, bool]]:
         """Statics a condition tests for being unset (`!x`, `x == NULL`) or set (`x`, `x != NULL`)."""
@@ -770,6 +820,49 @@ class FunctionWalker(Recorder):
             )
             self.access(var, static_arg_kind(sv, name, i, address, is_array), span_of(a), var.name, name)
         self.state, self.ref_context = saved_state, saved_context
+
+
+_ESCAPES = {
+    K.RETURN_STMT,
+    K.GOTO_STMT,
+    K.INDIRECT_GOTO_STMT,
+    K.BREAK_STMT,
+    K.CONTINUE_STMT,
+    K.CXX_THROW_EXPR,
+}
+_NOTHROW = {
+    ci.ExceptionSpecificationKind.BASIC_NOEXCEPT,
+    ci.ExceptionSpecificationKind.COMPUTED_NOEXCEPT,
+    ci.ExceptionSpecificationKind.DYNAMIC_NONE,
+    ci.ExceptionSpecificationKind.MS_ANY,
+}
+
+
+def _escapes(c: ci.Cursor) -> bool:
+    """Whether a statement may leave its block other than by falling through (lambda bodies aside):
+    only asked in a block that ends the process, for the statements before the dying one."""
+    stack = [c]
+    while stack:
+        n = stack.pop()
+        k = n.kind
+        if k in _ESCAPES:
+            return True
+        if k != K.LAMBDA_EXPR:
+            stack += n.get_children()
+    return False
+
+
+def _declared_noreturn(ref: ci.Cursor | None, cxx: bool) -> bool:
+    if ref is None or ref.kind not in FUNCTION_KINDS:
+        return False
+    # GNU's attribute is in the function type; `_Noreturn` / `[[noreturn]]` only in an attribute cursor
+    # that libclang leaves unexposed, so its tokens say which attribute it is.
+    marked = "noreturn" in ref.type.spelling or any(
+        ch.kind.is_attribute() and any("noreturn" in t.spelling.lower() for t in ch.get_tokens())
+        for ch in ref.get_children()
+    )
+    # A C++ `[[noreturn]]` function may throw (pybind11_fail does): only one that cannot ends the process.
+    return marked and (not cxx or ref.exception_specification_kind in _NOTHROW)
 
 
 def bare_template(type_spelling: str) -> str:

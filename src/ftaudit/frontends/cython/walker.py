@@ -33,7 +33,7 @@ from ...facts import (
     StaticVar,
     Storage,
 )
-from ..recorder import Recorder
+from ..recorder import Recorder, mark_abort_path
 
 Node = Any  # Cython.Compiler.Nodes.Node: untyped
 State = tuple[Lock, ...]
@@ -54,6 +54,7 @@ _FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTu
 _LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
 _END_OF_LINE = 1 << 20  # an end column past any line
 _EXITS = {"ReturnStatNode", "RaiseStatNode", "ReraiseStatNode"}
+_ESCAPES = _EXITS | {"BreakStatNode", "ContinueStatNode"}
 
 
 def kind(n: Node) -> str:
@@ -271,16 +272,36 @@ class CythonWalker(Recorder):
         self.pending: list[tuple[str, Span, State]] = []
         self.stored: set[str] = set()
         self.parallel_gil: list[Span] = []
+        self.died = False  # the if statement just walked certainly ends the process
 
     # statements -------------------------------------------------------------
     def body(self, n: Node) -> bool:
         live = True
         pending = len(self.pending)
-        for s in _flatten(n):
+        stmts = _flatten(n)
+        starts: list[int] = []
+        dies: list[bool] = []
+        for s in stmts:
+            starts.append(len(self.fn.calls))
             if not self.stmt(s):
                 live = False
+            dies.append(self.dies(s))
+        self.died = mark_abort_path(self.fn.calls, starts, dies, lambda i: _escapes(stmts[i]))
         del self.pending[pending:]
         return live
+
+    def dies(self, n: Node) -> bool:
+        """Whether statement `n`, just walked, certainly ends the process: a call of a cimported no-return C
+        function (`abort()` from libc.stdlib; `sys.exit()` raises, so Python calls never count), or an
+        if statement whose every branch does (read from `self.died`)."""
+        k = kind(n)
+        if k == "IfStatNode":
+            return self.died
+        if k != "ExprStatNode" or kind(n.expr) not in ("SimpleCallNode", "GeneralCallNode"):
+            return False
+        name, _declared_in, own = self.resolve(n.expr.function)
+        nr = self.cat.noreturn
+        return not own and name in nr.functions and name not in nr.resumable
 
     def stmt(self, n: Node) -> bool:
         k = kind(n)
@@ -349,6 +370,7 @@ class CythonWalker(Recorder):
         start, outer, group = self.state, self.regions, self.new_group()
         ends: list[State] = []
         any_live = False
+        all_die = True
         clauses = list(n.if_clauses)
         for i, clause in enumerate(clauses):
             tests = self.static_tests(clause.condition)
@@ -357,6 +379,7 @@ class CythonWalker(Recorder):
             first = len(self.fn.accesses)
             self.regions = self.new_region(group)  # each elif arm excludes the others
             live = self.body(clause.body)
+            all_die = all_die and self.died
             self.regions = outer
             branch = self.fn.accesses[first:]
             for key, unset in tests:
@@ -372,6 +395,7 @@ class CythonWalker(Recorder):
             first = len(self.fn.accesses)
             self.regions = self.new_region(group)
             live = self.body(n.else_clause)
+            all_die = all_die and self.died
             self.regions = outer
             for key, unset in self.static_tests(clauses[0].condition) if len(clauses) == 1 else []:
                 if not unset:
@@ -382,10 +406,12 @@ class CythonWalker(Recorder):
         else:
             ends.append(start)
             any_live = True
+            all_die = False
         merged: State = ()
         for e in ends:
             merged += tuple(x for x in e if x not in merged)
         self.state = merged if any_live else start
+        self.died = all_die
         return any_live
 
     def static_tests(self, c: Node, negate: bool = False) -> list[tuple[str, bool]]:
@@ -653,6 +679,23 @@ class CythonWalker(Recorder):
         path = _path(f.obj)
         if path:
             self.lock_event(f.attribute, (), Arg(ArgKind.NAME, path, path))
+
+
+def _escapes(n: Node) -> bool:
+    """Whether a statement may leave its block other than by falling through (nested functions aside):
+    only asked in a block that ends the process, for the statements before the dying one."""
+    stack = [n]
+    while stack:
+        c = stack.pop()
+        k = kind(c)
+        if k in _ESCAPES:
+            return True
+        if k in ("DefNode", "CFuncDefNode", "LambdaNode"):
+            continue
+        for attr in getattr(c, "child_attrs", ()):
+            v = getattr(c, attr, None)
+            stack += [x for x in (v if isinstance(v, list) else [v]) if x is not None and hasattr(x, "child_attrs")]
+    return False
 
 
 def _func_declarator(d: Node) -> Node | None:

@@ -10,6 +10,7 @@ way a free-threaded 3.14 build compiles them (`Py_GIL_DISABLED` defined,
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -122,6 +123,70 @@ def _blank_conditionals_in_initialisers(text: str) -> str:
     return "".join(pieces)
 
 
+_MACRO_HEAD_WORDS = frozenset(
+    {"type_identifier", "identifier", "macro_type_specifier", "storage_class_specifier", "type_qualifier",
+     "primitive_type", "sized_type_specifier", "attribute_specifier", "attribute_declaration", "ms_declspec_modifier"}
+)  # fmt: skip
+_HEAD_SCOPES = frozenset(
+    {"translation_unit", "linkage_specification", "declaration_list", "namespace_definition", "preproc_if",
+     "preproc_ifdef", "preproc_elif", "preproc_elifdef", "preproc_else"}
+)  # fmt: skip
+
+
+def macro_heads(root: Node) -> list[tuple[int, int]]:
+    """Byte ranges of macro words tree-sitter cannot know before a function definition, to blank.
+
+    `MY_API PyMODINIT_FUNC PyInit_x(void) {` (an export or visibility macro from a header, any number of
+    words, `EXPORT(api)` too) parses as a declaration `MY_API PyMODINIT_FUNC` missing its `;`, then a
+    definition whose type is `PyInit_x` and whose declarator is `(void)`: the function's name is lost. A
+    declaration that lacks its `;` and holds only words right before a definition is such a head. When
+    the definition kept its function declarator, the whole head goes; else its last word is the return
+    type and stays (`PyMODINIT_FUNC PyInit_x(void)` parses)."""
+    out: list[tuple[int, int]] = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        kids = n.named_children
+        for fn in kids:
+            if fn.type == "function_definition":
+                swallowed = _swallowed_head(fn)
+                if swallowed is not None:
+                    out.append(swallowed)
+        for head, fn in itertools.pairwise(kids):
+            if head.type != "declaration" or fn.type != "function_definition" or not head.children:
+                continue
+            semi = head.children[-1]
+            words = [c for c in head.named_children if c.type != "comment"]
+            if (
+                not (semi.type == ";" and semi.is_missing)
+                or not words
+                or any(w.type not in _MACRO_HEAD_WORDS for w in words)
+            ):
+                continue
+            decl = fn.child_by_field_name("declarator")
+            named_fn = decl is not None and any(c.type == "function_declarator" for c in declarator_chain(decl))
+            if named_fn:
+                out.append((head.start_byte, semi.start_byte))
+            elif len(words) > 1:
+                out.append((head.start_byte, words[-1].start_byte))
+        stack += [k for k in kids if k.type in _HEAD_SCOPES]
+    return out
+
+
+def _swallowed_head(fn: Node) -> tuple[int, int] | None:
+    """`MY_API EXPORT(x) PyMODINIT_FUNC PyInit_x(void) {` parses as a definition of `EXPORT` whose
+    declarator trails junk ending in the call `PyInit_x(void)`: the head is everything up to the end of
+    that first parameter list (what follows it, `PyMODINIT_FUNC`, is the return type)."""
+    decl = fn.child_by_field_name("declarator")
+    if decl is None or decl.type != "function_declarator":
+        return None
+    params = decl.child_by_field_name("parameters")
+    rest = [c for c in decl.named_children if params is not None and c.start_byte >= params.end_byte]
+    if len(rest) < 2 or rest[-1].type != "call_expression" or any(c.type not in _MACRO_HEAD_WORDS for c in rest[:-1]):
+        return None
+    return fn.start_byte, params.end_byte
+
+
 def _trusted_file_scope(n: Node, storage: set[str]) -> bool:
     """Is this really a file-scope variable? `register`/`auto` ones are K&R parameters or locals
     that error recovery lifted out of a function (a header split across `#if` branches), and so
@@ -154,6 +219,13 @@ class TreeSitterFrontend:
         unit = Unit(path, language, self.name)
         data = rewrite_macros(src.text).encode("utf-8")
         tree = self._parser(language).parse(data)
+        heads = macro_heads(tree.root_node)
+        if heads:  # parse again without them: same length, so lines and columns stay
+            buf = bytearray(data)
+            for start, end in heads:
+                buf[start:end] = re.sub(rb"[^\n]", b" ", buf[start:end])
+            data = bytes(buf)
+            tree = self._parser(language).parse(data)
         source = Source(data)
         self._src = source
         facts = FileFacts(self.catalogue, source, path, assertions=Assertions(src.text))

@@ -29,7 +29,7 @@ from ...facts import (
     Span,
     StaticVar,
 )
-from ..recorder import Recorder, State, static_arg_kind, union
+from ..recorder import Recorder, State, mark_abort_path, static_arg_kind, union
 from ..textscan import Assertions
 from .scope import branch_taken, static_of_declaration
 from .syntax import (
@@ -97,6 +97,7 @@ class TsWalker(Recorder):
         self.local_statics: dict[str, StaticVar] = {}
         self.result_hint: dict[int, str] = {}  # call's start byte -> "object" / "buffer"
         self.macro_release = {r: a for a, r in facts.catalogue.lock_macros.items()}
+        self.died = False  # the block, if or label statement just walked certainly ends the process
 
     # statements -------------------------------------------------------------
     def stmt(self, n: Node) -> bool:
@@ -171,13 +172,20 @@ class TsWalker(Recorder):
         live = True
         entry = self.state
         pending = len(self.pending)
+        stmts: list[Node] = []
+        starts: list[int] = []
+        dies: list[bool] = []
         for c in children:
             if c.type == "labeled_statement" and not live:
                 label = c.child_by_field_name("label")
                 self.state = self.gotos.get(self.src.text(label), ()) if label is not None else ()
                 live = True
+            stmts.append(c)
+            starts.append(len(self.fn.calls))
             if not self.stmt(c):
                 live = False
+            dies.append(self.dies(c))
+        self.died = mark_abort_path(self.fn.calls, starts, dies, lambda i: _escapes(stmts[i]))
         del self.pending[pending:]
         self.state = tuple(lk for lk in self.state if lk.kind != LockKind.GUARD or lk in entry)
         return live
@@ -199,12 +207,14 @@ class TsWalker(Recorder):
         self.regions = self.new_region(group)
         self.unique_branch(cond, True)
         then_live = self.stmt(then) if then is not None else True
+        then_dies = then is not None and self.dies(then)
         then_state = self.state
         then_end = len(self.fn.accesses)
         self.state, self.regions = start, outer
         self.regions = self.new_region(group)
         self.unique_branch(cond, False)
         else_live = self.stmt(alt) if alt is not None else True
+        self.died = then_dies and alt is not None and self.dies(alt)
         else_state = self.state
         self.regions = outer
         check = span(strip(cond)) if cond is not None else span(n)
@@ -233,6 +243,35 @@ class TsWalker(Recorder):
             a = reduce_arg(c, self.src)
             args = tuple(reduce_arg(x, self.src) for x in call_arguments(c))
             self.uniquely_referenced(self.cat.uniqueness_tests, a.path, args, span(cond))
+
+    def dies(self, n: Node) -> bool:
+        """Whether statement `n`, just walked, certainly ends the process: a call of a no-return function
+        (`abort();`, `(void)exit(1);`), an `assert(0)`-style macro, or (read from `self.died`) a block, an
+        `if` or a labelled statement that does."""
+        t = n.type
+        if t in ("compound_statement", "if_statement", "labeled_statement"):
+            return self.died
+        if t != "expression_statement" or not n.named_children:
+            return False
+        c = n.named_children[0]
+        for _ in range(8):  # `(void)abort()`, `(abort())`
+            if c.type == "cast_expression":
+                c = c.child_by_field_name("value") or c
+            elif c.type == "parenthesized_expression" and c.named_children:
+                c = c.named_children[-1]
+            else:
+                break
+        if c.type != "call_expression":
+            return False
+        name = callee_name(c, self.src)
+        nr = self.cat.noreturn
+        if name in nr.resumable:
+            return False
+        if name in nr.functions:
+            f = strip(c.child_by_field_name("function") or c)
+            return f.type != "field_expression" and name not in self.f.functions_defined  # not a method or own function
+        args = call_arguments(c)
+        return bool(args) and nr.is_assert_false(name, self.src.text(args[0]))
 
     def static_tests(self, c: Node, negate: bool = False) -> list[tuple[str, bool]]:
         c = strip(c)
@@ -626,6 +665,25 @@ class TsWalker(Recorder):
             self.release(LockKind.MUTEX, self.macro_release[name])
         else:
             super().lock_event(name, args, member_base)
+
+
+_ESCAPES = frozenset(
+    {"return_statement", "goto_statement", "break_statement", "continue_statement", "throw_statement",
+     "throw_expression", "co_return_statement"}
+)  # fmt: skip
+
+
+def _escapes(n: Node) -> bool:
+    """Whether a statement may leave its block other than by falling through (lambda bodies aside):
+    only asked in a block that ends the process, for the statements before the dying one."""
+    stack = [n]
+    while stack:
+        c = stack.pop()
+        if c.type in _ESCAPES:
+            return True
+        if c.type != "lambda_expression":
+            stack += c.named_children
+    return False
 
 
 # Nodes that hold no access, call or function reference (`sizeof` does not evaluate its operand).
