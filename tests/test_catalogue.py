@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from conftest import ROOT
 
-from ftaudit.catalogue import load
+from ftaudit.catalogue import LibcFunction, load
 from ftaudit.config import Config, load_config
 from ftaudit.engine import registry
 from ftaudit.scan import ScanOptions, scan
@@ -56,3 +59,39 @@ def test_borrowed_and_libc_tables():
     assert cat.libc["localtime"].twin == "localtime_r"
     assert {"posix", "glibc"} <= {s for f in cat.libc.values() for s in f.sets}
     assert len(cat.libc) >= 180
+
+
+# Verbs that open advice; "use <one of these>" means advice was rendered as a function name.
+_VERBS = {"read", "call", "set", "return", "parse", "copy", "pass", "hold", "give", "keep", "write", "guard"}
+_VERBS |= {"serialise"}
+_OWN_REASON = {"sleep", "system", "exit", "sigprocmask", "siginterrupt", "sigsuspend", "sigpause", "getenv", "setenv"}
+_OWN_REASON |= {"putenv", "unsetenv", "clearenv", "setlocale", "dlerror", "getpass", "readdir"}
+_FUNCTION = re.compile(r"^[A-Za-z_]\w*(?: \([^()]+\))?$")
+
+
+def test_every_ft301_message_reads_as_a_sentence():
+    for name, info in load().libc.items():
+        msg = info.message()
+        head, sep, rest = msg.partition(": ")
+        sets = r"\((POSIX|glibc|POSIX and glibc) lists?\)"
+        assert sep and re.fullmatch(rf"{re.escape(name)} is not thread-safe {sets}", head), msg
+        why, sep, fix = rest.partition("; ")
+        assert sep and why and fix and not fix.endswith("."), msg
+        for m in re.finditer(r"\buse (\w+)", fix):
+            assert m.group(1) not in _VERBS, msg
+        for twin in info.twin.split(" or ") if info.twin else []:
+            assert _FUNCTION.match(twin), (name, twin)
+        assert not info.advice.startswith("use "), name
+        assert info.advice.split(" ")[0] in _VERBS | {""}, (name, info.advice)
+        # "hidden shared state" is the default reason; signal, environment and stream functions have their own.
+        if name in _OWN_REASON or name.endswith("_unlocked"):
+            assert "hidden shared state" not in why, msg
+    assert "SIGCHLD" in load().libc["sleep"].message()
+    assert load().libc["getenv"].message().endswith("guard getenv and setenv with one lock")
+
+
+def test_a_twin_that_is_advice_is_refused():
+    with pytest.raises(ValueError, match="not a function name"):
+        LibcFunction("x", ("posix",), twin="set the environment first")
+    with pytest.raises(ValueError, match="starts with `use`"):
+        LibcFunction("x", ("posix",), advice="use x_r")

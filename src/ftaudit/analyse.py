@@ -35,7 +35,7 @@ from .workers import Limits, WorkerPool
 if TYPE_CHECKING:
     from .cache import Cache
 
-_CACHE_FORMAT = "2"  # 2: msgpack entries authenticated by an HMAC (cache.py), no pickles
+_CACHE_FORMAT = "3"  # 2: msgpack entries authenticated by an HMAC (cache.py), no pickles; 3: Ignore spans (suppress.py)
 _FALLBACK = {"missing-header", "syntax-error", "parse-failed"}
 
 

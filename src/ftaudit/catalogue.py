@@ -56,12 +56,36 @@ class Borrowed:
     note: str = ""
 
 
+_TWIN = re.compile(r"^[A-Za-z_]\w*(?: \([^()]+\))?(?: or [A-Za-z_]\w*(?: \([^()]+\))?)*$")
+DEFAULT_LIBC_WHY = "it uses hidden shared state that parallel threads overwrite"
+
+
 @dataclass(frozen=True)
 class LibcFunction:
+    """One FT301 entry. `twin`: function(s) to call instead (`strtok_r`, `drand48_r (GNU)`, joined by " or ");
+    `advice`: a clause with its own verb; `why`: the reason it is unsafe (see rules/api/libc.toml)."""
+
     name: str
     sets: tuple[str, ...]
     twin: str = ""
     unsafe_if_null_arg: int | None = None
+    advice: str = ""
+    why: str = DEFAULT_LIBC_WHY
+
+    def __post_init__(self) -> None:
+        # A twin that is advice reads "use set the environment..." in the message: refuse it at load.
+        if self.twin and not _TWIN.match(self.twin):
+            raise ValueError(f"libc.toml: {self.name}: twin {self.twin!r} is not a function name (use advice)")
+        if self.advice.startswith("use "):
+            raise ValueError(f"libc.toml: {self.name}: advice {self.advice!r} starts with `use`: name it in twin")
+
+    def message(self) -> str:
+        """The FT301 message for a call to this function, one sentence."""
+        sets = " and ".join({"posix": "POSIX", "glibc": "glibc"}.get(s, s) for s in self.sets)
+        fixes = ([f"use {self.twin} instead"] if self.twin else []) + ([self.advice] if self.advice else [])
+        fix = ", or ".join(fixes) or "serialise calls with a mutex"
+        lists = "list" if len(self.sets) == 1 else "lists"
+        return f"{self.name} is not thread-safe ({sets} {lists}): {self.why}; {fix}"
 
 
 @dataclass(frozen=True)
@@ -218,6 +242,8 @@ def load() -> Catalogue:
             sets=tuple(v["sets"]),
             twin=v.get("twin", ""),
             unsafe_if_null_arg=v.get("unsafe-if-null-arg"),
+            advice=v.get("advice", ""),
+            why=v.get("why", DEFAULT_LIBC_WHY),
         )
         for name, v in _toml(api / "libc.toml")["functions"].items()
     }

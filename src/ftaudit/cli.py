@@ -280,7 +280,11 @@ def _exit(result: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Report only findings not in this baseline (see `ftaudit baseline write`).",
 )
-@click.option("--warn-unused-ignores", is_flag=True, help="Report `ftaudit: ignore` comments that suppress nothing.")
+@click.option(
+    "--warn-unused-ignores",
+    is_flag=True,
+    help="Report `ftaudit: ignore` comments (and NOLINT, noqa markers) that suppress nothing.",
+)
 @click.option("--show-suppressed", is_flag=True, help="Also print suppressed findings (text format).")
 @click.option("--sarif-category", help="SARIF runs[].automationDetails.id, to tell several uploads apart.")
 @click.option(

@@ -10,8 +10,6 @@ from ..findings import Finding
 from ._protection import holds_mutex
 from ._roles import roles_of
 
-_SET_NAMES = {"posix": "POSIX", "glibc": "glibc"}
-
 
 @rule("FT301")
 def mt_unsafe_libc(unit: Unit, ctx: Context) -> Iterator[Finding]:
@@ -31,12 +29,4 @@ def mt_unsafe_libc(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 a = call.args[idx]
                 if not (a.kind == ArgKind.LITERAL and a.value == 0):
                     continue  # a caller-provided state or buffer: the reentrant form
-            sets = " and ".join(_SET_NAMES[s] for s in info.sets)
-            twin = f"; use {info.twin}" if info.twin else "; serialise calls with a mutex"
-            yield ctx.finding(
-                unit,
-                call.span,
-                f"{call.name} is not thread-safe ({sets} list): it uses hidden shared state that parallel "
-                f"threads overwrite{twin}",
-                fn.name,
-            )
+            yield ctx.finding(unit, call.span, info.message(), fn.name)
