@@ -13,13 +13,15 @@ In: ``bench/ecosystem/projects.toml`` (``name``/``version`` pins), ``bench/ecosy
 (hand-edited judgements). Out: ``bench/ecosystem/findings.json`` (the snapshot: sorted findings and a
 summary per project) and tables on stdout. The sdists are downloaded with ``pip download`` once
 into ``--work-dir`` (default ``~/.cache/ftaudit-ecosystem``), unpacked and scanned there, one
-project at a time with default options (``--jobs 2``, the ftaudit cache under the work dir).
+project at a time with default options (``--jobs 2``; ftaudit's cache under the work dir, in a directory
+named after a digest of the ftaudit code, so a changed rule is never answered from an old cache).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import json
 import math
 import os
@@ -119,13 +121,29 @@ def read_line(root: Path, path: str, line: int) -> str:
     return ""
 
 
-def scan(project: Project, work: Path, jobs: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Scan one project's sdist with default options: its findings (snapshot records) and its summary."""
+def code_digest() -> str:
+    """A digest of the ftaudit package ``sys.executable`` imports (every file but bytecode).
+
+    ftaudit's cache keys hold its version and catalogue but not its code, so a scan after a change to a rule
+    could be answered from the cache; the cache directory is named after this digest instead."""
+    out = subprocess.run([sys.executable, "-c", "import ftaudit; print(ftaudit.__file__)"], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    package = Path(out.stdout.strip()).parent
+    h = hashlib.sha256()
+    for f in sorted(package.rglob("*")):
+        if f.is_file() and "__pycache__" not in f.parts:
+            h.update(f.relative_to(package).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def scan(project: Project, work: Path, jobs: int, cache: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Scan one project's sdist with default options (ftaudit's cache in ``cache``): its findings (snapshot
+    records) and its summary."""
     root = fetch(project, work)
     out = work / "reports" / f"{project.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "ftaudit", "scan", ".", "--format", "json", "-o", str(out), "-q"]
-    cmd += ["--jobs", str(jobs), "--cache-dir", str(work / "ftaudit-cache"), "--root", "."]
+    cmd += ["--jobs", str(jobs), "--cache-dir", str(cache), "--root", "."]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -166,8 +184,9 @@ def scan_all(projects: list[Project], work: Path, jobs: int) -> dict[str, Any]:
     """Scan every project, one at a time: the snapshot (``projects`` summaries and sorted ``findings``)."""
     findings: list[dict[str, Any]] = []
     summaries = []
+    cache = work / "ftaudit-cache" / code_digest()
     for project in projects:
-        found, summary = scan(project, work, jobs)
+        found, summary = scan(project, work, jobs, cache)
         print(f"{project.spec:24} {summary['findings']:5} findings  {summary['files']:5} files  "
               f"exit {summary['exit_code']}  {summary['seconds']:6.1f} s  problems {summary['problems']}",
               file=sys.stderr)  # fmt: skip
