@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,8 +72,9 @@ class Settings:
         """What, besides a file's bytes, decides its facts."""
         h = hashlib.sha256()
         h.update(f"{__version__}\0{_CACHE_FORMAT}\0{self.frontend}\0{self.max_bytes}\0".encode())
-        if facts_module.__file__:  # a changed facts model cannot decode old entries
-            h.update(Path(facts_module.__file__).read_bytes())
+        # ftaudit's own code: a changed frontend, rule or facts model must not be answered from entries
+        # made by the old one (an editable install, a patched release keep the version number).
+        h.update(_code_digest())
         root = catalogue_root()
         for node in sorted(_walk(root), key=lambda n: n[0]):
             h.update(node[0].encode() + b"\0" + node[1] + b"\0")
@@ -88,6 +89,16 @@ class Settings:
         }
         h.update(json.dumps([flags, config_values, self.cython_directives], sort_keys=True, default=str).encode())
         return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> bytes:
+    """A digest of every source file of the installed ftaudit package (its .py files and the shim)."""
+    package = Path(facts_module.__file__ or "").parent
+    h = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".h") and p.is_file()):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.digest()
 
 
 def _walk(node: Any, prefix: str = "") -> Iterator[tuple[str, bytes]]:
