@@ -124,8 +124,8 @@ def read_line(root: Path, path: str, line: int) -> str:
 def code_digest() -> str:
     """A digest of the ftaudit package ``sys.executable`` imports (every file but bytecode).
 
-    ftaudit's cache keys hold its version and catalogue but not its code, so a scan after a change to a rule
-    could be answered from the cache; the cache directory is named after this digest instead."""
+    The benchmark's cache directory is named after it, so runs of different ftaudit code never share one
+    (ftaudit's own keys cover its code too; this keeps old directories from being pruned into each other)."""
     out = subprocess.run([sys.executable, "-c", "import ftaudit; print(ftaudit.__file__)"], capture_output=True,
                          text=True, check=True)  # fmt: skip
     package = Path(out.stdout.strip()).parent
@@ -142,6 +142,7 @@ def scan(project: Project, work: Path, jobs: int, cache: Path) -> tuple[list[dic
     root = fetch(project, work)
     out = work / "reports" / f"{project.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)  # a failed scan must not leave the previous report to be read as this one's
     cmd = [sys.executable, "-m", "ftaudit", "scan", ".", "--format", "json", "-o", str(out), "-q"]
     cmd += ["--jobs", str(jobs), "--cache-dir", str(cache), "--root", "."]
     start = time.perf_counter()

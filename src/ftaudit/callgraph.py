@@ -68,6 +68,7 @@ class CallGraph:
     """Callers, callees and value uses of every function defined in the scan."""
 
     def __init__(self, units: Sequence[Unit]) -> None:
+        self.units = units
         self.functions: dict[Key, tuple[Unit, Function]] = {}
         for unit in units:
             for fn in unit.functions:

@@ -9,11 +9,9 @@ Roles come from names (`PyInit_*`), from the tables a function is listed in
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from enum import Enum
 
-from ..callgraph import plain_name
+from ..callgraph import CallGraph, Key, own_key
 from ..engine import Context
 from ..facts import Unit
 
@@ -92,65 +90,47 @@ def _name_role(name: str) -> Role | None:
     return None
 
 
-Key = tuple[str, str]  # (file, name) for `static` functions, ("", name) for external ones
-
-
 class ProjectRoles:
     """Roles over the whole scan: an external `setup()` in one file called only
-    from `PyInit_` in another is module-init code too."""
+    from `PyInit_` in another is module-init code too. Calls are resolved by the
+    scan's call graph (callgraph.py), the one every judgement of reach shares."""
 
-    def __init__(self, units: Sequence[Unit]) -> None:
-        self.defined: set[Key] = {self._own(u, fn.name, fn.internal) for u in units for fn in u.functions}
+    def __init__(self, graph: CallGraph) -> None:
+        self.graph = graph
         roles: dict[Key, Role] = {}
         address_taken: set[Key] = set()
-        callers: dict[Key, set[Key]] = defaultdict(set)
-        for unit in units:
+        for unit in graph.units:
             for ref in [*unit.refs, *(r for fn in unit.functions for r in fn.refs)]:
-                key = self.resolve(unit, ref.name)
+                key = graph.resolve(unit, ref.name)
                 role = _slot_role(ref.context)
                 if role is None:
                     address_taken.add(key)
                 elif key not in roles or (roles[key].init_only and not role.init_only):
                     # A function in a method table and in an exec slot is still an entry point.
                     roles[key] = role
-            for fn in unit.functions:
-                me = self._own(unit, fn.name, fn.internal)
-                role = _name_role(fn.name)
-                if role is not None and me not in roles:
-                    roles[me] = role
-                for call in fn.calls:
-                    callee = self.resolve(unit, call.name)
-                    if callee in self.defined:
-                        callers[callee].add(me)
+        for key, (_unit, fn) in graph.functions.items():
+            role = _name_role(fn.name)
+            if role is not None and key not in roles:
+                roles[key] = role
         # Helpers: called only from init-only code, never used as a value.
         changed = True
         while changed:
             changed = False
-            for key in self.defined:
-                if key in roles or key in address_taken or not callers.get(key):
+            for key in graph.functions:
+                callers = graph.callers.get(key)
+                if key in roles or key in address_taken or not callers:
                     continue
-                others = callers[key] - {key}  # recursion does not make a helper run later
+                others = callers - {key}  # recursion does not make a helper run later
                 if others and all(roles.get(c, Role.OTHER).init_only for c in others):
                     roles[key] = Role.INIT_HELPER
                     changed = True
         self.roles = roles
 
-    @staticmethod
-    def _own(unit: Unit, name: str, internal: bool) -> Key:
-        name = plain_name(name)
-        return (unit.path, name) if internal else ("", name)
-
-    def resolve(self, unit: Unit, name: str) -> Key:
-        """A name as seen from `unit` (template arguments aside): its own static function first, else the
-        external one."""
-        name = plain_name(name)
-        local = (unit.path, name)
-        return local if local in self.defined else ("", name)
-
     def of(self, unit: Unit) -> dict[str, Role]:
-        return {fn.name: self.roles.get(self._own(unit, fn.name, fn.internal), Role.OTHER) for fn in unit.functions}
+        return {fn.name: self.roles.get(own_key(unit, fn), Role.OTHER) for fn in unit.functions}
 
 
 def roles_of(unit: Unit, ctx: Context) -> dict[str, Role]:
     """The role of every function of the unit, judged over the whole scan."""
-    return ctx.project.memo("roles", lambda: ProjectRoles(ctx.project.units)).of(unit)
+    graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
+    return ctx.project.memo("roles", lambda: ProjectRoles(graph)).of(unit)
