@@ -30,6 +30,11 @@ from .textscan import Assertions
 
 State = tuple[Lock, ...]
 
+# Members of C++ reference holders that return the held object's raw pointer: cppy's `ptr::get()`,
+# pybind11's and nanobind's `handle::ptr()`, `release()` of both, std::unique_ptr's `get()`. A call of
+# one on a local (`terms.get()`) is that local's object, so it is judged as the local is.
+RAW_POINTER_ACCESSORS = frozenset({"get", "ptr", "release"})
+
 
 def union(a: State, b: State) -> State:
     """Locks held on either path (precision over recall: conditional locking counts as held)."""

@@ -35,7 +35,7 @@ from ...facts import (
     Span,
     StaticVar,
 )
-from ..recorder import Recorder, State, lock_key, mark_abort_path, static_arg_kind, union
+from ..recorder import RAW_POINTER_ACCESSORS, Recorder, State, lock_key, mark_abort_path, static_arg_kind, union
 from ..textscan import Assertions
 from .types import TypeJudge
 
@@ -222,7 +222,9 @@ def reduce_arg(c: ci.Cursor) -> Arg:
                 return Arg(ArgKind.MEMBER, f"{base.path}[]", base.root)
             return Arg(ArgKind.OTHER)
         if k == K.CALL_EXPR:
-            return Arg(ArgKind.CALL, callee_name(c))
+            name = callee_name(c)
+            held = _held_object(c) if name in RAW_POINTER_ACCESSORS else None
+            return held if held is not None else Arg(ArgKind.CALL, name)
         if k == K.INTEGER_LITERAL:
             return Arg(ArgKind.LITERAL, value=_int_value(c))
         if k in _NULL_LITERALS:
@@ -231,6 +233,16 @@ def reduce_arg(c: ci.Cursor) -> Arg:
             return Arg(ArgKind.LITERAL)
         break
     return Arg(ArgKind.OTHER)
+
+
+def _held_object(call: ci.Cursor) -> Arg | None:
+    """`t.get()` on a local holder `t`: the local, else None."""
+    if any(True for _ in call.get_arguments()):
+        return None
+    member = next((ch for ch in call.get_children() if ch.kind == K.MEMBER_REF_EXPR), None)
+    base = next(iter(member.get_children()), None) if member is not None else None
+    held = reduce_arg(base) if base is not None else None
+    return held if held is not None and held.kind == ArgKind.NAME else None
 
 
 def call_args(c: ci.Cursor) -> tuple[Arg, ...]:
@@ -721,6 +733,10 @@ class FunctionWalker(Recorder):
         return Operand()
 
     def assign(self, name: str, value: ci.Cursor, where: Span) -> None:
+        args = list(value.get_arguments()) if value.kind == K.CALL_EXPR else []
+        ref = value.referenced if args else None
+        if len(args) == 1 and ref is not None and ref.kind == K.CONSTRUCTOR:
+            value = args[0]  # `Ref t(PyTuple_New(2))`: a holder initialised with the object it will hold
         a = reduce_arg(value)
         self.define(name, a, call_args(value) if a.kind == ArgKind.CALL else (), where)
 

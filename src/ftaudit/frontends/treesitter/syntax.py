@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from ...facts import Arg, ArgKind, Span
+from ..recorder import RAW_POINTER_ACCESSORS
 
 Node = Any  # tree_sitter.Node
 
@@ -154,6 +155,19 @@ def call_arguments(call: Node) -> list[Node]:
     return named(args) if args is not None else []
 
 
+def _held_object(call: Node, src: Source) -> Arg | None:
+    """`t.get()` on a local holder `t` (recorder.RAW_POINTER_ACCESSORS): the local, else None."""
+    f = call.child_by_field_name("function")
+    args = call.child_by_field_name("arguments")
+    if f is None or f.type != "field_expression" or (args is not None and named(args)):
+        return None
+    field = f.child_by_field_name("field")
+    if field is None or src.text(field) not in RAW_POINTER_ACCESSORS:
+        return None
+    base = reduce_arg(f.child_by_field_name("argument"), src)
+    return base if base.kind == ArgKind.NAME else None
+
+
 def reduce_arg(n: Node, src: Source) -> Arg:
     """The same reduction as the libclang frontend: a path, a call, or a literal."""
     for _ in range(32):
@@ -188,7 +202,8 @@ def reduce_arg(n: Node, src: Source) -> Arg:
                 return Arg(ArgKind.MEMBER, f"{base.path}[]", base.root)
             return Arg(ArgKind.OTHER)
         if t == "call_expression":
-            return Arg(ArgKind.CALL, callee_name(n, src))
+            held = _held_object(n, src)
+            return held if held is not None else Arg(ArgKind.CALL, callee_name(n, src))
         if t in _LITERAL:
             return Arg(ArgKind.LITERAL, value=int_value(n, src) if t in ("number_literal", "null") else None)
         if t == "this":

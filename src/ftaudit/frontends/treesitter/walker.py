@@ -527,6 +527,8 @@ class TsWalker(Recorder):
         return Operand()
 
     def assign(self, name: str, value: Node, where: Span) -> None:
+        if value.type in ("argument_list", "initializer_list") and len(named(value)) == 1:
+            value = named(value)[0]  # `Ref t(PyTuple_New(2))`: a holder initialised with the object it will hold
         a = reduce_arg(value, self.src)
         call = strip(value)
         args = tuple(reduce_arg(x, self.src) for x in call_arguments(call)) if call.type == "call_expression" else ()
