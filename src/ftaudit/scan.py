@@ -142,7 +142,8 @@ def scan(opts: ScanOptions) -> ScanResult:
     problems = problems + file_problems
     for rec in records:
         rec.path = relative(rec.path, root)
-    findings = with_fingerprints([_relocate(f, root) for f in findings], root)
+    # Sorted again once relocated: libclang names some files absolutely, the walk relatively.
+    findings = with_fingerprints(sorted((_relocate(f, root) for f in findings), key=Finding.sort_key), root)
     fixed = None
     if opts.baseline is not None:
         findings, fixed = opts.baseline.apply(findings)

@@ -46,7 +46,7 @@ def racy_lazy_inits(unit: Unit, fn: Function, role: Role) -> list[LazyInit]:
         if var is None or not is_shared_state(var) or guarded(li.check_locks, unit):
             continue
         own = [w.span for w in li.writes if w.var == li.var]
-        if all(s in covered for s in own):
+        if all(s in covered for s in own) or _reset_later(fn, li):
             continue
         keys = {(li.var, s.line, s.col) for s in own}
         if keys <= reported:
@@ -54,3 +54,14 @@ def racy_lazy_inits(unit: Unit, fn: Function, role: Role) -> list[LazyInit]:
         reported |= keys
         racy.append(li)
     return racy
+
+
+def _reset_later(fn: Function, li: LazyInit) -> bool:
+    """A flag set under the check and written again further on in the function (`busy = 1; ... busy = 0;`)
+    is a reentrancy guard toggled on every call, not an initialisation: FT101 judges its writes."""
+    own = [w.span for w in li.writes if w.var == li.var]
+    last = max((s.line, s.col) for s in own)
+    return any(
+        a.var == li.var and a.kind.writes and (a.span.line, a.span.col) > last and a.span not in own
+        for a in fn.accesses
+    )

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..engine import Context, rule
-from ..facts import Access, AccessKind, Arg, ArgKind, Storage, Unit
+from ..facts import Access, AccessKind, Arg, ArgKind, LazyInit, Span, Storage, Unit
 from ..findings import Finding, Related
 from ._protection import Privacy, aliases, protects
 from ._roles import Role, roles_of
@@ -67,6 +67,7 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
         var = declared.get(key)
         if var is None or not is_shared_state(var) or not var.path:
             continue
+        ws = list({(w.path, w.access.span): w for w in ws}.values())  # one macro use can record a write twice
         ws.sort(key=lambda w: (w.path, w.access.span.line, w.access.span.col))
         functions = list(dict.fromkeys(f"`{w.function}` ({w.role.value})" for w in ws))
         shown = ", ".join(functions[:4]) + (f" and {len(functions) - 4} more" if len(functions) > 4 else "")
@@ -83,18 +84,25 @@ def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
     roles = roles_of(unit, ctx)
     for fn in unit.functions:
         role = roles[fn.name]
+        # One finding per check: `if (a == NULL || b == NULL)` tests two statics at one place.
+        by_check: dict[Span, list[LazyInit]] = {}
         for li in racy_lazy_inits(unit, fn, role):
-            var = unit.statics[li.var]
-            others = list(dict.fromkeys(unit.statics[w.var].name for w in li.writes if w.var != li.var))
+            by_check.setdefault(li.check, []).append(li)
+        for check, inits in by_check.items():
+            checked = list(dict.fromkeys(unit.statics[li.var].name for li in inits))
+            writes = list({w.span: w for li in inits for w in li.writes}.values())  # each write once
+            others = list(dict.fromkeys(n for w in writes if (n := unit.statics[w.var].name) not in checked))
+            names = [f"`{n}`" for n in checked]
+            what = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
             also = f" (together with {', '.join(f'`{o}`' for o in others)})" if others else ""
             msg = (
-                f"check-then-set initialisation of `{var.name}`{also} in `{fn.name}` ({role.value}) races: two "
+                f"check-then-set initialisation of {what}{also} in `{fn.name}` ({role.value}) races: two "
                 "threads can both see it unset and both initialise it, leaking one result or freeing it under "
                 "the other; initialise it in module init (PyInit_/Py_mod_exec), use pthread_once/std::call_once, "
                 "an atomic compare-exchange, or hold a PyMutex around the check and the set"
             )
-            related = [Related(w.span, f"`{w.path}` set here", unit.path) for w in li.writes]
-            yield ctx.finding(unit, li.check, msg, fn.name, related)
+            related = [Related(w.span, f"`{w.path}` set here", unit.path) for w in writes]
+            yield ctx.finding(unit, check, msg, fn.name, related)
 
 
 _NOT_SHARED_YET = {Role.CONSTRUCTOR, Role.DEALLOC, Role.GC}
