@@ -143,16 +143,29 @@ class WorkerPool:
 
     def _feed(self, files: list[SourceFile], queue: deque[list[int]]) -> None:
         """Start workers as needed and keep each one a chunk ahead (at most one unread chunk in its pipe)."""
+        for w in [w for w in self.workers if not w.pending and not w.process.is_alive()]:
+            self._drop(w)  # died while idle (killed from outside): it was on no file
         while queue and len(self.workers) < self.jobs:
             self.workers.append(self._start())
-        for w in self.workers:
+        for w in list(self.workers):
             while queue and len(w.chunk_ends) < 2:
                 chunk = queue.popleft()
+                try:
+                    w.conn.send([(i, files[i]) for i in chunk])
+                except OSError:  # gone between the check and the send: the chunk waits for another worker
+                    queue.appendleft(chunk)
+                    if not w.pending:
+                        self._drop(w)
+                    break
                 if not w.pending:
                     w.since = time.monotonic()
                 w.pending.extend(chunk)
                 w.chunk_ends.append(chunk[-1])
-                w.conn.send([(i, files[i]) for i in chunk])
+
+    def _drop(self, w: _Worker) -> None:
+        w.process.join()
+        w.conn.close()
+        self.workers.remove(w)
 
     def _collect(self, files: list[SourceFile], queue: deque[list[int]]) -> Iterator[tuple[int, FileResult]]:
         """Wait for results (or deaths, or the time limit) and yield what arrived."""
@@ -184,9 +197,7 @@ class WorkerPool:
     def _died(
         self, w: _Worker, files: list[SourceFile], queue: deque[list[int]], timed_out: bool
     ) -> Iterator[tuple[int, FileResult]]:
-        w.process.join()
-        w.conn.close()
-        self.workers.remove(w)
+        self._drop(w)
         if not w.pending:
             return
         culprit = w.pending.popleft()
