@@ -61,6 +61,13 @@ def test_borrowed_and_libc_tables():
     assert len(cat.libc) >= 180
 
 
+def test_every_ft201_replacement_is_a_function():
+    """`use {replacement} (Python 3.13+...)` must name a function; other advice goes in `alternative`."""
+    for b in load().borrowed.values():
+        assert re.fullmatch(r"[A-Za-z_]\w*", b.replacement), (b.function, b.replacement)
+        assert not b.alternative or b.alternative.split()[0][0].isalpha(), b.function
+
+
 # Verbs that open advice; "use <one of these>" means advice was rendered as a function name.
 _VERBS = {"read", "call", "set", "return", "parse", "copy", "pass", "hold", "give", "keep", "write", "guard"}
 _VERBS |= {"serialise"}

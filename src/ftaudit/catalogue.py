@@ -54,6 +54,7 @@ class Borrowed:
     compat: bool
     container_arg: int
     note: str = ""
+    alternative: str = ""  # another way out, as a clause ("PyImport_GetModule when ...")
 
 
 _TWIN = re.compile(r"^[A-Za-z_]\w*(?: \([^()]+\))?(?: or [A-Za-z_]\w*(?: \([^()]+\))?)*$")
@@ -233,6 +234,7 @@ def load() -> Catalogue:
             compat=b["compat"],
             container_arg=b["container-arg"],
             note=b.get("note", ""),
+            alternative=b.get("alternative", ""),
         )
         for b in _toml(api / "borrowed.toml")["borrowed"]
     }

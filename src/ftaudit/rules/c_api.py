@@ -57,9 +57,10 @@ def borrowed_reference(unit: Unit, ctx: Context) -> Iterator[Finding]:
         source = f" from {_describe(arg, unit.language)}" if b.container_arg >= 0 else ""
         compat = "; pythoncapi-compat backports it" if b.compat else ""
         note = f" ({b.note})" if b.note else ""
+        alternative = f", or {b.alternative}" if b.alternative else ""
         msg = (
             f"{call.name} returns a borrowed reference{source}{note} that another thread can free; "
-            f"use {b.replacement} (Python {b.since}+{compat}), which returns a strong reference"
+            f"use {b.replacement} (Python {b.since}+{compat}), which returns a strong reference{alternative}"
         )
         yield ctx.finding(unit, call.span, msg, fname)
 

@@ -580,6 +580,10 @@ class CythonWalker(Recorder):
     def origin(self, target: Node, value: Node) -> None:
         if kind(target) != "NameNode":
             return
+        for _ in range(8):  # `d = <dict>thread_dict`: a cast keeps the object
+            if kind(value) != "TypecastNode" or getattr(value, "operand", None) is None:
+                break
+            value = value.operand
         k = kind(value)
         # Cython gives start positions only: the definition takes effect from the end of its line.
         where = span(target)
