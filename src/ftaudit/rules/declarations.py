@@ -31,8 +31,16 @@ def c_module_gil_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
         )
 
 
+def _included_elsewhere(ctx: Context) -> set[str]:
+    """Absolute paths of the files some scanned file textually includes (Cython `include "x.pyx"`):
+    part of their includer's module, not modules of their own."""
+    return ctx.project.memo("included", lambda: {os.path.abspath(p) for u in ctx.project.units for p in u.includes})
+
+
 @rule("FT402")
 def cython_freethreading_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    if os.path.abspath(unit.path) in _included_elsewhere(ctx):
+        return  # its includer's header directives are the module's
     for decl in unit.module_decls:
         if decl.kind == DeclKind.CYTHON and not decl.declares_gil_not_used:
             yield ctx.finding(
