@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .facts import Problem
 from .names import display
-from .safeio import file_kind
+from .safeio import file_kind, within
 
 LANGUAGES = {
     ".c": "c",
@@ -84,10 +84,6 @@ def discover(
 def _roots(paths: list[Path]) -> tuple[str, ...]:
     """The resolved scan paths: a link whose target is under one of them stays in the tree."""
     return tuple(os.path.realpath(p) for p in paths if os.path.exists(p))
-
-
-def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _not_regular(path: str, mode: int) -> Problem:
@@ -195,7 +191,7 @@ class _Walk:
         if not entry.is_symlink():
             return True
         real = os.path.realpath(entry.path)
-        if any(_under(real, root) for root in self.roots):
+        if any(within(real, root) for root in self.roots):
             return True
         try:
             target = os.readlink(entry.path)

@@ -58,6 +58,11 @@ def read_regular(path: str | os.PathLike[str], max_bytes: int) -> bytes:
         os.close(fd)
 
 
+def within(path: str, root: str) -> bool:
+    """Is the resolved `path` `root` itself or below it (both real paths; `/a/bc` is not below `/a/b`)?"""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def file_kind(mode: int) -> str:
     """What a non-regular file is, for messages: `a FIFO`, `a directory`, `a device`, `a socket`."""
     if stat.S_ISFIFO(mode):

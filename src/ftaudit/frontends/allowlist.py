@@ -25,6 +25,8 @@ import os
 import re
 from collections.abc import Sequence
 
+from ..safeio import within
+
 _INCLUDE_DIR_FLAGS = ("-isystem", "-iquote", "-idirafter", "-I")
 _INCLUDE_FILE_FLAGS = ("-include", "-imacros")
 _MACRO_FLAGS = ("-D", "-U")
@@ -203,7 +205,7 @@ def _include_file(arg: str, value: str | None, directory: str, inside: Sequence[
         return None, 0
     flag, path, used = hit
     real = os.path.realpath(os.path.join(directory, path))
-    if not any(real == d or real.startswith(d.rstrip(os.sep) + os.sep) for d in inside):
+    if not any(within(real, d) for d in inside):
         return None, 0
     return [flag, real], used
 
