@@ -81,24 +81,31 @@ def mentions(clean: str, word: str) -> bool:
 
 
 # `assert(...)`, `NPY_ASSERT(...)`, `g_assert(...)`, `assert_refcnt(...)`: an assertion by its name.
-_ASSERT_CALL = re.compile(r"\b[A-Za-z_]*(?:assert|ASSERT|Assert)[A-Za-z0-9_]*\s*\(")
+_ASSERT_CALL = re.compile(r"\b\w*(?:assert|ASSERT|Assert)\w*\s*\(")
 
 
 class Assertions:
-    """Where the arguments of assert-like calls and macros lie in a file, found in its text (the
-    preprocessor may have compiled them away, NDEBUG, or expanded them beyond recognition)."""
+    """The assert-like calls and macros of a file, found in its text (the preprocessor may have compiled
+    them away, NDEBUG, or expanded them beyond recognition): where their arguments lie (FT204's sanity
+    checks) and what their first argument says (`assert(0)` ends the process: abort paths)."""
 
     def __init__(self, text: str) -> None:
         self.lines = text.split("\n")
-        self.ranges: list[tuple[int, int]] = []  # [start, end) offsets into `text`
+        self.ranges: list[tuple[int, int]] = []  # [start, end) offsets into `text`, from the name
+        self.uses: list[tuple[str, str, tuple[int, int]]] = []  # name, first argument, (line, col) of the name
         blanked = blank_comments_and_strings(text) if "ssert" in text or "SSERT" in text else ""
         for m in _ASSERT_CALL.finditer(blanked):
-            depth, i = 1, m.end()
+            depth, i, first_end = 1, m.end(), -1
             while i < len(blanked) and depth:
-                depth += {"(": 1, ")": -1}.get(blanked[i], 0)
+                c = blanked[i]
+                if depth == 1 and first_end < 0 and c in ",)":
+                    first_end = i
+                depth += {"(": 1, ")": -1}.get(c, 0)
                 i += 1
             # From the name: libclang places what a macro's arguments expand to at the macro's name.
             self.ranges.append((m.start(), i))
+            first = blanked[m.end() : first_end if first_end >= 0 else i]
+            self.uses.append((m.group(0).rstrip("( \t\n"), first, line_col(blanked, m.start())))
         starts = [0]
         for line in self.lines:
             starts.append(starts[-1] + len(line) + 1)

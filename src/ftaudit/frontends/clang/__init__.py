@@ -11,14 +11,14 @@ from pathlib import Path
 
 from clang import cindex as ci
 
-from ...catalogue import Catalogue, NoReturnVocabulary
+from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
 from ..flags import SHIM, FlagSettings, is_cxx
 from ..includes import missing_header_problem
 from ..modules import module_decls
-from ..textscan import Assertions, blank_comments_and_strings, line_col, macro_uses
+from ..textscan import Assertions, blank_comments_and_strings, macro_uses
 from .types import TypeJudge, bare_type_name
 from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, is_from_main_file, span_of, walk_function
 
@@ -79,7 +79,9 @@ class ClangFrontend:
         ctx = FileContext(self.catalogue, name, TypeJudge(self.catalogue.statics), cxx=language == "cpp")
         ctx.macro_events = lock_macro_events(self.catalogue.lock_macros, src.text)
         ctx.assertions = Assertions(src.text)
-        ctx.assert_false = assert_false_positions(self.catalogue.noreturn, src.text)
+        # `assert(0)`, `assert(!"msg")`: libclang sees only the expansion, which NDEBUG may reduce to ((void)0).
+        nr = self.catalogue.noreturn
+        ctx.assert_false = {pos for name, first, pos in ctx.assertions.uses if nr.is_assert_false(name, first)}
         module_vars: list[ci.Cursor] = []
         self._scope(tu.cursor, ctx, unit, module_vars, src, top=True)
         unit.functions += ctx.functions
@@ -372,27 +374,6 @@ def may_hold_functions(t: ci.Type, depth: int = 0) -> bool:
             _RECORDS_WITH_FUNCTIONS[key] = any(may_hold_functions(f.type, depth + 1) for f in t.get_fields())
         return _RECORDS_WITH_FUNCTIONS[key]
     return True
-
-
-_ASSERT_USE = re.compile(r"\b\w*(?:assert|ASSERT|Assert)\w*\s*\(")
-
-
-def assert_false_positions(nr: NoReturnVocabulary, text: str) -> set[tuple[int, int]]:
-    """(line, col) of every assert-style macro use whose first argument is a literal false (`assert(0)`,
-    `assert(!"msg")`): libclang sees only the expansion, which NDEBUG may even reduce to `((void)0)`."""
-    if "ssert" not in text and "SSERT" not in text:
-        return set()
-    clean = blank_comments_and_strings(text)
-    out: set[tuple[int, int]] = set()
-    for m in _ASSERT_USE.finditer(clean):
-        name = m.group(0).rstrip("( \t\n")
-        depth, i = 0, m.end()
-        while i < len(clean) and (depth or clean[i] not in ",)"):
-            depth += {"(": 1, ")": -1}.get(clean[i], 0)
-            i += 1
-        if nr.is_assert_false(name, clean[m.end() : i]):
-            out.add(line_col(clean, m.start()))
-    return out
 
 
 def lock_macro_events(pairs: dict[str, str], text: str) -> list[MacroEvent]:
