@@ -19,7 +19,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from .callgraph import Key, own_key
+from .callgraph import CallGraph, Key, own_key
 from .catalogue import Catalogue, RuleInfo
 from .facts import Span, Unit
 from .findings import Finding, Related
@@ -132,11 +132,13 @@ def run_rules(
     rule_ids: list[str],
     mark: Callable[[Finding], Finding] = _keep,
     not_judged: AbstractSet[Key] = frozenset(),
+    graph: CallGraph | None = None,
 ) -> list[Finding]:
     """Findings of the selected rules (unit and project scope first, then findings scope).
 
     `mark` applies inline suppressions; findings rules see only findings that still count.
-    `not_judged`: functions (callgraph keys) no Python thread can reach, which FT1-FT3 rules do not see."""
+    `not_judged`: functions (callgraph keys) no Python thread can reach, which FT1-FT3 rules do not see.
+    `graph`: the call graph of `units` when the caller has built it already (rules share it as a memo)."""
     impl = registry()
     late = [rid for rid in rule_ids if rid in impl and impl[rid].scope == "findings"]
     wanted = set(rule_ids)
@@ -152,6 +154,8 @@ def run_rules(
             and matches(dep, impl[rid].depends)
         ]
     project = Project(units)
+    if graph is not None:
+        project.memo("callgraph", lambda: graph)
     judged = Project(without(units, not_judged)) if not_judged else project
     found: list[Finding] = []
     for rid in early:

@@ -227,7 +227,7 @@ def _analyse_and_judge(
     def mark(f: Finding) -> Finding:
         return mark_vendored(ignores.apply(f), reasons)
 
-    findings = sorted(run_rules(units, cat, rule_ids, mark, not_judged), key=Finding.sort_key)
+    findings = sorted(run_rules(units, cat, rule_ids, mark, not_judged, graph), key=Finding.sort_key)
     unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []
     return records, findings, problems + unused, tool_errors, len(unused)
 
