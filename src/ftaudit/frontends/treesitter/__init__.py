@@ -20,6 +20,7 @@ from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import Function, FunctionRef, Param, Span, Storage, Unit
 from ...source import Source as TextSource
+from ..conditions import blank_dead_branches
 from ..flags import is_cxx
 from ..modules import module_decls
 from ..textscan import Assertions, blank_comments_and_strings
@@ -70,6 +71,10 @@ def _language(language: str) -> Any:
 
 _HEADS = {"PyObject_HEAD": "int _ob_hd__;", "PyObject_VAR_HEAD": "int _ob_var_hd__;"}
 _HEAD_WORDS = re.compile(r"\b(PyObject_HEAD|PyObject_VAR_HEAD)\b(?!\s*;)")
+# Conditionals frontends/conditions.py can decide name one of these (or are `#if 0`/`#if 1`).
+_DECIDABLE = re.compile(
+    r"\b(?:PY_MAJOR_VERSION|PY_MINOR_VERSION|PY_VERSION_HEX|Py_GIL_DISABLED|Py_LIMITED_API|PYPY_VERSION)\b|#\s*if\s+[01]\b"
+)
 _PREPROC_CONDITIONAL = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b[^\n]*", re.M)
 
 
@@ -77,7 +82,9 @@ def rewrite_macros(text: str) -> str:
     """Rewrite, at the same length (lines and columns stay), what tree-sitter cannot parse:
     statement macros without parentheses (`Py_BEGIN_ALLOW_THREADS`) become calls, object
     headers (`PyObject_HEAD`) a field, and `#if` lines inside initialisers (slot tables with
-    an `#ifdef Py_GIL_DISABLED` entry) are blanked, so both branches' entries are read."""
+    an `#ifdef Py_GIL_DISABLED` entry) are blanked, so both branches' entries are read. Branches a
+    free-threaded 3.14 build does not compile (Python 2, older versions, the GIL build) are blanked
+    first (frontends/conditions.py)."""
 
     def call(m: re.Match[str]) -> str:
         word = m.group(1)
@@ -88,6 +95,8 @@ def rewrite_macros(text: str) -> str:
         text = _MACRO_WORDS.sub(call, text)
     if "_HEAD" in text:
         text = _HEAD_WORDS.sub(lambda m: _HEADS[m.group(1)], text)
+    if "#" in text and _DECIDABLE.search(text):
+        text = blank_dead_branches(text, blank_comments_and_strings(text))
     return _blank_conditionals_in_initialisers(text)
 
 

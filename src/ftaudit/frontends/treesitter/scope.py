@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ...facts import Span, StaticVar, Storage
+from ..conditions import evaluate
 from .syntax import Node, Source, declarator_chain, named, type_words
 
 if TYPE_CHECKING:
@@ -18,39 +19,21 @@ if TYPE_CHECKING:
 
 _TLS_WORDS = re.compile(r"\b(_Thread_local|__thread|thread_local|Py_THREAD_LOCAL|_Py_thread_local|NPY_TLS)\b")
 _ATOMIC = re.compile(r"\b_Atomic\b|\batomic_\w+\b|\bstd::atomic\b|\batomic<")
-_VERSION = re.compile(r"PY_VERSION_HEX\s*(>=|>|<|<=|==)\s*(0x[0-9A-Fa-f]+)")
-_ASSUMED_VERSION = 0x030E00F0
 
 
 def branch_taken(n: Node, src: Source) -> bool | None:
-    """Is this #if/#ifdef branch compiled by a free-threaded 3.14 build? None: unknown."""
+    """Is this #if/#ifdef branch compiled by a free-threaded 3.14 build? None: unknown.
+    (Decided conditionals are blanked before parsing; this reads what that left, e.g. a
+    directive continued over lines.)"""
     t = n.type
     if t in ("preproc_ifdef", "preproc_elifdef"):
         name = n.child_by_field_name("name")
         word = src.text(name) if name is not None else ""
         negated = src.text(n).lstrip().startswith(("#ifndef", "#elifndef"))
-        if word == "Py_GIL_DISABLED":
-            return not negated
-        if word == "Py_LIMITED_API":
-            return negated
-        return None
+        return evaluate("ifndef" if negated else "ifdef", word)
     cond = n.child_by_field_name("condition")
     text = src.text(cond) if cond is not None else ""
-    if re.fullmatch(r"\s*!\s*defined\s*\(?\s*Py_GIL_DISABLED\s*\)?\s*", text):
-        return False
-    if re.fullmatch(r"\s*defined\s*\(?\s*Py_GIL_DISABLED\s*\)?\s*", text):
-        return True
-    m = _VERSION.fullmatch(text.strip())
-    if m:
-        op, value = m.group(1), int(m.group(2), 16)
-        return {
-            ">=": value <= _ASSUMED_VERSION,
-            ">": value < _ASSUMED_VERSION,
-            "<": value > _ASSUMED_VERSION,
-            "<=": value >= _ASSUMED_VERSION,
-            "==": value == _ASSUMED_VERSION,
-        }[op]
-    return None
+    return evaluate("if", text.replace("\\\n", " "))
 
 
 def static_of_declaration(f: FileFacts, decl: Node, d: Node, ident: Node, function: str = "") -> StaticVar | None:

@@ -1,0 +1,236 @@
+"""Which preprocessor branches a free-threaded CPython 3.14 build compiles, without a preprocessor.
+
+The syntax-only frontend reads every branch of an `#if`; most are live in some configuration, but
+some are dead on the build ftaudit judges for: Python 2 code (`#if PY_MAJOR_VERSION < 3`), code for
+older Pythons (`PY_VERSION_HEX < 0x030D0000`), for the GIL build (`#ifndef Py_GIL_DISABLED`), for the
+limited API (free-threaded 3.14 has no stable ABI: PEP 703, PEP 803) or for PyPy. Reading those as
+live code invents hazards and, worse, hides roles: psutil splits `PyObject *PyInit__psutil_linux(void)`
+and Python 2's `void init_psutil_linux(void)` over `#if`/`#else` in front of one body.
+
+`evaluate` is three-valued: a condition that names anything else (a feature macro set by the build)
+is unknown, and both its branches stay. `&&`/`||` short-circuit over unknowns (`X && 0` is false).
+"""
+
+from __future__ import annotations
+
+import re
+
+# What a free-threaded 3.14 build defines, as the libclang shim does (frontends/clang/shim).
+ASSUMED_VERSION_HEX = 0x030E00F0
+_VALUES: dict[str, int] = {"PY_MAJOR_VERSION": 3, "PY_MINOR_VERSION": 14, "PY_VERSION_HEX": ASSUMED_VERSION_HEX}
+_DEFINED = {"Py_GIL_DISABLED": True, "Py_LIMITED_API": False, "PYPY_VERSION": False, "Py_PYTHON_H": True}
+# Values a defined-or-not macro has when used as a number (`#if Py_GIL_DISABLED`).
+_AS_NUMBER = {"Py_GIL_DISABLED": 1}
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>0[xX][0-9A-Fa-f]+|\d+)[uUlL]*|(?P<id>[A-Za-z_]\w*)|(?P<op>&&|\|\||==|!=|<=|>=|[<>!()]))"
+)
+_PRECEDENCE = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4}
+_MAX_TOKENS = 200
+
+Value = int | None  # None: unknown
+
+
+class _Unparsed(Exception):
+    pass
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise _Unparsed
+        pos = m.end()
+        kind = m.lastgroup or ""
+        out.append((kind, m.group(kind)))
+        if len(out) > _MAX_TOKENS:
+            raise _Unparsed
+    return out
+
+
+class _Parser:
+    """Precedence climbing over the small grammar `#if` lines use; anything else is _Unparsed."""
+
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self.toks = tokens
+        self.i = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self) -> tuple[str, str]:
+        tok = self.peek()
+        if tok is None:
+            raise _Unparsed
+        self.i += 1
+        return tok
+
+    def expr(self, floor: int = 1) -> Value:
+        left = self.unary()
+        while True:
+            tok = self.peek()
+            if tok is None or tok[0] != "op" or tok[1] not in _PRECEDENCE or _PRECEDENCE[tok[1]] < floor:
+                return left
+            op = self.take()[1]
+            right = self.expr(_PRECEDENCE[op] + 1)
+            left = _apply(op, left, right)
+
+    def unary(self) -> Value:
+        kind, text = self.take()
+        if kind == "op" and text == "!":
+            v = self.unary()
+            return None if v is None else int(not v)
+        if kind == "op" and text == "(":
+            v = self.expr()
+            if self.take() != ("op", ")"):
+                raise _Unparsed
+            return v
+        if kind == "num":
+            return int(text, 0) if not text.startswith("0") or text.lower().startswith("0x") else int(text, 8)
+        if kind == "id" and text == "defined":
+            paren = self.peek() == ("op", "(")
+            if paren:
+                self.take()
+            kind, name = self.take()
+            if kind != "id" or (paren and self.take() != ("op", ")")):
+                raise _Unparsed
+            known = _DEFINED.get(name)
+            if known is None:
+                return 1 if name in _VALUES else None
+            return int(known)
+        if kind == "id":
+            if name_value := _VALUES.get(text):
+                return name_value
+            if text in _DEFINED:
+                return _AS_NUMBER.get(text, 0) if _DEFINED[text] else 0
+            return None
+        raise _Unparsed
+
+
+def _apply(op: str, a: Value, b: Value) -> Value:
+    if op == "&&":
+        if a == 0 or b == 0:
+            return 0
+        return None if a is None or b is None else 1
+    if op == "||":
+        if (a is not None and a != 0) or (b is not None and b != 0):
+            return 1
+        return None if a is None or b is None else 0
+    if a is None or b is None:
+        return None
+    return int(
+        {"==": a == b, "!=": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]  # type: ignore[index]
+    )
+
+
+def evaluate(directive: str, condition: str) -> bool | None:
+    """Is the branch of `#<directive> <condition>` compiled by a free-threaded 3.14 build?
+
+    `directive` is `if`, `elif`, `ifdef`, `ifndef`, `elifdef` or `elifndef`; `condition` the rest of the
+    line with comments removed. Returns True or False when the condition depends only on the Python
+    version, `Py_GIL_DISABLED`, `Py_LIMITED_API` or `PYPY_VERSION`; None when it depends on anything
+    else or cannot be read."""
+    if directive in ("ifdef", "ifndef", "elifdef", "elifndef"):
+        word = condition.strip()
+        known = _DEFINED.get(word)
+        if known is None:
+            known = True if word in _VALUES else None
+        if known is None:
+            return None
+        return known if directive in ("ifdef", "elifdef") else not known
+    try:
+        parser = _Parser(_tokens(condition))
+        value = parser.expr()
+        if parser.peek() is not None:
+            return None
+    except (_Unparsed, ValueError, RecursionError):
+        return None
+    return None if value is None else value != 0
+
+
+_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif)\b(.*)$")
+
+
+class _Conditional:
+    """One `#if ... #endif`: the line of each branch's directive and whether the branch is compiled
+    (True, False, None: depends on the build)."""
+
+    def __init__(self, line: int, live: bool | None) -> None:
+        self.branches: list[tuple[int, bool | None]] = [(line, live)]
+        self.later_dead = live is True  # a branch certainly compiled: every later one is dead
+        self.unknown_before = live is None
+        self.endif = -1
+
+    def add(self, line: int, directive: str, rest: str) -> None:
+        if self.later_dead:
+            live: bool | None = False
+        elif directive == "else":
+            live = None if self.unknown_before else True
+        else:
+            value = evaluate(directive, rest)
+            live = None if value is None or (value and self.unknown_before) else value
+            self.later_dead = value is True
+            self.unknown_before = self.unknown_before or value is None
+        self.branches.append((line, live))
+
+    @property
+    def decided(self) -> bool:
+        return all(live is not None for _, live in self.branches)
+
+
+def blank_dead_branches(text: str, clean: str | None = None) -> str:
+    """`text` with the branches dead on a free-threaded 3.14 build blanked (spaces; newlines kept, so
+    lines and columns stay). A conditional whose every branch is decided loses its directive lines too,
+    so what remains reads as the code that build compiles (a function head split over `#if`/`#else`
+    becomes one head). Directives are read from `clean`, the same text with comments and strings
+    blanked (at the same length), when given. A directive continued with a backslash is not read: its
+    conditional stays undecided."""
+    if "#" not in text:
+        return text
+    blank = dead_lines(clean if clean is not None else text)
+    if not blank:
+        return text
+    lines = text.split("\n")
+    for i in blank:
+        lines[i] = " " * len(lines[i])
+    return "\n".join(lines)
+
+
+def dead_lines(text: str) -> set[int]:
+    """The 0-based lines `blank_dead_branches` blanks."""
+    lines = text.split("\n")
+    stack: list[_Conditional] = []
+    done: list[_Conditional] = []
+    for i, line in enumerate(lines):
+        m = _DIRECTIVE.match(line)
+        if m is None:
+            continue
+        word, rest = m.group(1), m.group(2)
+        continued = line.rstrip().endswith("\\")
+        if word in ("if", "ifdef", "ifndef"):
+            stack.append(_Conditional(i, None if continued else evaluate(word, rest)))
+        elif not stack:
+            continue  # an unbalanced #else/#endif: leave the text alone there
+        elif word == "endif":
+            cond = stack.pop()
+            cond.endif = i
+            done.append(cond)
+        else:
+            stack[-1].add(i, word, "" if continued else rest)
+            if continued:
+                stack[-1].unknown_before = True
+    blank: set[int] = set()
+    for cond in done:
+        ends = [line for line, _ in cond.branches[1:]] + [cond.endif]
+        for k, ((start, live), end) in enumerate(zip(cond.branches, ends, strict=True)):
+            if live is False:
+                blank.update(range(start + 1, end))
+                if k > 0:
+                    blank.add(start)
+        if cond.decided:
+            blank.update(line for line, _ in cond.branches)
+            blank.add(cond.endif)
+    return blank
