@@ -72,6 +72,13 @@ class LibcFunction:
     unsafe_if_null_arg: int | None = None
     advice: str = ""
     why: str = DEFAULT_LIBC_WHY
+    # A call with at least this many arguments is another platform's reentrant form (Solaris
+    # `getmntent(FILE *, struct mnttab *)` fills the caller's struct): not reported.
+    reentrant_arity: int | None = None
+    # Platforms (see rules/libc.py platform_of) whose C library makes it thread-safe: not reported in
+    # a file only built there. `safe_on_source` cites the platform's manual.
+    safe_on: tuple[str, ...] = ()
+    safe_on_source: str = ""
 
     def __post_init__(self) -> None:
         # A twin that is advice reads "use set the environment..." in the message: refuse it at load.
@@ -246,6 +253,9 @@ def load() -> Catalogue:
             unsafe_if_null_arg=v.get("unsafe-if-null-arg"),
             advice=v.get("advice", ""),
             why=v.get("why", DEFAULT_LIBC_WHY),
+            reentrant_arity=v.get("reentrant-arity"),
+            safe_on=tuple(v.get("safe-on", ())),
+            safe_on_source=v.get("safe-on-source", ""),
         )
         for name, v in _toml(api / "libc.toml")["functions"].items()
     }
