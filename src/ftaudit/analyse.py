@@ -142,7 +142,13 @@ class FrontendChooser:
     def cython(self) -> Any:
         from .frontends.cython import CythonFrontend
 
-        return CythonFrontend(self.settings.catalogue, lambda: self.clang, self.settings.cython_directives)
+        return CythonFrontend(self.settings.catalogue, self._embedded_c, self.settings.cython_directives)
+
+    def _embedded_c(self) -> Any:
+        """The frontend for C verbatim in Cython (`cdef extern from *`): libclang, None when it cannot load."""
+        from .frontends.availability import libclang_missing
+
+        return None if libclang_missing() else self.clang
 
     def analyse(self, sf: SourceFile, src: Any) -> Unit:
         if sf.language == "cython":

@@ -23,6 +23,7 @@ from .engine import run_rules, selected_rules
 from .facts import Problem
 from .findings import Finding
 from .fingerprint import with_fingerprints
+from .frontends import availability as frontend_availability
 from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
@@ -118,6 +119,11 @@ def scan(opts: ScanOptions) -> ScanResult:
         opts.paths,
     )
     choice = opts.frontend or config.values.get("frontend", "auto")
+    if any(sf.language != "cython" for sf in files):
+        choice, unavailable = frontend_availability.resolve(choice, str(root))
+        if unavailable is not None:
+            problems.append(unavailable)
+            setup_errors += unavailable.level == "error"
     settings = Settings(cat, flags, choice, config.cython_directives(), opts.max_bytes, opts.limits)
     vendoring = Vendoring(
         root, config.list("vendored"), config.list("not-vendored"), config.base, not opts.include_vendored
