@@ -112,7 +112,7 @@ def _result(f: Finding, index: int, catalogue: Catalogue, columns: Utf16Columns)
         "ruleId": f.rule,
         "ruleIndex": index,
         "level": f.level,
-        "message": {"text": f.message},
+        "message": {"text": f.text},
         "locations": [_location(f.path, f.span, columns=columns)],
     }
     if f.related:
