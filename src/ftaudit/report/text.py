@@ -185,6 +185,13 @@ def summary(result: ScanResult) -> str:
         known = sum(1 for f in result.findings if f.suppression is not None and f.suppression.origin == "baseline")
         fixed = result.baseline_fixed
         parts.append(f"{known} in the baseline, {fixed} baseline entr{'y' if fixed == 1 else 'ies'} fixed")
+    since = [
+        f.suppression.justification
+        for f in result.findings
+        if f.suppression and f.suppression.origin == "baseline-commit"
+    ]
+    if since:
+        parts.append(f"{len(since)} {since[0]}")
     if result.unused_ignores:
         parts.append(f"{result.unused_ignores} unused ignore comment(s)")
     return "; ".join(parts)
