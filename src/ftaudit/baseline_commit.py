@@ -40,9 +40,7 @@ class Comparison:
     new: set[str]
 
 
-def compare(
-    root: Path, paths: list[str], ref: str, where: Path, max_bytes: int = DEFAULT_MAX_BYTES
-) -> Comparison:
+def compare(root: Path, paths: list[str], ref: str, where: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Comparison:
     """Sort the scan's files (relative to `root`) into unchanged, changed (with their old bytes)
     and new at `ref` of the repository holding `where` (a scanned path). Raises gitobjects.GitError."""
     repo = Repository(where.resolve())
