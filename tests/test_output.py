@@ -204,6 +204,8 @@ def test_auto_uses_tree_sitter_when_libclang_cannot_load(tmp_path):
     (note,) = [p for p in doc["problems"] if p["code"] == "frontend-unavailable"]
     assert note["level"] == "note" and "libclang is not available (ImportError" in note["message"]
     assert proc.stderr.count("frontend-unavailable") == 1  # one clear message, not one per file
+    verbose = _without_libclang(tmp_path, str(src), "-v", "--format", "concise")
+    assert "frontend: tree-sitter (libclang is not available: ImportError" in verbose.stderr
     forced = _without_libclang(tmp_path, str(src), "--frontend", "clang")
     assert forced.returncode == 2 and "--frontend clang, but libclang cannot be loaded" in forced.stderr
 

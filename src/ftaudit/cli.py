@@ -231,6 +231,9 @@ def _report_problems(result: Any, kw: dict[str, Any], style: Any) -> None:
             continue
         click.echo(text_report.problem_line(p, style), err=True, color=style.colour)
     if kw["verbose"]:
+        from .frontends.availability import describe
+
+        click.echo(describe(result.frontend), err=True)
         for rec in result.files:
             click.echo(f"{display(rec.path)}: {rec.language}, {rec.frontend}", err=True)
 

@@ -67,6 +67,7 @@ class ScanResult:
     unused_ignores: int = 0
     baseline_fixed: int | None = None  # baseline entries no finding matched (None: no baseline)
     set_aside: list[SetAside] = field(default_factory=list)  # findings in vendored code, per directory
+    frontend: str = ""  # the C/C++ frontend choice in effect: auto, clang or treesitter
 
     @property
     def counted(self) -> list[Finding]:
@@ -165,7 +166,16 @@ def scan(opts: ScanOptions) -> ScanResult:
         findings, fixed = opts.baseline.apply(findings)
     problems = [_relocate_problem(p, root) for p in problems]
     return ScanResult(
-        root, records, findings, problems, rule_ids, tool_errors + setup_errors, n_unused, fixed, set_aside(findings)
+        root,
+        records,
+        findings,
+        problems,
+        rule_ids,
+        tool_errors + setup_errors,
+        n_unused,
+        fixed,
+        set_aside(findings),
+        choice,
     )
 
 

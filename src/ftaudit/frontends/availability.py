@@ -63,3 +63,13 @@ def _listdir(folder: str) -> list[str]:
         return os.listdir(folder)
     except OSError:
         return []
+
+
+def describe(choice: str) -> str:
+    """One line saying which C/C++ frontend a scan with `choice` in effect used (shown by `-v`)."""
+    if choice == "treesitter":
+        why = libclang_missing()
+        return "frontend: tree-sitter" + (f" (libclang is not available: {why})" if why else "")
+    if choice == "clang":
+        return "frontend: libclang"
+    return "frontend: auto: libclang, and tree-sitter for a file libclang cannot parse well"
