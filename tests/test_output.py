@@ -214,3 +214,19 @@ def test_auto_uses_tree_sitter_when_libclang_cannot_load(tmp_path):
 def test_text_forms_show_suppressed_findings_when_asked(form):
     res = run("scan", str(FIXTURES / "c" / "suppressed.c"), "--format", form, "--show-suppressed", "-q")
     assert "(suppressed:" in res.output
+
+
+def test_terminal_progress_fits_the_width_and_keeps_the_file_name(monkeypatch):
+    from ftaudit.progress import Progress
+
+    monkeypatch.setenv("COLUMNS", "70")
+    out = io.StringIO()
+    now = [0.0]
+    p = Progress(out, terminal=True, clock=lambda: now[0])
+    now[0] = 2.0
+    p.file_done(3, 1701, "/work/sdists/numpy-1.26.4/numpy/core/src/multiarray/ctors.c", problems=2)
+    p.stop()
+    line = out.getvalue().split("\r")[1]
+    assert line.rstrip().startswith("ftaudit: [    3/1,701] 2.0 s, 2 problems so far  ...")
+    assert line.rstrip().endswith("multiarray/ctors.c") and len(line) == 69
+    assert out.getvalue().endswith("\r" + " " * 69 + "\r")  # cleared at the end

@@ -218,7 +218,7 @@ def analyse_files(
     plan: list[tuple[str | None, bool]] | None = None,
 ) -> list[FileResult]:
     """Results in the order of `files`, whatever `jobs` is. `progress(done, total, path, problems)` is
-    called as each file completes, in the order they complete (`problems`: its warnings and errors)."""
+    called as each file completes, in the order they complete (`problems`: how many it has)."""
     results: list[FileResult | None] = [None] * len(files)
     keys: list[str | None] = [None] * len(files)
     todo: list[int] = []
@@ -252,7 +252,7 @@ def analyse_files(
 
 
 def _troubles(result: FileResult) -> int:
-    return sum(1 for p in result.problems if p.level != "note")
+    return len(result.problems)
 
 
 def _limit_reached(err: BaseException) -> str:

@@ -28,6 +28,11 @@ def in_ci(environ: Mapping[str, str]) -> bool:
     return any(environ.get(v, "").lower() not in ("", "0", "false") for v in CI_VARIABLES)
 
 
+def _tail(path: str, room: int) -> str:
+    """`path` in at most `room` characters: its end (the file's name) is what tells files apart."""
+    return path if len(path) <= room else "..." + path[len(path) - room + 3 :]
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -72,7 +77,7 @@ class Progress:
             self._ticker.start()
 
     def file_done(self, done: int, total: int, path: str, problems: int = 0) -> None:
-        """One more file analysed (`done` of `total` so far); `problems`: its warnings and errors."""
+        """One more file analysed (`done` of `total` so far); `problems`: how many it has."""
         with self._lock:
             self.done, self.total, self.path = done, total, path
             self.problems += problems
@@ -107,7 +112,10 @@ class Progress:
             f"ftaudit: [{self.done:>{width},}/{self.total:,}] {self.elapsed():.1f} s, "
             f"{_plural(self.problems, 'problem')} so far"
         )
-        return f"{text}  {display(self.path)}" if with_path and self.path else text
+        if not with_path or not self.path:
+            return text
+        room = shutil.get_terminal_size((80, 20)).columns - 1 - len(text) - 2
+        return f"{text}  {_tail(display(self.path), room)}" if room >= 12 else text
 
     def _tick(self) -> None:
         while not self._stopped.wait(1.0):
