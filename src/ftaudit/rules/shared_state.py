@@ -69,11 +69,13 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
             continue
         ws = list({(w.path, w.access.span): w for w in ws}.values())  # one macro use can record a write twice
         ws.sort(key=lambda w: (w.path, w.access.span.line, w.access.span.col))
-        functions = list(dict.fromkeys(f"`{w.function}` ({w.role.value})" for w in ws))
-        shown = ", ".join(functions[:2]) + (f" and {len(functions) - 2} more" if len(functions) > 2 else "")
-        msg = f"{_STORAGE[var.storage]} `{var.name}` ({var.type}) written without a lock in {shown}"
+        functions = list(dict.fromkeys(w.function for w in ws))
+        roles = list(dict.fromkeys(f"`{w.function}` ({w.role.value})" for w in ws))
+        shown = ", ".join(roles[:4]) + (f" and {len(roles) - 4} more" if len(roles) > 4 else "")
+        others = f" and {len(functions) - 1} more" if len(functions) > 1 else ""
+        msg = f"{_STORAGE[var.storage]} `{var.name}` ({var.type}) written without a lock in `{functions[0]}`{others}"
         related = [Related(w.access.span, _describe_write(w), w.path) for w in ws[:_MAX_RELATED]]
-        detail = f"{len(ws)} unguarded write(s) after import, and every thread shares it; {_FIX}"
+        detail = f"{len(ws)} unguarded write(s) after import in {shown}, and every thread shares it; {_FIX}"
         yield Finding(ctx.info.id, var.path, var.span, msg, ctx.info.level, "", tuple(related), detail=detail)
 
 
