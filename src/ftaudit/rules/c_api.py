@@ -58,8 +58,11 @@ def borrowed_reference(unit: Unit, ctx: Context) -> Iterator[Finding]:
         compat = "; pythoncapi-compat backports it" if b.compat else ""
         note = f"{b.note}; " if b.note else ""
         alternative = f", or {b.alternative}" if b.alternative else ""
-        msg = f"{call.name} returns a borrowed reference{source} that another thread can free"
-        detail = f"{note}use {b.replacement} (Python {b.since}+{compat}), which returns a strong reference{alternative}"
+        msg = f"{call.name} returns a borrowed reference{source}"
+        detail = (
+            f"another thread can free it; {note}use {b.replacement} (Python {b.since}+{compat}), which returns a "
+            f"strong reference{alternative}"
+        )
         yield ctx.finding(unit, call.span, msg, fname, detail=detail)
 
 
@@ -155,10 +158,10 @@ def set_item_on_shared_container(unit: Unit, ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             unit,
             call.span,
-            f"{call.name} stores into {_describe(arg, unit.language)}, which was not created in this function, "
-            "without a lock",
+            f"{call.name} stores into {_describe(arg, unit.language)} without a lock",
             fname,
-            detail=f"it is only safe on a fresh container no other thread can see: use {fix}",
+            detail="the container was not created in this function, and the macro is only safe on a fresh "
+            f"container no other thread can see: use {fix}",
         )
 
 
