@@ -230,3 +230,35 @@ def test_terminal_progress_fits_the_width_and_keeps_the_file_name(monkeypatch):
     assert line.rstrip().startswith("ftaudit: [    3/1,701] 2.0 s, 2 problems so far  ...")
     assert line.rstrip().endswith("ultiarray/ctors.c") and len(line) == 69
     assert out.getvalue().endswith("\r" + " " * 69 + "\r")  # cleared at the end
+
+
+def test_ci_progress_speaks_while_a_big_file_keeps_every_worker_busy():
+    from ftaudit.progress import Progress
+
+    now = [0.0]
+    out = io.StringIO()
+    p = Progress(out, terminal=False, interval=5.0, clock=lambda: now[0])
+    p.phase("parsing 3 files with 2 worker(s), biggest first")
+    now[0] = 5.5
+    p._line(p._ci_tick())  # what the ticker thread writes each `interval` without news
+    p.file_done(1, 3, "big.c")
+    now[0] = 11.0
+    p._line(p._ci_tick())
+    assert out.getvalue().splitlines()[1:] == [
+        "ftaudit:   5.5 s  parsing 3 files with 2 worker(s), biggest first ...",
+        "ftaudit: [1/3] 11.0 s, 0 problems so far",
+    ]
+
+
+def test_ci_ticker_thread_writes_lines_on_its_own():
+    import time
+
+    from ftaudit.progress import Progress
+
+    out = io.StringIO()
+    p = Progress(out, terminal=False, interval=1.0)
+    p.phase("parsing 1 files with 1 worker(s), biggest first")
+    time.sleep(2.6)
+    p.stop()
+    ticks = [line for line in out.getvalue().splitlines() if line.endswith("biggest first ...")]
+    assert 1 <= len(ticks) <= 3

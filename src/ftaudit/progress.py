@@ -51,6 +51,7 @@ class Progress:
         self.terminal = terminal
         self.interval = interval
         self.clock = clock
+        self._threads = clock is time.monotonic  # a test's fake clock gets no ticker thread
         self.start = clock()
         self.phase_name = ""
         self.done = self.total = self.problems = 0
@@ -72,7 +73,7 @@ class Progress:
                 self._status(f"ftaudit: {name} ({self.elapsed():.1f} s)")
             else:
                 self._line(f"ftaudit: {self.elapsed():5.1f} s  {name}")
-        if self.terminal and self._ticker is None:
+        if self._ticker is None and self._threads:
             self._ticker = threading.Thread(target=self._tick, name="ftaudit-progress", daemon=True)
             self._ticker.start()
 
@@ -106,6 +107,13 @@ class Progress:
                 self.stream.flush()
                 self._shown = False
 
+    def _ci_tick(self) -> str:
+        """A CI line when nothing was said for `interval`: the file counter while files are pending,
+        else the phase still running."""
+        if self.total and self.done < self.total:
+            return self._counter(with_path=False)
+        return f"ftaudit: {self.elapsed():5.1f} s  {self.phase_name} ..."
+
     def _counter(self, with_path: bool = True) -> str:
         width = len(f"{self.total:,}")
         text = (
@@ -118,11 +126,16 @@ class Progress:
         return f"{text}  {_tail(display(self.path), room)}" if room >= 12 else text
 
     def _tick(self) -> None:
+        """Every second: the terminal's clock moves; in CI a line when `interval` passed without one
+        (a big file can keep every worker busy for many seconds)."""
         while not self._stopped.wait(1.0):
             with self._lock:
                 if self._stopped.is_set():
                     return
-                if self.total:
+                if not self.terminal:
+                    if self.clock() - self._last >= self.interval:
+                        self._line(self._ci_tick())
+                elif self.total:
                     self._status(self._counter())
                 elif self.phase_name:
                     self._status(f"ftaudit: {self.phase_name} ({self.elapsed():.1f} s)")
