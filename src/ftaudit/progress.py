@@ -2,8 +2,9 @@
 
 On a terminal, one status line rewritten in place (at most ten times a second, and every second
 by a ticker thread so the clock moves while a big file is parsed), cleared at the end. In CI (no
-terminal, and `CI`, `TF_BUILD` or `JENKINS_URL` set) plain lines: one per phase, then one every
-`interval` seconds while files are analysed, and a last one when the scan took that long. Elsewhere
+terminal, and `CI`, `TF_BUILD` or `JENKINS_URL` set) plain lines: one per phase, the file counter
+at most every `interval` seconds, a line after `interval` seconds without one (the ticker), and a
+last one when the scan took that long. Elsewhere
 (a pipe, a test runner) nothing. Findings are judged once every file is parsed (project rules see
 all of them), so the file counter counts problems; the findings are on the last line.
 """
