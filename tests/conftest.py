@@ -42,3 +42,11 @@ def user_cache_dir(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("FTAUDIT_CACHE_DIR", raising=False)
     monkeypatch.setattr(ftaudit.cachedirs, "user_cache", lambda: home / "ftaudit")
     return home / "ftaudit"
+
+
+@pytest.fixture(autouse=True)
+def not_in_ci(monkeypatch):
+    """Tests see no CI service (progress lines would mix into the output CliRunner captures) and
+    no colour forced by the environment; the tests of both set what they need."""
+    for name in ("CI", "TF_BUILD", "JENKINS_URL", "FORCE_COLOR", "CLICOLOR_FORCE", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)

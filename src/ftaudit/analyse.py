@@ -142,7 +142,13 @@ class FrontendChooser:
     def cython(self) -> Any:
         from .frontends.cython import CythonFrontend
 
-        return CythonFrontend(self.settings.catalogue, lambda: self.clang, self.settings.cython_directives)
+        return CythonFrontend(self.settings.catalogue, self._embedded_c, self.settings.cython_directives)
+
+    def _embedded_c(self) -> Any:
+        """The frontend for C verbatim in Cython (`cdef extern from *`): libclang, None when it cannot load."""
+        from .frontends.availability import libclang_missing
+
+        return None if libclang_missing() else self.clang
 
     def analyse(self, sf: SourceFile, src: Any) -> Unit:
         if sf.language == "cython":
@@ -208,10 +214,11 @@ def analyse_files(
     settings: Settings,
     jobs: int,
     cache: Cache | None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[int, int, str, int], None] | None = None,
     plan: list[tuple[str | None, bool]] | None = None,
 ) -> list[FileResult]:
-    """Results in the order of `files`, whatever `jobs` is."""
+    """Results in the order of `files`, whatever `jobs` is. `progress(done, total, path, problems)` is
+    called as each file completes, in the order they complete (`problems`: how many it has)."""
     results: list[FileResult | None] = [None] * len(files)
     keys: list[str | None] = [None] * len(files)
     todo: list[int] = []
@@ -226,18 +233,26 @@ def analyse_files(
                 results[i] = hit
                 done += 1
                 if progress is not None:
-                    progress(done, len(files), str(sf.path))
+                    progress(done, len(files), str(sf.path), _troubles(hit))
                 continue
         todo.append(i)
-    for i, result in zip(todo, _run(files, todo, settings, jobs), strict=True):
+
+    def completed(i: int, result: FileResult) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(files), str(files[i].path), _troubles(result))
+
+    for i, result in zip(todo, _run(files, todo, settings, jobs, completed), strict=True):
         results[i] = result
         key = keys[i]
         if cache is not None and key is not None and result.tool_errors == 0:
             cache.put(key, result)
-        done += 1
-        if progress is not None:
-            progress(done, len(files), str(files[i].path))
     return [r for r in results if r is not None]
+
+
+def _troubles(result: FileResult) -> int:
+    return len(result.problems)
 
 
 def _limit_reached(err: BaseException) -> str:
@@ -250,8 +265,15 @@ def _limit_reached(err: BaseException) -> str:
     return ""
 
 
-def _run(files: list[SourceFile], todo: list[int], settings: Settings, jobs: int) -> Iterator[FileResult]:
-    """Results of the files of `todo`, in that order. Every file is analysed in a worker process under
+def _run(
+    files: list[SourceFile],
+    todo: list[int],
+    settings: Settings,
+    jobs: int,
+    completed: Callable[[int, FileResult], None] | None = None,
+) -> Iterator[FileResult]:
+    """Results of the files of `todo`, in that order (`completed(i, result)` hears of each as it
+    arrives, in any order). Every file is analysed in a worker process under
     the scan's limits (workers.py), never in this one: a file that crashes or exhausts its parser costs
     that file alone. Workers take the biggest files first, in chunks."""
     if not todo:
@@ -261,6 +283,8 @@ def _run(files: list[SourceFile], todo: list[int], settings: Settings, jobs: int
     emitted = 0
     for i, result in pool.run(files, _chunks(files, todo)):
         results[i] = result
+        if completed is not None:
+            completed(i, result)
         while emitted < len(todo) and todo[emitted] in results:
             yield results.pop(todo[emitted])
             emitted += 1

@@ -71,7 +71,7 @@ def write(path: Path, findings: list[Finding]) -> int:
             "path": display(f.path),  # informative only: entries match by fingerprint
             "function": f.function,
             "line": f.span.line,
-            "message": f.message,
+            "message": f.text,
         }
         for f in findings
         if f.counts

@@ -87,13 +87,21 @@ class LibcFunction:
         if self.advice.startswith("use "):
             raise ValueError(f"libc.toml: {self.name}: advice {self.advice!r} starts with `use`: name it in twin")
 
-    def message(self) -> str:
-        """The FT301 message for a call to this function, one sentence."""
+    def summary(self) -> str:
+        """What an FT301 finding says in short: `strtok is not thread-safe (POSIX list)`."""
         sets = " and ".join({"posix": "POSIX", "glibc": "glibc"}.get(s, s) for s in self.sets)
+        lists = "list" if len(self.sets) == 1 else "lists"
+        return f"{self.name} is not thread-safe ({sets} {lists})"
+
+    def detail(self) -> str:
+        """Why, and the fix: `it uses hidden shared state ...; use strtok_r instead`."""
         fixes = ([f"use {self.twin} instead"] if self.twin else []) + ([self.advice] if self.advice else [])
         fix = ", or ".join(fixes) or "serialise calls with a mutex"
-        lists = "list" if len(self.sets) == 1 else "lists"
-        return f"{self.name} is not thread-safe ({sets} {lists}): {self.why}; {fix}"
+        return f"{self.why}; {fix}"
+
+    def message(self) -> str:
+        """The whole FT301 message for a call to this function, one sentence."""
+        return f"{self.summary()}: {self.detail()}"
 
 
 @dataclass(frozen=True)

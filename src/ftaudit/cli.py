@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import gc
 import os
-import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,11 +22,12 @@ from .catalogue import Catalogue
 from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
 from .names import display
+from .report.outputs import FORMATS, STATISTICS_FORMATS, ReportSpec, ReportSpecError
 from .report.text import Style
 from .safeio import write_atomic
+from .terminal import use_colour
 from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
-FORMATS = ("text", "json", "sarif", "github", "gitlab")
 # Problems that explain rather than warn: on stderr only with -v (always in JSON and SARIF).
 VERBOSE_ONLY = {"program-only"}
 
@@ -138,35 +137,18 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
-@dataclass
-class Progress:
-    """`[ 12/420] path` on stderr, rewritten in place; only on a terminal."""
-
-    shown: bool = False
-
-    def __call__(self, done: int, total: int, path: str) -> None:
-        width = shutil.get_terminal_size((80, 20)).columns
-        line = f"[{done:>{len(str(total))}}/{total}] {display(path)}"[: width - 1]
-        click.echo("\r" + line.ljust(width - 1), err=True, nl=False)
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            width = shutil.get_terminal_size((80, 20)).columns
-            click.echo("\r" + " " * (width - 1) + "\r", err=True, nl=False)
-
-
 def _stderr_is_tty() -> bool:
     return sys.stderr.isatty()
 
 
-def use_colour(choice: str, is_tty: bool, environ: dict[str, str] | os._Environ[str]) -> bool:
-    """`always`, `never`, or (auto) on a terminal unless NO_COLOR is set (https://no-color.org)."""
-    return choice == "always" or (choice == "auto" and is_tty and "NO_COLOR" not in environ)
-
-
-def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool = False) -> tuple[Any, Catalogue]:
-    """Scan with the shared options; exit 2 on usage or tool errors."""
+def _run(
+    kw: dict[str, Any],
+    baseline: Baseline | None = None,
+    warn_unused: bool = False,
+    baseline_commit: str | None = None,
+) -> tuple[Any, Catalogue]:
+    """Scan with the shared options (and with `baseline_commit`, keep only the findings new since that
+    commit: baseline_commit.py); exit 2 on usage or tool errors."""
     # Facts are millions of small objects that live until the scan ends, and the collector's default
     # thresholds walk them again and again: receiving numpy's facts from the workers took 1.7 s, not 0.3 s.
     gc.set_threshold(200_000, 30, 30)
@@ -179,7 +161,7 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
     _check_rule_patterns(cat, sel, "--select")
     _check_rule_patterns(cat, ign, "--ignore")
     config = _config(paths, kw["config_file"], kw["no_config"], cat)
-    progress = Progress() if not kw["quiet"] and _stderr_is_tty() else None
+    progress = _progress(kw["quiet"])
     opts = ScanOptions(
         paths=paths,
         select=sel,
@@ -192,7 +174,8 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
         config=config,
         baseline=baseline,
         warn_unused_ignores=warn_unused,
-        progress=progress,
+        progress=progress.file_done if progress is not None else None,
+        phase=progress.phase if progress is not None else None,
         frontend=kw["frontend"] or "",
         jobs=kw["jobs"],
         cache=not kw["no_cache"],
@@ -203,13 +186,39 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
     )
     try:
         result = run_scan(opts)
+        if baseline_commit is not None:
+            result = _since_commit(result, opts, baseline_commit)
     except Exception as err:
+        if progress is not None:
+            progress.stop()
         click.echo(f"ftaudit: error: {type(err).__name__}: {names.clean(str(err))}", err=True)
         sys.exit(2)
-    finally:
-        if progress is not None:
-            progress.clear()
+    if progress is not None:
+        progress.finish(len(result.counted))
     return result, cat
+
+
+def _since_commit(result: Any, opts: Any, ref: str) -> Any:
+    """The findings new since `ref`; a git problem (no repository, unknown ref) is one line and exit 2."""
+    from .baseline_commit import apply
+    from .gitobjects import GitError
+
+    try:
+        return apply(result, opts, ref)
+    except GitError as err:
+        click.echo(f"ftaudit: error: --baseline-commit {names.clean(ref)}: {names.clean(str(err))}", err=True)
+        sys.exit(2)
+
+
+def _progress(quiet: bool) -> Any:
+    """The scan's progress on stderr: in place on a terminal, lines in CI, else none (progress.py)."""
+    from .progress import Progress, in_ci
+
+    if quiet:
+        return None
+    if _stderr_is_tty():
+        return Progress(sys.stderr, terminal=True)
+    return Progress(sys.stderr, terminal=False) if in_ci(os.environ) else None
 
 
 def _report_problems(result: Any, kw: dict[str, Any], style: Any) -> None:
@@ -222,31 +231,11 @@ def _report_problems(result: Any, kw: dict[str, Any], style: Any) -> None:
             continue
         click.echo(text_report.problem_line(p, style), err=True, color=style.colour)
     if kw["verbose"]:
+        from .frontends.availability import describe
+
+        click.echo(describe(result.frontend), err=True)
         for rec in result.files:
             click.echo(f"{display(rec.path)}: {rec.language}, {rec.frontend}", err=True)
-
-
-def _render(fmt: str, result: Any, cat: Catalogue, category: str | None, quiet: bool, show: bool, style: Any) -> str:
-    """The report in `fmt`; each writer is imported only when asked for (sarif-om alone costs 35 ms)."""
-    if fmt == "json":
-        from .report import json as json_report
-
-        return json_report.render(result, cat)
-    if fmt == "sarif":
-        from .report import sarif as sarif_report
-
-        return sarif_report.render(result, cat, category)
-    if fmt == "github":
-        from .report import github as github_report
-
-        return github_report.render(result, cat)
-    if fmt == "gitlab":
-        from .report import gitlab as gitlab_report
-
-        return gitlab_report.render(result, cat)
-    from .report import text as text_report
-
-    return text_report.render(result, cat, quiet, show, style)
 
 
 def _write_or_exit(target: Path, text: str, what: str) -> None:
@@ -263,22 +252,54 @@ def _fail_write(target: Path, what: str, err: OSError) -> NoReturn:
     sys.exit(2)
 
 
-def _exit(result: Any) -> None:
-    not_found = any(p.code == "not-found" for p in result.problems)
-    if result.tool_errors or not_found:
-        sys.exit(2)
-    sys.exit(1 if result.failed else 0)
+def _report_spec(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[ReportSpec]:
+    try:
+        return [ReportSpec.parse(v) for v in values]
+    except ReportSpecError as err:
+        raise click.BadParameter(str(err)) from err
 
 
 @main.command()
 @scan_options
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format",
+    "--output-format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="full",
+    show_default=True,
+    help="full: each finding with its code, a caret and the fix; concise: one line a finding; text: full's "
+    "old name; json, sarif, github (annotations), gitlab (code quality).",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    callback=_report_spec,
+    metavar="FORMAT:PATH",
+    help="Also write a report in FORMAT to PATH (repeatable): --report sarif:ftaudit.sarif --report json:r.json.",
+)
+@click.option("--statistics", is_flag=True, help="Print how many findings each rule has, instead of the findings.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "note"]),
+    default="note",
+    show_default=True,
+    help="Exit 1 only for findings of this level or above (error: warnings and notes do not fail).",
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings count (tool errors still exit 2).")
 @click.option(
     "--baseline",
     "baseline_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Report only findings not in this baseline (see `ftaudit baseline write`).",
+)
+@click.option(
+    "--baseline-commit",
+    metavar="REF",
+    help="Report only findings that did not exist at this git commit (PR mode: e.g. origin/main); "
+    "REF's versions of the changed files are read from git's objects and scanned (docs/ci.md).",
 )
 @click.option(
     "--warn-unused-ignores",
@@ -292,12 +313,17 @@ def _exit(result: Any) -> None:
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
     show_default=True,
-    help="Colour in text output (auto: on a terminal, unless NO_COLOR is set).",
+    help="Colour in text output (auto: on a terminal or with FORCE_COLOR/CLICOLOR_FORCE, never with NO_COLOR).",
 )
 def scan(
     fmt: str,
     output: Path | None,
+    reports: list[ReportSpec],
+    statistics: bool,
+    fail_on: str,
+    exit_zero: bool,
     baseline_file: Path | None,
+    baseline_commit: str | None,
     warn_unused_ignores: bool,
     show_suppressed: bool,
     sarif_category: str | None,
@@ -305,26 +331,45 @@ def scan(
     **kw: Any,
 ) -> None:
     """Scan files and directories for free-threading hazards."""
+    from .outcome import exit_code
+    from .report import outputs
     from .report import text as text_report
 
+    if statistics and fmt not in STATISTICS_FORMATS:
+        raise click.UsageError(f"--statistics prints counts as text or json, not {fmt}")
     baseline = None
     if baseline_file is not None:
         try:
             baseline = Baseline.load(baseline_file)
         except BaselineError as err:
             raise click.UsageError(str(err)) from err
-    result, cat = _run(kw, baseline, warn_unused_ignores)
+    result, cat = _run(kw, baseline, warn_unused_ignores, baseline_commit)
     colour = use_colour(color, output is None and sys.stdout.isatty(), os.environ)
-    style = text_report.Style(colour and fmt == "text")
+    style = text_report.Style(colour and outputs.ALIASES.get(fmt, fmt) in outputs.TEXT_FORMS)
     _report_problems(result, kw, text_report.Style(use_colour(color, _stderr_is_tty(), os.environ)))
-    report = _render(fmt, result, cat, sarif_category, kw["quiet"], show_suppressed, style)
+    for spec in reports:  # extra reports: never coloured, always complete
+        _write_or_exit(spec.path, outputs.render(spec.fmt, result, cat, sarif_category), f"{spec.fmt} report")
+    if "sarif" in [fmt, *(s.fmt for s in reports)]:
+        _warn_display_limit(result)
+    if statistics:
+        report = outputs.statistics(fmt, result, cat)
+    else:
+        report = outputs.render(fmt, result, cat, sarif_category, kw["quiet"], show_suppressed, style)
     if output is not None:
         _write_or_exit(output, report, "report")
         if not kw["quiet"]:
             click.echo(text_report.summary(result), err=True)
     else:
         click.echo(report, nl=False, color=style.colour)
-    _exit(result)
+    sys.exit(exit_code(result, fail_on, exit_zero))
+
+
+def _warn_display_limit(result: Any) -> None:
+    """A warning on stderr when a SARIF run holds more results than GitHub code scanning shows."""
+    from .report import sarif
+
+    if len(result.findings) > sarif.GITHUB_DISPLAY_LIMIT:
+        click.echo(f"ftaudit: warning: {sarif.too_many_results(len(result.findings))}", err=True)
 
 
 @main.group()
@@ -410,10 +455,24 @@ def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: C
 
 @main.command()
 @click.option("--select", multiple=True, help="Show only these rule ids or prefixes.")
-def rules(select: tuple[str, ...]) -> None:
+@click.option(
+    "--format",
+    "--output-format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a list of the rules with every catalogue field (docs/output.md).",
+)
+def rules(select: tuple[str, ...], fmt: str) -> None:
     """List the rule catalogue."""
     cat = catalogue_mod.load()
     sel = _split(select)
+    if fmt == "json":
+        from .report.rules_json import render
+
+        click.echo(render([info for rid, info in cat.rules.items() if not sel or matches(rid, sel)]), nl=False)
+        return
     width = max(len(r.name) for r in cat.rules.values())
     click.echo(f"{'id':<6} {'name':<{width}}  {'level':<7}  {'enabled':<7}  summary")
     for rid, info in cat.rules.items():

@@ -48,9 +48,16 @@ class Context:
     project: Project = field(default_factory=lambda: Project(()))
 
     def finding(
-        self, unit: Unit, span: Span, message: str, function: str = "", related: Iterable[Related] = ()
+        self,
+        unit: Unit,
+        span: Span,
+        message: str,
+        function: str = "",
+        related: Iterable[Related] = (),
+        detail: str = "",
     ) -> Finding:
-        return Finding(self.info.id, unit.path, span, message, self.info.level, function, tuple(related))
+        """A finding of this rule: `message` the short what-and-where, `detail` the why and the fix."""
+        return Finding(self.info.id, unit.path, span, message, self.info.level, function, tuple(related), detail=detail)
 
 
 T = TypeVar("T")

@@ -26,6 +26,10 @@ class Suppression:
 
 @dataclass(frozen=True)
 class Finding:
+    """`message` says what and where in one short clause (the concise text format shows it alone);
+    `detail` says why it is a hazard and how to fix it. `text` is both: the full message of the
+    full text format, JSON, SARIF and the annotations."""
+
     rule: str
     path: str
     span: Span
@@ -35,6 +39,12 @@ class Finding:
     related: tuple[Related, ...] = field(default=())
     suppression: Suppression | None = None
     fingerprint: str = ""  # stable across unrelated edits (set by the scan, see fingerprint.py)
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        """The full message: `message; detail`."""
+        return f"{self.message}; {self.detail}" if self.detail else self.message
 
     @property
     def counts(self) -> bool:

@@ -23,6 +23,7 @@ from .engine import run_rules, selected_rules
 from .facts import Problem
 from .findings import Finding
 from .fingerprint import with_fingerprints
+from .frontends import availability as frontend_availability
 from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
@@ -44,7 +45,8 @@ class ScanOptions:
     config: Config = field(default_factory=Config)
     baseline: Baseline | None = None
     warn_unused_ignores: bool = False
-    progress: Callable[[int, int, str], None] | None = None  # (done, total, path) after each file
+    progress: Callable[[int, int, str, int], None] | None = None  # (done, total, path, problems) per file
+    phase: Callable[[str], None] | None = None  # told of each phase as it starts (progress.Progress.phase)
     frontend: str = ""  # auto | clang | treesitter; "" = the configuration's, else auto
     jobs: int = 0  # worker processes analysing files; 0 = one per CPU
     cache: bool = False  # reuse facts of unchanged files from the cache (cache.py)
@@ -65,6 +67,7 @@ class ScanResult:
     unused_ignores: int = 0
     baseline_fixed: int | None = None  # baseline entries no finding matched (None: no baseline)
     set_aside: list[SetAside] = field(default_factory=list)  # findings in vendored code, per directory
+    frontend: str = ""  # the C/C++ frontend choice in effect: auto, clang or treesitter
 
     @property
     def counted(self) -> list[Finding]:
@@ -100,13 +103,20 @@ def relative(path: str, root: Path) -> str:
     return absolute if rel.startswith("..") else rel.replace(os.sep, "/")
 
 
+def _phase(opts: ScanOptions, name: str) -> None:
+    if opts.phase is not None:
+        opts.phase(name)
+
+
 def scan(opts: ScanOptions) -> ScanResult:
     config = opts.config
     cat = config.apply(catalogue_mod.load())
     root = (opts.root or find_root(opts.paths)).resolve()
     select = opts.select or [s.upper() for s in config.list("select")]
     rule_ids = selected_rules(cat, select, opts.ignore + [s.upper() for s in config.list("ignore")])
+    _phase(opts, "discovering files")
     files, problems = discover(opts.paths, config.excluded)
+    _phase(opts, f"found {len(files):,} files; reading flags and the compile database")
     db, db_problems = load_database(opts)
     problems += db_problems
     setup_errors = sum(1 for p in db_problems if p.level == "error")
@@ -118,12 +128,19 @@ def scan(opts: ScanOptions) -> ScanResult:
         opts.paths,
     )
     choice = opts.frontend or config.values.get("frontend", "auto")
+    if any(sf.language != "cython" for sf in files):
+        choice, unavailable = frontend_availability.resolve(choice, str(root))
+        if unavailable is not None:
+            problems.append(unavailable)
+            setup_errors += unavailable.level == "error"
     settings = Settings(cat, flags, choice, config.cython_directives(), opts.max_bytes, opts.limits)
     vendoring = Vendoring(
         root, config.list("vendored"), config.list("not-vendored"), config.base, not opts.include_vendored
     )
     # By path (directories, .gitattributes, configuration); a generator's banner is found when a file is read.
     by_path = {str(sf.path): why for sf in files if (why := vendoring.reason(str(sf.path)))}
+    if opts.cache:
+        _phase(opts, "checking the cache")
     cache = _open_cache(opts, root, settings, config.values) if opts.cache else None
     plan = cache.plan(files) if cache is not None else None
     # What, besides the files' keys, decides a whole scan's result.
@@ -149,7 +166,16 @@ def scan(opts: ScanOptions) -> ScanResult:
         findings, fixed = opts.baseline.apply(findings)
     problems = [_relocate_problem(p, root) for p in problems]
     return ScanResult(
-        root, records, findings, problems, rule_ids, tool_errors + setup_errors, n_unused, fixed, set_aside(findings)
+        root,
+        records,
+        findings,
+        problems,
+        rule_ids,
+        tool_errors + setup_errors,
+        n_unused,
+        fixed,
+        set_aside(findings),
+        choice,
     )
 
 
@@ -207,7 +233,10 @@ def _analyse_and_judge(
 ) -> tuple[list[FileRecord], list[Finding], list[Problem], int, int]:
     """Facts of every file, then the rules over all of them (paths still as discovered). Findings in
     vendored files (`by_path`, or a generator's banner) are marked before findings rules see them."""
-    results = analyse_files(files, settings, opts.jobs or default_jobs(), cache, opts.progress, plan)
+    jobs = opts.jobs or default_jobs()
+    _phase(opts, f"parsing {len(files):,} files with {jobs} worker(s), biggest first")
+    results = analyse_files(files, settings, jobs, cache, opts.progress, plan)
+    _phase(opts, "call graph and function roles")
     records = [copy.copy(r.record) for r in results]
     units = [r.unit for r in results if r.unit is not None]
     ignores = IgnoreIndex()
@@ -227,6 +256,7 @@ def _analyse_and_judge(
     def mark(f: Finding) -> Finding:
         return mark_vendored(ignores.apply(f), reasons)
 
+    _phase(opts, f"running {len(rule_ids)} rules")
     findings = sorted(run_rules(units, cat, rule_ids, mark, not_judged, graph), key=Finding.sort_key)
     unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []
     return records, findings, problems + unused, tool_errors, len(unused)

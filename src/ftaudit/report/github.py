@@ -37,5 +37,5 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
                 f"title={_prop(f'{f.rule} {catalogue.rules[f.rule].name}')}",
             ]
         )
-        lines.append(f"::{_COMMAND[f.level]} {props}::{_data(f.message)}")
+        lines.append(f"::{_COMMAND[f.level]} {props}::{_data(f.text)}")
     return "\n".join(lines) + ("\n" if lines else "")

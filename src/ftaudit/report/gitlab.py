@@ -17,7 +17,7 @@ _SEVERITY = {"error": "critical", "warning": "major", "note": "info"}
 def render(result: ScanResult, catalogue: Catalogue) -> str:
     issues = [
         {
-            "description": f"{f.rule} {f.message}",
+            "description": f"{f.rule} {f.text}",
             "check_name": f"{f.rule} {catalogue.rules[f.rule].name}",
             "fingerprint": f.fingerprint,
             "severity": _SEVERITY[f.level],

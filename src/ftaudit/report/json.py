@@ -32,7 +32,8 @@ def render(result: ScanResult, catalogue: Catalogue) -> str:
                 "end_line": f.span.end_line,
                 "end_column": f.span.end_col,
                 "function": f.function,
-                "message": f.message,
+                "message": f.text,
+                "short_message": f.message,
                 "related": [
                     {"path": display(r.path or f.path), "line": r.span.line, "column": r.span.col, "message": r.message}
                     for r in f.related

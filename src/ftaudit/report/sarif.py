@@ -1,8 +1,8 @@
-"""SARIF 2.1.0 output built with sarif-om, as GitHub code scanning expects it.
+"""SARIF 2.1.0 output, as GitHub code scanning expects it, built as plain JSON data.
 
-sarif-om gives typed classes but no serialiser (its companion
-jschema-to-python is unmaintained); `_to_json` walks the attrs fields and
-uses their schema property names, dropping unset values.
+Property names are the schema's (https://docs.oasis-open.org/sarif/sarif/v2.1.0/);
+values that equal the schema's defaults are left out. tests/test_sarif.py
+validates the log against the schema vendored in tests/schemas.
 """
 
 from __future__ import annotations
@@ -12,37 +12,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import attr
-import sarif_om as om
-
 from .. import INFORMATION_URI, __version__
 from ..catalogue import Catalogue, RuleInfo
 from ..docs import code_language
 from ..facts import Problem, Span
+from ..findings import Finding
 from ..fingerprint import LineReader
 from ..names import fs_bytes
 from ..scan import ScanResult
 from .columns import Utf16Columns
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# GitHub code scanning shows at most this many results of a run (the rest are uploaded but not displayed).
+GITHUB_DISPLAY_LIMIT = 5000
+# GitHub's `security-severity` (a string number, 0.0-10.0: 9+ critical, 7+ high, 4+ medium, else low),
+# from the rule's level: a race on an error-level hazard corrupts memory, a note is a missing declaration.
+SECURITY_SEVERITY = {"error": "7.0", "warning": "5.0", "note": "2.0"}
 SRCROOT = "%SRCROOT%"
 _URI_SAFE = "/!$&'()*+,;=@"  # RFC 3986 sub-delims and "@" stand for themselves in a path; ":" would look like a scheme
-
-
-def _to_json(obj: Any) -> Any:
-    if attr.has(type(obj)):
-        out: dict[str, Any] = {}
-        for f in attr.fields(type(obj)):
-            value = getattr(obj, f.name)
-            if value is None or (value == f.default and f.name != "level" and not isinstance(value, (list, dict))):
-                continue
-            out[f.metadata.get("schema_property_name", f.name)] = _to_json(value)
-        return out
-    if isinstance(obj, list):
-        return [_to_json(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: _to_json(v) for k, v in obj.items()}
-    return obj
 
 
 def _help_markdown(info: RuleInfo) -> str:
@@ -60,20 +47,24 @@ def _help_text(info: RuleInfo) -> str:
     return f"{info.summary}\n\n{info.rationale}\n\nFix: {info.fix}"
 
 
-def _descriptor(info: RuleInfo) -> om.ReportingDescriptor:
-    return om.ReportingDescriptor(
-        id=info.id,
-        name=info.name,
-        short_description=om.MultiformatMessageString(text=info.summary),
-        full_description=om.MultiformatMessageString(text=" ".join(info.rationale.split())),
-        help=om.MultiformatMessageString(text=_help_text(info), markdown=_help_markdown(info)),
-        help_uri=info.help_uri,
-        default_configuration=om.ReportingConfiguration(level=info.level, enabled=info.enabled),
-    )
+def _descriptor(info: RuleInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "name": info.name,
+        "shortDescription": {"text": info.summary},
+        "fullDescription": {"text": " ".join(info.rationale.split())},
+        "help": {"text": _help_text(info), "markdown": _help_markdown(info)},
+        "helpUri": info.help_uri,
+        "defaultConfiguration": {"level": info.level, **({} if info.enabled else {"enabled": False})},
+    }
 
 
-def _region(span: Span) -> om.Region:
-    return om.Region(start_line=span.line, start_column=span.col, end_line=span.end_line, end_column=span.end_col)
+def _region(span: Span) -> dict[str, int]:
+    return {"startLine": span.line, "startColumn": span.col, "endLine": span.end_line, "endColumn": span.end_col}
+
+
+def _artifact(path: str) -> dict[str, str]:
+    return {"uri": _uri(path), **({} if _absolute(path) else {"uriBaseId": SRCROOT})}
 
 
 def _location(
@@ -82,14 +73,17 @@ def _location(
     message: str | None = None,
     ident: int | None = None,
     columns: Utf16Columns | None = None,
-) -> om.Location:
+) -> dict[str, Any]:
     if span is not None and columns is not None:
         span = columns.span(path, span)
-    physical = om.PhysicalLocation(
-        artifact_location=om.ArtifactLocation(uri=_uri(path), uri_base_id=None if _absolute(path) else SRCROOT),
-        region=_region(span) if span else None,
-    )
-    return om.Location(id=ident, physical_location=physical, message=om.Message(text=message) if message else None)
+    physical: dict[str, Any] = {"artifactLocation": _artifact(path)}
+    if span is not None:
+        physical["region"] = _region(span)
+    loc: dict[str, Any] = {} if ident is None else {"id": ident}
+    loc["physicalLocation"] = physical
+    if message:
+        loc["message"] = {"text": message}
+    return loc
 
 
 def _absolute(path: str) -> bool:
@@ -104,83 +98,96 @@ def _uri(path: str) -> str:
     return quote(fs_bytes(path), safe=_URI_SAFE)
 
 
-def _notification(p: Problem) -> om.Notification:
-    return om.Notification(
-        message=om.Message(text=f"{p.message} [{p.code}]"),
-        level="error" if p.level == "error" else "warning" if p.level == "warning" else "note",
-        locations=[_location(p.path, Span(p.line, 1, p.line, 1) if p.line else None)],
-        descriptor=om.ReportingDescriptorReference(id=p.code),
-    )
+def _notification(p: Problem) -> dict[str, Any]:
+    return {
+        "message": {"text": f"{p.message} [{p.code}]"},
+        "descriptor": {"id": p.code},
+        "level": "error" if p.level == "error" else "warning" if p.level == "warning" else "note",
+        "locations": [_location(p.path, Span(p.line, 1, p.line, 1) if p.line else None)],
+    }
+
+
+def _result(f: Finding, index: int, catalogue: Catalogue, columns: Utf16Columns) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "ruleId": f.rule,
+        "ruleIndex": index,
+        "level": f.level,
+        "message": {"text": f.text},
+        "locations": [_location(f.path, f.span, columns=columns)],
+    }
+    if f.related:
+        res["relatedLocations"] = [
+            _location(r.path or f.path, r.span, r.message, i + 1, columns) for i, r in enumerate(f.related)
+        ]
+    res["partialFingerprints"] = {"ftauditFingerprint/v1": f.fingerprint}
+    if f.suppression is not None:
+        sup = {"kind": f.suppression.kind}
+        if f.suppression.justification:
+            sup["justification"] = f.suppression.justification
+        res["suppressions"] = [sup]
+    res["properties"] = {"precision": catalogue.rules[f.rule].precision}
+    return res
 
 
 def build(result: ScanResult, catalogue: Catalogue, category: str | None = None) -> dict[str, Any]:
+    """The SARIF log of `result` as plain JSON data (one run)."""
     rule_ids = sorted(set(result.rules) | {f.rule for f in result.findings})
     index = {rid: i for i, rid in enumerate(rule_ids)}
     columns = Utf16Columns(LineReader(result.root), {rec.path for rec in result.files if rec.frontend == "cython"})
-    results = []
-    for f in result.findings:
-        suppressions = (
-            [om.Suppression(kind=f.suppression.kind, justification=f.suppression.justification or None)]
-            if f.suppression is not None
-            else None
-        )
-        results.append(
-            om.Result(
-                rule_id=f.rule,
-                rule_index=index[f.rule],
-                level=f.level,
-                message=om.Message(text=f.message),
-                locations=[_location(f.path, f.span, columns=columns)],
-                related_locations=[
-                    _location(r.path or f.path, r.span, r.message, i + 1, columns) for i, r in enumerate(f.related)
-                ]
-                or None,
-                partial_fingerprints={"ftauditFingerprint/v1": f.fingerprint},
-                suppressions=suppressions,
-            )
-        )
-    descriptors = [_descriptor(catalogue.rules[rid]) for rid in rule_ids]
-    run = om.Run(
-        tool=om.Tool(
-            driver=om.ToolComponent(
-                name="ftaudit",
-                version=__version__,
-                semantic_version=__version__,
-                information_uri=INFORMATION_URI,
-                rules=descriptors,
-            )
-        ),
-        original_uri_base_ids={SRCROOT: om.ArtifactLocation(uri=result.root.as_uri() + "/")},
-        invocations=[
-            om.Invocation(
-                execution_successful=result.tool_errors == 0,
-                tool_execution_notifications=[_notification(p) for p in result.problems] or None,
-            )
-        ],
-        results=results,
-        column_kind="utf16CodeUnits",
-        automation_details=om.RunAutomationDetails(id=category if category.endswith("/") else category + "/")
-        if category
-        else None,
-    )
-    log = om.SarifLog(version="2.1.0", schema_uri=SCHEMA, runs=[run])
-    doc: dict[str, Any] = _to_json(log)
-    # Property bags are free-form: filled here, as sarif-om models them without fields.
-    run_doc = doc["runs"][0]
-    for desc in run_doc["tool"]["driver"]["rules"]:
-        info = catalogue.rules[desc["id"]]
-        desc["properties"] = {"tags": list(info.tags), "precision": info.precision, "problem.severity": info.level}
-    for res in run_doc["results"]:
-        res["properties"] = {"precision": catalogue.rules[res["ruleId"]].precision}
-    # Which frontend analysed each file (libclang, tree-sitter, Cython), or why it was skipped.
-    run_doc["artifacts"] = [
-        {
-            "location": {"uri": _uri(rec.path), **({} if _absolute(rec.path) else {"uriBaseId": SRCROOT})},
-            "properties": {"frontend": rec.frontend, "language": rec.language},
+    descriptors = []
+    for rid in rule_ids:
+        info = catalogue.rules[rid]
+        desc = _descriptor(info)
+        desc["properties"] = {
+            "tags": list(info.tags),
+            "precision": info.precision,
+            "problem.severity": info.level,
+            "security-severity": SECURITY_SEVERITY[info.level],
         }
+        descriptors.append(desc)
+    invocation: dict[str, Any] = {"executionSuccessful": result.tool_errors == 0}
+    notifications = [_notification(p) for p in result.problems]
+    if len(result.findings) > GITHUB_DISPLAY_LIMIT:
+        notifications.append(
+            {
+                "message": {"text": too_many_results(len(result.findings))},
+                "descriptor": {"id": "too-many-results"},
+                "level": "warning",
+            }
+        )
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "ftaudit",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": descriptors,
+            }
+        },
+    }
+    if category:
+        run["automationDetails"] = {"id": category if category.endswith("/") else category + "/"}
+    run["columnKind"] = "utf16CodeUnits"
+    run["originalUriBaseIds"] = {SRCROOT: {"uri": result.root.as_uri() + "/"}}
+    run["invocations"] = [invocation]
+    run["results"] = [_result(f, index[f.rule], catalogue, columns) for f in result.findings]
+    # Which frontend analysed each file (libclang, tree-sitter, Cython), or why it was skipped.
+    run["artifacts"] = [
+        {"location": _artifact(rec.path), "properties": {"frontend": rec.frontend, "language": rec.language}}
         for rec in result.files
     ]
-    return doc
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def too_many_results(count: int) -> str:
+    """The warning for a run GitHub code scanning will not show in full."""
+    return (
+        f"{count} results in one run: GitHub code scanning displays at most {GITHUB_DISPLAY_LIMIT:,} per run; "
+        "narrow the scan (--select, a baseline, --baseline-commit) to see them all"
+    )
 
 
 def render(result: ScanResult, catalogue: Catalogue, category: str | None = None) -> str:

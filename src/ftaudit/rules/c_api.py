@@ -56,13 +56,14 @@ def borrowed_reference(unit: Unit, ctx: Context) -> Iterator[Finding]:
             continue
         source = f" from {_describe(arg, unit.language)}" if b.container_arg >= 0 else ""
         compat = "; pythoncapi-compat backports it" if b.compat else ""
-        note = f" ({b.note})" if b.note else ""
+        note = f"{b.note}; " if b.note else ""
         alternative = f", or {b.alternative}" if b.alternative else ""
-        msg = (
-            f"{call.name} returns a borrowed reference{source}{note} that another thread can free; "
-            f"use {b.replacement} (Python {b.since}+{compat}), which returns a strong reference{alternative}"
+        msg = f"{call.name} returns a borrowed reference{source}"
+        detail = (
+            f"another thread can free it; {note}use {b.replacement} (Python {b.since}+{compat}), which returns a "
+            f"strong reference{alternative}"
         )
-        yield ctx.finding(unit, call.span, msg, fname)
+        yield ctx.finding(unit, call.span, msg, fname, detail=detail)
 
 
 @rule("FT202")
@@ -82,8 +83,9 @@ def unlocked_container_macro(unit: Unit, ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             unit,
             call.span,
-            f"{call.name} reads {what} without a lock while other threads may resize it or replace its items; {fix}",
+            f"{call.name} reads {what} without a lock",
             fname,
+            detail=f"other threads may resize it or replace its items; {fix}",
         )
 
 
@@ -110,10 +112,10 @@ def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             unit,
             call.span,
-            f"PyDict_Next iterates {_describe(arg, unit.language)} without locking it: another thread can resize "
-            f"the dict or free the borrowed key and value; {_section(arg, unit.language, 'the loop')} or iterate "
-            "a PyDict_Copy snapshot",
+            f"PyDict_Next iterates {_describe(arg, unit.language)} without locking it",
             fname,
+            detail=f"another thread can resize the dict or free the borrowed key and value; "
+            f"{_section(arg, unit.language, 'the loop')} or iterate a PyDict_Copy snapshot",
         )
 
 
@@ -131,11 +133,11 @@ def refcount_uniqueness_check(unit: Unit, ctx: Context) -> Iterator[Finding]:
                     yield ctx.finding(
                         unit,
                         cmp.span,
-                        f"{what} {op} {other.value} is used as an exclusive-ownership test, which the "
-                        "free-threaded build does not support (other threads can take references at any "
-                        "time, counts may be split or deferred); use PyUnstable_Object_IsUniquelyReferenced "
-                        "(3.14) or skip the in-place path under Py_GIL_DISABLED",
+                        f"{what} {op} {other.value} is used as an exclusive-ownership test",
                         fn.name,
+                        detail="the free-threaded build does not support it (other threads can take references "
+                        "at any time, counts may be split or deferred); use PyUnstable_Object_IsUniquelyReferenced "
+                        "(3.14) or skip the in-place path under Py_GIL_DISABLED",
                     )
                     break
 
@@ -156,9 +158,10 @@ def set_item_on_shared_container(unit: Unit, ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             unit,
             call.span,
-            f"{call.name} stores into {_describe(arg, unit.language)}, which was not created in this function, "
-            f"without a lock; it is only safe on a fresh container no other thread can see: use {fix}",
+            f"{call.name} stores into {_describe(arg, unit.language)} without a lock",
             fname,
+            detail="the container was not created in this function, and the macro is only safe on a fresh "
+            f"container no other thread can see: use {fix}",
         )
 
 
@@ -177,10 +180,10 @@ def object_allocator_for_buffer(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 yield ctx.finding(
                     unit,
                     call.span,
-                    f"{call.name} allocates a plain buffer, but in the free-threaded build the object allocator "
-                    f"must only hold Python objects (the GC and lock-free reads walk its heaps); use "
-                    f"{_OBJECT_ALLOCATORS[call.name]} and PyMem_Free",
+                    f"{call.name} allocates a plain buffer",
                     fn.name,
+                    detail="in the free-threaded build the object allocator must only hold Python objects (the GC "
+                    f"and lock-free reads walk its heaps); use {_OBJECT_ALLOCATORS[call.name]} and PyMem_Free",
                 )
 
 
@@ -201,8 +204,8 @@ def nested_critical_section(unit: Unit, ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 unit,
                 call.span,
-                f"critical section on {new} opened while one on {held} is held: if it has to wait, the outer "
-                f"section is suspended and {held} is no longer protected; lock both at once with "
-                f"Py_BEGIN_CRITICAL_SECTION2({held}, {new})",
+                f"critical section on {new} opened while one on {held} is held",
                 fn.name,
+                detail=f"if it has to wait, the outer section is suspended and {held} is no longer protected; lock "
+                f"both at once with Py_BEGIN_CRITICAL_SECTION2({held}, {new})",
             )

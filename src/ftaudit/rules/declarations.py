@@ -26,8 +26,8 @@ def c_module_gil_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             unit,
             decl.span,
-            f"module `{decl.name}` does not declare free-threading support, so importing it re-enables the GIL; "
-            f"once its code is thread-safe, {how}",
+            f"module `{decl.name}` does not declare free-threading support",
+            detail=f"importing it re-enables the GIL; once its code is thread-safe, {how}",
         )
 
 
@@ -46,9 +46,10 @@ def cython_freethreading_not_declared(unit: Unit, ctx: Context) -> Iterator[Find
             yield ctx.finding(
                 unit,
                 Span(1, 1, 1, 2),
-                f"Cython module `{decl.name}` does not declare free-threading support, so importing it re-enables "
-                "the GIL; once its code is thread-safe, add `# cython: freethreading_compatible=True` to the file "
-                "header (or set it for the build and in [tool.ftaudit] cython-directives)",
+                f"Cython module `{decl.name}` does not declare free-threading support",
+                detail="importing it re-enables the GIL; once its code is thread-safe, add "
+                "`# cython: freethreading_compatible=True` to the file header (or set it for the build and in "
+                "[tool.ftaudit] cython-directives)",
             )
 
 
@@ -59,8 +60,9 @@ def pybind11_gil_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 unit,
                 decl.span,
-                f"pybind11 module `{decl.name}` does not declare free-threading support, so importing it "
-                "re-enables the GIL; once its code is thread-safe, pass py::mod_gil_not_used() to PYBIND11_MODULE",
+                f"pybind11 module `{decl.name}` does not declare free-threading support",
+                detail="importing it re-enables the GIL; once its code is thread-safe, pass py::mod_gil_not_used() "
+                "to PYBIND11_MODULE",
             )
 
 
@@ -95,8 +97,8 @@ def declared_but_hazardous(units: Sequence[Unit], findings: list[Finding], ctx: 
             yield ctx.finding(
                 unit,
                 decl.span,
-                f"module `{decl.name}` declares free-threading support (the GIL stays disabled when it is imported) "
-                f"but {len(hits)} hazard(s) remain in its sources: {summary}; fix them or declare Py_MOD_GIL_USED "
-                "until they are fixed",
+                f"module `{decl.name}` declares free-threading support but {len(hits)} hazard(s) remain: {summary}",
+                detail="the GIL stays disabled when it is imported; fix them or declare Py_MOD_GIL_USED until they "
+                "are fixed",
                 related=[Related(f.span, f"{f.rule}: {f.message}", f.path) for f in hits[:_MAX_RELATED]],
             )

@@ -68,4 +68,4 @@ def mt_unsafe_libc(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 a = call.args[idx]
                 if not (a.kind == ArgKind.LITERAL and a.value == 0):
                     continue  # a caller-provided state or buffer: the reentrant form
-            yield ctx.finding(unit, call.span, info.message(), fn.name)
+            yield ctx.finding(unit, call.span, info.summary(), fn.name, detail=info.detail())

@@ -59,11 +59,11 @@ def unlocked_library_call(unit: Unit, ctx: Context) -> Iterator[Finding]:
             handles = [a for a in call.args if a.kind in (ArgKind.NAME, ArgKind.MEMBER)]
             if any(protects(call.locks, a) for a in handles):
                 continue
-            gil = " (releasing the GIL around it is not a lock)" if call.gil_released else ""
+            gil = "; releasing the GIL around it is not a lock" if call.gil_released else ""
             yield ctx.finding(
                 unit,
                 call.span,
-                f"{call.name} belongs to a library declared thread-unsafe ({reason}) and is called without a "
-                f"lock{gil}; hold a process-wide PyMutex (or a per-handle lock) around every call into it",
+                f"{call.name}, of a library declared thread-unsafe, is called without a lock",
                 fn.name,
+                detail=f"{reason}{gil}; hold a process-wide PyMutex (or a per-handle lock) around every call into it",
             )

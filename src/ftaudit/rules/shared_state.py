@@ -69,14 +69,14 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
             continue
         ws = list({(w.path, w.access.span): w for w in ws}.values())  # one macro use can record a write twice
         ws.sort(key=lambda w: (w.path, w.access.span.line, w.access.span.col))
-        functions = list(dict.fromkeys(f"`{w.function}` ({w.role.value})" for w in ws))
-        shown = ", ".join(functions[:4]) + (f" and {len(functions) - 4} more" if len(functions) > 4 else "")
-        msg = (
-            f"{_STORAGE[var.storage]} `{var.name}` ({var.type}) is shared by all threads and written after import "
-            f"without a lock: {len(ws)} unguarded write(s) in {shown}; {_FIX}"
-        )
+        functions = list(dict.fromkeys(w.function for w in ws))
+        roles = list(dict.fromkeys(f"`{w.function}` ({w.role.value})" for w in ws))
+        shown = ", ".join(roles[:4]) + (f" and {len(roles) - 4} more" if len(roles) > 4 else "")
+        others = f" and {len(functions) - 1} more" if len(functions) > 1 else ""
+        msg = f"{_STORAGE[var.storage]} `{var.name}` ({var.type}) written without a lock in `{functions[0]}`{others}"
         related = [Related(w.access.span, _describe_write(w), w.path) for w in ws[:_MAX_RELATED]]
-        yield Finding(ctx.info.id, var.path, var.span, msg, ctx.info.level, "", tuple(related))
+        detail = f"{len(ws)} unguarded write(s) after import in {shown}, and every thread shares it; {_FIX}"
+        yield Finding(ctx.info.id, var.path, var.span, msg, ctx.info.level, "", tuple(related), detail=detail)
 
 
 @rule("FT102")
@@ -94,15 +94,15 @@ def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
             others = list(dict.fromkeys(n for w in writes if (n := unit.statics[w.var].name) not in checked))
             names = [f"`{n}`" for n in checked]
             what = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-            also = f" (together with {', '.join(f'`{o}`' for o in others)})" if others else ""
-            msg = (
-                f"check-then-set initialisation of {what}{also} in `{fn.name}` ({role.value}) races: two "
-                "threads can both see it unset and both initialise it, leaking one result or freeing it under "
-                "the other; initialise it in module init (PyInit_/Py_mod_exec), use pthread_once/std::call_once, "
+            also = f"{', '.join(f'`{o}`' for o in others)} is set with it; " if others else ""
+            msg = f"racy check-then-set initialisation of {what} in `{fn.name}` ({role.value})"
+            detail = (
+                f"{also}two threads can both see it unset and both initialise it, leaking one result or freeing it "
+                "under the other; initialise it in module init (PyInit_/Py_mod_exec), use pthread_once/std::call_once, "
                 "an atomic compare-exchange, or hold a PyMutex around the check and the set"
             )
             related = [Related(w.span, f"`{w.path}` set here", unit.path) for w in writes]
-            yield ctx.finding(unit, check, msg, fn.name, related)
+            yield ctx.finding(unit, check, msg, fn.name, related, detail)
 
 
 _NOT_SHARED_YET = {Role.CONSTRUCTOR, Role.DEALLOC, Role.GC}
@@ -124,7 +124,7 @@ def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
             cython = unit.language == "cython"
             shown = w.path if cython else w.path.replace(".", "->", 1)
             verb = "assigned" if w.op == "=" else "read-modify-written"
-            danger = " (an object reference: a race can release it twice and crash)" if w.object_field else ""
+            danger = " holding an object reference (a race can release it twice and crash)" if w.object_field else ""
             fix = (
                 f"wrap it in `with cython.critical_section({w.root}):`"
                 if cython
@@ -133,10 +133,10 @@ def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 unit,
                 w.span,
-                f"`{shown}` ({w.object_type} field){danger} is {verb} in `{fn.name}` ({role.value}) without a "
-                f"critical section: two threads using the same object race; {fix}, or use atomics for counters "
-                "and flags",
+                f"`{shown}` is {verb} in `{fn.name}` without a critical section",
                 fn.name,
+                detail=f"a {w.object_type} field{danger}, and `{fn.name}` is a {role.value}: two threads using the "
+                f"same object race; {fix}, or use atomics for counters and flags",
             )
 
 
@@ -147,8 +147,9 @@ def gil_block_in_parallel_loop(unit: Unit, ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 unit,
                 where,
-                f"`with gil:` inside a prange/parallel block in `{fn.name}`: under free threading it no longer "
-                "serialises the workers, so they all run this block at once; move the Python work out of the "
-                "loop or protect it with a cython.pymutex or cython.critical_section",
+                f"`with gil:` inside a prange/parallel block in `{fn.name}`",
                 fn.name,
+                detail="under free threading it no longer serialises the workers, so they all run this block at "
+                "once; move the Python work out of the loop or protect it with a cython.pymutex or "
+                "cython.critical_section",
             )

@@ -147,7 +147,12 @@ class CythonFrontend:
                 continue
             as_cxx = cxx or looks_like_cxx(code)
             virtual = f"{path}.extern-{stat.pos[1]}.{'cpp' if as_cxx else 'c'}"
-            sub = self.embedded().analyse_embedded(virtual, code, as_cxx)
+            frontend = self.embedded()
+            if frontend is None:  # libclang cannot load here (frontends/availability.py)
+                note = "C code in `cdef extern from *` not analysed: libclang is not available"
+                unit.problems.append(Problem(path, "note", "frontend-unavailable", note, stat.pos[1]))
+                continue
+            sub = frontend.analyse_embedded(virtual, code, as_cxx)
             delta = start - 1
             unit.functions += shift(sub.functions, delta)
             unit.refs += shift(sub.refs, delta)
