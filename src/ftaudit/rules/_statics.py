@@ -5,7 +5,11 @@ write FT102 reports is not reported again by FT101.
 
 from __future__ import annotations
 
-from ..facts import Function, LazyInit, Lock, LockKind, StaticVar, Unit
+from dataclasses import dataclass
+
+from ..engine import Context
+from ..facts import Access, AccessKind, Function, LazyInit, Lock, LockKind, Span, StaticVar, Unit, param_index
+from ..summaries import INITIALISES, WRITES, Effect, Summaries, summaries_of
 from ._roles import Role
 
 
@@ -65,3 +69,65 @@ def _reset_later(fn: Function, li: LazyInit) -> bool:
         a.var == li.var and a.kind.writes and (a.span.line, a.span.col) > last and a.span not in own
         for a in fn.accesses
     )
+
+
+def summaries(ctx: Context) -> Summaries:
+    """The scan's function summaries, judged with the guards FT101 and FT102 use."""
+    return summaries_of(ctx.project, guarded)
+
+
+@dataclass(frozen=True)
+class CallInit:
+    """Lazy initialisation of a static through a call: its address handed to a helper that checks and
+    sets what it points to (`cache_attr(&hook)`: `at` is the argument), or a check here whose store
+    happens in a callee (`if (!table) init_table();`: `at` is the check)."""
+
+    var: str
+    at: Span
+    locks: tuple[Lock, ...]
+    call: str
+    effect: Effect
+
+
+def racy_call_inits(unit: Unit, fn: Function, role: Role, sums: Summaries) -> list[CallInit]:
+    """The unguarded lazy initialisations of shared statics that happen through a call (see CallInit)."""
+    if role.init_only:
+        return []
+    out: list[CallInit] = []
+    for a in fn.accesses:
+        if a.kind != AccessKind.ADDRESS or param_index(a.var) is not None or not _shared(unit, a.var):
+            continue
+        if guarded(a.locks, unit):
+            continue
+        eff = sums.through(unit, fn, a)
+        if eff is not None and eff.how == INITIALISES:
+            out.append(CallInit(a.var, a.span, a.locks, a.detail, eff))
+    for li in fn.lazy_inits:
+        if not li.via or not _shared(unit, li.var) or guarded(li.check_locks, unit):
+            continue
+        for call in li.via:
+            eff = None if guarded(call.locks, unit) else sums.stores(unit, call).get(li.var)
+            if eff is not None:
+                out.append(CallInit(li.var, li.check, li.check_locks, call.name, eff))
+                break
+    return out
+
+
+def call_writes(unit: Unit, fn: Function, role: Role, sums: Summaries) -> list[tuple[Access, Effect]]:
+    """A shared static handed by address to a function that writes it (`sysctlbyname(..., &n, ...)`,
+    `fill(&table)`), outside init-only code and locks; lazy initialisations are racy_call_inits'."""
+    if role.init_only:
+        return []
+    out = []
+    for a in fn.accesses:
+        if a.kind != AccessKind.ADDRESS or param_index(a.var) is not None or guarded(a.locks, unit):
+            continue
+        eff = sums.through(unit, fn, a)
+        if eff is not None and eff.how == WRITES:
+            out.append((a, eff))
+    return out
+
+
+def _shared(unit: Unit, key: str) -> bool:
+    var = unit.statics.get(key)
+    return var is not None and is_shared_state(var)

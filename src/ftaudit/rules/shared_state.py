@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from ..engine import Context, rule
 from ..facts import Access, AccessKind, Arg, ArgKind, LazyInit, Span, Storage, Unit
 from ..findings import Finding, Related
+from ..summaries import INITIALISES, Effect
 from ._protection import Privacy, aliases, protects
 from ._roles import Role, roles_of
-from ._statics import guarded, is_shared_state, racy_lazy_inits
+from ._statics import CallInit, call_writes, guarded, is_shared_state, racy_call_inits, racy_lazy_inits, summaries
 
 _MAX_RELATED = 20
 _STORAGE = {
@@ -38,9 +39,12 @@ class _Write:
     function: str
     role: Role
     access: Access
+    effect: Effect | None = None  # a write made by the function the static's address is passed to
 
 
 def _describe_write(w: _Write) -> str:
+    if w.effect is not None:
+        return f"`{w.access.path}` passed by address in `{w.function}` ({w.role.value}): {w.effect.describe()}"
     how = _HOW.get(w.access.kind, "written").format(detail=w.access.detail)
     return f"`{w.access.path}` {how} in `{w.function}` ({w.role.value})"
 
@@ -49,6 +53,8 @@ def _describe_write(w: _Write) -> str:
 def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Finding]:
     declared = {}
     writes: dict[str, list[_Write]] = defaultdict(list)
+    sums = summaries(ctx)
+    stored_by_helpers: set[tuple[str, Span]] = set()  # FT102 reports them at the check that calls the helper
     for unit in units:
         for key, var in unit.statics.items():
             best = declared.get(key)
@@ -60,14 +66,21 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
             if role.init_only:
                 continue
             lazy = {w.span for li in racy_lazy_inits(unit, fn, role) for w in li.writes}
+            for ci in racy_call_inits(unit, fn, role, sums):
+                stored_by_helpers.add((ci.effect.path, ci.effect.write or ci.effect.span))
             for a in fn.accesses:
                 if a.kind.writes and a.span not in lazy and not guarded(a.locks, unit):
                     writes[a.var].append(_Write(unit.path, fn.name, role, a))
+            for a, eff in call_writes(unit, fn, role, sums):
+                writes[a.var].append(_Write(unit.path, fn.name, role, a, eff))
     for key, ws in writes.items():
         var = declared.get(key)
         if var is None or not is_shared_state(var) or not var.path:
             continue
+        ws = [w for w in ws if w.effect is not None or (w.path, w.access.span) not in stored_by_helpers]
         ws = list({(w.path, w.access.span): w for w in ws}.values())  # one macro use can record a write twice
+        if not ws:
+            continue
         ws.sort(key=lambda w: (w.path, w.access.span.line, w.access.span.col))
         functions = list(dict.fromkeys(f"`{w.function}` ({w.role.value})" for w in ws))
         shown = ", ".join(functions[:4]) + (f" and {len(functions) - 4} more" if len(functions) > 4 else "")
@@ -76,12 +89,15 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
             f"without a lock: {len(ws)} unguarded write(s) in {shown}; {_FIX}"
         )
         related = [Related(w.access.span, _describe_write(w), w.path) for w in ws[:_MAX_RELATED]]
+        helpers = [w.effect for w in ws if w.effect is not None and w.effect.path]
+        related += [Related(e.span, f"written here, in `{e.function}`", e.path) for e in helpers[:_MAX_RELATED]]
         yield Finding(ctx.info.id, var.path, var.span, msg, ctx.info.level, "", tuple(related))
 
 
 @rule("FT102")
 def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
     roles = roles_of(unit, ctx)
+    sums = summaries(ctx)
     for fn in unit.functions:
         role = roles[fn.name]
         # One finding per check: `if (a == NULL || b == NULL)` tests two statics at one place.
@@ -103,6 +119,31 @@ def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
             )
             related = [Related(w.span, f"`{w.path}` set here", unit.path) for w in writes]
             yield ctx.finding(unit, check, msg, fn.name, related)
+        for ci in racy_call_inits(unit, fn, role, sums):
+            yield _call_init_finding(unit, ctx, fn.name, role, ci)
+
+
+def _call_init_finding(unit: Unit, ctx: Context, function: str, role: Role, ci: CallInit) -> Finding:
+    """FT102 where the check or the store is in a helper: at the call (or the check), the helper related."""
+    name = unit.statics[ci.var].name
+    eff = ci.effect
+    if eff.how == INITIALISES:
+        what = f"`{name}` is passed by address to a check-then-set initialisation: {eff.describe()}"
+    else:
+        what = f"`{name}` is checked here and then set in a callee: {eff.describe()}"
+    msg = (
+        f"{what}, called from `{function}` ({role.value}) without a lock: two threads can both see it unset and "
+        "both initialise it, leaking one result or freeing it under the other; initialise it in module init "
+        "(PyInit_/Py_mod_exec), use pthread_once/std::call_once, or hold a PyMutex around the call"
+    )
+    related = []
+    if eff.path:
+        related.append(
+            Related(eff.span, f"checked in `{eff.function}`" if eff.how == INITIALISES else "set here", eff.path)
+        )
+        if eff.write is not None:
+            related.append(Related(eff.write, "set here", eff.path))
+    return ctx.finding(unit, ci.at, msg, function, related)
 
 
 _NOT_SHARED_YET = {Role.CONSTRUCTOR, Role.DEALLOC, Role.GC}

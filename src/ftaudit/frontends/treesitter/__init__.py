@@ -375,8 +375,10 @@ class TreeSitterFrontend:
                 pident = declarator_name(p.child_by_field_name("declarator"))
                 ptype = p.child_by_field_name("type")
                 if pident is not None:
-                    star = "*" if "*" in src.text(p) else ""
-                    params.append(Param(src.text(pident), (src.text(ptype) if ptype is not None else "") + star, i))
+                    star = "*" * src.text(p).count("*")
+                    quals = "".join(f"{src.text(q)} " for q in named(p) if q.type == "type_qualifier")
+                    base = src.text(ptype) if ptype is not None else ""
+                    params.append(Param(src.text(pident), quals + base + star, i))
         storage = {src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
         internal = "static" in storage or "inline" in storage or in_anonymous_namespace(n)
         fn = Function(name, span(n), params, internal=internal)

@@ -28,8 +28,9 @@ from ...facts import (
     Operand,
     Span,
     StaticVar,
+    param_key,
 )
-from ..recorder import Recorder, State, mark_abort_path, static_arg_kind, union
+from ..recorder import Recorder, State, mark_abort_path, pointer_params, static_arg_kind, union
 from ..textscan import Assertions
 from .scope import branch_taken, static_of_declaration
 from .syntax import (
@@ -87,6 +88,7 @@ class TsWalker(Recorder):
         self.cs_guards = {n.split("::")[-1] for n in self.vocab.raii_critical_sections}
         self.mutex_guards = {n.split("::")[-1] for n in self.vocab.raii_guards}
         self.fn = fn
+        self.ptr_params = pointer_params(fn.params)
         self.state = state
         self.gil_released = False
         self.gotos: dict[str, State] = {}
@@ -204,12 +206,14 @@ class TsWalker(Recorder):
             self.expr(cond)
         start, outer, group = self.state, self.regions, self.new_group()
         first = len(self.fn.accesses)
+        first_call = len(self.fn.calls)
         self.regions = self.new_region(group)
         self.unique_branch(cond, True)
         then_live = self.stmt(then) if then is not None else True
         then_dies = then is not None and self.dies(then)
         then_state = self.state
         then_end = len(self.fn.accesses)
+        then_calls = len(self.fn.calls)
         self.state, self.regions = start, outer
         self.regions = self.new_region(group)
         self.unique_branch(cond, False)
@@ -220,7 +224,8 @@ class TsWalker(Recorder):
         check = span(strip(cond)) if cond is not None else span(n)
         for key, unset in tests:
             branch = self.fn.accesses[first:then_end] if unset else self.fn.accesses[then_end:]
-            self.lazy_init(key, check, start, branch)
+            made = self.fn.calls[first_call:then_calls] if unset else self.fn.calls[then_calls:]
+            self.lazy_init(key, check, start, branch, made)
             if not unset and not then_live and alt is None:
                 self.pending.append((key, check, start))
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
@@ -294,16 +299,26 @@ class TsWalker(Recorder):
                 value = int_value(rhs, self.src)
                 if value is None or (op == "<" and (swapped or value != 0)):
                     return []
-                var = self.static_named(lhs)
-                return [(var.key, (op != "!=") != negate)] if var is not None else []
+                key = self.tested(lhs)
+                return [(key, (op != "!=") != negate)] if key is not None else []
             return []
         if t == "call_expression" and callee_name(c, self.src) == "empty":
             f = c.child_by_field_name("function")
             base = f.child_by_field_name("argument") if f is not None and f.type == "field_expression" else None
             var = self.static_named(base) if base is not None else None
             return [(var.key, not negate)] if var is not None else []
+        key = self.tested(c)
+        return [(key, negate)] if key is not None else []
+
+    def tested(self, c: Node) -> str | None:
+        """What a condition operand tests: a static (its key) or what a pointer parameter points to."""
         var = self.static_named(c)
-        return [(var.key, negate)] if var is not None else []
+        if var is not None:
+            return var.key
+        if not self.ptr_params:
+            return None
+        base, path, _others = self.lvalue(c)
+        return self.through_param(self.src.text(base), path) if base is not None else None
 
     def _op(self, n: Node) -> str:
         op = n.child_by_field_name("operator")
@@ -430,8 +445,10 @@ class TsWalker(Recorder):
         if name not in self.local_types and (name in self.f.functions_defined or name in self.f.functions_declared):
             self.fn.refs.append(FunctionRef(name, self.ref_context, span(n)))
 
-    def access(self, var: StaticVar, kind: AccessKind, where: Span, path: str = "", detail: str = "") -> None:
-        self.record(Access(var.key, kind, where, self.state, path or var.name, detail))
+    def access(
+        self, var: StaticVar, kind: AccessKind, where: Span, path: str = "", detail: str = "", arg: int = -1
+    ) -> None:
+        self.record(Access(var.key, kind, where, self.state, path or var.name, detail, arg))
 
     def lvalue(self, n: Node) -> tuple[Node | None, str, list[Node]]:
         parts: list[str] = []
@@ -471,6 +488,9 @@ class TsWalker(Recorder):
             inserting = "[" in path and type_words(var.type).split("::")[-1] in self.sv.inserting_subscript
             self.access(var, AccessKind.METHOD_WRITE if inserting and kind == AccessKind.READ else kind, where, shown)
             return
+        through = self.through_param(self.src.text(base), path)
+        if through is not None:
+            self.record(Access(through, kind, where, self.state, path))
         if "." in path:
             self.field_write(self.src.text(base), path, where, op)
 
@@ -654,10 +674,13 @@ class TsWalker(Recorder):
             target = inner.child_by_field_name("argument") if address else inner
             var = self.static_named(target) if target is not None and strip(target).type == "identifier" else None
             if var is None:
+                through = self.ptr_params.get(self.src.text(inner)) if inner.type == "identifier" else None
+                if through is not None and not name.startswith(("Py", "_Py")):  # passed on: may be written
+                    self.record(Access(param_key(through), AccessKind.ADDRESS, span(a), self.state, "", name, i))
                 self.expr(a)
                 continue
             is_array = var.type.endswith("]")
-            self.access(var, static_arg_kind(sv, name, i, address, is_array), span(a), var.name, name)
+            self.access(var, static_arg_kind(sv, name, i, address, is_array), span(a), var.name, name, i)
         self.state, self.ref_context = saved_state, saved_context
 
     def lock_event(self, name: str, args: tuple[Arg, ...], member_base: Arg | None) -> None:
