@@ -223,6 +223,7 @@ class FieldWrite:
     locks: tuple[Lock, ...] = ()
     op: str = "="
     object_field: bool = False  # the field holds an object reference (a race can free it twice)
+    pointer_field: bool = False  # the field is any other data pointer (a buffer the object may own)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""FT1: shared mutable state (FT101 globals, FT102 lazy init, FT103 object fields)."""
+"""FT1: shared mutable state (FT101 globals, FT102 lazy init, FT103 object fields, FT105 owned object fields)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from ..callgraph import CallGraph, Key, own_key
 from ..engine import Context, rule
-from ..facts import Access, AccessKind, Arg, ArgKind, LazyInit, Span, Storage, Unit
+from ..facts import Access, AccessKind, Arg, ArgKind, FieldWrite, Function, LazyInit, Span, Storage, Unit
 from ..findings import Finding, Related
 from ..summaries import INITIALISES, Effect
 from ._protection import Privacy, aliases, protects
-from ._roles import Role, roles_of
+from ._roles import ProjectRoles, Role, roles_of
 from ._statics import CallInit, call_writes, guarded, is_shared_state, racy_call_inits, racy_lazy_inits, summaries
 
 _MAX_RELATED = 20
@@ -149,12 +150,15 @@ def _call_init_finding(unit: Unit, ctx: Context, function: str, role: Role, ci: 
 _NOT_SHARED_YET = {Role.CONSTRUCTOR, Role.DEALLOC, Role.GC}
 
 
-@rule("FT103")
-def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
+def _unsynchronized_field_writes(unit: Unit, ctx: Context) -> Iterator[tuple[Function, Role, FieldWrite]]:
+    """Field writes of Python objects that another thread may be using: outside constructors, deallocators,
+    GC slots and what only they call, on an object the function did not create, without a critical
+    section on it or a lock."""
     roles = roles_of(unit, ctx)
+    single_owner = _single_owner_functions(ctx)
     for fn in unit.functions:
         role = roles[fn.name]
-        if role in _NOT_SHARED_YET or role.init_only or not fn.field_writes:
+        if role in _NOT_SHARED_YET or role.init_only or not fn.field_writes or own_key(unit, fn) in single_owner:
             continue
         privacy = Privacy(fn, ctx.catalogue)
         for w in fn.field_writes:
@@ -162,23 +166,95 @@ def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 continue
             if any(protects(w.locks, Arg(ArgKind.MEMBER, w.path, root)) for root in aliases(fn, w.root)):
                 continue
-            cython = unit.language == "cython"
-            shown = w.path if cython else w.path.replace(".", "->", 1)
-            verb = "assigned" if w.op == "=" else "read-modify-written"
-            danger = " (an object reference: a race can release it twice and crash)" if w.object_field else ""
-            fix = (
-                f"wrap it in `with cython.critical_section({w.root}):`"
-                if cython
-                else f"wrap it in Py_BEGIN_CRITICAL_SECTION({w.root}) ... Py_END_CRITICAL_SECTION()"
-            )
-            yield ctx.finding(
-                unit,
-                w.span,
-                f"`{shown}` ({w.object_type} field){danger} is {verb} in `{fn.name}` ({role.value}) without a "
-                f"critical section: two threads using the same object race; {fix}, or use atomics for counters "
-                "and flags",
-                fn.name,
-            )
+            yield fn, role, w
+
+
+def _single_owner_functions(ctx: Context) -> set[Key]:
+    """Functions called only from constructors, deallocators and GC slots (directly or through each other),
+    never used as a value: the object they touch has a single owner then."""
+
+    def build() -> set[Key]:
+        graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
+        roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
+        owned = {k for k, r in roles.items() if r in _NOT_SHARED_YET}
+        helpers: set[Key] = set()
+        changed = True
+        while changed:
+            changed = False
+            for key in graph.functions:
+                if key in owned or key in helpers or key in graph.file_refs or key in roles:
+                    continue
+                callers = graph.callers.get(key, set()) - {key}
+                if callers and callers <= owned | helpers:
+                    helpers.add(key)
+                    changed = True
+        return helpers
+
+    return ctx.project.memo("single-owner", build)
+
+
+def _owned_buffers(unit: Unit, ctx: Context) -> set[str]:
+    """Pointer fields (by name) this unit frees or reallocates somewhere: buffers their object owns."""
+    releasing = ctx.catalogue.statics.releasing_calls
+    out: set[str] = set()
+    for fn in unit.functions:
+        for call in fn.calls:
+            if call.name in releasing and call.args and call.args[0].kind == ArgKind.MEMBER:
+                out.add(call.args[0].path.rsplit(".", 1)[-1])
+    return out
+
+
+def _lifetime_write(w: FieldWrite, owned: set[str]) -> bool:
+    """The field owns what it holds (a reference, or a buffer the unit frees): replacing it can free twice."""
+    return w.object_field or (w.pointer_field and w.path.rsplit(".", 1)[-1] in owned)
+
+
+@rule("FT105")
+def object_field_lifetime_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    owned = _owned_buffers(unit, ctx)
+    cython = unit.language == "cython"
+    for fn, role, w in _unsynchronized_field_writes(unit, ctx):
+        if not _lifetime_write(w, owned):
+            continue
+        shown = w.path if cython else w.path.replace(".", "->", 1)
+        held = "an object reference" if w.object_field else "a buffer it frees"
+        fix = (
+            f"`with cython.critical_section({w.root}):` (or @cython.critical_section on the method)"
+            if cython
+            else f"Py_BEGIN_CRITICAL_SECTION({w.root}) ... Py_END_CRITICAL_SECTION()"
+        )
+        yield ctx.finding(
+            unit,
+            w.span,
+            f"`{shown}` ({w.object_type} field holding {held}) is replaced in `{fn.name}` ({role.value}) without a "
+            "critical section: two threads using the same object can both take the old value and free it twice, "
+            f"or lose the new one; hold {fix} around the read and the replacement, or the object's own lock",
+            fn.name,
+        )
+
+
+@rule("FT103")
+def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    owned = _owned_buffers(unit, ctx)
+    cython = unit.language == "cython"
+    for fn, role, w in _unsynchronized_field_writes(unit, ctx):
+        if _lifetime_write(w, owned):
+            continue  # FT105's, on by default
+        shown = w.path if cython else w.path.replace(".", "->", 1)
+        verb = "assigned" if w.op == "=" else "read-modify-written"
+        fix = (
+            f"wrap it in `with cython.critical_section({w.root}):`"
+            if cython
+            else f"wrap it in Py_BEGIN_CRITICAL_SECTION({w.root}) ... Py_END_CRITICAL_SECTION()"
+        )
+        yield ctx.finding(
+            unit,
+            w.span,
+            f"`{shown}` ({w.object_type} field) is {verb} in `{fn.name}` ({role.value}) without a "
+            f"critical section: two threads using the same object race; {fix}, or use atomics for counters "
+            "and flags",
+            fn.name,
+        )
 
 
 @rule("FT104")

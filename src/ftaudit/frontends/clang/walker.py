@@ -706,9 +706,9 @@ class FunctionWalker(Recorder):
         if through is not None:
             self.record(Access(through, kind, span, self.state, path))
         if "." in path or "[" in path:
-            self.field_write(base, path, span, op)
+            self.field_write(base, path, span, op, target)
 
-    def field_write(self, base: ci.Cursor, path: str, span: Span, op: str) -> None:
+    def field_write(self, base: ci.Cursor, path: str, span: Span, op: str, target: ci.Cursor) -> None:
         ref = base.referenced
         if ref is None or ref.kind not in (K.PARM_DECL, K.VAR_DECL) or "." not in path:
             return
@@ -716,7 +716,14 @@ class FunctionWalker(Recorder):
         if obj is None:
             return
         field_path = path.split("[", 1)[0]
-        self.fn.field_writes.append(FieldWrite(field_path, base.spelling, obj, span, self.state, op))
+        # The field itself (not an element or a member of it): does it hold an object or a data pointer?
+        whole = path.count(".") == 1 and "[" not in path
+        t = strip_casts(target).type.get_canonical()
+        data = t.kind == ci.TypeKind.POINTER and t.get_pointee().get_canonical().kind not in _FUNCTION_TYPES
+        held = self.ctx.judge.points_to_object(t) if whole and data else None
+        self.fn.field_writes.append(
+            FieldWrite(field_path, base.spelling, obj, span, self.state, op, held is True, held is False)
+        )
 
     def binary(self, c: ci.Cursor) -> None:
         kids = list(c.get_children())
@@ -939,6 +946,7 @@ def _declared_noreturn(ref: ci.Cursor | None, cxx: bool) -> bool:
     return marked and (not cxx or ref.exception_specification_kind in _NOTHROW)
 
 
+_FUNCTION_TYPES = (ci.TypeKind.FUNCTIONPROTO, ci.TypeKind.FUNCTIONNOPROTO)
 _API_PREFIXES = ("Py", "_Py")  # the Python C API: what it writes through is catalogued (buffer-writers)
 
 

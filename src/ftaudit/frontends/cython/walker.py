@@ -134,6 +134,7 @@ class ModuleInfo:
     object_globals: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)  # cdef/def functions of this module
     classes: dict[str, dict[str, bool]] = field(default_factory=dict)  # cdef class -> field -> is object
+    pointer_fields: dict[str, set[str]] = field(default_factory=dict)  # cdef class -> its C pointer fields
     locks: set[str] = field(default_factory=set)  # names and paths known to hold locks
     parallel_names: set[str] = field(default_factory=lambda: {"prange", "parallel"})
 
@@ -183,14 +184,18 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
                 )
         elif k == "CClassDefNode":
             fields: dict[str, bool] = {}
+            pointers: set[str] = set()
             for member in _flatten(stat.body):
                 if kind(member) == "CVarDefNode":
                     tname, _ = base_type(member.base_type)
                     for d, name in _cvar_names(member):
                         fields[name] = not declarator_shape(d) and (tname in PYTHON_TYPES or tname in info.classes)
+                        if declarator_shape(d).startswith("*"):
+                            pointers.add(name)
                         if tname in LOCK_TYPES:
                             info.locks.add(f"self.{name}")
             info.classes[stat.class_name] = fields
+            info.pointer_fields[stat.class_name] = pointers
         elif k in ("CFuncDefNode", "DefNode"):
             info.functions.add(function_name(stat))
         elif k == "SingleAssignmentNode" and _is_lock_factory(stat.rhs):
@@ -571,7 +576,16 @@ class CythonWalker(Recorder):
         fields = self.info.classes.get(self.klass, {})
         if field_name in fields:
             self.fn.field_writes.append(
-                FieldWrite(path.split("[", 1)[0], root.name, self.klass, where, self.state, op, fields[field_name])
+                FieldWrite(
+                    path.split("[", 1)[0],
+                    root.name,
+                    self.klass,
+                    where,
+                    self.state,
+                    op,
+                    fields[field_name] and "[" not in path,
+                    field_name in self.info.pointer_fields.get(self.klass, ()) and "[" not in path,
+                )
             )
 
     def self_name(self) -> str:

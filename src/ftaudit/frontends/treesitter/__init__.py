@@ -343,6 +343,7 @@ class TreeSitterFrontend:
             if not _OBJECT_HEAD.match(src.text(body)):
                 continue
             fields: dict[str, bool] = {}
+            pointers: set[str] = set()
             for member in _fields(body):
                 ftype = member.child_by_field_name("type")
                 for d in member.children_by_field_name("declarator"):
@@ -350,6 +351,8 @@ class TreeSitterFrontend:
                     if ident is not None:
                         pointer = any(c.type == "pointer_declarator" for c in declarator_chain(d))
                         fields[src.text(ident)] = pointer and ftype is not None and src.text(ftype) == "PyObject"
+                        if pointer and not fields[src.text(ident)] and "(" not in src.text(d):
+                            pointers.add(src.text(ident))  # a data pointer (a function pointer is not)
             names = []
             sname = spec.child_by_field_name("name")
             if sname is not None:
@@ -358,6 +361,7 @@ class TreeSitterFrontend:
                 names += [src.text(x) for d in n.children_by_field_name("declarator") if (x := declarator_name(d))]
             for name in names:
                 facts.object_structs[name] = fields
+                facts.pointer_fields[name] = pointers
 
     def _function(self, n: Node, facts: FileFacts) -> Function | None:
         src = facts.src

@@ -73,6 +73,7 @@ class FileFacts:
     functions_defined: set[str] = field(default_factory=set)
     functions_declared: set[str] = field(default_factory=set)
     object_structs: dict[str, dict[str, bool]] = field(default_factory=dict)  # struct -> field -> is object
+    pointer_fields: dict[str, set[str]] = field(default_factory=dict)  # struct -> its data pointer fields
     lambdas: list[Function] = field(default_factory=list)
     assertions: Assertions | None = None
 
@@ -501,8 +502,10 @@ class TsWalker(Recorder):
             return
         field_path = path.split("[", 1)[0]
         name = field_path.split(".")[1] if field_path.count(".") >= 1 else ""
+        whole = path.count(".") == 1 and "[" not in path  # the field itself, not an element or a member of it
+        pointer = whole and name in self.f.pointer_fields.get(struct, ())
         self.fn.field_writes.append(
-            FieldWrite(field_path, root, struct, where, self.state, op, fields.get(name, False))
+            FieldWrite(field_path, root, struct, where, self.state, op, fields.get(name, False) and whole, pointer)
         )
 
     def assignment(self, n: Node) -> None:
