@@ -35,7 +35,7 @@ class Arg(NamedTuple):
     """One call argument, reduced to what rules need to judge privacy."""
 
     kind: ArgKind
-    path: str = ""  # `self.items` for members, the name for NAME, callee for CALL
+    path: str = ""  # `self.items` for members, the name for NAME, callee for CALL, a string literal's text
     root: str = ""  # the variable at the base of the path
     value: int | None = None  # integer literals (0 for NULL)
 

@@ -13,7 +13,16 @@ from ..findings import Finding, Related
 from ..summaries import INITIALISES, Effect
 from ._protection import Privacy, aliases, protects
 from ._roles import ProjectRoles, Role, roles_of
-from ._statics import CallInit, call_writes, guarded, is_shared_state, racy_call_inits, racy_lazy_inits, summaries
+from ._statics import (
+    CallInit,
+    attribute_caches,
+    call_writes,
+    guarded,
+    is_shared_state,
+    racy_call_inits,
+    racy_lazy_inits,
+    summaries,
+)
 
 _MAX_RELATED = 20
 _STORAGE = {
@@ -67,7 +76,7 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
             if role.init_only:
                 continue
             lazy = {w.span for li in racy_lazy_inits(unit, fn, role) for w in li.writes}
-            for ci in racy_call_inits(unit, fn, role, sums):
+            for ci in racy_call_inits(unit, fn, role, sums, ctx.catalogue.statics.once_functions):
                 stored_by_helpers.add((ci.effect.path, ci.effect.write or ci.effect.span))
             for a in fn.accesses:
                 if a.kind.writes and a.span not in lazy and not guarded(a.locks, unit):
@@ -120,14 +129,30 @@ def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
             )
             related = [Related(w.span, f"`{w.path}` set here", unit.path) for w in writes]
             yield ctx.finding(unit, check, msg, fn.name, related)
-        for ci in racy_call_inits(unit, fn, role, sums):
+        for ci in racy_call_inits(unit, fn, role, sums, ctx.catalogue.statics.once_functions):
             yield _call_init_finding(unit, ctx, fn.name, role, ci)
+        for ac in attribute_caches(unit, fn, role):
+            msg = (
+                f"{ac.name} of `{ac.obj}` is used as a cache in `{fn.name}` ({role.value}): looked up with "
+                f"{ac.lookup.name}() and, when missing, created and stored with {ac.store.name}(); two threads "
+                "can both miss it and both create it, and each may go on with a different object; create it in "
+                "module init (Py_mod_exec), or hold a PyMutex around the lookup and the store"
+            )
+            yield ctx.finding(unit, ac.lookup.span, msg, fn.name, [Related(ac.store.span, "stored here", unit.path)])
 
 
 def _call_init_finding(unit: Unit, ctx: Context, function: str, role: Role, ci: CallInit) -> Finding:
     """FT102 where the check or the store is in a helper: at the call (or the check), the helper related."""
     name = unit.statics[ci.var].name
     eff = ci.effect
+    if ci.once:
+        msg = (
+            f"`{name}` is read here, outside `{ci.call}`, and written inside its routine `{eff.function}` in "
+            f"`{function}` ({role.value}): the unsynchronised read races with that write, and a thread that sees "
+            "it set may not yet see what the routine initialised; make it atomic (std::atomic<bool>, _Atomic) "
+            f"or drop the check and let `{ci.call}` decide"
+        )
+        return ctx.finding(unit, ci.at, msg, function, [Related(eff.span, "written here", eff.path)])
     if eff.how == INITIALISES:
         what = f"`{name}` is passed by address to a check-then-set initialisation: {eff.describe()}"
     else:

@@ -239,7 +239,9 @@ def reduce_arg(c: ci.Cursor) -> Arg:
             return Arg(ArgKind.LITERAL, value=_int_value(c))
         if k in _NULL_LITERALS:
             return Arg(ArgKind.LITERAL, value=0)
-        if k in (K.STRING_LITERAL, K.FLOATING_LITERAL, K.CHARACTER_LITERAL):
+        if k == K.STRING_LITERAL:
+            return Arg(ArgKind.LITERAL, c.spelling or "")
+        if k in (K.FLOATING_LITERAL, K.CHARACTER_LITERAL):
             return Arg(ArgKind.LITERAL)
         break
     return Arg(ArgKind.OTHER)
@@ -512,6 +514,17 @@ class FunctionWalker(Recorder):
             base = self.member_base(c)
             var = self.static_of(base) if base is not None else None
             return [(var.key, not negate)] if var is not None else []
+        if k == K.CALL_EXPR and c.spelling in ("operator==", "operator!="):  # `holder == nullptr`
+            args = [strip_casts(a) for a in c.get_arguments()]
+            if len(args) == 2 and (args[0].kind in _LITERALS) != (args[1].kind in _LITERALS):
+                operand = args[1] if args[0].kind in _LITERALS else args[0]
+                key = self.tested(operand)
+                return [(key, (c.spelling == "operator==") != negate)] if key is not None else []
+            return []
+        if k == K.CALL_EXPR and c.spelling == "operator bool":  # `if (!holder)`
+            base = self.member_base(c)
+            key = self.tested(base) if base is not None else None
+            return [(key, negate)] if key is not None else []
         key = self.tested(c)
         return [(key, negate)] if key is not None else []
 
@@ -520,10 +533,13 @@ class FunctionWalker(Recorder):
         var = self.static_of(c)
         if var is not None:
             return var.key
-        if not self.ptr_params:
+        base, path, _others = self.lvalue(c)  # an element or field: `table[k]`, `state.ready`, `*out`
+        if base is None:
             return None
-        base, path, _others = self.lvalue(c)
-        return self.through_param(base.spelling, path) if base is not None and _is_param(base) else None
+        var = self.static_of(base)
+        if var is not None:
+            return var.key
+        return self.through_param(base.spelling, path) if self.ptr_params and _is_param(base) else None
 
     def static_of(self, c: ci.Cursor) -> StaticVar | None:
         c = strip_casts(c)
@@ -611,6 +627,9 @@ class FunctionWalker(Recorder):
             return
         if k == K.LAMBDA_EXPR:
             self.lambda_expr(c)
+            return
+        if k == K.CONDITIONAL_OPERATOR:
+            self.conditional(list(c.get_children()))
             return
         if k == K.VAR_DECL:
             self.var_decl(c)
@@ -736,10 +755,42 @@ class FunctionWalker(Recorder):
                 if lhs.kind == ArgKind.NAME:
                     self.assign(lhs.path, kids[1], span_of(c))
                 self.hint_destination(kids[1], kids[0].type)
+                keep = self.self_selecting(kids[0], kids[1])
                 self.store(kids[0], AccessKind.WRITE, span_of(c), "=")
+                if keep is not None:
+                    self.lazy_init(keep[0], keep[1], self.state, self.fn.accesses[-1:])
                 self.expr(kids[1])
                 return
         self.exprs(kids)
+
+    def conditional(self, kids: list[ci.Cursor]) -> None:
+        """`t[k] ? t[k] : (t[k] = build(k))`: a check of a static whose unset arm writes it is lazy init."""
+        if len(kids) != 3:
+            self.exprs(kids)
+            return
+        tests = [t for t in self.static_tests(kids[0]) if t[0] not in self.stored]
+        start = self.state
+        self.expr(kids[0])
+        first = len(self.fn.accesses)
+        self.expr(kids[1])
+        middle = len(self.fn.accesses)
+        self.expr(kids[2])
+        for key, unset in tests:
+            arm = self.fn.accesses[first:middle] if unset else self.fn.accesses[middle:]
+            self.lazy_init(key, span_of(kids[0]), start, arm)
+
+    def self_selecting(self, target: ci.Cursor, value: ci.Cursor) -> tuple[str, Span] | None:
+        """`x = x ? x : make()` (or `x = !x ? make() : x`): the key of the static x and the check's span."""
+        v = strip_casts(value)
+        if v.kind != K.CONDITIONAL_OPERATOR:
+            return None
+        kids = list(v.get_children())
+        if len(kids) != 3:
+            return None
+        key = self.tested(target)
+        if key is None or key in self.stored:
+            return None
+        return (key, span_of(kids[0])) if any(k == key for k, _unset in self.static_tests(kids[0])) else None
 
     def hint_destination(self, value: ci.Cursor, dest: ci.Type) -> None:
         """Remember what type a call's result is stored as (FT206 asks: object or buffer?)."""

@@ -316,10 +316,13 @@ class TsWalker(Recorder):
         var = self.static_named(c)
         if var is not None:
             return var.key
-        if not self.ptr_params:
+        base, path, _others = self.lvalue(c)  # an element or field: `table[k]`, `state.ready`, `*out`
+        if base is None:
             return None
-        base, path, _others = self.lvalue(c)
-        return self.through_param(self.src.text(base), path) if base is not None else None
+        var = self.static_named(base)
+        if var is not None:
+            return var.key
+        return self.through_param(self.src.text(base), path) if self.ptr_params else None
 
     def _op(self, n: Node) -> str:
         op = n.child_by_field_name("operator")
@@ -511,20 +514,52 @@ class TsWalker(Recorder):
     def assignment(self, n: Node) -> None:
         left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
         op = self._op(n)
+        if right is not None and left is not None and op == "=":
+            target = left
+            if target.type == "pointer_expression" and self.src.text(target).lstrip().startswith("*"):
+                target = target.child_by_field_name("argument") or target  # `*out = ...`: as args read it
+            lt = target.type
+            if lt == "identifier":
+                name = self.src.text(target)
+                self.hint_destination(right, self.local_types.get(name, ""))
+                if name in self.local_types:
+                    self.assign(name, right, span(n))
+        keep = self.self_selecting(left, right) if left is not None and right is not None and op == "=" else None
         if right is not None:
-            if left is not None and op == "=":
-                target = left
-                if target.type == "pointer_expression" and self.src.text(target).lstrip().startswith("*"):
-                    target = target.child_by_field_name("argument") or target  # `*out = ...`: as args read it
-                lt = target.type
-                if lt == "identifier":
-                    name = self.src.text(target)
-                    self.hint_destination(right, self.local_types.get(name, ""))
-                    if name in self.local_types:
-                        self.assign(name, right, span(n))
             self.expr(right)
         if left is not None:
             self.store(left, AccessKind.WRITE if op == "=" else AccessKind.RMW, span(n), op)
+            if keep is not None:
+                self.lazy_init(keep[0], keep[1], self.state, self.fn.accesses[-1:])
+
+    def conditional(self, n: Node) -> None:
+        """`t[k] ? t[k] : (t[k] = build(k))`: a check of a static whose unset arm writes it is lazy init."""
+        cond = n.child_by_field_name("condition")
+        then, alt = n.child_by_field_name("consequence"), n.child_by_field_name("alternative")
+        if cond is None or then is None or alt is None:
+            self.children(n)
+            return
+        tests = [t for t in self.static_tests(cond) if t[0] not in self.stored]
+        start = self.state
+        self.expr(cond)
+        first = len(self.fn.accesses)
+        self.expr(then)
+        middle = len(self.fn.accesses)
+        self.expr(alt)
+        for key, unset in tests:
+            arm = self.fn.accesses[first:middle] if unset else self.fn.accesses[middle:]
+            self.lazy_init(key, span(strip(cond)), start, arm)
+
+    def self_selecting(self, target: Node, value: Node) -> tuple[str, Span] | None:
+        """`x = x ? x : make()` (or `x = !x ? make() : x`): the key of the static x and the check's span."""
+        v = strip(value)
+        cond = v.child_by_field_name("condition") if v.type == "conditional_expression" else None
+        if cond is None:
+            return None
+        key = self.tested(target)
+        if key is None or key in self.stored:
+            return None
+        return (key, span(strip(cond))) if any(k == key for k, _unset in self.static_tests(cond)) else None
 
     def binary(self, n: Node) -> None:
         op = self._op(n)
@@ -731,6 +766,7 @@ _EXPRESSIONS = {
     "binary_expression": TsWalker.binary,
     "pointer_expression": TsWalker.pointer,
     "lambda_expression": TsWalker.lambda_expr,
+    "conditional_expression": TsWalker.conditional,
 }
 _API = re.compile(r"^_?Py[A-Z_]|^PY_")
 
