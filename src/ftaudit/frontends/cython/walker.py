@@ -32,8 +32,9 @@ from ...facts import (
     Span,
     StaticVar,
     Storage,
+    param_key,
 )
-from ..recorder import Recorder, mark_abort_path
+from ..recorder import Recorder, mark_abort_path, pointer_params, static_arg_kind
 
 Node = Any  # Cython.Compiler.Nodes.Node: untyped
 State = tuple[Lock, ...]
@@ -274,6 +275,7 @@ class CythonWalker(Recorder):
         self.parallel = 0
         self.globals: set[str] = set()
         self.locals: set[str] = {p.name for p in fn.params}
+        self.ptr_params = pointer_params(fn.params)
         self.pending: list[tuple[str, Span, State]] = []
         self.stored: set[str] = set()
         self.parallel_gil: list[Span] = []
@@ -382,6 +384,7 @@ class CythonWalker(Recorder):
             self.expr(clause.condition)
             self.state = start
             first = len(self.fn.accesses)
+            first_call = len(self.fn.calls)
             self.regions = self.new_region(group)  # each elif arm excludes the others
             live = self.body(clause.body)
             all_die = all_die and self.died
@@ -389,7 +392,7 @@ class CythonWalker(Recorder):
             branch = self.fn.accesses[first:]
             for key, unset in tests:
                 if unset:
-                    self.lazy_init(key, span(clause.condition), start, branch)
+                    self.lazy_init(key, span(clause.condition), start, branch, self.fn.calls[first_call:])
                 elif not live and i == 0 and len(clauses) == 1 and n.else_clause is None:
                     self.pending.append((key, span(clause.condition), start))
             if live:
@@ -533,8 +536,10 @@ class CythonWalker(Recorder):
             return
         self.children(n)
 
-    def access(self, var: StaticVar, akind: AccessKind, where: Span, path: str, detail: str = "") -> None:
-        self.record(Access(var.key, akind, where, self.state, path, detail))
+    def access(
+        self, var: StaticVar, akind: AccessKind, where: Span, path: str, detail: str = "", arg: int = -1
+    ) -> None:
+        self.record(Access(var.key, akind, where, self.state, path, detail, arg))
 
     def store(self, target: Node, akind: AccessKind, stmt: Node, op: str) -> None:
         k = kind(target)
@@ -552,6 +557,10 @@ class CythonWalker(Recorder):
             self.expr(target)
             return
         name = root.name
+        if k != "NameNode" and name in self.ptr_params:  # `out[0] = v`, `p.x = v`: through a pointer parameter
+            self.record(
+                Access(param_key(self.ptr_params[name]), akind, span(target, len(_path(target)) or 1), self.state)
+            )
         var = self.info.statics.get(name) if name not in self.locals or name in self.globals else None
         where = span(target, len(_path(target)) or 1)
         if k == "NameNode":
@@ -687,10 +696,38 @@ class CythonWalker(Recorder):
         if kind(f) == "AttributeNode":
             self.expr(f.obj)
             self.method_lock(f)
-        for a in args:
-            self.expr(a)
+        for i, a in enumerate(args):
+            if not self.address_argument(name, i, a):
+                self.expr(a)
         if kind(n) == "GeneralCallNode" and getattr(n, "keyword_args", None) is not None:
             self.expr(n.keyword_args)
+
+    def address_argument(self, callee: str, index: int, a: Node) -> bool:
+        """`f(&x)` or `f(arr)` on a C-typed cdef global (recorded as the C walkers do: True), or a pointer
+        parameter passed on (recorded for the summaries; False, as for any other argument, is walked)."""
+        inner = a
+        while kind(inner) in ("TypecastNode", "CastNode"):
+            inner = inner.operand
+        address = kind(inner) == "AmpersandNode"
+        target = inner.operand if address else inner
+        if kind(target) != "NameNode":
+            return False
+        where = span(target, len(target.name))
+        through = self.ptr_params.get(target.name)
+        if not address and through is not None:
+            if not callee.startswith(("Py", "_Py")):
+                self.record(Access(param_key(through), AccessKind.ADDRESS, where, self.state, "", callee, index))
+            return False
+        var = self.global_of(target)
+        if var is None or target.name in self.info.object_globals:
+            return False
+        array = "[" in var.type
+        if not (address or array):
+            return False
+        self.access(
+            var, static_arg_kind(self.cat.statics, callee, index, address, array), where, var.name, callee, index
+        )
+        return True
 
     def method_lock(self, f: Node) -> None:
         """`lock.acquire()` / `lock.release()`: the member vocabulary the C frontends use."""
@@ -736,8 +773,9 @@ def _params(n: Node) -> list[Param]:
     for i, a in enumerate(args):
         name = declarator_name(getattr(a, "declarator", None)) or str(getattr(a, "name", "") or "")
         tname, _ = base_type(getattr(a, "base_type", None))
+        shape = declarator_shape(getattr(a, "declarator", None))
         if name:
-            out.append(Param(name, tname, i))
+            out.append(Param(name, tname + (" " + shape.replace("[]", "*") if shape else ""), i))
     return out
 
 
