@@ -881,7 +881,9 @@ class FunctionWalker(Recorder):
         result = self.dest_hint.get((c.location.line, c.location.column))
         kind = "" if result is None else ("object" if result else "buffer")
         out = (
-            _out_params(ref) if ref is not None and ref.kind == K.FUNCTION_DECL and not self.synchronises(name) else ()
+            _out_params(ref)
+            if ref is not None and ref.kind == K.FUNCTION_DECL and not self.arguments_catalogued(name)
+            else ()
         )
         self.fn.calls.append(
             Call(
@@ -902,11 +904,13 @@ class FunctionWalker(Recorder):
         self.call_arguments(name, arg_cursors)
         self.lock_event(name, args, member_base)
 
-    def synchronises(self, name: str) -> bool:
-        """A lock, critical-section, GIL or once call: its pointer arguments are the synchronisation."""
+    def arguments_catalogued(self, name: str) -> bool:
+        """Calls whose pointer arguments the prototype does not judge: locks, critical sections and once
+        calls (their arguments are the synchronisation) and the catalogue's buffer writers (it lists them)."""
         v = self.vocab
         return (
-            name in v.mutex
+            name in self.svocab.buffer_writers  # the catalogue says which arguments it writes
+            or name in v.mutex
             or name in v.mutex_releases
             or name in v.critical_sections
             or name in v.critical_section_ends
