@@ -43,6 +43,9 @@ State = tuple[Lock, ...]
 PYTHON_TYPES = {
     "object", "list", "dict", "tuple", "set", "frozenset", "str", "bytes", "unicode", "bytearray", "type", "slice",
 }  # fmt: skip
+# Containers whose augmented assignment (`self.items += more`) modifies them in place and stores the same
+# object back: the field is not replaced (its items are CPython's to lock).
+IN_PLACE_TYPES = {"list", "dict", "set", "bytearray"}
 LOCK_TYPES = {"pymutex", "pythread_type_lock", "PyThread_type_lock", "PyMutex"}
 _LOCKISH = re.compile(r"lock|mutex", re.I)
 _LOCK_FACTORIES = {"Lock", "RLock", "allocate_lock"}
@@ -136,6 +139,7 @@ class ModuleInfo:
     functions: set[str] = field(default_factory=set)  # cdef/def functions of this module
     classes: dict[str, dict[str, bool]] = field(default_factory=dict)  # cdef class -> field -> is object
     pointer_fields: dict[str, set[str]] = field(default_factory=dict)  # cdef class -> its C pointer fields
+    in_place_fields: dict[str, set[str]] = field(default_factory=dict)  # cdef class -> list/dict/set fields
     locks: set[str] = field(default_factory=set)  # names and paths known to hold locks
     parallel_names: set[str] = field(default_factory=lambda: {"prange", "parallel"})
 
@@ -186,6 +190,7 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
         elif k == "CClassDefNode":
             fields: dict[str, bool] = {}
             pointers: set[str] = set()
+            in_place: set[str] = set()
             for member in _flatten(stat.body):
                 if kind(member) == "CVarDefNode":
                     tname, _ = base_type(member.base_type)
@@ -193,10 +198,13 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
                         fields[name] = not declarator_shape(d) and (tname in PYTHON_TYPES or tname in info.classes)
                         if declarator_shape(d).startswith("*"):
                             pointers.add(name)
+                        elif not declarator_shape(d) and tname in IN_PLACE_TYPES:
+                            in_place.add(name)
                         if tname in LOCK_TYPES:
                             info.locks.add(f"self.{name}")
             info.classes[stat.class_name] = fields
             info.pointer_fields[stat.class_name] = pointers
+            info.in_place_fields[stat.class_name] = in_place
         elif k in ("CFuncDefNode", "DefNode"):
             info.functions.add(function_name(stat))
         elif k == "SingleAssignmentNode" and _is_lock_factory(stat.rhs):
@@ -592,7 +600,9 @@ class CythonWalker(Recorder):
                     where,
                     self.state,
                     op,
-                    fields[field_name] and "[" not in path,
+                    fields[field_name]
+                    and "[" not in path
+                    and not (op != "=" and field_name in self.info.in_place_fields.get(self.klass, ())),
                     field_name in self.info.pointer_fields.get(self.klass, ()) and "[" not in path,
                 )
             )
