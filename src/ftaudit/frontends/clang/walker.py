@@ -514,6 +514,9 @@ class FunctionWalker(Recorder):
             base = self.member_base(c)
             var = self.static_of(base) if base is not None else None
             return [(var.key, not negate)] if var is not None else []
+        if k == K.CALL_EXPR and c.spelling == "__builtin_expect":  # `NPY_UNLIKELY(x == NULL)` expanded
+            args = list(c.get_arguments())
+            return self.static_tests(args[0], negate) if args else []
         if k == K.CALL_EXPR and c.spelling in ("operator==", "operator!="):  # `holder == nullptr`
             args = [strip_casts(a) for a in c.get_arguments()]
             if len(args) == 2 and (args[0].kind in _LITERALS) != (args[1].kind in _LITERALS):

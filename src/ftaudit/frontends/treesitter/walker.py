@@ -303,6 +303,9 @@ class TsWalker(Recorder):
                 key = self.tested(lhs)
                 return [(key, (op != "!=") != negate)] if key is not None else []
             return []
+        if t == "call_expression" and _BRANCH_HINT.match(callee_name(c, self.src)):  # `NPY_UNLIKELY(x == NULL)`
+            args = call_arguments(c)
+            return self.static_tests(args[0], negate) if args else []
         if t == "call_expression" and callee_name(c, self.src) == "empty":
             f = c.child_by_field_name("function")
             base = f.child_by_field_name("argument") if f is not None and f.type == "field_expression" else None
@@ -769,6 +772,8 @@ _EXPRESSIONS = {
     "conditional_expression": TsWalker.conditional,
 }
 _API = re.compile(r"^_?Py[A-Z_]|^PY_")
+# Branch-prediction hints around a condition (`NPY_UNLIKELY(x)`, `likely(x)`, `__builtin_expect(x, 0)`).
+_BRANCH_HINT = re.compile(r"^(?:[A-Za-z0-9]+_)?(?:UN)?LIKELY$|^(?:un)?likely$|^__builtin_expect$")
 
 
 def _known_api(name: str, cat: Catalogue) -> bool:
