@@ -53,9 +53,9 @@ class Effect:
     chain: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        """`fwd` -> `cache_attr` initialises it (check-then-set) at util.h:12"""
+        """`fwd` -> `cache_attr` checks and sets it at util.h:12"""
         names = " -> ".join(f"`{f}`" for f in (self.chain or (self.function,)))
-        verb = "initialises it (check-then-set)" if self.how == INITIALISES else "writes it"
+        verb = "checks and sets it" if self.how == INITIALISES else "writes it"
         where = f" at {self.path.rsplit('/', 1)[-1]}:{self.span.line}" if self.path else ""
         return f"{names} {verb}{where}"
 

@@ -154,7 +154,7 @@ def _call_init_finding(unit: Unit, ctx: Context, function: str, role: Role, ci: 
         )
         return ctx.finding(unit, ci.at, msg, function, [Related(eff.span, "written here", eff.path)])
     if eff.how == INITIALISES:
-        what = f"`{name}` is passed by address to a check-then-set initialisation: {eff.describe()}"
+        what = f"`{name}` is initialised check-then-set through its address: {eff.describe()}"
     else:
         what = f"`{name}` is checked here and then set in a callee: {eff.describe()}"
     msg = (
