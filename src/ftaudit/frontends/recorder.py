@@ -70,6 +70,13 @@ def static_arg_kind(sv: StaticsVocabulary, callee: str, index: int, address: boo
     return AccessKind.ADDRESS if address or array else AccessKind.READ
 
 
+def slot_context(target: Arg, default: str) -> str:
+    """Where a function named on the right of `target = f` is used: a type slot filled in code
+    (`FooType.tp_init = (initproc)Foo_init;`, as in matplotlib) is the slot, else `default`."""
+    field = target.path.rsplit(".", 1)[-1] if target.kind == ArgKind.MEMBER else ""
+    return f"PyTypeObject.{field}" if field.startswith("tp_") else default
+
+
 def pointer_params(params: Sequence[Param]) -> dict[str, int]:
     """The parameters declared as pointers or arrays to data they may write (`T *p`, `T **p`, `T p[]`,
     not `const T *p`), by name."""

@@ -43,6 +43,7 @@ from ..recorder import (
     lock_key,
     mark_abort_path,
     pointer_params,
+    slot_context,
     static_arg_kind,
     union,
 )
@@ -762,7 +763,9 @@ class FunctionWalker(Recorder):
                 self.store(kids[0], AccessKind.WRITE, span_of(c), "=")
                 if keep is not None:
                     self.lazy_init(keep[0], keep[1], self.state, self.fn.accesses[-1:])
+                saved, self.ref_context = self.ref_context, slot_context(lhs, self.ref_context)
                 self.expr(kids[1])
+                self.ref_context = saved
                 return
         self.exprs(kids)
 

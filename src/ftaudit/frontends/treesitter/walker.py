@@ -30,7 +30,7 @@ from ...facts import (
     StaticVar,
     param_key,
 )
-from ..recorder import Recorder, State, mark_abort_path, pointer_params, static_arg_kind, union
+from ..recorder import Recorder, State, mark_abort_path, pointer_params, slot_context, static_arg_kind, union
 from ..textscan import Assertions
 from .scope import branch_taken, static_of_declaration
 from .syntax import (
@@ -529,7 +529,11 @@ class TsWalker(Recorder):
                     self.assign(name, right, span(n))
         keep = self.self_selecting(left, right) if left is not None and right is not None and op == "=" else None
         if right is not None:
+            saved = self.ref_context
+            if left is not None and op == "=":
+                self.ref_context = slot_context(reduce_arg(left, self.src), saved)
             self.expr(right)
+            self.ref_context = saved
         if left is not None:
             self.store(left, AccessKind.WRITE if op == "=" else AccessKind.RMW, span(n), op)
             if keep is not None:
