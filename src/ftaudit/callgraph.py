@@ -19,7 +19,8 @@ true hazards:
   the frontends did not read as one;
 - edges are calls and the functions a body uses as values (a callback passed
   on, a lambda given to pybind11's `def`); a call to `method` reaches every
-  `Class::method`, since C++ member calls are recorded by their bare name.
+  `Class::method` (and every Cython `Class.method`), since member calls are
+  recorded by their bare name.
 
 What is left is code that only a program's `main()` runs (a platform demo, a
 command-line tool, a test harness built as an executable): never part of an
@@ -61,7 +62,12 @@ def own_key(unit: Unit, fn: Function) -> Key:
 
 
 def _base(name: str) -> str:
-    return name.rsplit("::", 1)[-1]
+    return name.rsplit("::", 1)[-1].rsplit(".", 1)[-1]
+
+
+def _is_member(name: str) -> bool:
+    """`Class::method` (C++) or `Class.method` (Cython): a member function, called by its bare name."""
+    return "::" in name or "." in name
 
 
 class CallGraph:
@@ -75,7 +81,7 @@ class CallGraph:
                 self.functions.setdefault(own_key(unit, fn), (unit, fn))
         by_base: dict[str, list[Key]] = defaultdict(list)
         for key in self.functions:
-            if "::" in key[1]:
+            if _is_member(key[1]):
                 by_base[_base(key[1])].append(key)
         self._methods = by_base
         self.callers: dict[Key, set[Key]] = defaultdict(set)  # callee -> the functions that call it
@@ -106,7 +112,7 @@ class CallGraph:
         key = self.resolve(unit, name)
         name = key[1]
         found = [key] if key in self.functions else []
-        if "::" not in name:
+        if not _is_member(name):
             found += [m for m in self._methods.get(name, ()) if m != key]
         return found
 

@@ -132,6 +132,7 @@ class StaticsVocabulary:
     mutating_members: frozenset[str]
     inserting_subscript: frozenset[str]
     assigning_macros: frozenset[str] = frozenset()
+    releasing_calls: frozenset[str] = frozenset()  # free a buffer: a field passed to one owns its buffer (FT105)
 
     def is_atomic_call(self, name: str) -> bool:
         return name.startswith(self.atomic_prefixes)
@@ -288,6 +289,7 @@ def load() -> Catalogue:
         mutating_members=frozenset(st["cxx"]["mutating-members"]),
         inserting_subscript=frozenset(st["cxx"]["inserting-subscript"]),
         assigning_macros=frozenset(st["macros"]["assign-first-arg"]),
+        releasing_calls=frozenset(st["fields"]["releasing-calls"]),
     )
     return Catalogue(
         rules=dict(sorted(rules.items())),

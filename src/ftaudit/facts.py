@@ -35,7 +35,7 @@ class Arg(NamedTuple):
     """One call argument, reduced to what rules need to judge privacy."""
 
     kind: ArgKind
-    path: str = ""  # `self.items` for members, the name for NAME, callee for CALL
+    path: str = ""  # `self.items` for members, the name for NAME, callee for CALL, a string literal's text
     root: str = ""  # the variable at the base of the path
     value: int | None = None  # integer literals (0 for NULL)
 
@@ -78,6 +78,9 @@ class Call(NamedTuple):
     # The rest of its block certainly reaches a call that ends the process (`abort()`, `Py_FatalError`,
     # `assert(0)`): nothing after it runs, so its hidden state races with nothing that matters.
     abort_path: bool = False
+    # The arguments the callee's prototype takes as pointers to non-const data, variadic ones excluded
+    # (libclang only): what a function defined outside the scan may write through (summaries.py).
+    out_params: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,23 @@ class Access(NamedTuple):
     locks: tuple[Lock, ...] = ()
     path: str = ""  # `x`, `x.count`, `x[]`
     detail: str = ""  # the callee for CALL_WRITE, METHOD_WRITE, ADDRESS and ATOMIC
+    arg: int = -1  # the argument of that call the variable is (by value, address or array), else -1
+
+
+# Writes through a pointer parameter (`*out = v`, `p->f = v`, `p[i] = v`), checks of what it points to
+# (`if (*cache == NULL)`) and its passing on (`helper(out)`, an ADDRESS access with `arg`) are recorded
+# as accesses, lazy initialisations and checks of the pseudo-variable `param_key(index)`, which no
+# StaticVar has: function summaries (summaries.py) read them, rules about statics never see them.
+PARAM_PREFIX = "%param:"
+
+
+def param_key(index: int) -> str:
+    return f"{PARAM_PREFIX}{index}"
+
+
+def param_index(key: str) -> int | None:
+    """The parameter index of a `param_key`, None for a static's key."""
+    return int(key[len(PARAM_PREFIX) :]) if key.startswith(PARAM_PREFIX) else None
 
 
 @dataclass(frozen=True)
@@ -186,7 +206,10 @@ class LazyInit:
     var: str
     check: Span
     check_locks: tuple[Lock, ...]
-    writes: tuple[Access, ...]  # every static written under the check, the checked one first
+    writes: tuple[Access, ...]  # every static written under the check, the checked one first (may be none)
+    # The calls made under the check when it writes nothing itself (`if (!table) init_table();`): a callee
+    # that stores the checked static makes it lazy initialisation all the same (summaries.py).
+    via: tuple[Call, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,6 +223,7 @@ class FieldWrite:
     locks: tuple[Lock, ...] = ()
     op: str = "="
     object_field: bool = False  # the field holds an object reference (a race can free it twice)
+    pointer_field: bool = False  # the field is any other data pointer (a buffer the object may own)
 
 
 @dataclass(frozen=True)

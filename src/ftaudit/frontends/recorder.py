@@ -24,7 +24,10 @@ from ..facts import (
     LockKind,
     Operand,
     OriginKind,
+    Param,
     Span,
+    param_index,
+    param_key,
 )
 from .textscan import Assertions
 
@@ -65,6 +68,29 @@ def static_arg_kind(sv: StaticsVocabulary, callee: str, index: int, address: boo
     if sv.writes_arg(callee, index) and (address or array or isinstance(sv.buffer_writers[callee], tuple)):
         return AccessKind.CALL_WRITE
     return AccessKind.ADDRESS if address or array else AccessKind.READ
+
+
+def slot_context(target: Arg, default: str) -> str:
+    """Where a function named on the right of `target = f` is used: a type slot filled in code
+    (`FooType.tp_init = (initproc)Foo_init;`, as in matplotlib) is the slot, else `default`."""
+    field = target.path.rsplit(".", 1)[-1] if target.kind == ArgKind.MEMBER else ""
+    return f"PyTypeObject.{field}" if field.startswith("tp_") else default
+
+
+def pointer_params(params: Sequence[Param]) -> dict[str, int]:
+    """The parameters declared as pointers or arrays to data they may write (`T *p`, `T **p`, `T p[]`,
+    not `const T *p`), by name."""
+    return {p.name: p.index for p in params if p.name and _writable_pointee(p.type)}
+
+
+def _writable_pointee(type_text: str) -> bool:
+    t = type_text.strip()
+    if "[" in t:
+        t = t.split("[", 1)[0] + "*"
+    if "*" not in t:
+        return False
+    pointee = t[: t.rindex("*")].strip()
+    return "*" in pointee or not (pointee.startswith("const ") or pointee.endswith(" const"))
 
 
 def mark_abort_path(
@@ -143,13 +169,23 @@ class Recorder:
                     del self.pending[i]
                     break
 
-    def lazy_init(self, key: str, check: Span, locks: State, branch: list[Access]) -> None:
-        """A check of `key` whose guarded branch writes it (and maybe other statics)."""
+    def lazy_init(self, key: str, check: Span, locks: State, branch: list[Access], calls: Sequence[Call] = ()) -> None:
+        """A check of `key` whose guarded branch writes it (and maybe other statics), or, writing nothing of
+        it, makes `calls` (one of which may store it: summaries.py decides)."""
         writes = [a for a in branch if a.kind.writes]
         own = [a for a in writes if a.var == key]
         if own:
             others = [a for a in writes if a.var != key]
             self.fn.lazy_inits.append(LazyInit(key, check, locks, (*own, *others)))
+        elif calls and param_index(key) is None:
+            self.fn.lazy_inits.append(LazyInit(key, check, locks, (), tuple(calls)))
+
+    ptr_params: dict[str, int]  # pointer parameters by name: writes through them are `param_key` accesses
+
+    def through_param(self, name: str, path: str) -> str | None:
+        """The `param_key` of a path that dereferences a pointer parameter (`*out`, `p->f`, `p[i]`), else None."""
+        idx = self.ptr_params.get(name)
+        return param_key(idx) if idx is not None and len(path) > len(name) else None
 
     def release(self, kind: LockKind, key: str) -> None:
         """Drop the innermost held lock of this kind and key (unlocking an unheld lock is a no-op)."""

@@ -1,4 +1,4 @@
-"""FT1: shared mutable state (FT101 globals, FT102 lazy init, FT103 object fields)."""
+"""FT1: shared mutable state (FT101 globals, FT102 lazy init, FT103 object fields, FT105 owned object fields)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,23 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from ..callgraph import CallGraph, Key, own_key
 from ..engine import Context, rule
-from ..facts import Access, AccessKind, Arg, ArgKind, LazyInit, Span, Storage, Unit
+from ..facts import Access, AccessKind, Arg, ArgKind, FieldWrite, Function, LazyInit, Span, Storage, Unit
 from ..findings import Finding, Related
+from ..summaries import INITIALISES, Effect
 from ._protection import Privacy, aliases, protects
-from ._roles import Role, roles_of
-from ._statics import guarded, is_shared_state, racy_lazy_inits
+from ._roles import ProjectRoles, Role, roles_of
+from ._statics import (
+    CallInit,
+    attribute_caches,
+    call_writes,
+    guarded,
+    is_shared_state,
+    racy_call_inits,
+    racy_lazy_inits,
+    summaries,
+)
 
 _MAX_RELATED = 20
 _STORAGE = {
@@ -38,9 +49,12 @@ class _Write:
     function: str
     role: Role
     access: Access
+    effect: Effect | None = None  # a write made by the function the static's address is passed to
 
 
 def _describe_write(w: _Write) -> str:
+    if w.effect is not None:
+        return f"`{w.access.path}` passed by address in `{w.function}` ({w.role.value}): {w.effect.describe()}"
     how = _HOW.get(w.access.kind, "written").format(detail=w.access.detail)
     return f"`{w.access.path}` {how} in `{w.function}` ({w.role.value})"
 
@@ -49,6 +63,8 @@ def _describe_write(w: _Write) -> str:
 def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Finding]:
     declared = {}
     writes: dict[str, list[_Write]] = defaultdict(list)
+    sums = summaries(ctx)
+    stored_by_helpers: set[tuple[str, Span]] = set()  # FT102 reports them at the check that calls the helper
     for unit in units:
         for key, var in unit.statics.items():
             best = declared.get(key)
@@ -60,14 +76,21 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
             if role.init_only:
                 continue
             lazy = {w.span for li in racy_lazy_inits(unit, fn, role) for w in li.writes}
+            for ci in racy_call_inits(unit, fn, role, sums, ctx.catalogue.statics.once_functions):
+                stored_by_helpers.add((ci.effect.path, ci.effect.write or ci.effect.span))
             for a in fn.accesses:
                 if a.kind.writes and a.span not in lazy and not guarded(a.locks, unit):
                     writes[a.var].append(_Write(unit.path, fn.name, role, a))
+            for a, eff in call_writes(unit, fn, role, sums):
+                writes[a.var].append(_Write(unit.path, fn.name, role, a, eff))
     for key, ws in writes.items():
         var = declared.get(key)
         if var is None or not is_shared_state(var) or not var.path:
             continue
+        ws = [w for w in ws if w.effect is not None or (w.path, w.access.span) not in stored_by_helpers]
         ws = list({(w.path, w.access.span): w for w in ws}.values())  # one macro use can record a write twice
+        if not ws:
+            continue
         ws.sort(key=lambda w: (w.path, w.access.span.line, w.access.span.col))
         functions = list(dict.fromkeys(w.function for w in ws))
         roles = list(dict.fromkeys(f"`{w.function}` ({w.role.value})" for w in ws))
@@ -75,6 +98,8 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
         others = f" and {len(functions) - 1} more" if len(functions) > 1 else ""
         msg = f"{_STORAGE[var.storage]} `{var.name}` ({var.type}) written without a lock in `{functions[0]}`{others}"
         related = [Related(w.access.span, _describe_write(w), w.path) for w in ws[:_MAX_RELATED]]
+        helpers = [w.effect for w in ws if w.effect is not None and w.effect.path]
+        related += [Related(e.span, f"written here, in `{e.function}`", e.path) for e in helpers[:_MAX_RELATED]]
         detail = f"{len(ws)} unguarded write(s) after import in {shown}, and every thread shares it; {_FIX}"
         yield Finding(ctx.info.id, var.path, var.span, msg, ctx.info.level, "", tuple(related), detail=detail)
 
@@ -82,6 +107,7 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
 @rule("FT102")
 def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
     roles = roles_of(unit, ctx)
+    sums = summaries(ctx)
     for fn in unit.functions:
         role = roles[fn.name]
         # One finding per check: `if (a == NULL || b == NULL)` tests two statics at one place.
@@ -103,17 +129,63 @@ def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
             )
             related = [Related(w.span, f"`{w.path}` set here", unit.path) for w in writes]
             yield ctx.finding(unit, check, msg, fn.name, related, detail)
+        for ci in racy_call_inits(unit, fn, role, sums, ctx.catalogue.statics.once_functions):
+            yield _call_init_finding(unit, ctx, fn.name, role, ci)
+        for ac in attribute_caches(unit, fn, role):
+            msg = f"{ac.name} of `{ac.obj}` is used as a cache without a lock in `{fn.name}`"
+            detail = (
+                f"`{fn.name}` is a {role.value}; it looks it up with {ac.lookup.name}() and, when missing, creates "
+                f"and stores it with {ac.store.name}(): two threads can both miss it and both create it, and each "
+                "may go on with a different object; create it in module init (Py_mod_exec), or hold a PyMutex "
+                "around the lookup and the store"
+            )
+            related = [Related(ac.store.span, "stored here", unit.path)]
+            yield ctx.finding(unit, ac.lookup.span, msg, fn.name, related, detail)
+
+
+def _call_init_finding(unit: Unit, ctx: Context, function: str, role: Role, ci: CallInit) -> Finding:
+    """FT102 where the check or the store is in a helper: at the call (or the check), the helper related."""
+    name = unit.statics[ci.var].name
+    eff = ci.effect
+    if ci.once:
+        msg = f"`{name}` is read outside `{ci.call}` in `{function}` and written inside its routine `{eff.function}`"
+        detail = (
+            f"`{function}` is a {role.value}: the unsynchronised read races with that write, and a thread that sees "
+            "it set may not yet see what the routine initialised; make it atomic (std::atomic<bool>, _Atomic) "
+            f"or drop the check and let `{ci.call}` decide"
+        )
+        return ctx.finding(unit, ci.at, msg, function, [Related(eff.span, "written here", eff.path)], detail)
+    if eff.how == INITIALISES:
+        msg = f"racy check-then-set initialisation of `{name}` through its address in `{function}`"
+    else:
+        msg = f"racy check of `{name}` in `{function}`, set in a callee"
+    detail = (
+        f"{eff.describe()}, called from `{function}` ({role.value}) without a lock: two threads can both see it "
+        "unset and both initialise it, leaking one result or freeing it under the other; initialise it in module "
+        "init (PyInit_/Py_mod_exec), use pthread_once/std::call_once, or hold a PyMutex around the call"
+    )
+    related = []
+    if eff.path:
+        related.append(
+            Related(eff.span, f"checked in `{eff.function}`" if eff.how == INITIALISES else "set here", eff.path)
+        )
+        if eff.write is not None:
+            related.append(Related(eff.write, "set here", eff.path))
+    return ctx.finding(unit, ci.at, msg, function, related, detail)
 
 
 _NOT_SHARED_YET = {Role.CONSTRUCTOR, Role.DEALLOC, Role.GC}
 
 
-@rule("FT103")
-def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
+def _unsynchronized_field_writes(unit: Unit, ctx: Context) -> Iterator[tuple[Function, Role, FieldWrite]]:
+    """Field writes of Python objects that another thread may be using: outside constructors, deallocators,
+    GC slots and what only they call, on an object the function did not create, without a critical
+    section on it or a lock."""
     roles = roles_of(unit, ctx)
+    single_owner = _single_owner_functions(ctx)
     for fn in unit.functions:
         role = roles[fn.name]
-        if role in _NOT_SHARED_YET or role.init_only or not fn.field_writes:
+        if role in _NOT_SHARED_YET or role.init_only or not fn.field_writes or own_key(unit, fn) in single_owner:
             continue
         privacy = Privacy(fn, ctx.catalogue)
         for w in fn.field_writes:
@@ -121,23 +193,96 @@ def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 continue
             if any(protects(w.locks, Arg(ArgKind.MEMBER, w.path, root)) for root in aliases(fn, w.root)):
                 continue
-            cython = unit.language == "cython"
-            shown = w.path if cython else w.path.replace(".", "->", 1)
-            verb = "assigned" if w.op == "=" else "read-modify-written"
-            danger = " holding an object reference (a race can release it twice and crash)" if w.object_field else ""
-            fix = (
-                f"wrap it in `with cython.critical_section({w.root}):`"
-                if cython
-                else f"wrap it in Py_BEGIN_CRITICAL_SECTION({w.root}) ... Py_END_CRITICAL_SECTION()"
-            )
-            yield ctx.finding(
-                unit,
-                w.span,
-                f"`{shown}` is {verb} in `{fn.name}` without a critical section",
-                fn.name,
-                detail=f"a {w.object_type} field{danger}, and `{fn.name}` is a {role.value}: two threads using the "
-                f"same object race; {fix}, or use atomics for counters and flags",
-            )
+            yield fn, role, w
+
+
+def _single_owner_functions(ctx: Context) -> set[Key]:
+    """Functions called only from constructors, deallocators and GC slots (directly or through each other),
+    never used as a value: the object they touch has a single owner then."""
+
+    def build() -> set[Key]:
+        graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
+        roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
+        owned = {k for k, r in roles.items() if r in _NOT_SHARED_YET}
+        helpers: set[Key] = set()
+        changed = True
+        while changed:
+            changed = False
+            for key in graph.functions:
+                if key in owned or key in helpers or key in graph.file_refs or key in roles:
+                    continue
+                callers = graph.callers.get(key, set()) - {key}
+                if callers and callers <= owned | helpers:
+                    helpers.add(key)
+                    changed = True
+        return helpers
+
+    return ctx.project.memo("single-owner", build)
+
+
+def _owned_buffers(unit: Unit, ctx: Context) -> set[str]:
+    """Pointer fields (by name) this unit frees or reallocates somewhere: buffers their object owns."""
+    releasing = ctx.catalogue.statics.releasing_calls
+    out: set[str] = set()
+    for fn in unit.functions:
+        for call in fn.calls:
+            if call.name in releasing and call.args and call.args[0].kind == ArgKind.MEMBER:
+                out.add(call.args[0].path.rsplit(".", 1)[-1])
+    return out
+
+
+def _lifetime_write(w: FieldWrite, owned: set[str]) -> bool:
+    """The field owns what it holds (a reference, or a buffer the unit frees): replacing it can free twice."""
+    return w.object_field or (w.pointer_field and w.path.rsplit(".", 1)[-1] in owned)
+
+
+@rule("FT105")
+def object_field_lifetime_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    owned = _owned_buffers(unit, ctx)
+    cython = unit.language == "cython"
+    for fn, role, w in _unsynchronized_field_writes(unit, ctx):
+        if not _lifetime_write(w, owned):
+            continue
+        shown = w.path if cython else w.path.replace(".", "->", 1)
+        held = "an object reference" if w.object_field else "a buffer it frees"
+        fix = (
+            f"`with cython.critical_section({w.root}):` (or @cython.critical_section on the method)"
+            if cython
+            else f"Py_BEGIN_CRITICAL_SECTION({w.root}) ... Py_END_CRITICAL_SECTION()"
+        )
+        yield ctx.finding(
+            unit,
+            w.span,
+            f"`{shown}` is replaced in `{fn.name}` without a critical section",
+            fn.name,
+            detail=f"a {w.object_type} field holding {held}, and `{fn.name}` is a {role.value}: two threads using "
+            "the same object can both take the old value and free it twice, or lose the new one; hold "
+            f"{fix} around the read and the replacement, or the object's own lock",
+        )
+
+
+@rule("FT103")
+def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    owned = _owned_buffers(unit, ctx)
+    cython = unit.language == "cython"
+    for fn, role, w in _unsynchronized_field_writes(unit, ctx):
+        if _lifetime_write(w, owned):
+            continue  # FT105's, on by default
+        shown = w.path if cython else w.path.replace(".", "->", 1)
+        verb = "assigned" if w.op == "=" else "read-modify-written"
+        fix = (
+            f"wrap it in `with cython.critical_section({w.root}):`"
+            if cython
+            else f"wrap it in Py_BEGIN_CRITICAL_SECTION({w.root}) ... Py_END_CRITICAL_SECTION()"
+        )
+        yield ctx.finding(
+            unit,
+            w.span,
+            f"`{shown}` is {verb} in `{fn.name}` without a critical section",
+            fn.name,
+            detail=f"a {w.object_type} field, and `{fn.name}` is a {role.value}: two threads using the same object "
+            f"race; {fix}, or use atomics for counters and flags",
+        )
 
 
 @rule("FT104")

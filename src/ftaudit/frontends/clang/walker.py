@@ -34,8 +34,19 @@ from ...facts import (
     Param,
     Span,
     StaticVar,
+    param_key,
 )
-from ..recorder import RAW_POINTER_ACCESSORS, Recorder, State, lock_key, mark_abort_path, static_arg_kind, union
+from ..recorder import (
+    RAW_POINTER_ACCESSORS,
+    Recorder,
+    State,
+    lock_key,
+    mark_abort_path,
+    pointer_params,
+    slot_context,
+    static_arg_kind,
+    union,
+)
 from ..textscan import Assertions
 from .types import TypeJudge
 
@@ -229,7 +240,9 @@ def reduce_arg(c: ci.Cursor) -> Arg:
             return Arg(ArgKind.LITERAL, value=_int_value(c))
         if k in _NULL_LITERALS:
             return Arg(ArgKind.LITERAL, value=0)
-        if k in (K.STRING_LITERAL, K.FLOATING_LITERAL, K.CHARACTER_LITERAL):
+        if k == K.STRING_LITERAL:
+            return Arg(ArgKind.LITERAL, c.spelling or "")
+        if k in (K.FLOATING_LITERAL, K.CHARACTER_LITERAL):
             return Arg(ArgKind.LITERAL)
         break
     return Arg(ArgKind.OTHER)
@@ -295,6 +308,7 @@ class FunctionWalker(Recorder):
         self.cs_guards = {n.split("::")[-1] for n in self.vocab.raii_critical_sections}
         self.mutex_guards = {n.split("::")[-1] for n in self.vocab.raii_guards}
         self.fn = fn
+        self.ptr_params = pointer_params(fn.params)
         self.state: State = state
         self.gil_released = False
         self.gotos: dict[str, State] = {}
@@ -398,13 +412,14 @@ class FunctionWalker(Recorder):
         self.stmt(kids[0])
         start, outer, group = self.state, self.regions, self.new_group()
         first = len(self.fn.accesses)
-        calls = len(self.fn.calls)
+        calls = first_call = len(self.fn.calls)
         self.regions = self.new_region(group)
         self.unique_branch(kids[0], True)
         then_live = self.stmt(kids[1])
         then_dies = self.dies(kids[1], calls)
         then_state = self.state
         then_end = len(self.fn.accesses)
+        then_calls = len(self.fn.calls)
         self.state, self.regions = start, outer
         self.regions = self.new_region(group)
         self.unique_branch(kids[0], False)
@@ -416,7 +431,8 @@ class FunctionWalker(Recorder):
         for key, unset in tests:
             # `if (!x) { x = ...; }` writes in the then-branch; `if (x) {...} else { x = ...; }` in the else.
             branch = self.fn.accesses[first:then_end] if unset else self.fn.accesses[then_end:]
-            self.lazy_init(key, span_of(kids[0]), start, branch)
+            made = self.fn.calls[first_call:then_calls] if unset else self.fn.calls[then_calls:]
+            self.lazy_init(key, span_of(kids[0]), start, branch, made)
             if not unset and not then_live and len(kids) == 2:
                 self.pending.append((key, span_of(kids[0]), start))
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
@@ -489,18 +505,45 @@ class FunctionWalker(Recorder):
                     return []
                 if op == ci.BinaryOperator.LT and (swapped or _int_value(rhs) != 0):
                     return []  # only the `x < 0` sentinel test
-                var = self.static_of(lhs)
-                if var is None:
+                key = self.tested(lhs)
+                if key is None:
                     return []
                 unset = op != ci.BinaryOperator.NE
-                return [(var.key, unset != negate)]
+                return [(key, unset != negate)]
             return []
         if k == K.CALL_EXPR and c.spelling == "empty":
             base = self.member_base(c)
             var = self.static_of(base) if base is not None else None
             return [(var.key, not negate)] if var is not None else []
+        if k == K.CALL_EXPR and c.spelling == "__builtin_expect":  # `NPY_UNLIKELY(x == NULL)` expanded
+            args = list(c.get_arguments())
+            return self.static_tests(args[0], negate) if args else []
+        if k == K.CALL_EXPR and c.spelling in ("operator==", "operator!="):  # `holder == nullptr`
+            args = [strip_casts(a) for a in c.get_arguments()]
+            if len(args) == 2 and (args[0].kind in _LITERALS) != (args[1].kind in _LITERALS):
+                operand = args[1] if args[0].kind in _LITERALS else args[0]
+                key = self.tested(operand)
+                return [(key, (c.spelling == "operator==") != negate)] if key is not None else []
+            return []
+        if k == K.CALL_EXPR and c.spelling == "operator bool":  # `if (!holder)`
+            base = self.member_base(c)
+            key = self.tested(base) if base is not None else None
+            return [(key, negate)] if key is not None else []
+        key = self.tested(c)
+        return [(key, negate)] if key is not None else []
+
+    def tested(self, c: ci.Cursor) -> str | None:
+        """What a condition operand tests: a static (its key) or what a pointer parameter points to."""
         var = self.static_of(c)
-        return [(var.key, negate)] if var is not None else []
+        if var is not None:
+            return var.key
+        base, path, _others = self.lvalue(c)  # an element or field: `table[k]`, `state.ready`, `*out`
+        if base is None:
+            return None
+        var = self.static_of(base)
+        if var is not None:
+            return var.key
+        return self.through_param(base.spelling, path) if self.ptr_params and _is_param(base) else None
 
     def static_of(self, c: ci.Cursor) -> StaticVar | None:
         c = strip_casts(c)
@@ -589,6 +632,9 @@ class FunctionWalker(Recorder):
         if k == K.LAMBDA_EXPR:
             self.lambda_expr(c)
             return
+        if k == K.CONDITIONAL_OPERATOR:
+            self.conditional(list(c.get_children()))
+            return
         if k == K.VAR_DECL:
             self.var_decl(c)
             return
@@ -606,8 +652,10 @@ class FunctionWalker(Recorder):
         elif ref.kind in FUNCTION_KINDS:
             self.fn.refs.append(FunctionRef(ref.spelling, self.ref_context, span_of(c)))
 
-    def access(self, var: StaticVar, kind: AccessKind, span: Span, path: str = "", detail: str = "") -> None:
-        self.record(Access(var.key, kind, span, self.state, path or var.name, detail))
+    def access(
+        self, var: StaticVar, kind: AccessKind, span: Span, path: str = "", detail: str = "", arg: int = -1
+    ) -> None:
+        self.record(Access(var.key, kind, span, self.state, path or var.name, detail, arg))
 
     def unary(self, c: ci.Cursor) -> None:
         kids = list(c.get_children())
@@ -677,10 +725,13 @@ class FunctionWalker(Recorder):
         if var is not None:
             self.access(var, kind, span, var.name + path[len(base.spelling) :])
             return
+        through = self.through_param(base.spelling, path) if _is_param(base) else None
+        if through is not None:
+            self.record(Access(through, kind, span, self.state, path))
         if "." in path or "[" in path:
-            self.field_write(base, path, span, op)
+            self.field_write(base, path, span, op, target)
 
-    def field_write(self, base: ci.Cursor, path: str, span: Span, op: str) -> None:
+    def field_write(self, base: ci.Cursor, path: str, span: Span, op: str, target: ci.Cursor) -> None:
         ref = base.referenced
         if ref is None or ref.kind not in (K.PARM_DECL, K.VAR_DECL) or "." not in path:
             return
@@ -688,7 +739,14 @@ class FunctionWalker(Recorder):
         if obj is None:
             return
         field_path = path.split("[", 1)[0]
-        self.fn.field_writes.append(FieldWrite(field_path, base.spelling, obj, span, self.state, op))
+        # The field itself (not an element or a member of it): does it hold an object or a data pointer?
+        whole = path.count(".") == 1 and "[" not in path
+        t = strip_casts(target).type.get_canonical()
+        data = t.kind == ci.TypeKind.POINTER and t.get_pointee().get_canonical().kind not in _FUNCTION_TYPES
+        held = self.ctx.judge.points_to_object(t) if whole and data else None
+        self.fn.field_writes.append(
+            FieldWrite(field_path, base.spelling, obj, span, self.state, op, held is True, held is False)
+        )
 
     def binary(self, c: ci.Cursor) -> None:
         kids = list(c.get_children())
@@ -701,10 +759,44 @@ class FunctionWalker(Recorder):
                 if lhs.kind == ArgKind.NAME:
                     self.assign(lhs.path, kids[1], span_of(c))
                 self.hint_destination(kids[1], kids[0].type)
+                keep = self.self_selecting(kids[0], kids[1])
                 self.store(kids[0], AccessKind.WRITE, span_of(c), "=")
+                if keep is not None:
+                    self.lazy_init(keep[0], keep[1], self.state, self.fn.accesses[-1:])
+                saved, self.ref_context = self.ref_context, slot_context(lhs, self.ref_context)
                 self.expr(kids[1])
+                self.ref_context = saved
                 return
         self.exprs(kids)
+
+    def conditional(self, kids: list[ci.Cursor]) -> None:
+        """`t[k] ? t[k] : (t[k] = build(k))`: a check of a static whose unset arm writes it is lazy init."""
+        if len(kids) != 3:
+            self.exprs(kids)
+            return
+        tests = [t for t in self.static_tests(kids[0]) if t[0] not in self.stored]
+        start = self.state
+        self.expr(kids[0])
+        first = len(self.fn.accesses)
+        self.expr(kids[1])
+        middle = len(self.fn.accesses)
+        self.expr(kids[2])
+        for key, unset in tests:
+            arm = self.fn.accesses[first:middle] if unset else self.fn.accesses[middle:]
+            self.lazy_init(key, span_of(kids[0]), start, arm)
+
+    def self_selecting(self, target: ci.Cursor, value: ci.Cursor) -> tuple[str, Span] | None:
+        """`x = x ? x : make()` (or `x = !x ? make() : x`): the key of the static x and the check's span."""
+        v = strip_casts(value)
+        if v.kind != K.CONDITIONAL_OPERATOR:
+            return None
+        kids = list(v.get_children())
+        if len(kids) != 3:
+            return None
+        key = self.tested(target)
+        if key is None or key in self.stored:
+            return None
+        return (key, span_of(kids[0])) if any(k == key for k, _unset in self.static_tests(kids[0])) else None
 
     def hint_destination(self, value: ci.Cursor, dest: ci.Type) -> None:
         """Remember what type a call's result is stored as (FT206 asks: object or buffer?)."""
@@ -794,13 +886,42 @@ class FunctionWalker(Recorder):
             declared_in = None
         result = self.dest_hint.get((c.location.line, c.location.column))
         kind = "" if result is None else ("object" if result else "buffer")
+        out = (
+            _out_params(ref)
+            if ref is not None and ref.kind == K.FUNCTION_DECL and not self.arguments_catalogued(name)
+            else ()
+        )
         self.fn.calls.append(
-            Call(name, span_of(c), args, self.state, self.gil_released, user_defined, declared_in, kind, self.regions)
+            Call(
+                name,
+                span_of(c),
+                args,
+                self.state,
+                self.gil_released,
+                user_defined,
+                declared_in,
+                kind,
+                self.regions,
+                out_params=out,
+            )
         )
         if obj is not None:
             self.method_object(c, name, obj)
         self.call_arguments(name, arg_cursors)
         self.lock_event(name, args, member_base)
+
+    def arguments_catalogued(self, name: str) -> bool:
+        """Calls whose pointer arguments the prototype does not judge: locks, critical sections and once
+        calls (their arguments are the synchronisation) and the catalogue's buffer writers (it lists them)."""
+        v = self.vocab
+        return (
+            name in self.svocab.buffer_writers  # the catalogue says which arguments it writes
+            or name in v.mutex
+            or name in v.mutex_releases
+            or name in v.critical_sections
+            or name in v.critical_section_ends
+            or name in self.svocab.once_functions
+        )
 
     def method_object(self, c: ci.Cursor, name: str, obj: ci.Cursor) -> None:
         base, path, others = self.lvalue(obj)
@@ -828,13 +949,18 @@ class FunctionWalker(Recorder):
             target = next(iter(inner.get_children()), None) if address else inner
             var = self.static_of(target) if target is not None and strip_casts(target).kind == K.DECL_REF_EXPR else None
             if var is None:
+                passed = strip_casts(a)
+                if not address and passed.kind == K.DECL_REF_EXPR and _is_param(passed):
+                    through = self.ptr_params.get(passed.spelling)
+                    if through is not None and not name.startswith(_API_PREFIXES):  # passed on: may be written
+                        self.record(Access(param_key(through), AccessKind.ADDRESS, span_of(a), self.state, "", name, i))
                 self.expr(a)
                 continue
             is_array = target is not None and target.type.get_canonical().kind in (
                 ci.TypeKind.CONSTANTARRAY,
                 ci.TypeKind.INCOMPLETEARRAY,
             )
-            self.access(var, static_arg_kind(sv, name, i, address, is_array), span_of(a), var.name, name)
+            self.access(var, static_arg_kind(sv, name, i, address, is_array), span_of(a), var.name, name, i)
         self.state, self.ref_context = saved_state, saved_context
 
 
@@ -879,6 +1005,27 @@ def _declared_noreturn(ref: ci.Cursor | None, cxx: bool) -> bool:
     )
     # A C++ `[[noreturn]]` function may throw (pybind11_fail does): only one that cannot ends the process.
     return marked and (not cxx or ref.exception_specification_kind in _NOTHROW)
+
+
+_FUNCTION_TYPES = (ci.TypeKind.FUNCTIONPROTO, ci.TypeKind.FUNCTIONNOPROTO)
+_API_PREFIXES = ("Py", "_Py")  # the Python C API: what it writes through is catalogued (buffer-writers)
+
+
+def _is_param(c: ci.Cursor) -> bool:
+    ref = c.referenced
+    return ref is not None and ref.kind == K.PARM_DECL
+
+
+def _out_params(ref: ci.Cursor) -> tuple[int, ...]:
+    """The parameters of a function declaration that point to non-const data (`int *`, `char **`)."""
+    if ref.type.kind != ci.TypeKind.FUNCTIONPROTO:
+        return ()
+    out = []
+    for i, t in enumerate(ref.type.argument_types()):
+        t = t.get_canonical()
+        if t.kind == ci.TypeKind.POINTER and not t.get_pointee().is_const_qualified():
+            out.append(i)
+    return tuple(out)
 
 
 def bare_template(type_spelling: str) -> str:

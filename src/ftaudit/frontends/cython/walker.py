@@ -32,8 +32,9 @@ from ...facts import (
     Span,
     StaticVar,
     Storage,
+    param_key,
 )
-from ..recorder import Recorder, mark_abort_path
+from ..recorder import Recorder, mark_abort_path, pointer_params, static_arg_kind
 
 Node = Any  # Cython.Compiler.Nodes.Node: untyped
 State = tuple[Lock, ...]
@@ -42,6 +43,9 @@ State = tuple[Lock, ...]
 PYTHON_TYPES = {
     "object", "list", "dict", "tuple", "set", "frozenset", "str", "bytes", "unicode", "bytearray", "type", "slice",
 }  # fmt: skip
+# Containers whose augmented assignment (`self.items += more`) modifies them in place and stores the same
+# object back: the field is not replaced (its items are CPython's to lock).
+IN_PLACE_TYPES = {"list", "dict", "set", "bytearray"}
 LOCK_TYPES = {"pymutex", "pythread_type_lock", "PyThread_type_lock", "PyMutex"}
 _LOCKISH = re.compile(r"lock|mutex", re.I)
 _LOCK_FACTORIES = {"Lock", "RLock", "allocate_lock"}
@@ -134,6 +138,8 @@ class ModuleInfo:
     object_globals: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)  # cdef/def functions of this module
     classes: dict[str, dict[str, bool]] = field(default_factory=dict)  # cdef class -> field -> is object
+    pointer_fields: dict[str, set[str]] = field(default_factory=dict)  # cdef class -> its C pointer fields
+    in_place_fields: dict[str, set[str]] = field(default_factory=dict)  # cdef class -> list/dict/set fields
     locks: set[str] = field(default_factory=set)  # names and paths known to hold locks
     parallel_names: set[str] = field(default_factory=lambda: {"prange", "parallel"})
 
@@ -183,14 +189,22 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
                 )
         elif k == "CClassDefNode":
             fields: dict[str, bool] = {}
+            pointers: set[str] = set()
+            in_place: set[str] = set()
             for member in _flatten(stat.body):
                 if kind(member) == "CVarDefNode":
                     tname, _ = base_type(member.base_type)
                     for d, name in _cvar_names(member):
                         fields[name] = not declarator_shape(d) and (tname in PYTHON_TYPES or tname in info.classes)
+                        if declarator_shape(d).startswith("*"):
+                            pointers.add(name)
+                        elif not declarator_shape(d) and tname in IN_PLACE_TYPES:
+                            in_place.add(name)
                         if tname in LOCK_TYPES:
                             info.locks.add(f"self.{name}")
             info.classes[stat.class_name] = fields
+            info.pointer_fields[stat.class_name] = pointers
+            info.in_place_fields[stat.class_name] = in_place
         elif k in ("CFuncDefNode", "DefNode"):
             info.functions.add(function_name(stat))
         elif k == "SingleAssignmentNode" and _is_lock_factory(stat.rhs):
@@ -269,6 +283,7 @@ class CythonWalker(Recorder):
         self.parallel = 0
         self.globals: set[str] = set()
         self.locals: set[str] = {p.name for p in fn.params}
+        self.ptr_params = pointer_params(fn.params)
         self.pending: list[tuple[str, Span, State]] = []
         self.stored: set[str] = set()
         self.parallel_gil: list[Span] = []
@@ -377,6 +392,7 @@ class CythonWalker(Recorder):
             self.expr(clause.condition)
             self.state = start
             first = len(self.fn.accesses)
+            first_call = len(self.fn.calls)
             self.regions = self.new_region(group)  # each elif arm excludes the others
             live = self.body(clause.body)
             all_die = all_die and self.died
@@ -384,7 +400,7 @@ class CythonWalker(Recorder):
             branch = self.fn.accesses[first:]
             for key, unset in tests:
                 if unset:
-                    self.lazy_init(key, span(clause.condition), start, branch)
+                    self.lazy_init(key, span(clause.condition), start, branch, self.fn.calls[first_call:])
                 elif not live and i == 0 and len(clauses) == 1 and n.else_clause is None:
                     self.pending.append((key, span(clause.condition), start))
             if live:
@@ -528,8 +544,10 @@ class CythonWalker(Recorder):
             return
         self.children(n)
 
-    def access(self, var: StaticVar, akind: AccessKind, where: Span, path: str, detail: str = "") -> None:
-        self.record(Access(var.key, akind, where, self.state, path, detail))
+    def access(
+        self, var: StaticVar, akind: AccessKind, where: Span, path: str, detail: str = "", arg: int = -1
+    ) -> None:
+        self.record(Access(var.key, akind, where, self.state, path, detail, arg))
 
     def store(self, target: Node, akind: AccessKind, stmt: Node, op: str) -> None:
         k = kind(target)
@@ -547,6 +565,10 @@ class CythonWalker(Recorder):
             self.expr(target)
             return
         name = root.name
+        if k != "NameNode" and name in self.ptr_params:  # `out[0] = v`, `p.x = v`: through a pointer parameter
+            self.record(
+                Access(param_key(self.ptr_params[name]), akind, span(target, len(_path(target)) or 1), self.state)
+            )
         var = self.info.statics.get(name) if name not in self.locals or name in self.globals else None
         where = span(target, len(_path(target)) or 1)
         if k == "NameNode":
@@ -571,7 +593,18 @@ class CythonWalker(Recorder):
         fields = self.info.classes.get(self.klass, {})
         if field_name in fields:
             self.fn.field_writes.append(
-                FieldWrite(path.split("[", 1)[0], root.name, self.klass, where, self.state, op, fields[field_name])
+                FieldWrite(
+                    path.split("[", 1)[0],
+                    root.name,
+                    self.klass,
+                    where,
+                    self.state,
+                    op,
+                    fields[field_name]
+                    and "[" not in path
+                    and not (op != "=" and field_name in self.info.in_place_fields.get(self.klass, ())),
+                    field_name in self.info.pointer_fields.get(self.klass, ()) and "[" not in path,
+                )
             )
 
     def self_name(self) -> str:
@@ -673,10 +706,38 @@ class CythonWalker(Recorder):
         if kind(f) == "AttributeNode":
             self.expr(f.obj)
             self.method_lock(f)
-        for a in args:
-            self.expr(a)
+        for i, a in enumerate(args):
+            if not self.address_argument(name, i, a):
+                self.expr(a)
         if kind(n) == "GeneralCallNode" and getattr(n, "keyword_args", None) is not None:
             self.expr(n.keyword_args)
+
+    def address_argument(self, callee: str, index: int, a: Node) -> bool:
+        """`f(&x)` or `f(arr)` on a C-typed cdef global (recorded as the C walkers do: True), or a pointer
+        parameter passed on (recorded for the summaries; False, as for any other argument, is walked)."""
+        inner = a
+        while kind(inner) in ("TypecastNode", "CastNode"):
+            inner = inner.operand
+        address = kind(inner) == "AmpersandNode"
+        target = inner.operand if address else inner
+        if kind(target) != "NameNode":
+            return False
+        where = span(target, len(target.name))
+        through = self.ptr_params.get(target.name)
+        if not address and through is not None:
+            if not callee.startswith(("Py", "_Py")):
+                self.record(Access(param_key(through), AccessKind.ADDRESS, where, self.state, "", callee, index))
+            return False
+        var = self.global_of(target)
+        if var is None or target.name in self.info.object_globals:
+            return False
+        array = "[" in var.type
+        if not (address or array):
+            return False
+        self.access(
+            var, static_arg_kind(self.cat.statics, callee, index, address, array), where, var.name, callee, index
+        )
+        return True
 
     def method_lock(self, f: Node) -> None:
         """`lock.acquire()` / `lock.release()`: the member vocabulary the C frontends use."""
@@ -722,8 +783,9 @@ def _params(n: Node) -> list[Param]:
     for i, a in enumerate(args):
         name = declarator_name(getattr(a, "declarator", None)) or str(getattr(a, "name", "") or "")
         tname, _ = base_type(getattr(a, "base_type", None))
+        shape = declarator_shape(getattr(a, "declarator", None))
         if name:
-            out.append(Param(name, tname, i))
+            out.append(Param(name, tname + (" " + shape.replace("[]", "*") if shape else ""), i))
     return out
 
 

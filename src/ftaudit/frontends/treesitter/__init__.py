@@ -352,6 +352,7 @@ class TreeSitterFrontend:
             if not _OBJECT_HEAD.match(src.text(body)):
                 continue
             fields: dict[str, bool] = {}
+            pointers: set[str] = set()
             for member in _fields(body):
                 ftype = member.child_by_field_name("type")
                 for d in member.children_by_field_name("declarator"):
@@ -359,6 +360,8 @@ class TreeSitterFrontend:
                     if ident is not None:
                         pointer = any(c.type == "pointer_declarator" for c in declarator_chain(d))
                         fields[src.text(ident)] = pointer and ftype is not None and src.text(ftype) == "PyObject"
+                        if pointer and not fields[src.text(ident)] and "(" not in src.text(d):
+                            pointers.add(src.text(ident))  # a data pointer (a function pointer is not)
             names = []
             sname = spec.child_by_field_name("name")
             if sname is not None:
@@ -367,6 +370,7 @@ class TreeSitterFrontend:
                 names += [src.text(x) for d in n.children_by_field_name("declarator") if (x := declarator_name(d))]
             for name in names:
                 facts.object_structs[name] = fields
+                facts.pointer_fields[name] = pointers
 
     def _function(self, n: Node, facts: FileFacts) -> Function | None:
         src = facts.src
@@ -384,8 +388,10 @@ class TreeSitterFrontend:
                 pident = declarator_name(p.child_by_field_name("declarator"))
                 ptype = p.child_by_field_name("type")
                 if pident is not None:
-                    star = "*" if "*" in src.text(p) else ""
-                    params.append(Param(src.text(pident), (src.text(ptype) if ptype is not None else "") + star, i))
+                    star = "*" * src.text(p).count("*")
+                    quals = "".join(f"{src.text(q)} " for q in named(p) if q.type == "type_qualifier")
+                    base = src.text(ptype) if ptype is not None else ""
+                    params.append(Param(src.text(pident), quals + base + star, i))
         storage = {src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
         internal = "static" in storage or "inline" in storage or in_anonymous_namespace(n)
         fn = Function(name, span(n), params, internal=internal)

@@ -204,6 +204,8 @@ def reduce_arg(n: Node, src: Source) -> Arg:
         if t == "call_expression":
             held = _held_object(n, src)
             return held if held is not None else Arg(ArgKind.CALL, callee_name(n, src))
+        if t == "string_literal":
+            return Arg(ArgKind.LITERAL, src.text(n))
         if t in _LITERAL:
             return Arg(ArgKind.LITERAL, value=int_value(n, src) if t in ("number_literal", "null") else None)
         if t == "this":

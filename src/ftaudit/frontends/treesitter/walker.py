@@ -28,8 +28,9 @@ from ...facts import (
     Operand,
     Span,
     StaticVar,
+    param_key,
 )
-from ..recorder import Recorder, State, mark_abort_path, static_arg_kind, union
+from ..recorder import Recorder, State, mark_abort_path, pointer_params, slot_context, static_arg_kind, union
 from ..textscan import Assertions
 from .scope import branch_taken, static_of_declaration
 from .syntax import (
@@ -72,6 +73,7 @@ class FileFacts:
     functions_defined: set[str] = field(default_factory=set)
     functions_declared: set[str] = field(default_factory=set)
     object_structs: dict[str, dict[str, bool]] = field(default_factory=dict)  # struct -> field -> is object
+    pointer_fields: dict[str, set[str]] = field(default_factory=dict)  # struct -> its data pointer fields
     lambdas: list[Function] = field(default_factory=list)
     assertions: Assertions | None = None
 
@@ -87,6 +89,7 @@ class TsWalker(Recorder):
         self.cs_guards = {n.split("::")[-1] for n in self.vocab.raii_critical_sections}
         self.mutex_guards = {n.split("::")[-1] for n in self.vocab.raii_guards}
         self.fn = fn
+        self.ptr_params = pointer_params(fn.params)
         self.state = state
         self.gil_released = False
         self.gotos: dict[str, State] = {}
@@ -204,12 +207,14 @@ class TsWalker(Recorder):
             self.expr(cond)
         start, outer, group = self.state, self.regions, self.new_group()
         first = len(self.fn.accesses)
+        first_call = len(self.fn.calls)
         self.regions = self.new_region(group)
         self.unique_branch(cond, True)
         then_live = self.stmt(then) if then is not None else True
         then_dies = then is not None and self.dies(then)
         then_state = self.state
         then_end = len(self.fn.accesses)
+        then_calls = len(self.fn.calls)
         self.state, self.regions = start, outer
         self.regions = self.new_region(group)
         self.unique_branch(cond, False)
@@ -220,7 +225,8 @@ class TsWalker(Recorder):
         check = span(strip(cond)) if cond is not None else span(n)
         for key, unset in tests:
             branch = self.fn.accesses[first:then_end] if unset else self.fn.accesses[then_end:]
-            self.lazy_init(key, check, start, branch)
+            made = self.fn.calls[first_call:then_calls] if unset else self.fn.calls[then_calls:]
+            self.lazy_init(key, check, start, branch, made)
             if not unset and not then_live and alt is None:
                 self.pending.append((key, check, start))
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
@@ -294,16 +300,32 @@ class TsWalker(Recorder):
                 value = int_value(rhs, self.src)
                 if value is None or (op == "<" and (swapped or value != 0)):
                     return []
-                var = self.static_named(lhs)
-                return [(var.key, (op != "!=") != negate)] if var is not None else []
+                key = self.tested(lhs)
+                return [(key, (op != "!=") != negate)] if key is not None else []
             return []
+        if t == "call_expression" and _BRANCH_HINT.match(callee_name(c, self.src)):  # `NPY_UNLIKELY(x == NULL)`
+            args = call_arguments(c)
+            return self.static_tests(args[0], negate) if args else []
         if t == "call_expression" and callee_name(c, self.src) == "empty":
             f = c.child_by_field_name("function")
             base = f.child_by_field_name("argument") if f is not None and f.type == "field_expression" else None
             var = self.static_named(base) if base is not None else None
             return [(var.key, not negate)] if var is not None else []
+        key = self.tested(c)
+        return [(key, negate)] if key is not None else []
+
+    def tested(self, c: Node) -> str | None:
+        """What a condition operand tests: a static (its key) or what a pointer parameter points to."""
         var = self.static_named(c)
-        return [(var.key, negate)] if var is not None else []
+        if var is not None:
+            return var.key
+        base, path, _others = self.lvalue(c)  # an element or field: `table[k]`, `state.ready`, `*out`
+        if base is None:
+            return None
+        var = self.static_named(base)
+        if var is not None:
+            return var.key
+        return self.through_param(self.src.text(base), path) if self.ptr_params else None
 
     def _op(self, n: Node) -> str:
         op = n.child_by_field_name("operator")
@@ -430,8 +452,10 @@ class TsWalker(Recorder):
         if name not in self.local_types and (name in self.f.functions_defined or name in self.f.functions_declared):
             self.fn.refs.append(FunctionRef(name, self.ref_context, span(n)))
 
-    def access(self, var: StaticVar, kind: AccessKind, where: Span, path: str = "", detail: str = "") -> None:
-        self.record(Access(var.key, kind, where, self.state, path or var.name, detail))
+    def access(
+        self, var: StaticVar, kind: AccessKind, where: Span, path: str = "", detail: str = "", arg: int = -1
+    ) -> None:
+        self.record(Access(var.key, kind, where, self.state, path or var.name, detail, arg))
 
     def lvalue(self, n: Node) -> tuple[Node | None, str, list[Node]]:
         parts: list[str] = []
@@ -471,6 +495,9 @@ class TsWalker(Recorder):
             inserting = "[" in path and type_words(var.type).split("::")[-1] in self.sv.inserting_subscript
             self.access(var, AccessKind.METHOD_WRITE if inserting and kind == AccessKind.READ else kind, where, shown)
             return
+        through = self.through_param(self.src.text(base), path)
+        if through is not None:
+            self.record(Access(through, kind, where, self.state, path))
         if "." in path:
             self.field_write(self.src.text(base), path, where, op)
 
@@ -481,27 +508,65 @@ class TsWalker(Recorder):
             return
         field_path = path.split("[", 1)[0]
         name = field_path.split(".")[1] if field_path.count(".") >= 1 else ""
+        whole = path.count(".") == 1 and "[" not in path  # the field itself, not an element or a member of it
+        pointer = whole and name in self.f.pointer_fields.get(struct, ())
         self.fn.field_writes.append(
-            FieldWrite(field_path, root, struct, where, self.state, op, fields.get(name, False))
+            FieldWrite(field_path, root, struct, where, self.state, op, fields.get(name, False) and whole, pointer)
         )
 
     def assignment(self, n: Node) -> None:
         left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
         op = self._op(n)
+        if right is not None and left is not None and op == "=":
+            target = left
+            if target.type == "pointer_expression" and self.src.text(target).lstrip().startswith("*"):
+                target = target.child_by_field_name("argument") or target  # `*out = ...`: as args read it
+            lt = target.type
+            if lt == "identifier":
+                name = self.src.text(target)
+                self.hint_destination(right, self.local_types.get(name, ""))
+                if name in self.local_types:
+                    self.assign(name, right, span(n))
+        keep = self.self_selecting(left, right) if left is not None and right is not None and op == "=" else None
         if right is not None:
+            saved = self.ref_context
             if left is not None and op == "=":
-                target = left
-                if target.type == "pointer_expression" and self.src.text(target).lstrip().startswith("*"):
-                    target = target.child_by_field_name("argument") or target  # `*out = ...`: as args read it
-                lt = target.type
-                if lt == "identifier":
-                    name = self.src.text(target)
-                    self.hint_destination(right, self.local_types.get(name, ""))
-                    if name in self.local_types:
-                        self.assign(name, right, span(n))
+                self.ref_context = slot_context(reduce_arg(left, self.src), saved)
             self.expr(right)
+            self.ref_context = saved
         if left is not None:
             self.store(left, AccessKind.WRITE if op == "=" else AccessKind.RMW, span(n), op)
+            if keep is not None:
+                self.lazy_init(keep[0], keep[1], self.state, self.fn.accesses[-1:])
+
+    def conditional(self, n: Node) -> None:
+        """`t[k] ? t[k] : (t[k] = build(k))`: a check of a static whose unset arm writes it is lazy init."""
+        cond = n.child_by_field_name("condition")
+        then, alt = n.child_by_field_name("consequence"), n.child_by_field_name("alternative")
+        if cond is None or then is None or alt is None:
+            self.children(n)
+            return
+        tests = [t for t in self.static_tests(cond) if t[0] not in self.stored]
+        start = self.state
+        self.expr(cond)
+        first = len(self.fn.accesses)
+        self.expr(then)
+        middle = len(self.fn.accesses)
+        self.expr(alt)
+        for key, unset in tests:
+            arm = self.fn.accesses[first:middle] if unset else self.fn.accesses[middle:]
+            self.lazy_init(key, span(strip(cond)), start, arm)
+
+    def self_selecting(self, target: Node, value: Node) -> tuple[str, Span] | None:
+        """`x = x ? x : make()` (or `x = !x ? make() : x`): the key of the static x and the check's span."""
+        v = strip(value)
+        cond = v.child_by_field_name("condition") if v.type == "conditional_expression" else None
+        if cond is None:
+            return None
+        key = self.tested(target)
+        if key is None or key in self.stored:
+            return None
+        return (key, span(strip(cond))) if any(k == key for k, _unset in self.static_tests(cond)) else None
 
     def binary(self, n: Node) -> None:
         op = self._op(n)
@@ -654,10 +719,13 @@ class TsWalker(Recorder):
             target = inner.child_by_field_name("argument") if address else inner
             var = self.static_named(target) if target is not None and strip(target).type == "identifier" else None
             if var is None:
+                through = self.ptr_params.get(self.src.text(inner)) if inner.type == "identifier" else None
+                if through is not None and not name.startswith(("Py", "_Py")):  # passed on: may be written
+                    self.record(Access(param_key(through), AccessKind.ADDRESS, span(a), self.state, "", name, i))
                 self.expr(a)
                 continue
             is_array = var.type.endswith("]")
-            self.access(var, static_arg_kind(sv, name, i, address, is_array), span(a), var.name, name)
+            self.access(var, static_arg_kind(sv, name, i, address, is_array), span(a), var.name, name, i)
         self.state, self.ref_context = saved_state, saved_context
 
     def lock_event(self, name: str, args: tuple[Arg, ...], member_base: Arg | None) -> None:
@@ -705,8 +773,11 @@ _EXPRESSIONS = {
     "binary_expression": TsWalker.binary,
     "pointer_expression": TsWalker.pointer,
     "lambda_expression": TsWalker.lambda_expr,
+    "conditional_expression": TsWalker.conditional,
 }
 _API = re.compile(r"^_?Py[A-Z_]|^PY_")
+# Branch-prediction hints around a condition (`NPY_UNLIKELY(x)`, `likely(x)`, `__builtin_expect(x, 0)`).
+_BRANCH_HINT = re.compile(r"^(?:[A-Za-z0-9]+_)?(?:UN)?LIKELY$|^(?:un)?likely$|^__builtin_expect$")
 
 
 def _known_api(name: str, cat: Catalogue) -> bool:
