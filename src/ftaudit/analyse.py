@@ -27,8 +27,9 @@ from .facts import Problem, Unit
 from .frontends.flags import FlagSettings
 from .frontends.includes import missing_header_problem
 from .names import utf8_safe
-from .source import read_source
+from .source import Source, read_source
 from .suppress import Ignore, parse_ignores
+from .templates import Template, TemplateError, expand, remap, template_of
 from .vendored import generator_of
 from .workers import Limits, WorkerPool
 
@@ -45,6 +46,7 @@ class FileRecord:
     language: str
     frontend: str  # "clang", "treesitter", "cython", or "skipped"
     generator: str = ""  # the tool whose banner opens the file (f2c, SWIG...): generated code
+    template: str = ""  # "numpy" or "tempita": the file is a template, analysed through its expansion
 
 
 @dataclass
@@ -187,8 +189,14 @@ def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> Fi
         return FileResult(FileRecord(path, sf.language, "skipped"), None, problems)
     ignores, ignore_problems = parse_ignores(path, src.text, sf.language)
     problems += ignore_problems
+    template = template_of(sf.path.name)
     try:
-        unit = chooser.analyse(sf, src)
+        if template is not None:
+            unit, refused = _analyse_template(sf, src, template, chooser, max_bytes)
+            if unit is None:
+                return FileResult(FileRecord(path, sf.language, "skipped"), None, problems + refused, ignores)
+        else:
+            unit = chooser.analyse(sf, src)
     except Exception as err:
         limit = _limit_reached(err)
         if limit:  # nesting deeper than the walkers follow, or a memory bomb: the file, not ftaudit
@@ -199,8 +207,27 @@ def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> Fi
         )
         return FileResult(FileRecord(path, sf.language, "skipped"), None, problems, ignores, 1)
     problems += unit.problems
-    record = FileRecord(path, unit.language, unit.frontend, generator_of(src.text))
+    record = FileRecord(path, unit.language, unit.frontend, generator_of(src.text), template.kind if template else "")
     return FileResult(record, unit, problems, ignores)
+
+
+def _analyse_template(
+    sf: SourceFile, src: Source, template: Template, chooser: FrontendChooser, max_bytes: int
+) -> tuple[Unit | None, list[Problem]]:
+    """A template's facts: its expansion analysed as the file it generates (from memory), every
+    position moved back onto the template. (None, [why]) when it cannot be expanded; the expansion
+    is bounded to four times the size a source file may have."""
+    path = str(sf.path)
+    try:
+        expansion = expand(template, src.text, path, 4 * max_bytes)
+    except TemplateError as err:
+        code, what = ("too-large", "template expands too far") if err.limit else ("template-error", "template")
+        message = f"{what}: {err.message}; not analysed"
+        return None, [Problem(path, "warning", code, message, err.line)]
+    generated = str(sf.path.with_name(template.generated))
+    text = expansion.text
+    unit = chooser.analyse(SourceFile(Path(generated), sf.language), Source(text, text.encode("utf-8"), in_memory=True))
+    return remap(unit, expansion, generated, path), []
 
 
 def analyse_files(
