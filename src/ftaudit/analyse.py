@@ -155,7 +155,7 @@ class FrontendChooser:
         if not utf8_safe(path):
             return self._undecodable_name(sf, src)
         if self.choice == "clang":
-            return self.clang.analyse(sf, src)
+            return self._with_inactive(sf, src, self.clang.analyse(sf, src))
         args = self.settings.flags.args_for(sf.path, src.text, sf.language)
         missing, line = self.headers.of_file(path, src.text, args)
         if missing:  # libclang would parse the file only to fail: straight to tree-sitter
@@ -164,13 +164,24 @@ class FrontendChooser:
             unit = self.clang.analyse(sf, src, args)
             trouble = [p for p in unit.problems if p.code in _FALLBACK]
             if not trouble:
-                return unit
+                return self._with_inactive(sf, src, unit)
             problems = unit.problems
         ts_unit = self.ts.analyse(sf, src)
         why = "; ".join(p.code for p in trouble)
         note = f"analysed with tree-sitter instead of libclang ({why}): no headers needed, types from this file only"
         ts_unit.problems = [*problems, Problem(path, "note", "frontend-fallback", note, trouble[0].line)]
         return ts_unit
+
+    def _with_inactive(self, sf: SourceFile, src: Any, unit: Unit) -> Unit:
+        """libclang's unit plus what tree-sitter reads in the `#if` branches libclang's configuration
+        left out (frontends/inactive.py); tree-sitter runs only for files that have such branches."""
+        from .frontends import inactive
+
+        branches = inactive.conditional_branches(src.text)
+        candidates = inactive.uncovered(branches, src.text, unit) if branches else []
+        if candidates:
+            inactive.merge(unit, self.ts.analyse(sf, src), candidates, branches)
+        return unit
 
     def _undecodable_name(self, sf: SourceFile, src: Any) -> Unit:
         """A C/C++ file whose name is not UTF-8 (a hostile tree's `caf\\xff.c`): libclang takes

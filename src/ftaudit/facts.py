@@ -283,3 +283,6 @@ class Unit:
     refs: list[FunctionRef] = field(default_factory=list)  # in static initialisers (method tables, slots)
     includes: list[str] = field(default_factory=list)  # files this one includes
     missing_headers: list[str] = field(default_factory=list)  # as written in #include
+    # Lines (first, last) of facts read from preprocessor branches libclang's configuration left out
+    # (frontends/inactive.py), with the condition they are compiled under: `#ifdef HAVE_LIBFOO`.
+    conditional: list[tuple[int, int, str]] = field(default_factory=list)

@@ -1,0 +1,162 @@
+"""Code in preprocessor branches libclang's configuration leaves out, analysed by tree-sitter and merged.
+
+libclang compiles one configuration: a function inside `#ifdef HAVE_LIBFOO`
+(a feature macro the build sets: Pillow's codecs, psutil's platform blocks)
+is not in its tree, so without `-DHAVE_LIBFOO` it would vanish without a word.
+tree-sitter reads both branches of a condition it cannot decide and takes the
+free-threaded 3.14 side of the ones it can (`Py_GIL_DISABLED`,
+`PY_VERSION_HEX`, `Py_LIMITED_API`: treesitter/scope.branch_taken), so the
+code the libclang unit lacks is exactly what tree-sitter's unit has in those
+branches. `conditional_branches` reads the file's `#if` structure from its
+text; `uncovered` picks the branches that have code libclang produced no
+function for; only then is the file parsed with tree-sitter (a few files of a
+project pay for it), and `merge` adds its functions, statics and table
+entries that lie in those branches and that libclang did not see. `#if 0`
+blocks stay out. Each merged region is listed in `Unit.conditional`, so a
+finding from it names the condition it depends on (engine.name_conditions).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..facts import Function, Span, Unit
+
+_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif)\b(.*)$")
+_FALSE = re.compile(r"^\s*(0+|false)\s*$")
+_CODE = re.compile(r"[{;]")
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One arm of an `#if` group: its directive's line, the last line of the arm, and the condition
+    under which it is compiled (innermost first: `#ifdef HAVE_LIBFOO`, `#else of #ifdef X`)."""
+
+    first: int  # the directive line
+    last: int  # the line before the next #elif/#else/#endif
+    condition: str
+    never: bool  # `#if 0`: no configuration compiles it
+
+
+def _strip_comment(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", " ", text)
+    return " ".join(text.split("//", 1)[0].split())
+
+
+def conditional_branches(text: str) -> list[Branch]:
+    """Every arm of every `#if`/`#ifdef`/`#ifndef` group of the file (continuation lines joined)."""
+    lines = text.split("\n")
+    branches: list[Branch] = []
+    stack: list[tuple[int, str, str, bool]] = []  # (arm start line, arm condition, group's first condition, never)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        start = i + 1
+        while line.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            line = line[:-1] + " " + lines[i]
+        i += 1
+        m = _DIRECTIVE.match(line)
+        if m is None:
+            continue
+        word, rest = m.group(1), _strip_comment(m.group(2))
+        if word in ("if", "ifdef", "ifndef"):
+            cond = f"#{word} {rest}"
+            stack.append((start, cond, cond, word == "if" and bool(_FALSE.match(rest))))
+            continue
+        if not stack:
+            continue  # an unbalanced #else/#endif: nothing to close
+        arm_start, cond, group, never = stack.pop()
+        branches.append(Branch(arm_start, start - 1, cond, never))
+        if word == "endif":
+            continue
+        if word == "else":
+            new = f"#else of {group}"
+            stack.append((start, new, group, group.startswith("#if ") and not never and _is_true(group)))
+        else:
+            new = f"#{word} {rest}"
+            stack.append((start, new, group, word == "elif" and bool(_FALSE.match(rest))))
+    while stack:  # unterminated groups run to the end of the file
+        arm_start, cond, _group, never = stack.pop()
+        branches.append(Branch(arm_start, len(lines), cond, never))
+    return sorted(branches, key=lambda b: (b.first, -b.last))
+
+
+def _is_true(group: str) -> bool:
+    """`#if 1`: its #else is never compiled."""
+    return bool(re.fullmatch(r"#if\s+1+", group))
+
+
+def _covered(fns: list[Function]) -> list[tuple[int, int]]:
+    return sorted((f.span.line, f.span.end_line) for f in fns)
+
+
+def _inside(line: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= line <= b for a, b in spans)
+
+
+def uncovered(branches: list[Branch], text: str, unit: Unit) -> list[Branch]:
+    """The arms with code (a `{` or `;` outside any function libclang analysed) that libclang's unit
+    has no function in: the ones libclang's configuration may have skipped."""
+    lines = text.split("\n")
+    spans = _covered(unit.functions)
+    out = []
+    for b in branches:
+        if b.never:
+            continue
+        if any(b.first <= a and e <= b.last for a, e in spans):
+            continue  # libclang saw a function here: the arm is active in its configuration
+        body = range(b.first + 1, min(b.last, len(lines)) + 1)
+        if any(_CODE.search(lines[n - 1]) and not _inside(n, spans) for n in body):
+            out.append(b)
+    return out
+
+
+def _innermost(line: int, branches: list[Branch]) -> Branch | None:
+    best = None
+    for b in branches:
+        if b.first < line <= b.last and (best is None or b.last - b.first < best.last - best.first):
+            best = b
+    return best
+
+
+def _within(span: Span, b: Branch) -> bool:
+    return b.first < span.line and span.end_line <= b.last
+
+
+def merge(unit: Unit, other: Unit, candidates: list[Branch], branches: list[Branch]) -> None:
+    """Add to libclang's `unit` what tree-sitter's `other` found in the `candidates` arms and libclang
+    did not: functions that overlap none of libclang's, statics libclang does not know, table entries
+    on lines libclang has none. Each arm that contributed is recorded in `unit.conditional`."""
+    spans = _covered(unit.functions)
+    ref_lines = {r.span.line for r in unit.refs}
+    static_lines = {v.span.line for v in unit.statics.values()}
+    used: dict[tuple[int, int], str] = {}
+
+    def arm(span: Span) -> Branch | None:
+        b = next((c for c in candidates if _within(span, c)), None)
+        if b is None:
+            return None
+        inner = _innermost(span.line, branches)
+        return inner if inner is not None and not inner.never else b
+
+    for fn in other.functions:
+        b = arm(fn.span)
+        if b is None or any(not (e < fn.span.line or fn.span.end_line < a) for a, e in spans):
+            continue
+        unit.functions.append(fn)
+        used[(fn.span.line, fn.span.end_line)] = b.condition
+    for key, var in other.statics.items():
+        b = arm(var.span)
+        if b is None or key in unit.statics or var.span.line in static_lines or var.path != other.path:
+            continue
+        unit.statics[key] = var
+        used[(var.span.line, var.span.end_line)] = b.condition
+    for ref in other.refs:
+        b = arm(ref.span)
+        if b is None or ref.span.line in ref_lines:
+            continue
+        unit.refs.append(ref)
+        used[(ref.span.line, ref.span.end_line)] = b.condition
+    unit.conditional += [(a, e, cond) for (a, e), cond in sorted(used.items())]
