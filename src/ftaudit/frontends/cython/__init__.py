@@ -18,9 +18,9 @@ from typing import Any
 from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import DeclKind, ModuleDecl, Problem, Span, Unit
-from ...source import Source
+from ...source import Source, read_tree_text
 from ..flags import looks_like_cxx
-from .walker import collect_module, walk_module
+from .walker import ModuleInfo, collect_module, walk_module
 
 _INCLUDE = re.compile(r'^([ \t]*)include[ \t]+(["\'])([^"\'\n]+)\2', re.M)
 _LANGUAGE_CXX = re.compile(r"^#\s*distutils\s*:\s*language\s*=\s*c\+\+", re.M)
@@ -71,6 +71,8 @@ class CythonFrontend:
         if tree is None:
             return unit
         info = collect_module(tree, path, self.catalogue.statics.exempt_types)
+        if path.endswith(".pyx"):
+            self._own_pxd(path, info, unit)
         functions, refs = walk_module(self.catalogue, info, tree)
         unit.functions = functions
         unit.refs = refs
@@ -114,6 +116,31 @@ class CythonFrontend:
                 Problem(path, "warning", "parse-failed", f"Cython's parser failed: {type(err).__name__}: {err}")
             )
         return None
+
+    def _own_pxd(self, path: str, info: ModuleInfo, unit: Unit) -> None:
+        """The attributes of the module's cdef classes declared in its own `.pxd` (`x.pyx` next to
+        `x.pxd`: Cython reads it as the module's declarations). Read only when it is a regular file in
+        the same directory (a link out of it is not followed); listed in `unit.includes`, so the cache
+        sees a change to it. A `.pxd` Cython cannot parse adds nothing (it is scanned on its own)."""
+        pxd = os.path.splitext(path)[0] + ".pxd"
+        real, folder = os.path.realpath(pxd), os.path.realpath(os.path.dirname(path) or ".")
+        if not os.path.isfile(pxd) or os.path.dirname(real) != folder:
+            return
+        try:
+            text = read_tree_text(pxd)
+        except OSError:
+            return
+        scratch = Unit(pxd, "cython", self.name)
+        tree = self._parse(pxd, self._blank_includes(text, pxd)[0], scratch)
+        if tree is None:
+            return
+        declared = collect_module(tree, pxd, self.catalogue.statics.exempt_types)
+        for cls, attributes in declared.classes.items():
+            merged = info.classes.setdefault(cls, {})
+            for name, is_object in attributes.items():
+                merged.setdefault(name, is_object)
+        info.locks |= {lk for lk in declared.locks if lk.startswith("self.")}
+        unit.includes.append(os.path.normpath(pxd))
 
     @staticmethod
     def _blank_includes(text: str, path: str) -> tuple[str, list[str]]:
