@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from .callgraph import CallGraph, Key, own_key
 from .catalogue import Catalogue, RuleInfo
-from .conditions import name_conditions
+from .conditional_notes import name_conditions
 from .facts import Span, Unit
 from .findings import Finding, Related
 

@@ -86,6 +86,7 @@ class Operand:
     call_args: tuple[Arg, ...] = ()
     member: str | None = None
     value: int | None = None
+    name: str | None = None  # a plain variable (`n` in `n > 2`): what it holds is in Function.locals
 
 
 @dataclass(frozen=True)

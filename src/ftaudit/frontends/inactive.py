@@ -13,7 +13,7 @@ function for; only then is the file parsed with tree-sitter (a few files of a
 project pay for it), and `merge` adds its functions, statics and table
 entries that lie in those branches and that libclang did not see. `#if 0`
 blocks stay out. Each merged region is listed in `Unit.conditional`, so a
-finding from it names the condition it depends on (engine.name_conditions).
+finding from it names the condition it depends on (conditional_notes.name_conditions).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ import re
 from dataclasses import dataclass
 
 from ..facts import Function, Span, Unit
+from .conditions import dead_lines
+from .textscan import blank_comments_and_strings
 
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif)\b(.*)$")
-_FALSE = re.compile(r"^\s*(0+|false)\s*$")
 _CODE = re.compile(r"[{;]")
 
 
@@ -36,7 +37,7 @@ class Branch:
     first: int  # the directive line
     last: int  # the line before the next #elif/#else/#endif
     condition: str
-    never: bool  # `#if 0`: no configuration compiles it
+    never: bool  # dead on a free-threaded 3.14 build (`#if 0`, `#ifndef Py_GIL_DISABLED`: conditions.py)
 
 
 def _strip_comment(text: str) -> str:
@@ -45,10 +46,12 @@ def _strip_comment(text: str) -> str:
 
 
 def conditional_branches(text: str) -> list[Branch]:
-    """Every arm of every `#if`/`#ifdef`/`#ifndef` group of the file (continuation lines joined)."""
+    """Every arm of every `#if`/`#ifdef`/`#ifndef` group of the file (continuation lines joined), with
+    whether a free-threaded 3.14 build never compiles it (frontends/conditions.dead_lines)."""
     lines = text.split("\n")
-    branches: list[Branch] = []
-    stack: list[tuple[int, str, str, bool]] = []  # (arm start line, arm condition, group's first condition, never)
+    dead = dead_lines(blank_comments_and_strings(text))
+    arms: list[tuple[int, int, str]] = []
+    stack: list[tuple[int, str, str]] = []  # (arm start line, arm condition, the group's first condition)
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -63,29 +66,22 @@ def conditional_branches(text: str) -> list[Branch]:
         word, rest = m.group(1), _strip_comment(m.group(2))
         if word in ("if", "ifdef", "ifndef"):
             cond = f"#{word} {rest}"
-            stack.append((start, cond, cond, word == "if" and bool(_FALSE.match(rest))))
+            stack.append((start, cond, cond))
             continue
         if not stack:
             continue  # an unbalanced #else/#endif: nothing to close
-        arm_start, cond, group, never = stack.pop()
-        branches.append(Branch(arm_start, start - 1, cond, never))
-        if word == "endif":
-            continue
-        if word == "else":
-            new = f"#else of {group}"
-            stack.append((start, new, group, group.startswith("#if ") and not never and _is_true(group)))
-        else:
-            new = f"#{word} {rest}"
-            stack.append((start, new, group, word == "elif" and bool(_FALSE.match(rest))))
+        arm_start, cond, group = stack.pop()
+        arms.append((arm_start, start - 1, cond))
+        if word != "endif":
+            stack.append((start, f"#else of {group}" if word == "else" else f"#{word} {rest}", group))
     while stack:  # unterminated groups run to the end of the file
-        arm_start, cond, _group, never = stack.pop()
-        branches.append(Branch(arm_start, len(lines), cond, never))
-    return sorted(branches, key=lambda b: (b.first, -b.last))
-
-
-def _is_true(group: str) -> bool:
-    """`#if 1`: its #else is never compiled."""
-    return bool(re.fullmatch(r"#if\s+1+", group))
+        arm_start, cond, _group = stack.pop()
+        arms.append((arm_start, len(lines), cond))
+    out = []
+    for first, last, cond in arms:
+        body = range(first, last)  # 0-based lines after the directive
+        out.append(Branch(first, last, cond, len(body) > 0 and all(n in dead for n in body)))
+    return sorted(out, key=lambda b: (b.first, -b.last))
 
 
 def _covered(fns: list[Function]) -> list[tuple[int, int]]:

@@ -97,7 +97,39 @@ def rewrite_macros(text: str) -> str:
         text = _HEAD_WORDS.sub(lambda m: _HEADS[m.group(1)], text)
     if "#" in text and _DECIDABLE.search(text):
         text = blank_dead_branches(text, blank_comments_and_strings(text))
+    text = _loop_macros(text)
     return _blank_conditionals_in_initialisers(text)
+
+
+# `FORALLfacets {`, `FOR_EACH(item, list) {`: an indented line that is an unknown word (and its
+# arguments) before a block. Unparsed, tree-sitter's error recovery can swallow the rest of the function.
+_LOOP_MACRO = re.compile(r"^([ \t]+)([A-Za-z_]\w*)([ \t]*\([^;{}\n]*\))?([ \t]*)\{[ \t]*$", re.M)
+_NOT_LOOP_MACROS = frozenset(
+    {"if", "else", "for", "while", "do", "switch", "try", "catch", "return", "case", "default", "struct", "union",
+     "enum", "class", "namespace", "extern", "sizeof", "typedef", "static", "const", "goto"}
+)  # fmt: skip
+
+
+def _loop_macros(text: str) -> str:
+    """Statement macros that head a block read as loops, at the same length: `FOR_EACH(x) {` becomes
+    `while   (x) {` (the arguments stay, so their calls are seen), `FORALLfacets {` becomes
+    `while(1)     {`; a name too short for that is blanked (the block is then read once). Names of
+    the Python API (`Py_...`) are left to the rules that know them."""
+    if "{" not in text:
+        return text
+
+    def loop(m: re.Match[str]) -> str:
+        indent, name, args, gap = m.group(1), m.group(2), m.group(3), m.group(4)
+        if name in _NOT_LOOP_MACROS or name.startswith(("Py", "_Py")):
+            return m.group(0)
+        rest = m.group(0)[len(indent) + len(name) + len(args or "") + len(gap) :]
+        if args:
+            head = "while" + " " * (len(name) - 5) + args if len(name) >= 5 else " " * len(name) + args
+            return indent + head + gap + rest
+        head = "while(1)" + " " * (len(name) - 8) if len(name) >= 8 else " " * len(name)
+        return indent + head + gap + rest
+
+    return _LOOP_MACRO.sub(loop, text)
 
 
 _INITIALISER = re.compile(r"=\s*\{")
@@ -248,6 +280,9 @@ class TreeSitterFrontend:
                 fn = self._function(n, facts)
                 if fn is not None:
                     unit.functions.append(fn)
+                    if fn.name.startswith("PyInit_"):  # `static PyModuleDef def = {...};` inside PyInit_x
+                        for decl in _local_declarations(n):
+                            self._table(decl, facts, unit, tables, slots)
             elif n.type == "declaration":
                 self._table(n, facts, unit, tables, slots)
         unit.functions += facts.lambdas
@@ -471,3 +506,18 @@ def _fields(body: Node) -> list[Node]:
 
 def _includes(text: str) -> list[str]:
     return re.findall(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', text, re.M)
+
+
+def _local_declarations(fn: Node) -> list[Node]:
+    """The declarations inside a function body (blocks and preprocessor branches included)."""
+    out: list[Node] = []
+    body = fn.child_by_field_name("body")
+    stack = [body] if body is not None else []
+    while stack:
+        n = stack.pop()
+        for c in named(n):
+            if c.type == "declaration":
+                out.append(c)
+            elif c.type in ("compound_statement", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif"):
+                stack.append(c)
+    return out
