@@ -238,7 +238,9 @@ def _analyse_template(
     generated = str(sf.path.with_name(template.generated))
     text = expansion.text
     unit = chooser.analyse(SourceFile(Path(generated), sf.language), Source(text, text.encode("utf-8"), in_memory=True))
-    return remap(unit, expansion, generated, path), []
+    unit = remap(unit, expansion, generated, path)
+    unit.conditional = [(expansion.position(a, 1)[0], expansion.position(b, 1)[0], c) for a, b, c in unit.conditional]
+    return unit, []
 
 
 def analyse_files(

@@ -110,23 +110,34 @@ _NOT_LOOP_MACROS = frozenset(
 )  # fmt: skip
 
 
+_PARAMETER = re.compile(r"\s*(?:const\s+)?[A-Za-z_][\w:<>]*(?:[\s*&]+[A-Za-z_]\w*|\s*[*&]+)\s*|\s*void\s*|\s*")
+
+
+def _parameter_list(args: str) -> bool:
+    """`(int x)`, `(const Foo &o)`, `()`: a C++ constructor defined in its class, not a macro's arguments."""
+    return all(_PARAMETER.fullmatch(part) for part in args.strip()[1:-1].split(","))
+
+
 def _loop_macros(text: str) -> str:
     """Statement macros that head a block read as loops, at the same length: `FOR_EACH(x) {` becomes
     `while   (x) {` (the arguments stay, so their calls are seen), `FORALLfacets {` becomes
-    `while(1)     {`; a name too short for that is blanked (the block is then read once). Names of
+    `while(1)     {`; a name too short for that becomes `if` (the block is then read once) or is
+    blanked. Names of
     the Python API (`Py_...`) are left to the rules that know them."""
     if "{" not in text:
         return text
 
     def loop(m: re.Match[str]) -> str:
         indent, name, args, gap = m.group(1), m.group(2), m.group(3), m.group(4)
-        if name in _NOT_LOOP_MACROS or name.startswith(("Py", "_Py")):
+        if name in _NOT_LOOP_MACROS or name.startswith(("Py", "_Py")) or (args and _parameter_list(args)):
             return m.group(0)
         rest = m.group(0)[len(indent) + len(name) + len(args or "") + len(gap) :]
         if args:
-            head = "while" + " " * (len(name) - 5) + args if len(name) >= 5 else " " * len(name) + args
+            word = "while" if len(name) >= 5 else "if"  # `if` reads the block once: still parsed
+            head = word + " " * (len(name) - len(word)) + args if len(name) >= 2 else " " + args
             return indent + head + gap + rest
-        head = "while(1)" + " " * (len(name) - 8) if len(name) >= 8 else " " * len(name)
+        word = "while(1)" if len(name) >= 8 else "if(1)" if len(name) >= 5 else ""
+        head = word + " " * (len(name) - len(word))
         return indent + head + gap + rest
 
     return _LOOP_MACRO.sub(loop, text)
