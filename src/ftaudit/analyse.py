@@ -178,9 +178,14 @@ class FrontendChooser:
         from .frontends import inactive
 
         branches = inactive.conditional_branches(src.text)
-        candidates = inactive.uncovered(branches, src.text, unit) if branches else []
-        if candidates:
-            inactive.merge(unit, self.ts.analyse(sf, src), candidates, branches)
+        if not branches:
+            return unit
+        candidates = inactive.uncovered(branches, src.text, unit)
+        inner = inactive.inner_uncovered(branches, src.text, unit)
+        if candidates or inner:
+            other = self.ts.analyse(sf, src)
+            inactive.merge_inner(unit, other, inner)
+            inactive.merge(unit, other, candidates, branches)
         return unit
 
     def _undecodable_name(self, sf: SourceFile, src: Any) -> Unit:

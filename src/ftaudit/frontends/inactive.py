@@ -19,7 +19,7 @@ finding from it names the condition it depends on (conditional_notes.name_condit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..facts import Function, Span, Unit
 from .conditions import dead_lines
@@ -107,6 +107,63 @@ def uncovered(branches: list[Branch], text: str, unit: Unit) -> list[Branch]:
         if any(_CODE.search(lines[n - 1]) and not _inside(n, spans) for n in body):
             out.append(b)
     return out
+
+
+def _fact_lines(fn: Function) -> set[int]:
+    lines = {c.span.line for c in fn.calls} | {a.span.line for a in fn.accesses}
+    lines |= {c.span.line for c in fn.comparisons} | {w.span.line for w in fn.field_writes}
+    return lines
+
+
+def inner_uncovered(branches: list[Branch], text: str, unit: Unit) -> list[tuple[Branch, Function]]:
+    """Arms inside a function libclang analysed in which it recorded nothing although they hold
+    statements (`#ifdef PSUTIL_WINDOWS  psutil_set_winver(); #endif` in a setup function): with the
+    function they sit in."""
+    lines = text.split("\n")
+    out = []
+    for fn in unit.functions:
+        inside = [b for b in branches if not b.never and fn.span.line < b.first and b.last <= fn.span.end_line]
+        if not inside:
+            continue
+        facts = _fact_lines(fn)
+        for b in inside:
+            body = range(b.first + 1, min(b.last, len(lines)) + 1)
+            if not any(n in facts for n in body) and any(";" in lines[n - 1] for n in body):
+                out.append((b, fn))
+    return out
+
+
+def merge_inner(unit: Unit, other: Unit, arms: list[tuple[Branch, Function]]) -> None:
+    """Add to each libclang function the calls, accesses, comparisons and field writes tree-sitter's
+    version of it (same name, overlapping lines) has in the arms libclang skipped. Their branch regions
+    are dropped (tree-sitter numbers its own), which for reaching definitions means "may reach"."""
+    by_name: dict[str, list[Function]] = {}
+    for fn in other.functions:
+        by_name.setdefault(fn.name, []).append(fn)
+    for b, fn in arms:
+        twin = next(
+            (
+                t
+                for t in by_name.get(fn.name, [])
+                if not (t.span.end_line < fn.span.line or fn.span.end_line < t.span.line)
+            ),
+            None,
+        )
+        if twin is None:
+            continue
+
+        def within(line: int, b: Branch = b) -> bool:
+            return b.first < line <= b.last
+
+        calls = [c._replace(regions=()) for c in twin.calls if within(c.span.line)]
+        if not calls and not any(within(a.span.line) for a in twin.accesses):
+            continue
+        fn.calls += calls
+        fn.accesses += [a for a in twin.accesses if within(a.span.line)]
+        fn.comparisons += [replace(c, regions=()) for c in twin.comparisons if within(c.span.line)]
+        fn.field_writes += [w for w in twin.field_writes if within(w.span.line)]
+        fn.refs += [r for r in twin.refs if within(r.span.line)]
+        unit.conditional.append((b.first + 1, b.last, b.condition))
 
 
 def _innermost(line: int, branches: list[Branch]) -> Branch | None:
