@@ -8,9 +8,10 @@ import pytest
 from annotations import parse
 from conftest import FIXTURES, scan_fixtures
 
-SOURCES = sorted(
-    p for p in FIXTURES.rglob("*") if p.suffix in {".c", ".h", ".cpp", ".cc", ".hpp", ".pyx", ".pxd", ".pxi"}
-)
+from ftaudit.discover import language_of
+
+# Every file ftaudit would scan: sources and templates (`x.c.src`, `x.pyx.in`).
+SOURCES = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and language_of(p) is not None)
 FRONTENDS = {"c": ["clang", "treesitter"], "cpp": ["clang", "treesitter"], "cython": ["cython"]}
 CASES = [(path, fe) for path in SOURCES for fe in FRONTENDS[path.relative_to(FIXTURES).parts[0]]]
 

@@ -27,8 +27,9 @@ from .facts import Problem, Unit
 from .frontends.flags import FlagSettings
 from .frontends.includes import missing_header_problem
 from .names import utf8_safe
-from .source import read_source
+from .source import Source, read_source
 from .suppress import Ignore, parse_ignores
+from .templates import Template, TemplateError, expand, remap, template_of
 from .vendored import generator_of
 from .workers import Limits, WorkerPool
 
@@ -45,6 +46,7 @@ class FileRecord:
     language: str
     frontend: str  # "clang", "treesitter", "cython", or "skipped"
     generator: str = ""  # the tool whose banner opens the file (f2c, SWIG...): generated code
+    template: str = ""  # "numpy" or "tempita": the file is a template, analysed through its expansion
 
 
 @dataclass
@@ -159,7 +161,7 @@ class FrontendChooser:
         if not utf8_safe(path):
             return self._undecodable_name(sf, src)
         if self.choice == "clang":
-            return self.clang.analyse(sf, src)
+            return self._with_inactive(sf, src, self.clang.analyse(sf, src))
         args = self.settings.flags.args_for(sf.path, src.text, sf.language)
         missing, line = self.headers.of_file(path, src.text, args)
         if missing:  # libclang would parse the file only to fail: straight to tree-sitter
@@ -168,13 +170,29 @@ class FrontendChooser:
             unit = self.clang.analyse(sf, src, args)
             trouble = [p for p in unit.problems if p.code in _FALLBACK]
             if not trouble:
-                return unit
+                return self._with_inactive(sf, src, unit)
             problems = unit.problems
         ts_unit = self.ts.analyse(sf, src)
         why = "; ".join(p.code for p in trouble)
         note = f"analysed with tree-sitter instead of libclang ({why}): no headers needed, types from this file only"
         ts_unit.problems = [*problems, Problem(path, "note", "frontend-fallback", note, trouble[0].line)]
         return ts_unit
+
+    def _with_inactive(self, sf: SourceFile, src: Any, unit: Unit) -> Unit:
+        """libclang's unit plus what tree-sitter reads in the `#if` branches libclang's configuration
+        left out (frontends/inactive.py); tree-sitter runs only for files that have such branches."""
+        from .frontends import inactive
+
+        branches = inactive.conditional_branches(src.text)
+        if not branches:
+            return unit
+        candidates = inactive.uncovered(branches, src.text, unit)
+        inner = inactive.inner_uncovered(branches, src.text, unit)
+        if candidates or inner:
+            other = self.ts.analyse(sf, src)
+            inactive.merge_inner(unit, other, inner)
+            inactive.merge(unit, other, candidates, branches)
+        return unit
 
     def _undecodable_name(self, sf: SourceFile, src: Any) -> Unit:
         """A C/C++ file whose name is not UTF-8 (a hostile tree's `caf\\xff.c`): libclang takes
@@ -193,8 +211,14 @@ def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> Fi
         return FileResult(FileRecord(path, sf.language, "skipped"), None, problems)
     ignores, ignore_problems = parse_ignores(path, src.text, sf.language)
     problems += ignore_problems
+    template = template_of(sf.path.name)
     try:
-        unit = chooser.analyse(sf, src)
+        if template is not None:
+            unit, refused = _analyse_template(sf, src, template, chooser, max_bytes)
+            if unit is None:
+                return FileResult(FileRecord(path, sf.language, "skipped"), None, problems + refused, ignores)
+        else:
+            unit = chooser.analyse(sf, src)
     except Exception as err:
         limit = _limit_reached(err)
         if limit:  # nesting deeper than the walkers follow, or a memory bomb: the file, not ftaudit
@@ -205,8 +229,29 @@ def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> Fi
         )
         return FileResult(FileRecord(path, sf.language, "skipped"), None, problems, ignores, 1)
     problems += unit.problems
-    record = FileRecord(path, unit.language, unit.frontend, generator_of(src.text))
+    record = FileRecord(path, unit.language, unit.frontend, generator_of(src.text), template.kind if template else "")
     return FileResult(record, unit, problems, ignores)
+
+
+def _analyse_template(
+    sf: SourceFile, src: Source, template: Template, chooser: FrontendChooser, max_bytes: int
+) -> tuple[Unit | None, list[Problem]]:
+    """A template's facts: its expansion analysed as the file it generates (from memory), every
+    position moved back onto the template. (None, [why]) when it cannot be expanded; the expansion
+    is bounded to four times the size a source file may have."""
+    path = str(sf.path)
+    try:
+        expansion = expand(template, src.text, path, 4 * max_bytes)
+    except TemplateError as err:
+        code, what = ("too-large", "template expands too far") if err.limit else ("template-error", "template")
+        message = f"{what}: {err.message}; not analysed"
+        return None, [Problem(path, "warning", code, message, err.line)]
+    generated = str(sf.path.with_name(template.generated))
+    text = expansion.text
+    unit = chooser.analyse(SourceFile(Path(generated), sf.language), Source(text, text.encode("utf-8"), in_memory=True))
+    unit = remap(unit, expansion, generated, path)
+    unit.conditional = [(expansion.position(a, 1)[0], expansion.position(b, 1)[0], c) for a, b, c in unit.conditional]
+    return unit, []
 
 
 def analyse_files(

@@ -129,7 +129,8 @@ class Cache:
     def put(self, key: str, result: FileResult) -> None:
         """Store `result` under `key`, with the size and mtime of the headers its unit read."""
         deps: Deps = []
-        for inc in result.unit.includes if result.unit is not None else []:
+        unit = result.unit
+        for inc in [*unit.includes, *unit.depends] if unit is not None else []:
             try:
                 st = os.stat(inc)
             except OSError:

@@ -17,6 +17,7 @@ from pathlib import Path
 from .facts import Problem
 from .names import display
 from .safeio import file_kind, within
+from .templates import template_of
 
 LANGUAGES = {
     ".c": "c",
@@ -56,8 +57,21 @@ class SourceFile:
     language: str
 
 
+_TEMPLATE_SUFFIXES = {".src", ".in", ".tp"}  # numpy's and Tempita's templates (templates/)
+
+
 def language_of(path: Path) -> str | None:
-    return LANGUAGES.get(path.suffix.lower())
+    return language_of_name(path.name)
+
+
+def language_of_name(name: str) -> str | None:
+    """The language of a file by its name: `x.c`, or a template that generates one (`x.c.src`)."""
+    ext = os.path.splitext(name)[1].lower()
+    lang = LANGUAGES.get(ext)
+    if lang is None and ext in _TEMPLATE_SUFFIXES:
+        template = template_of(name)
+        return template.language if template is not None else None
+    return lang
 
 
 def _never(path: Path) -> bool:
@@ -161,7 +175,7 @@ class _Walk:
                 if ident is not None:
                     subdirs.append((entry.path, ident))
                 continue
-            lang = LANGUAGES.get(os.path.splitext(entry.name)[1].lower())
+            lang = language_of_name(entry.name)
             if lang is None or self.excluded(path := base / entry.name) or not self._followable(entry):
                 continue
             if _safe_is_file(entry):  # no system call for a plain entry: the directory listing says

@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from .callgraph import CallGraph, Key, own_key
 from .catalogue import Catalogue, RuleInfo
+from .conditional_notes import name_conditions
 from .facts import Span, Unit
 from .findings import Finding, Related
 
@@ -179,6 +180,7 @@ def run_rules(
     for rid in late:
         reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid], project)
         found += [mark(f) for f in reg.func([u for u in units if _applies(ctx.info, u)], counting, ctx)]
+    found = name_conditions(found, units)
     # One macro use can expand to the same finding twice (same place, same words): keep one.
     unique: dict[tuple[str, str, Span, str], Finding] = {}
     for f in found:

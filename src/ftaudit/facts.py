@@ -89,6 +89,7 @@ class Operand:
     call_args: tuple[Arg, ...] = ()
     member: str | None = None
     value: int | None = None
+    name: str | None = None  # a plain variable (`n` in `n > 2`): what it holds is in Function.locals
 
 
 @dataclass(frozen=True)
@@ -306,4 +307,10 @@ class Unit:
     statics: dict[str, StaticVar] = field(default_factory=dict)  # declared here or used here
     refs: list[FunctionRef] = field(default_factory=list)  # in static initialisers (method tables, slots)
     includes: list[str] = field(default_factory=list)  # files this one includes
+    # Other files whose declarations the analysis used without including them (a .pxi's includer):
+    # like `includes`, a change to one makes the cached facts stale.
+    depends: list[str] = field(default_factory=list)
     missing_headers: list[str] = field(default_factory=list)  # as written in #include
+    # Lines (first, last) of facts read from preprocessor branches libclang's configuration left out
+    # (frontends/inactive.py), with the condition they are compiled under: `#ifdef HAVE_LIBFOO`.
+    conditional: list[tuple[int, int, str]] = field(default_factory=list)

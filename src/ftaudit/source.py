@@ -32,6 +32,8 @@ class Source:
     text: str
     data: bytes
     problems: list[Problem] = field(default_factory=list)
+    # The text is not the file on disk (a template's expansion): a parser must read it from memory.
+    in_memory: bool = False
 
 
 def read_source(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Source | None, list[Problem]]:

@@ -153,10 +153,17 @@ class Recorder:
 
     def compare(self, op: str, lhs: Operand, rhs: Operand, where: Span) -> None:
         """Keep a comparison of a call or a field with a constant (`Py_REFCNT(o) == 1`): the kind a rule
-        can judge. The thousands of `i < n` in a file are not worth carrying to the rules."""
-        if (lhs.value is not None and (rhs.call or rhs.member)) or (rhs.value is not None and (lhs.call or lhs.member)):
+        can judge, also through a local that holds a call's result (`n = Py_REFCNT(o); ... n == 1`). The
+        thousands of `i < n` in a file are not worth carrying to the rules."""
+        if (lhs.value is not None and self._judgeable(rhs)) or (rhs.value is not None and self._judgeable(lhs)):
             checked = self.assertions is not None and self.assertions.contains(where.line, where.col)
             self.fn.comparisons.append(Comparison(op, lhs, rhs, where, self.state, self.regions, checked))
+
+    def _judgeable(self, side: Operand) -> bool:
+        if side.call or side.member:
+            return True
+        held = self.fn.locals.get(side.name or "") if side.name else None
+        return bool(held) and held[-1].kind == OriginKind.CALL
 
     def record(self, a: Access) -> None:
         self.fn.accesses.append(a)

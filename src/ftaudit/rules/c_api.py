@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterator
 
 from ..engine import Context, rule
-from ..facts import Arg, ArgKind, Call, Comparison, LockKind, Operand, Unit
+from ..facts import Arg, ArgKind, Call, Comparison, Function, LockKind, Operand, OriginKind, Unit
 from ..findings import Finding
 from ._protection import Privacy, protects
 
@@ -125,11 +125,16 @@ def refcount_uniqueness_check(unit: Unit, ctx: Context) -> Iterator[Finding]:
         privacy = Privacy(fn, ctx.catalogue)
         for cmp in fn.comparisons:
             for refside, other, op in ((cmp.lhs, cmp.rhs, cmp.op), (cmp.rhs, cmp.lhs, _MIRROR[cmp.op])):
+                via = _refcount_local(fn, refside, cmp)
+                if via is not None:
+                    refside = via
                 is_refcnt = refside.call in _REFCOUNT_CALLS or refside.member in _REFCOUNT_FIELDS
                 if is_refcnt and (op, other.value) in _UNIQUENESS:
                     if cmp.in_assertion and _fresh_operand(privacy, refside, cmp):
                         break  # a sanity check on an object no other thread can see yet decides nothing
                     what = f"{refside.call}(...)" if refside.call else refside.member
+                    if via is not None:
+                        what = f"`{cmp.lhs.name or cmp.rhs.name}` (= {what})"
                     yield ctx.finding(
                         unit,
                         cmp.span,
@@ -140,6 +145,17 @@ def refcount_uniqueness_check(unit: Unit, ctx: Context) -> Iterator[Finding]:
                         "(3.14) or skip the in-place path under Py_GIL_DISABLED",
                     )
                     break
+
+
+def _refcount_local(fn: Function, side: Operand, cmp: Comparison) -> Operand | None:
+    """The refcount read a plain local holds (`n = Py_REFCNT(self); ... if (n == 1)`), as an Operand:
+    every assignment to it before the comparison reads the count."""
+    if side.name is None:
+        return None
+    before = [a for a in fn.locals.get(side.name, []) if a.span is None or a.span.line <= cmp.span.line]
+    if not before or any(a.kind != OriginKind.CALL or a.callee not in _REFCOUNT_CALLS for a in before):
+        return None
+    return Operand(call=before[-1].callee, call_args=before[-1].args)
 
 
 def _fresh_operand(privacy: Privacy, refside: Operand, cmp: Comparison) -> bool:

@@ -54,7 +54,7 @@ class ClangFrontend:
         language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
         if args is None:
             args = self.flags.args_for(sf.path, src.text, sf.language)
-        return self._analyse(path, language, args, src, None)
+        return self._analyse(path, language, args, src, [(path, src.text)] if src.in_memory else None)
 
     def analyse_embedded(self, path: str, text: str, cxx: bool) -> Unit:
         """C or C++ embedded in another file (Cython's `cdef extern from *` blocks), parsed from memory

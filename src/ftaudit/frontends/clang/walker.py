@@ -822,6 +822,8 @@ class FunctionWalker(Recorder):
             return Operand(member=a.path.rsplit(".", 1)[-1])
         if a.kind == ArgKind.LITERAL:
             return Operand(value=a.value)
+        if a.kind == ArgKind.NAME:
+            return Operand(name=a.path)
         return Operand()
 
     def assign(self, name: str, value: ci.Cursor, where: Span) -> None:

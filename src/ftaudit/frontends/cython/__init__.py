@@ -18,13 +18,14 @@ from typing import Any
 from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import DeclKind, ModuleDecl, Problem, Span, Unit
-from ...source import Source
+from ...source import Source, read_tree_text
 from ..flags import looks_like_cxx
-from .walker import collect_module, walk_module
+from .walker import ModuleInfo, collect_module, walk_module
 
 _INCLUDE = re.compile(r'^([ \t]*)include[ \t]+(["\'])([^"\'\n]+)\2', re.M)
 _LANGUAGE_CXX = re.compile(r"^#\s*distutils\s*:\s*language\s*=\s*c\+\+", re.M)
 _TRUE = {"true", "1", "yes"}
+_MAX_INCLUDERS = 4  # includers of one .pxi whose declarations are read
 
 
 def _import_parser() -> tuple[Any, Any, Any]:
@@ -71,6 +72,10 @@ class CythonFrontend:
         if tree is None:
             return unit
         info = collect_module(tree, path, self.catalogue.statics.exempt_types)
+        if path.endswith(".pyx"):
+            self._own_pxd(path, info, unit)
+        elif path.endswith(".pxi"):
+            self._includer_context(path, info, unit)
         functions, refs = walk_module(self.catalogue, info, tree)
         unit.functions = functions
         unit.refs = refs
@@ -114,6 +119,62 @@ class CythonFrontend:
                 Problem(path, "warning", "parse-failed", f"Cython's parser failed: {type(err).__name__}: {err}")
             )
         return None
+
+    def _own_pxd(self, path: str, info: ModuleInfo, unit: Unit) -> None:
+        """The attributes of the module's cdef classes declared in its own `.pxd` (`x.pyx` next to
+        `x.pxd`: Cython reads it as the module's declarations). Read only when it is a regular file in
+        the same directory (a link out of it is not followed); listed in `unit.includes`, so the cache
+        sees a change to it. A `.pxd` Cython cannot parse adds nothing (it is scanned on its own)."""
+        pxd = os.path.splitext(path)[0] + ".pxd"
+        real, folder = os.path.realpath(pxd), os.path.realpath(os.path.dirname(path) or ".")
+        if not os.path.isfile(pxd) or os.path.dirname(real) != folder:
+            return
+        try:
+            text = read_tree_text(pxd)
+        except OSError:
+            return
+        scratch = Unit(pxd, "cython", self.name)
+        tree = self._parse(pxd, self._blank_includes(text, pxd)[0], scratch)
+        if tree is None:
+            return
+        declared = collect_module(tree, pxd, self.catalogue.statics.exempt_types)
+        for cls, attributes in declared.classes.items():
+            merged = info.classes.setdefault(cls, {})
+            for name, is_object in attributes.items():
+                merged.setdefault(name, is_object)
+        info.locks |= {lk for lk in declared.locks if lk.startswith("self.")}
+        unit.includes.append(os.path.normpath(pxd))
+
+    def _includer_context(self, path: str, info: ModuleInfo, unit: Unit) -> None:
+        """A `.pxi` is compiled inside the file that includes it: its globals, cimports, `cdef extern`
+        blocks and classes are the `.pxi`'s too. The includers looked for are the `.pyx`/`.pxi` files of
+        the same directory whose `include` line names this file (at most _MAX_INCLUDERS, regular files
+        in that directory only); each is listed in `unit.depends`, so the cache sees a change to it."""
+        folder = os.path.dirname(path) or "."
+        base = os.path.basename(path)
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            return
+        found = 0
+        for name in names:
+            if name == base or not name.endswith((".pyx", ".pxi")) or found >= _MAX_INCLUDERS:
+                continue
+            other = os.path.join(folder, name)
+            if not os.path.isfile(other) or os.path.dirname(os.path.realpath(other)) != os.path.realpath(folder):
+                continue
+            try:
+                text = read_tree_text(other)
+            except OSError:
+                continue
+            if not any(os.path.basename(m.group(3)) == base for m in _INCLUDE.finditer(text)):
+                continue
+            found += 1
+            tree = self._parse(other, self._blank_includes(text, other)[0], Unit(other, "cython", self.name))
+            if tree is None:
+                continue
+            _adopt(info, collect_module(tree, other, self.catalogue.statics.exempt_types))
+            unit.depends.append(os.path.normpath(other))
 
     @staticmethod
     def _blank_includes(text: str, path: str) -> tuple[str, list[str]]:
@@ -163,6 +224,26 @@ class CythonFrontend:
             unit.problems += [
                 replace(p, path=path, line=p.line + delta if p.line else stat.pos[1]) for p in sub.problems
             ]
+
+
+def _adopt(info: ModuleInfo, outer: ModuleInfo) -> None:
+    """Give `info` (an included file's declarations) those of its includer it does not make itself."""
+    for name, value in outer.cimported.items():
+        info.cimported.setdefault(name, value)
+    for name, module in outer.cimported_modules.items():
+        info.cimported_modules.setdefault(name, module)
+    for name, header in outer.externs.items():
+        info.externs.setdefault(name, header)
+    for name, var in outer.statics.items():
+        if name not in info.statics:
+            info.statics[name] = var
+            if name in outer.object_globals:
+                info.object_globals.add(name)
+    for name, attributes in outer.classes.items():
+        info.classes.setdefault(name, attributes)
+    info.functions |= outer.functions
+    info.locks |= outer.locks
+    info.star_cimports += [m for m in outer.star_cimports if m not in info.star_cimports]
 
 
 def _extern_blocks(tree: Any) -> list[Any]:

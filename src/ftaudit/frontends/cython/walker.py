@@ -8,6 +8,7 @@ global from a module-dict variable and `strtok` from a Python function.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ _SPECIAL = {
     "__cinit__": "PyTypeObject.tp_new",
     "__init__": "PyTypeObject.tp_init",
 }
+# Cython's own declaration packages of C libraries: every name `from <these> cimport *` brings is C.
+_C_LIBRARY_PACKAGES = {"libc", "posix", "cpython", "libcpp"}
+_BUILTINS = frozenset(dir(builtins))  # `len()`, `print()`: never from a star cimport
 _FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTuple_New", "SetNode": "PySet_New"}
 _LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
 _END_OF_LINE = 1 << 20  # an end column past any line
@@ -133,6 +137,7 @@ class ModuleInfo:
     path: str
     cimported: dict[str, tuple[str, str]] = field(default_factory=dict)  # local name -> (real name, module)
     cimported_modules: dict[str, str] = field(default_factory=dict)  # alias -> module
+    star_cimports: list[str] = field(default_factory=list)  # `from libc.string cimport *`: C library modules
     externs: dict[str, str] = field(default_factory=dict)  # C function -> header ("" for verbatim C)
     statics: dict[str, StaticVar] = field(default_factory=dict)  # cdef global name -> fact
     object_globals: set[str] = field(default_factory=set)
@@ -158,6 +163,10 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
         k = kind(stat)
         if k == "FromCImportStatNode":
             for _, name, as_name in stat.imported_names or []:
+                if name == "*":
+                    if stat.module_name.split(".")[0] in _C_LIBRARY_PACKAGES:
+                        info.star_cimports.append(stat.module_name)
+                    continue
                 info.cimported[as_name or name] = (name, stat.module_name)
         elif k == "CImportStatNode":
             info.cimported_modules[stat.as_name or stat.module_name.split(".")[0]] = stat.module_name
@@ -284,6 +293,9 @@ class CythonWalker(Recorder):
         self.globals: set[str] = set()
         self.locals: set[str] = {p.name for p in fn.params}
         self.ptr_params = pointer_params(fn.params)
+        # Names typed as a cdef class of this module: parameters (`cdef int _acquire(FastLock self)`)
+        # and `cdef FastLock lk` locals, so writes through them are field writes of that class.
+        self.typed: dict[str, str] = {p.name: p.type for p in fn.params if p.type in info.classes}
         self.pending: list[tuple[str, Span, State]] = []
         self.stored: set[str] = set()
         self.parallel_gil: list[Span] = []
@@ -335,9 +347,12 @@ class CythonWalker(Recorder):
             self.store(n.lhs, AccessKind.RMW, n, getattr(n, "operator", "") + "=")
             return True
         if k == "CVarDefNode":
+            tname, _ = base_type(n.base_type)
             for d in n.declarators or []:
                 name = declarator_name(d)
                 self.locals.add(name)
+                if tname in self.info.classes and not declarator_shape(d):
+                    self.typed[name] = tname
                 default = declarator_default(d)
                 if default is not None:
                     self.expr(default)
@@ -587,25 +602,21 @@ class CythonWalker(Recorder):
         self.field_write(root, path, where, op)
 
     def field_write(self, root: Node, path: str, where: Span, op: str) -> None:
-        if not self.klass or root.name != self.self_name() or path.count(".") != 1:
+        """A write to an attribute of a cdef class instance (`self.hits`, `self.st.has_gauss`, `lk._count`
+        through a typed parameter), as the C frontends record `self->st.has_gauss = 0`. A write into an
+        attribute that holds a Python object (`self.obj.x = 1`) is that other object's own business."""
+        klass = self.klass if self.klass and root.name == self.self_name() else self.typed.get(root.name, "")
+        parts = path.split("[", 1)[0].split(".")
+        fields = self.info.classes.get(klass, {}) if klass else {}
+        if len(parts) < 2 or parts[1] not in fields or (len(parts) > 2 and fields[parts[1]]):
             return
-        field_name = path.split(".", 1)[1].split("[", 1)[0]
-        fields = self.info.classes.get(self.klass, {})
-        if field_name in fields:
-            self.fn.field_writes.append(
-                FieldWrite(
-                    path.split("[", 1)[0],
-                    root.name,
-                    self.klass,
-                    where,
-                    self.state,
-                    op,
-                    fields[field_name]
-                    and "[" not in path
-                    and not (op != "=" and field_name in self.info.in_place_fields.get(self.klass, ())),
-                    field_name in self.info.pointer_fields.get(self.klass, ()) and "[" not in path,
-                )
-            )
+        field_name = parts[1]
+        whole = len(parts) == 2 and "[" not in path  # the field itself, not an item or a member of it
+        in_place = op != "=" and field_name in self.info.in_place_fields.get(klass, ())
+        is_object = bool(fields[field_name]) and whole and not in_place
+        is_pointer = field_name in self.info.pointer_fields.get(klass, ()) and whole
+        write = FieldWrite(".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer)
+        self.fn.field_writes.append(write)
 
     def self_name(self) -> str:
         return self.fn.params[0].name if self.fn.params else "self"
@@ -677,6 +688,10 @@ class CythonWalker(Recorder):
             if name in self.info.externs:
                 header = self.info.externs[name]
                 return name, header or "", header == ""
+            star = self.info.star_cimports
+            if star and name not in self.locals and name not in self.info.functions and name not in _BUILTINS:
+                # `from libc.string cimport *`: a name the module does not define is one of those C functions
+                return name, star[-1], False
             return name, "", True
         if k == "AttributeNode":
             obj = f.obj
@@ -822,6 +837,19 @@ def build_function(
     return fn
 
 
+def _members(cls: Node) -> Iterable[tuple[Node, str]]:
+    """The methods of a class with their names; an old-style `property x:` block's `__get__`/`__set__`/
+    `__del__` are methods named `x.__set__`."""
+    for member in _flatten(cls.body):
+        k = kind(member)
+        if k in ("DefNode", "CFuncDefNode"):
+            yield member, function_name(member)
+        elif k == "PropertyNode":
+            for accessor in _flatten(member.body):
+                if kind(accessor) == "DefNode":
+                    yield accessor, f"{member.name}.{function_name(accessor)}"
+
+
 def walk_module(cat: Catalogue, info: ModuleInfo, tree: Node) -> tuple[list[Function], list[FunctionRef]]:
     """Every function of the module, the module body as `<module>`, and how Python reaches them."""
     functions: list[Function] = []
@@ -837,10 +865,7 @@ def walk_module(cat: Catalogue, info: ModuleInfo, tree: Node) -> tuple[list[Func
                 refs.append(FunctionRef(fn.name, "python-def", fn.span))
         elif k in ("CClassDefNode", "PyClassDefNode"):
             cname = stat.class_name if k == "CClassDefNode" else stat.name
-            for member in _flatten(stat.body):
-                if kind(member) not in ("DefNode", "CFuncDefNode"):
-                    continue
-                mname = function_name(member)
+            for member, mname in _members(stat):
                 fn = build_function(
                     cat, info, member, f"{cname}.{mname}", cname if k == "CClassDefNode" else "", functions
                 )

@@ -97,7 +97,50 @@ def rewrite_macros(text: str) -> str:
         text = _HEAD_WORDS.sub(lambda m: _HEADS[m.group(1)], text)
     if "#" in text and _DECIDABLE.search(text):
         text = blank_dead_branches(text, blank_comments_and_strings(text))
+    text = _loop_macros(text)
     return _blank_conditionals_in_initialisers(text)
+
+
+# `FORALLfacets {`, `FOR_EACH(item, list) {`: an indented line that is an unknown word (and its
+# arguments) before a block. Unparsed, tree-sitter's error recovery can swallow the rest of the function.
+_LOOP_MACRO = re.compile(r"^([ \t]+)([A-Za-z_]\w*)([ \t]*\([^;{}\n]*\))?([ \t]*)\{[ \t]*$", re.M)
+_NOT_LOOP_MACROS = frozenset(
+    {"if", "else", "for", "while", "do", "switch", "try", "catch", "return", "case", "default", "struct", "union",
+     "enum", "class", "namespace", "extern", "sizeof", "typedef", "static", "const", "goto"}
+)  # fmt: skip
+
+
+_PARAMETER = re.compile(r"\s*(?:const\s+)?[A-Za-z_][\w:<>]*(?:[\s*&]+[A-Za-z_]\w*|\s*[*&]+)\s*|\s*void\s*|\s*")
+
+
+def _parameter_list(args: str) -> bool:
+    """`(int x)`, `(const Foo &o)`, `()`: a C++ constructor defined in its class, not a macro's arguments."""
+    return all(_PARAMETER.fullmatch(part) for part in args.strip()[1:-1].split(","))
+
+
+def _loop_macros(text: str) -> str:
+    """Statement macros that head a block read as loops, at the same length: `FOR_EACH(x) {` becomes
+    `while   (x) {` (the arguments stay, so their calls are seen), `FORALLfacets {` becomes
+    `while(1)     {`; a name too short for that becomes `if` (the block is then read once) or is
+    blanked. Names of
+    the Python API (`Py_...`) are left to the rules that know them."""
+    if "{" not in text:
+        return text
+
+    def loop(m: re.Match[str]) -> str:
+        indent, name, args, gap = m.group(1), m.group(2), m.group(3), m.group(4)
+        if name in _NOT_LOOP_MACROS or name.startswith(("Py", "_Py")) or (args and _parameter_list(args)):
+            return m.group(0)
+        rest = m.group(0)[len(indent) + len(name) + len(args or "") + len(gap) :]
+        if args:
+            word = "while" if len(name) >= 5 else "if"  # `if` reads the block once: still parsed
+            head = word + " " * (len(name) - len(word)) + args if len(name) >= 2 else " " + args
+            return indent + head + gap + rest
+        word = "while(1)" if len(name) >= 8 else "if(1)" if len(name) >= 5 else ""
+        head = word + " " * (len(name) - len(word))
+        return indent + head + gap + rest
+
+    return _LOOP_MACRO.sub(loop, text)
 
 
 _INITIALISER = re.compile(r"=\s*\{")
@@ -248,6 +291,9 @@ class TreeSitterFrontend:
                 fn = self._function(n, facts)
                 if fn is not None:
                     unit.functions.append(fn)
+                    if fn.name.startswith("PyInit_"):  # `static PyModuleDef def = {...};` inside PyInit_x
+                        for decl in _local_declarations(n):
+                            self._table(decl, facts, unit, tables, slots)
             elif n.type == "declaration":
                 self._table(n, facts, unit, tables, slots)
         unit.functions += facts.lambdas
@@ -477,3 +523,18 @@ def _fields(body: Node) -> list[Node]:
 
 def _includes(text: str) -> list[str]:
     return re.findall(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', text, re.M)
+
+
+def _local_declarations(fn: Node) -> list[Node]:
+    """The declarations inside a function body (blocks and preprocessor branches included)."""
+    out: list[Node] = []
+    body = fn.child_by_field_name("body")
+    stack = [body] if body is not None else []
+    while stack:
+        n = stack.pop()
+        for c in named(n):
+            if c.type == "declaration":
+                out.append(c)
+            elif c.type in ("compound_statement", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif"):
+                stack.append(c)
+    return out

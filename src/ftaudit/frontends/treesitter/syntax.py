@@ -132,6 +132,21 @@ def int_value(n: Node, src: Source) -> int | None:
     return None
 
 
+_MACRO_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _macro_built_name(inner: Node, src: Source) -> str:
+    """The name in `LIB(sgesv)` / `BLAS_FUNC(dgemm)`: the one identifier argument of an upper-case
+    macro (the macro adds a prefix or suffix tree-sitter cannot know); "" for anything else, such as
+    `get_handler(kind)(x)`, a call of the function a call returned."""
+    macro = inner.child_by_field_name("function")
+    args = inner.child_by_field_name("arguments")
+    if macro is None or macro.type != "identifier" or not _MACRO_NAME.fullmatch(src.text(macro)) or args is None:
+        return ""
+    words = named(args)
+    return src.text(words[0]) if len(words) == 1 and words[0].type == "identifier" else ""
+
+
 def callee_name(call: Node, src: Source) -> str:
     f = call.child_by_field_name("function")
     if f is None:
@@ -142,6 +157,8 @@ def callee_name(call: Node, src: Source) -> str:
     if f.type == "field_expression":
         field = f.child_by_field_name("field")
         return src.text(field) if field is not None else ""
+    if f.type == "call_expression":  # `LIB(sgesv)(...)`: a function-like macro builds the callee's name
+        return _macro_built_name(f, src)
     if f.type in ("qualified_identifier", "template_function"):
         name = f.child_by_field_name("name")
         while name is not None and name.type in ("qualified_identifier", "template_function"):

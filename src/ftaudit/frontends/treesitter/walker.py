@@ -49,6 +49,7 @@ from .syntax import (
 
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 _OPERANDS = {"call_expression", "field_expression"}
+_NAME_AND_NUMBER = {"identifier", "number_literal"}
 _LOOPS = {"for_statement", "while_statement", "do_statement", "for_range_loop"}
 _CS_MACROS = {
     "Py_BEGIN_CRITICAL_SECTION": ("PyCriticalSection_Begin", "_py_cs"),
@@ -575,7 +576,8 @@ class TsWalker(Recorder):
             op in _COMPARE
             and lhs is not None
             and rhs is not None
-            and (strip(lhs).type in _OPERANDS or strip(rhs).type in _OPERANDS)  # else nothing worth keeping
+            # else nothing worth keeping: a call or a field, or a variable against a number (`n > 2`)
+            and (strip(lhs).type in _OPERANDS or strip(rhs).type in _OPERANDS or _name_and_number(lhs, rhs))
         ):
             self.compare(op, self.operand(lhs), self.operand(rhs), span(n))
         self.children(n)
@@ -589,6 +591,8 @@ class TsWalker(Recorder):
             return Operand(member=a.path.rsplit(".", 1)[-1])
         if a.kind == ArgKind.LITERAL:
             return Operand(value=a.value)
+        if a.kind == ArgKind.NAME:
+            return Operand(name=a.path)
         return Operand()
 
     def assign(self, name: str, value: Node, where: Span) -> None:
@@ -783,3 +787,7 @@ _BRANCH_HINT = re.compile(r"^(?:[A-Za-z0-9]+_)?(?:UN)?LIKELY$|^(?:un)?likely$|^_
 def _known_api(name: str, cat: Catalogue) -> bool:
     """Declared in a header tree-sitter cannot read, but not a project library's function."""
     return bool(_API.match(name)) or name in cat.libc or name in cat.locks.mutex or name in cat.statics.buffer_writers
+
+
+def _name_and_number(lhs: Node, rhs: Node) -> bool:
+    return {strip(lhs).type, strip(rhs).type} == _NAME_AND_NUMBER
