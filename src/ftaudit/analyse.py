@@ -29,7 +29,7 @@ from .frontends.includes import missing_header_problem
 from .names import utf8_safe
 from .source import read_source
 from .suppress import Ignore, parse_ignores
-from .vendored import generator_of
+from .vendored import f2c_or, generator_of
 from .workers import Limits, WorkerPool
 
 if TYPE_CHECKING:
@@ -200,6 +200,7 @@ def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> Fi
         return FileResult(FileRecord(path, sf.language, "skipped"), None, problems, ignores, 1)
     problems += unit.problems
     record = FileRecord(path, unit.language, unit.frontend, generator_of(src.text))
+    unit.generator = f2c_or(record.generator, src.text)
     return FileResult(record, unit, problems, ignores)
 
 

@@ -283,3 +283,7 @@ class Unit:
     refs: list[FunctionRef] = field(default_factory=list)  # in static initialisers (method tables, slots)
     includes: list[str] = field(default_factory=list)  # files this one includes
     missing_headers: list[str] = field(default_factory=list)  # as written in #include
+    # Fields of the Python object types declared here (C structs starting with PyObject_HEAD/ob_base,
+    # Cython `cdef class` attributes): field name -> its type as written (`FT_Face`, `z_stream`, `CURL *`).
+    object_fields: dict[str, str] = field(default_factory=dict)
+    generator: str = ""  # the tool whose banner opens the file ("f2c", "SWIG", ...; vendored.generator_of)

@@ -75,6 +75,7 @@ class CythonFrontend:
         unit.functions = functions
         unit.refs = refs
         unit.statics = {v.key: v for v in info.statics.values()}
+        unit.object_fields = info.field_types
         self._embedded_c(tree, src.text, path, unit, bool(_LANGUAGE_CXX.search(src.text)))
         if path.endswith(".pyx"):
             own = {k: str(v) for k, v in (getattr(tree, "directive_comments", None) or {}).items()}

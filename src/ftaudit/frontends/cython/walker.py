@@ -44,7 +44,10 @@ PYTHON_TYPES = {
 }  # fmt: skip
 LOCK_TYPES = {"pymutex", "pythread_type_lock", "PyThread_type_lock", "PyMutex"}
 _LOCKISH = re.compile(r"lock|mutex", re.I)
-_LOCK_FACTORIES = {"Lock", "RLock", "allocate_lock"}
+_LOCK_FACTORIES = {"Lock", "RLock", "allocate_lock", "FastRLock"}
+_LOCK_DECORATOR = re.compile(r"with_\w+|synchronized|locked")
+# Python builtins a `from X cimport *` module cannot have declared.
+_BUILTINS = frozenset(dir(__import__("builtins")))
 _SPECIAL = {
     "__dealloc__": "PyTypeObject.tp_dealloc",
     "__cinit__": "PyTypeObject.tp_new",
@@ -134,7 +137,10 @@ class ModuleInfo:
     object_globals: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)  # cdef/def functions of this module
     classes: dict[str, dict[str, bool]] = field(default_factory=dict)  # cdef class -> field -> is object
+    field_types: dict[str, str] = field(default_factory=dict)  # cdef class attribute -> its C type
     locks: set[str] = field(default_factory=set)  # names and paths known to hold locks
+    star_cimports: list[str] = field(default_factory=list)  # modules of `from X cimport *`
+    imported: set[str] = field(default_factory=set)  # names bound by Python `from X import name`
     parallel_names: set[str] = field(default_factory=lambda: {"prange", "parallel"})
 
 
@@ -152,7 +158,15 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
         k = kind(stat)
         if k == "FromCImportStatNode":
             for _, name, as_name in stat.imported_names or []:
-                info.cimported[as_name or name] = (name, stat.module_name)
+                if name == "*":  # `from .defs cimport *`: unknown names may be the .pxd's C functions
+                    info.star_cimports.append(stat.module_name)
+                else:
+                    info.cimported[as_name or name] = (name, stat.module_name)
+        elif k == "FromImportStatNode":
+            for item in getattr(stat, "items", None) or []:
+                target = item[1] if isinstance(item, tuple) and len(item) > 1 else None
+                if kind(target) == "NameNode":
+                    info.imported.add(target.name)
         elif k == "CImportStatNode":
             info.cimported_modules[stat.as_name or stat.module_name.split(".")[0]] = stat.module_name
         elif k == "CDefExternNode":
@@ -188,6 +202,7 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
                     tname, _ = base_type(member.base_type)
                     for d, name in _cvar_names(member):
                         fields[name] = not declarator_shape(d) and (tname in PYTHON_TYPES or tname in info.classes)
+                        info.field_types.setdefault(name, f"{tname} {declarator_shape(d)}".strip())
                         if tname in LOCK_TYPES:
                             info.locks.add(f"self.{name}")
             info.classes[stat.class_name] = fields
@@ -485,6 +500,10 @@ class CythonWalker(Recorder):
         path = _path(manager)
         if path and (path in self.info.locks or _LOCKISH.search(path.rsplit(".", 1)[-1])):
             return Lock(LockKind.MUTEX, path)
+        if k == "NameNode" and path in self.info.imported:
+            # A module-level object of another module used bare as a context manager: a shared lock
+            # (h5py's `from ._objects import phil` ... `with phil:`); files and scopes are made by calls.
+            return Lock(LockKind.MUTEX, path)
         return None
 
     def gil_stat(self, n: Node) -> bool:
@@ -644,6 +663,8 @@ class CythonWalker(Recorder):
             if name in self.info.externs:
                 header = self.info.externs[name]
                 return name, header or "", header == ""
+            if self.info.star_cimports and not self._bound(name):
+                return name, self.info.star_cimports[0], False
             return name, "", True
         if k == "AttributeNode":
             obj = f.obj
@@ -651,6 +672,10 @@ class CythonWalker(Recorder):
                 return f.attribute, self.info.cimported_modules[obj.name], False
             return f.attribute, "", True
         return "", "", True
+
+    def _bound(self, name: str) -> bool:
+        """Whether `name` is bound in Python or by this module (so not a `cimport *` C function)."""
+        return name in self.locals or name in self.info.functions or name in self.info.imported or name in _BUILTINS
 
     def call(self, n: Node) -> None:
         f = n.function
@@ -731,6 +756,17 @@ def _is_python_visible(n: Node) -> bool:
     return kind(n) == "DefNode" or bool(getattr(n, "overridable", False))
 
 
+def _lock_decorator(n: Node) -> str:
+    """The name of a decorator that runs the function under a lock (`@with_phil`, `@synchronized`,
+    `@locked`), "" if none: by name, as the decorator is usually another module's."""
+    for d in getattr(n, "decorators", None) or []:
+        dec = d.decorator
+        name = dec.attribute if kind(dec) == "AttributeNode" else getattr(dec, "name", "")
+        if name and (_LOCK_DECORATOR.match(name) or _LOCKISH.search(name)):
+            return str(name)
+    return ""
+
+
 def _critical_section_decorated(n: Node) -> bool:
     for d in getattr(n, "decorators", None) or []:
         dec = d.decorator
@@ -751,6 +787,9 @@ def build_function(
     if _critical_section_decorated(n) and fn.params:
         first = fn.params[0].name
         w.state = (Lock(LockKind.CRITICAL_SECTION, first, (first,)),)
+    decorator = _lock_decorator(n)
+    if decorator:
+        w.state = (*w.state, Lock(LockKind.MUTEX, decorator))
     if kind(n) == "LambdaNode":
         w.expr(body)
     else:
