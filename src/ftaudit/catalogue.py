@@ -164,6 +164,7 @@ class Library:
     reentrant: tuple[str, ...] = ()
     reentrant_headers: tuple[str, ...] = ()
     handles: tuple[str, ...] = ()
+    readonly: tuple[str, ...] = ()  # calls that only read what a handle's creation fixed (FT303 skips them)
 
     def summary(self) -> str:
         """The condition as one line (for messages)."""
@@ -241,8 +242,8 @@ def _writer_spec(name: str, value: Any) -> tuple[int, ...] | int:
 
 
 _LIBRARY_KEYS = frozenset(
-    {"name", "title", "functions", "headers", "unsafe", "reentrant", "reentrant-headers", "handles", "condition",
-     "fix", "source"}
+    {"name", "title", "functions", "headers", "unsafe", "reentrant", "reentrant-headers", "handles", "readonly",
+     "condition", "fix", "source"}
 )  # fmt: skip
 
 
@@ -267,6 +268,7 @@ def _library(raw: dict[str, Any]) -> Library:
             reentrant=tuple(raw.get("reentrant", ())),
             reentrant_headers=tuple(raw.get("reentrant-headers", ())),
             handles=tuple(raw.get("handles", ())),
+            readonly=tuple(raw.get("readonly", ())),
         )
     except KeyError as err:
         raise ValueError(f"libraries.toml: {name}: missing key {err}") from err

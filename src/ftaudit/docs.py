@@ -40,7 +40,7 @@ def libraries_markdown(rule_id: str, libraries: Sequence[Library]) -> str:
     elif rule_id == "FT303":
         rows = [lib for lib in libraries if lib.handles]
         head = "| library (`thread-safe-libraries` name) | handle types | condition | fix | source |"
-        cells = [_globs(lib.handles) for lib in rows]
+        cells = [_globs(lib.handles) + (f" (not: {_globs(lib.readonly)})" if lib.readonly else "") for lib in rows]
         title = "Handles ftaudit knows"
         intro = "A field of one of these types, passed to a function of its library, is a use of the handle."
     else:

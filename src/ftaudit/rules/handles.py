@@ -14,7 +14,7 @@ from ..engine import Context, rule
 from ..facts import Arg, ArgKind, Unit
 from ..findings import Finding
 from ._libraries import active, handle_of, library_index, library_of, matches
-from ._protection import holds_mutex, protects
+from ._protection import Privacy, holds_mutex, protects
 from ._roles import Role, roles_of
 
 # No other thread can hold the object yet (constructors) or any more (deallocators), or it runs once.
@@ -39,12 +39,15 @@ def unsafe_library_handle(unit: Unit, ctx: Context) -> Iterator[Finding]:
         role = roles[fn.name]
         if role.init_only or role in _NOT_SHARED:
             continue
+        privacy = Privacy(fn, ctx.catalogue)
         for call in fn.calls:
             if call.user_defined and call.declared_in == "":
                 continue
             lib = library_of(call, libraries)
             if lib is None or matches(call.name, ctx.catalogue.safe_functions) or index.own_source(unit, lib.name):
                 continue
+            if matches(call.name, lib.readonly):
+                continue  # reads what does not change once the handle is made (`FT_HAS_KERNING(face)`)
             if holds_mutex(call.locks):
                 continue
             for arg in call.args:
@@ -54,6 +57,8 @@ def unsafe_library_handle(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 handle = handle_of(lib, index.object_fields.get(name, ""))
                 if not handle or protects(call.locks, arg):
                     continue
+                if privacy.is_private(Arg(ArgKind.NAME, arg.root, arg.root), at=(call.span, call.regions)):
+                    continue  # an object this call made (`self = PyObject_New(...)`): no other thread has it
                 shown = f"{arg.root}->{name}" if unit.language != "cython" else f"{arg.root}.{name}"
                 yield ctx.finding(
                     unit,

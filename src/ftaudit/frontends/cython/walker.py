@@ -670,6 +670,9 @@ class CythonWalker(Recorder):
             obj = f.obj
             if kind(obj) == "NameNode" and obj.name in self.info.cimported_modules:
                 return f.attribute, self.info.cimported_modules[obj.name], False
+            if kind(obj) == "NameNode" and obj.name in self.info.cimported and obj.name not in self.locals:
+                real, package = self.info.cimported[obj.name]  # `from lxml.includes cimport xmlparser`
+                return f.attribute, f"{package}.{real}", False
             return f.attribute, "", True
         return "", "", True
 
