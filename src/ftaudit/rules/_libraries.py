@@ -97,12 +97,19 @@ class LibraryIndex:
     the object fields of every Python type (a `cdef class` is often declared in a `.pxd`)."""
 
     own_dirs: dict[str, set[str]] = field(default_factory=dict)  # library name ("" configured) -> dirs
+    own_files: dict[str, set[str]] = field(default_factory=dict)  # library name -> files defining its API
     f2c: dict[str, str] = field(default_factory=dict)  # function -> the f2c-translated file defining it
     object_fields: dict[str, str] = field(default_factory=dict)  # field -> type as written
 
     def own_source(self, unit: Unit, lib_name: str) -> bool:
-        """Is `unit` part of the library's own implementation?"""
-        return os.path.dirname(os.path.abspath(unit.path)) in self.own_dirs.get(lib_name, set())
+        """Is `unit` part of the library's own implementation: it defines an exported function of the
+        library, or it is C/C++ code that binds nothing to Python in a directory of files that do?
+        (A binding next to a helper that defines a library-named function stays a binding: scipy's
+        `_qhull.pyx` beside `qhull_misc.c`.)"""
+        path = os.path.abspath(unit.path)
+        if path in self.own_files.get(lib_name, set()):
+            return True
+        return not _binds(unit) and os.path.dirname(path) in self.own_dirs.get(lib_name, set())
 
     def f2c_callee(self, unit: Unit, call: Call) -> str:
         """The f2c-translated file defining the callee (`dgesv_`, or `dgesv` built as `FNAME(dgesv)`), when
@@ -113,6 +120,18 @@ class LibraryIndex:
         if not where or os.path.dirname(where) == os.path.dirname(os.path.abspath(unit.path)):
             return ""
         return where
+
+
+_PYTHON_TABLES = ("PyMethodDef", "PyType", "PyGetSetDef", "PyMemberDef", "PyModuleDef")
+
+
+def _binds(unit: Unit) -> bool:
+    """Does the file bind code to Python (Cython, a module definition, a method table or type slots)?"""
+    return (
+        unit.language == "cython"
+        or bool(unit.module_decls)
+        or any(ref.context.startswith(_PYTHON_TABLES) for ref in unit.refs)
+    )
 
 
 def _build(units: Iterable[Unit], cat: Catalogue) -> LibraryIndex:
@@ -129,11 +148,11 @@ def _build(units: Iterable[Unit], cat: Catalogue) -> LibraryIndex:
                 index.f2c.setdefault(fn.name, os.path.abspath(unit.path))
             if fn.internal:
                 continue
-            if matches(fn.name, cat.unsafe_functions):
-                index.own_dirs.setdefault("", set()).add(directory)
-            for lib in libraries:
-                if matches(fn.name, lib.functions):
-                    index.own_dirs.setdefault(lib.name, set()).add(directory)
+            names = [""] if matches(fn.name, cat.unsafe_functions) else []
+            names += [lib.name for lib in libraries if matches(fn.name, lib.functions)]
+            for name in names:
+                index.own_dirs.setdefault(name, set()).add(directory)
+                index.own_files.setdefault(name, set()).add(os.path.abspath(unit.path))
     return index
 
 

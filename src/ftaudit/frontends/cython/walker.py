@@ -42,7 +42,7 @@ State = tuple[Lock, ...]
 PYTHON_TYPES = {
     "object", "list", "dict", "tuple", "set", "frozenset", "str", "bytes", "unicode", "bytearray", "type", "slice",
 }  # fmt: skip
-LOCK_TYPES = {"pymutex", "pythread_type_lock", "PyThread_type_lock", "PyMutex"}
+LOCK_TYPES = {"pymutex", "pythread_type_lock", "PyThread_type_lock", "PyMutex", "FastRLock"}
 _LOCKISH = re.compile(r"lock|mutex", re.I)
 _LOCK_FACTORIES = {"Lock", "RLock", "allocate_lock", "FastRLock"}
 _LOCK_DECORATOR = re.compile(r"with_\w+|synchronized|locked")
