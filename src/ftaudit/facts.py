@@ -282,7 +282,8 @@ class Unit:
     statics: dict[str, StaticVar] = field(default_factory=dict)  # declared here or used here
     refs: list[FunctionRef] = field(default_factory=list)  # in static initialisers (method tables, slots)
     includes: list[str] = field(default_factory=list)  # files this one includes
-    missing_headers: list[str] = field(default_factory=list)  # as written in #include
+    # As written in #include (Cython: in `cdef extern from`), when the frontend did not read them.
+    missing_headers: list[str] = field(default_factory=list)
     # Fields of the Python object types declared here (C structs starting with PyObject_HEAD/ob_base,
     # Cython `cdef class` attributes): field name -> its type as written (`FT_Face`, `z_stream`, `CURL *`).
     object_fields: dict[str, str] = field(default_factory=dict)

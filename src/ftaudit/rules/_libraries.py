@@ -65,13 +65,24 @@ def active(cat: Catalogue) -> tuple[Library, ...]:
     return tuple(lib for lib in cat.libraries if lib.name not in cat.thread_safe_libraries)
 
 
-def library_of(call: Call, libraries: Sequence[Library]) -> Library | None:
+@lru_cache(maxsize=64)
+def _by_name(libraries: tuple[Library, ...]) -> re.Pattern[str]:
+    """One pattern for the API of every library, a named group per library (one match per call)."""
+    alternatives = [
+        f"(?P<l{i}>{'|'.join(fnmatch.translate(g) for g in lib.functions)})"
+        for i, lib in enumerate(libraries)
+        if lib.functions
+    ]
+    return re.compile("|".join(alternatives) or "(?!)")
+
+
+def library_of(call: Call, libraries: tuple[Library, ...]) -> Library | None:
     """The library `call` goes into: by the callee's name, or (a C++ member function, which names
     no library by itself) by the header its declaration is in."""
     if not call.user_defined:  # a member function's name (`stream.readline()`) says nothing
-        for lib in libraries:
-            if matches(call.name, lib.functions):
-                return lib
+        m = _by_name(libraries).match(call.name)
+        if m is not None and m.lastgroup is not None:
+            return libraries[int(m.lastgroup[1:])]
     if call.declared_in:
         for lib in libraries:
             if header_matches(call.declared_in, lib.headers) is not None:

@@ -22,8 +22,8 @@ _NOT_SHARED = (Role.CONSTRUCTOR, Role.DEALLOC, Role.GC)
 
 
 def _field(arg: Arg) -> str:
-    """The field a member path ends in (`self.face` -> `face`, `self.zst.next_in` -> `zst`... the
-    first field after the root, which is the object's own)."""
+    """The object's own field a member path goes through: the first after the root (`self.face` ->
+    `face`, `self.zst.next_in` -> `zst`)."""
     parts = arg.path.replace("[]", "").split(".")
     return parts[1] if len(parts) >= 2 else ""
 

@@ -82,6 +82,8 @@ class CythonFrontend:
         unit.refs = refs
         unit.statics = {v.key: v for v in info.statics.values()}
         unit.object_fields = info.field_types
+        # `cdef extern from "h"` headers: named, never read (as tree-sitter lists its #includes).
+        unit.missing_headers = sorted({h for h in info.externs.values() if h} | info.extern_headers)
         self._embedded_c(tree, src.text, path, unit, bool(_LANGUAGE_CXX.search(src.text)))
         if path.endswith(".pyx"):
             own = {k: str(v) for k, v in (getattr(tree, "directive_comments", None) or {}).items()}

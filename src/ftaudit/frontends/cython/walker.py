@@ -138,6 +138,7 @@ class ModuleInfo:
     functions: set[str] = field(default_factory=set)  # cdef/def functions of this module
     classes: dict[str, dict[str, bool]] = field(default_factory=dict)  # cdef class -> field -> is object
     field_types: dict[str, str] = field(default_factory=dict)  # cdef class attribute -> its C type
+    extern_headers: set[str] = field(default_factory=set)  # every `cdef extern from "h"` header
     locks: set[str] = field(default_factory=set)  # names and paths known to hold locks
     star_cimports: list[str] = field(default_factory=list)  # modules of `from X cimport *`
     imported: set[str] = field(default_factory=set)  # names bound by Python `from X import name`
@@ -171,6 +172,8 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
             info.cimported_modules[stat.as_name or stat.module_name.split(".")[0]] = stat.module_name
         elif k == "CDefExternNode":
             header = stat.include_file or ""
+            if header:
+                info.extern_headers.add(header)
             for decl in _flatten(stat.body):
                 for d in getattr(decl, "declarators", None) or []:
                     if kind(d) == "CFuncDeclaratorNode":
