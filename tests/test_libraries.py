@@ -102,3 +102,22 @@ def test_macro_built_callees():
     assert expand_name(macros, "LAPACK", "dgesv") == "dgesv"  # BLAS_FUNC is a header's: the name stays
     assert expand_name(macros, "P", "dgesv") == "dgesv_"
     assert expand_name(macros, "get_handler", "x") == ""  # a call returning a function, not a macro
+
+
+def test_pxi_sees_the_cimports_of_its_module_from_its_own_directory(tmp_path):
+    from ftaudit.frontends.cython.siblings import module_cimports
+
+    (tmp_path / "mod.pyx").write_text('from lxml.includes cimport tree\ninclude "part.pxi"\ninclude "other.pxi"\n')
+    (tmp_path / "other.pxi").write_text("from lxml.includes cimport xslt\ncimport cython\n")
+    (tmp_path / "part.pxi").write_text("tree.xmlFreeDoc(NULL)\n")
+    assert module_cimports(str(tmp_path / "part.pxi")).splitlines() == [
+        "from lxml.includes cimport tree",
+        "from lxml.includes cimport xslt",
+        "cimport cython",
+    ]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "evil.pyx").write_text('from secret cimport x\ninclude "lonely.pxi"\n')
+    (tmp_path / "evil.pyx").symlink_to(outside / "evil.pyx")  # a link out of the directory is not read
+    (tmp_path / "lonely.pxi").write_text("x.f()\n")
+    assert module_cimports(str(tmp_path / "lonely.pxi")) == ""
