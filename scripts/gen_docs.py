@@ -14,7 +14,7 @@ from ftaudit.docs import config_markdown, rule_markdown  # noqa: E402
 
 def expected() -> dict[Path, str]:
     cat = load()
-    out = {ROOT / "docs" / "rules" / f"{rid}.md": rule_markdown(info) for rid, info in cat.rules.items()}
+    out = {ROOT / "docs" / "rules" / f"{rid}.md": rule_markdown(info, cat.libraries) for rid, info in cat.rules.items()}
     index = [
         "# Rules",
         "",

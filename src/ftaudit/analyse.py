@@ -30,7 +30,7 @@ from .names import utf8_safe
 from .source import Source, read_source
 from .suppress import Ignore, parse_ignores
 from .templates import Template, TemplateError, expand, remap, template_of
-from .vendored import generator_of
+from .vendored import f2c_or, generator_of
 from .workers import Limits, WorkerPool
 
 if TYPE_CHECKING:
@@ -230,6 +230,7 @@ def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> Fi
         return FileResult(FileRecord(path, sf.language, "skipped"), None, problems, ignores, 1)
     problems += unit.problems
     record = FileRecord(path, unit.language, unit.frontend, generator_of(src.text), template.kind if template else "")
+    unit.generator = f2c_or(record.generator, src.text)
     return FileResult(record, unit, problems, ignores)
 
 

@@ -165,6 +165,29 @@ class NoReturnVocabulary:
 
 
 @dataclass(frozen=True)
+class Library:
+    """One entry of `rules/api/libraries.toml`: what a wrapped C library's documentation says about
+    threads (FT302, FT303). Patterns are globs (fnmatch, case-sensitive)."""
+
+    name: str
+    title: str
+    functions: tuple[str, ...]
+    headers: tuple[str, ...]
+    condition: str
+    fix: str
+    source: str
+    unsafe: tuple[str, ...] = ()
+    reentrant: tuple[str, ...] = ()
+    reentrant_headers: tuple[str, ...] = ()
+    handles: tuple[str, ...] = ()
+    readonly: tuple[str, ...] = ()  # calls that only read what a handle's creation fixed (FT303 skips them)
+
+    def summary(self) -> str:
+        """The condition as one line (for messages)."""
+        return " ".join(self.condition.split())
+
+
+@dataclass(frozen=True)
 class Catalogue:
     rules: dict[str, RuleInfo]
     borrowed: dict[str, Borrowed]
@@ -180,6 +203,10 @@ class Catalogue:
     unsafe_headers: tuple[str, ...] = ()
     lock_macros: dict[str, str] = field(default_factory=dict)
     noreturn: NoReturnVocabulary = field(default_factory=NoReturnVocabulary)
+    libraries: tuple[Library, ...] = ()
+    # From configuration: calls never unsafe (`safe-functions`), libraries built thread-safe.
+    safe_functions: tuple[str, ...] = ()
+    thread_safe_libraries: tuple[str, ...] = ()
 
     def rule(self, rule_id: str) -> RuleInfo:
         return self.rules[rule_id]
@@ -228,6 +255,39 @@ def _writer_spec(name: str, value: Any) -> tuple[int, ...] | int:
     if isinstance(value, list) and all(isinstance(v, int) for v in value):
         return tuple(value)
     raise ValueError(f"buffer-writers.{name}: expected a list of indices or 'N+', got {value!r}")
+
+
+_LIBRARY_KEYS = frozenset(
+    {"name", "title", "functions", "headers", "unsafe", "reentrant", "reentrant-headers", "handles", "readonly",
+     "condition", "fix", "source"}
+)  # fmt: skip
+
+
+def _library(raw: dict[str, Any]) -> Library:
+    """One [[library]] table; raises ValueError naming the entry when a key is unknown or missing."""
+    name = raw.get("name", "?")
+    unknown = set(raw) - _LIBRARY_KEYS
+    if unknown:
+        raise ValueError(f"libraries.toml: {name}: unknown keys {sorted(unknown)}")
+    if not str(raw.get("source", "")).startswith("https://"):
+        raise ValueError(f"libraries.toml: {name}: source must be an https URL of the library's documentation")
+    try:
+        return Library(
+            name=raw["name"],
+            title=raw["title"],
+            functions=tuple(raw["functions"]),
+            headers=tuple(raw.get("headers", ())),
+            condition=raw["condition"].strip(),
+            fix=raw["fix"].strip(),
+            source=raw["source"],
+            unsafe=tuple(raw.get("unsafe", ())),
+            reentrant=tuple(raw.get("reentrant", ())),
+            reentrant_headers=tuple(raw.get("reentrant-headers", ())),
+            handles=tuple(raw.get("handles", ())),
+            readonly=tuple(raw.get("readonly", ())),
+        )
+    except KeyError as err:
+        raise ValueError(f"libraries.toml: {name}: missing key {err}") from err
 
 
 @lru_cache(maxsize=1)
@@ -306,4 +366,5 @@ def load() -> Catalogue:
             resumable=frozenset(nr["resumable"]),
             assert_words=tuple(nr["assert-words"]),
         ),
+        libraries=tuple(_library(raw) for raw in _toml(api / "libraries.toml")["library"]),
     )

@@ -446,6 +446,7 @@ def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: C
         where = f"{path} [tool.ftaudit]"
         _check_rule_patterns(cat, [s.upper() for s in config.list("select")], f"{where} select")
         _check_rule_patterns(cat, [s.upper() for s in config.list("ignore")], f"{where} ignore")
+        config.apply(cat)  # names a `thread-safe-libraries` entry the catalogue does not know
     except (ConfigError, click.UsageError) as err:
         # One line, not click's usage text: the command line is fine, the file is not.
         click.echo(f"ftaudit: error: {err}", err=True)
@@ -492,4 +493,4 @@ def explain(rule_id: str) -> None:
     info = cat.rules.get(rule_id.upper()) or next((r for r in cat.rules.values() if r.name == rule_id), None)
     if info is None:
         raise click.UsageError(f"unknown rule {rule_id!r} (see `ftaudit rules`)")
-    click.echo(rule_markdown(info))
+    click.echo(rule_markdown(info, cat.libraries))

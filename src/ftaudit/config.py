@@ -110,6 +110,20 @@ KEYS: tuple[Key, ...] = (
         '["tinydb.h", "fortran/*.h"]',
     ),
     Key(
+        "safe-functions",
+        "list",
+        "Glob patterns of library functions that are thread-safe as this project builds or uses them: "
+        "retracts built-in catalogue entries (FT302, FT303).",
+        '["H5Pget_*", "xmlInitParser"]',
+    ),
+    Key(
+        "thread-safe-libraries",
+        "list",
+        "Libraries of the built-in catalogue (docs/rules/FT302.md) that this project only ever links "
+        "thread-safe, e.g. an HDF5 built with --enable-threadsafe: their entries are retracted.",
+        '["hdf5"]',
+    ),
+    Key(
         "lock-functions",
         "table",
         "Project lock functions: acquire = release, both taking the lock as first argument.",
@@ -196,7 +210,21 @@ class Config:
             unsafe_functions=tuple(self.list("unsafe-functions")),
             unsafe_headers=tuple(self.list("unsafe-headers")),
             lock_macros=self.table("lock-macros"),
+            safe_functions=tuple(self.list("safe-functions")),
+            thread_safe_libraries=self._libraries(catalogue),
         )
+
+    def _libraries(self, catalogue: Catalogue) -> tuple[str, ...]:
+        """`thread-safe-libraries`, each a catalogue library. Raises ConfigError naming an unknown one."""
+        names = self.list("thread-safe-libraries")
+        known = {lib.name for lib in catalogue.libraries}
+        for name in names:
+            if name not in known:
+                raise ConfigError(
+                    f"{self.path}: `thread-safe-libraries` entry {name!r} is not a catalogued library "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+        return tuple(names)
 
 
 def _check(path: Path, raw: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .catalogue import RuleInfo
+from collections.abc import Sequence
+
+from .catalogue import Library, RuleInfo
 
 
 def code_language(info: RuleInfo) -> str:
@@ -10,8 +12,52 @@ def code_language(info: RuleInfo) -> str:
     return {("cpp",): "cpp", ("cython",): "cython"}.get(info.languages, "c")
 
 
-def rule_markdown(info: RuleInfo) -> str:
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _globs(patterns: Sequence[str]) -> str:
+    return ", ".join(f"`{p}`" for p in patterns)
+
+
+def libraries_markdown(rule_id: str, libraries: Sequence[Library]) -> str:
+    """The catalogue's libraries as a section of FT302's (unsafe calls) or FT303's (handles) page."""
+    if rule_id == "FT302":
+        rows = [lib for lib in libraries if lib.unsafe]
+        head = "| library (`thread-safe-libraries` name) | calls that need a lock | condition | fix | source |"
+        cells = [f"{_globs(lib.unsafe)}" for lib in rows]
+        title = "Libraries ftaudit knows"
+        intro = (
+            "Calls of these functions are reported when no lock is held (patterns are globs; the library's "
+            "reentrant API is not reported: "
+            + "; ".join(
+                f"{lib.title}: {_globs(lib.reentrant + lib.reentrant_headers)}"
+                for lib in rows
+                if lib.reentrant or lib.reentrant_headers
+            )
+            + ")."
+        )
+    elif rule_id == "FT303":
+        rows = [lib for lib in libraries if lib.handles]
+        head = "| library (`thread-safe-libraries` name) | handle types | condition | fix | source |"
+        cells = [_globs(lib.handles) + (f" (not: {_globs(lib.readonly)})" if lib.readonly else "") for lib in rows]
+        title = "Handles ftaudit knows"
+        intro = "A field of one of these types, passed to a function of its library, is a use of the handle."
+    else:
+        return ""
+    lines = [f"\n## {title}\n", intro, "", head, "|---|---|---|---|---|"]
+    for lib, cell in zip(rows, cells, strict=True):
+        lines.append(
+            f"| {lib.title} (`{lib.name}`) | {cell} | {_cell(lib.condition)} | {_cell(lib.fix)} | <{lib.source}> |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def rule_markdown(info: RuleInfo, libraries: Sequence[Library] = ()) -> str:
+    """A rule's page: metadata, rationale, examples, fix, references (and, for the rules that use
+    it, the library catalogue as a table)."""
     lang = code_language(info)
+    table = libraries_markdown(info.id, libraries)
     refs = "\n".join(f"- {r}" for r in info.references)
     config = (
         f"\nWith this configuration in `pyproject.toml`:\n\n```toml\n[tool.ftaudit]\n{info.example_config}\n```\n"
@@ -30,7 +76,7 @@ def rule_markdown(info: RuleInfo) -> str:
 ## Why is this a hazard?
 
 {info.rationale}
-
+{table}
 ## Example
 {config}
 ```{lang}

@@ -314,3 +314,7 @@ class Unit:
     # Lines (first, last) of facts read from preprocessor branches libclang's configuration left out
     # (frontends/inactive.py), with the condition they are compiled under: `#ifdef HAVE_LIBFOO`.
     conditional: list[tuple[int, int, str]] = field(default_factory=list)
+    # Fields of the Python object types declared here (C structs starting with PyObject_HEAD/ob_base,
+    # Cython `cdef class` attributes): field name -> its type as written (`FT_Face`, `z_stream`, `CURL *`).
+    object_fields: dict[str, str] = field(default_factory=dict)
+    generator: str = ""  # the tool whose banner opens the file ("f2c", "SWIG", ...; vendored.generator_of)

@@ -75,6 +75,17 @@ def generator_of(text: str) -> str:
     return ""
 
 
+_F2C_INCLUDE = re.compile(r'^\s*#\s*include\s+"f2c\.h"', re.M)
+
+
+def f2c_or(generator: str, text: str) -> str:
+    """`generator`, or "f2c" for a file f2c translated without its banner: numpy's lapack_lite
+    sources say only "generated code" and include "f2c.h" (f2c's output always does)."""
+    if generator:
+        return generator
+    return "f2c" if _F2C_INCLUDE.search(text[:BANNER_BYTES]) else ""
+
+
 @dataclass(frozen=True)
 class _Rule:
     spec: pathspec.PathSpec

@@ -122,3 +122,47 @@ class Assertions:
         )
         offset = self.starts[line - 1] + col
         return any(a <= offset < b for a, b in self.ranges)
+
+
+_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\([^)\n]*\))?((?:[^\n\\]|\\.|\\\n)*)", re.M)
+
+
+@dataclass(frozen=True)
+class MacroDef:
+    """A `#define` of the file: its parameters (None for an object-like macro) and its body on one line."""
+
+    name: str
+    params: tuple[str, ...] | None
+    body: str
+
+
+def defined_macros(clean: str) -> dict[str, MacroDef]:
+    """The macros `clean` (comments and strings blanked) defines, the first definition of each name."""
+    out: dict[str, MacroDef] = {}
+    for m in _DEFINE.finditer(clean):
+        params = None if m.group(2) is None else tuple(p.strip() for p in m.group(2)[1:-1].split(",") if p.strip())
+        body = " ".join(m.group(3).replace("\\\n", " ").split())
+        out.setdefault(m.group(1), MacroDef(m.group(1), params, body))
+    return out
+
+
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+def expand_name(macros: dict[str, MacroDef], name: str, arg: str, depth: int = 0) -> str:
+    """The identifier `name(arg)` expands to, for function-building macros (`#define FNAME(x) x##_`,
+    `#define LAPACK(f) FNAME(f)`); a macro this file does not define (its header's, named in capitals)
+    is taken to keep the argument's name. "" when the expansion is no identifier."""
+    m = macros.get(name)
+    if m is None:  # a header's macro: by convention in capitals (a call returning a function is not one)
+        return arg if re.fullmatch(r"[A-Z][A-Z0-9_]*", name) else ""
+    if m.params is None or len(m.params) != 1 or depth > 8:
+        return ""
+    body = re.sub(rf"\b{re.escape(m.params[0])}\b", arg, m.body)
+    body = re.sub(r"\s*##\s*", "", body)
+    if _IDENT.fullmatch(body):
+        return body
+    inner = re.fullmatch(r"([A-Za-z_]\w*)\s*\(\s*([A-Za-z_]\w*)\s*\)", body)
+    if inner:
+        return expand_name(macros, inner.group(1), inner.group(2), depth + 1)
+    return ""

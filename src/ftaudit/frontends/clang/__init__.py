@@ -86,6 +86,7 @@ class ClangFrontend:
         self._scope(tu.cursor, ctx, unit, module_vars, src, top=True)
         unit.functions += ctx.functions
         unit.statics = ctx.statics
+        unit.object_fields = ctx.object_fields
         unit.module_decls = self._module_decls(unit, module_vars, src)
         unit.includes = sorted({inc.include.name for inc in tu.get_includes()})
         return unit

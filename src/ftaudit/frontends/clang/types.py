@@ -142,6 +142,10 @@ class TypeJudge:
         name = bare_type_name(pointee.spelling)
         return name in _OBJECT_HEADS or self.object_struct(t) is not None
 
+    def is_object_record(self, record: ci.Type) -> bool:
+        """Whether a struct type starts with a PyObject header (a Python object's own layout)."""
+        return self._has_object_head(record.get_canonical(), 0)
+
     def _has_object_head(self, record: ci.Type, depth: int) -> bool:
         if depth > 4 or record.kind != TK.RECORD:
             return False

@@ -248,6 +248,20 @@ def reduce_arg(c: ci.Cursor) -> Arg:
     return Arg(ArgKind.OTHER)
 
 
+def _member_ref(c: ci.Cursor) -> ci.Cursor | None:
+    """The MEMBER_REF_EXPR an argument is, under casts, parentheses and `&` (None if it is not one)."""
+    for _ in range(32):
+        if c.kind == K.MEMBER_REF_EXPR:
+            return c
+        if c.kind not in _TRANSPARENT:
+            return None
+        kids = [ch for ch in c.get_children() if ch.kind != K.TYPE_REF]
+        if not kids:
+            return None
+        c = kids[-1]
+    return None
+
+
 def _held_object(call: ci.Cursor) -> Arg | None:
     """`t.get()` on a local holder `t`: the local, else None."""
     if any(True for _ in call.get_arguments()):
@@ -294,6 +308,7 @@ class FileContext:
     cxx: bool = False
     assert_false: set[tuple[int, int]] = field(default_factory=set)  # (line, col) of `assert(0)`-style macros
     noreturn_decls: dict[str, bool] = field(default_factory=dict)  # callee -> its declaration says noreturn
+    object_fields: dict[str, str] = field(default_factory=dict)  # Python object field -> its type (FT303)
 
 
 class FunctionWalker(Recorder):
@@ -855,10 +870,25 @@ class FunctionWalker(Recorder):
             break
         return None
 
+    def object_fields(self, arg_cursors: list[ci.Cursor], args: tuple[Arg, ...]) -> None:
+        """Record the type of each Python object field passed to a call (`self->face`, `&self->zst`),
+        for FT303: the field's declaration says its type, its struct whether it is an object."""
+        for cur, a in zip(arg_cursors, args, strict=False):
+            if a.kind != ArgKind.MEMBER or a.path.count(".") != 1:
+                continue
+            member = _member_ref(cur)
+            ref = member.referenced if member is not None else None
+            if ref is None or ref.kind != K.FIELD_DECL:
+                continue
+            record = ref.semantic_parent
+            if record is not None and self.ctx.judge.is_object_record(record.type):
+                self.ctx.object_fields.setdefault(ref.spelling, ref.type.spelling)
+
     def call(self, c: ci.Cursor) -> None:
         name = callee_name(c)
         arg_cursors = list(c.get_arguments())
         args = tuple(reduce_arg(a) for a in arg_cursors)
+        self.object_fields(arg_cursors, args)
         member_base: Arg | None = None
         user_defined = False
         declared_in: str | None = ""
@@ -866,6 +896,8 @@ class FunctionWalker(Recorder):
         obj: ci.Cursor | None = None
         if ref is not None and ref.kind in (K.CXX_METHOD, K.CONSTRUCTOR, K.CONVERSION_FUNCTION):
             user_defined = True
+            f = ref.location.file  # a member function of a class a header declares: that header (FT302)
+            declared_in = "" if f is None or f.name == self.main_file else f.name
             if name.startswith("operator") and arg_cursors and ref.kind == K.CXX_METHOD:
                 obj, arg_cursors = arg_cursors[0], arg_cursors[1:]
             else:

@@ -20,6 +20,7 @@ from ...discover import SourceFile
 from ...facts import DeclKind, ModuleDecl, Problem, Span, Unit
 from ...source import Source, read_tree_text
 from ..flags import looks_like_cxx
+from .siblings import module_cimports
 from .walker import ModuleInfo, collect_module, walk_module
 
 _INCLUDE = re.compile(r'^([ \t]*)include[ \t]+(["\'])([^"\'\n]+)\2', re.M)
@@ -76,15 +77,38 @@ class CythonFrontend:
             self._own_pxd(path, info, unit)
         elif path.endswith(".pxi"):
             self._includer_context(path, info, unit)
+            self._module_cimports(path, info)
         functions, refs = walk_module(self.catalogue, info, tree)
+        if path.endswith(".pxi"):  # compiled into its includer: callers there reach its functions
+            for fn in functions:
+                fn.internal = fn.name == "<module>"
         unit.functions = functions
         unit.refs = refs
         unit.statics = {v.key: v for v in info.statics.values()}
+        unit.object_fields = info.field_types
+        # `cdef extern from "h"` headers: named, never read (as tree-sitter lists its #includes).
+        unit.missing_headers = sorted({h for h in info.externs.values() if h} | info.extern_headers)
         self._embedded_c(tree, src.text, path, unit, bool(_LANGUAGE_CXX.search(src.text)))
         if path.endswith(".pyx"):
             own = {k: str(v) for k, v in (getattr(tree, "directive_comments", None) or {}).items()}
             unit.module_decls.append(self._declaration(path, src.text, own))
         return unit
+
+    def _module_cimports(self, path: str, info: ModuleInfo) -> None:
+        """Add the cimports of the module an included `.pxi` belongs to (siblings.py) to what it
+        declares itself; lines Cython cannot parse are ignored."""
+        text = module_cimports(path)
+        if not text:
+            return
+        tree = self._parse(path, text, Unit(path, "cython", self.name))
+        if tree is None:
+            return
+        module = collect_module(tree, path, self.catalogue.statics.exempt_types)
+        for name, value in module.cimported.items():
+            info.cimported.setdefault(name, value)
+        for alias, mod in module.cimported_modules.items():
+            info.cimported_modules.setdefault(alias, mod)
+        info.star_cimports += [m for m in module.star_cimports if m not in info.star_cimports]
 
     def _parse(self, path: str, text: str, unit: Unit) -> Any:
         if self._parser is None:

@@ -47,16 +47,16 @@ PYTHON_TYPES = {
 # Containers whose augmented assignment (`self.items += more`) modifies them in place and stores the same
 # object back: the field is not replaced (its items are CPython's to lock).
 IN_PLACE_TYPES = {"list", "dict", "set", "bytearray"}
-LOCK_TYPES = {"pymutex", "pythread_type_lock", "PyThread_type_lock", "PyMutex"}
+LOCK_TYPES = {"pymutex", "pythread_type_lock", "PyThread_type_lock", "PyMutex", "FastRLock"}
 _LOCKISH = re.compile(r"lock|mutex", re.I)
-_LOCK_FACTORIES = {"Lock", "RLock", "allocate_lock"}
+_LOCK_FACTORIES = {"Lock", "RLock", "allocate_lock", "FastRLock"}
+_LOCK_DECORATOR = re.compile(r"with_\w+|synchronized|locked")
+# Python builtins a `from X cimport *` module cannot have declared.
 _SPECIAL = {
     "__dealloc__": "PyTypeObject.tp_dealloc",
     "__cinit__": "PyTypeObject.tp_new",
     "__init__": "PyTypeObject.tp_init",
 }
-# Cython's own declaration packages of C libraries: every name `from <these> cimport *` brings is C.
-_C_LIBRARY_PACKAGES = {"libc", "posix", "cpython", "libcpp"}
 _BUILTINS = frozenset(dir(builtins))  # `len()`, `print()`: never from a star cimport
 _FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTuple_New", "SetNode": "PySet_New"}
 _LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
@@ -137,7 +137,6 @@ class ModuleInfo:
     path: str
     cimported: dict[str, tuple[str, str]] = field(default_factory=dict)  # local name -> (real name, module)
     cimported_modules: dict[str, str] = field(default_factory=dict)  # alias -> module
-    star_cimports: list[str] = field(default_factory=list)  # `from libc.string cimport *`: C library modules
     externs: dict[str, str] = field(default_factory=dict)  # C function -> header ("" for verbatim C)
     statics: dict[str, StaticVar] = field(default_factory=dict)  # cdef global name -> fact
     object_globals: set[str] = field(default_factory=set)
@@ -145,7 +144,11 @@ class ModuleInfo:
     classes: dict[str, dict[str, bool]] = field(default_factory=dict)  # cdef class -> field -> is object
     pointer_fields: dict[str, set[str]] = field(default_factory=dict)  # cdef class -> its C pointer fields
     in_place_fields: dict[str, set[str]] = field(default_factory=dict)  # cdef class -> list/dict/set fields
+    field_types: dict[str, str] = field(default_factory=dict)  # cdef class attribute -> its C type
+    extern_headers: set[str] = field(default_factory=set)  # every `cdef extern from "h"` header
     locks: set[str] = field(default_factory=set)  # names and paths known to hold locks
+    star_cimports: list[str] = field(default_factory=list)  # modules of `from X cimport *`
+    imported: set[str] = field(default_factory=set)  # names bound by Python `from X import name`
     parallel_names: set[str] = field(default_factory=lambda: {"prange", "parallel"})
 
 
@@ -163,15 +166,21 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
         k = kind(stat)
         if k == "FromCImportStatNode":
             for _, name, as_name in stat.imported_names or []:
-                if name == "*":
-                    if stat.module_name.split(".")[0] in _C_LIBRARY_PACKAGES:
-                        info.star_cimports.append(stat.module_name)
-                    continue
-                info.cimported[as_name or name] = (name, stat.module_name)
+                if name == "*":  # `from .defs cimport *`: unknown names may be the .pxd's C functions
+                    info.star_cimports.append(stat.module_name)
+                else:
+                    info.cimported[as_name or name] = (name, stat.module_name)
+        elif k == "FromImportStatNode":
+            for item in getattr(stat, "items", None) or []:
+                target = item[1] if isinstance(item, tuple) and len(item) > 1 else None
+                if kind(target) == "NameNode":
+                    info.imported.add(target.name)
         elif k == "CImportStatNode":
             info.cimported_modules[stat.as_name or stat.module_name.split(".")[0]] = stat.module_name
         elif k == "CDefExternNode":
             header = stat.include_file or ""
+            if header:
+                info.extern_headers.add(header)
             for decl in _flatten(stat.body):
                 for d in getattr(decl, "declarators", None) or []:
                     if kind(d) == "CFuncDeclaratorNode":
@@ -209,6 +218,7 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
                             pointers.add(name)
                         elif not declarator_shape(d) and tname in IN_PLACE_TYPES:
                             in_place.add(name)
+                        info.field_types.setdefault(name, f"{tname} {declarator_shape(d)}".strip())
                         if tname in LOCK_TYPES:
                             info.locks.add(f"self.{name}")
             info.classes[stat.class_name] = fields
@@ -516,6 +526,10 @@ class CythonWalker(Recorder):
         path = _path(manager)
         if path and (path in self.info.locks or _LOCKISH.search(path.rsplit(".", 1)[-1])):
             return Lock(LockKind.MUTEX, path)
+        if k == "NameNode" and path in self.info.imported:
+            # A module-level object of another module used bare as a context manager: a shared lock
+            # (h5py's `from ._objects import phil` ... `with phil:`); files and scopes are made by calls.
+            return Lock(LockKind.MUTEX, path)
         return None
 
     def gil_stat(self, n: Node) -> bool:
@@ -688,17 +702,22 @@ class CythonWalker(Recorder):
             if name in self.info.externs:
                 header = self.info.externs[name]
                 return name, header or "", header == ""
-            star = self.info.star_cimports
-            if star and name not in self.locals and name not in self.info.functions and name not in _BUILTINS:
-                # `from libc.string cimport *`: a name the module does not define is one of those C functions
-                return name, star[-1], False
+            if self.info.star_cimports and not self._bound(name):
+                return name, self.info.star_cimports[0], False
             return name, "", True
         if k == "AttributeNode":
             obj = f.obj
             if kind(obj) == "NameNode" and obj.name in self.info.cimported_modules:
                 return f.attribute, self.info.cimported_modules[obj.name], False
+            if kind(obj) == "NameNode" and obj.name in self.info.cimported and obj.name not in self.locals:
+                real, package = self.info.cimported[obj.name]  # `from lxml.includes cimport xmlparser`
+                return f.attribute, f"{package}.{real}", False
             return f.attribute, "", True
         return "", "", True
+
+    def _bound(self, name: str) -> bool:
+        """Whether `name` is bound in Python or by this module (so not a `cimport *` C function)."""
+        return name in self.locals or name in self.info.functions or name in self.info.imported or name in _BUILTINS
 
     def call(self, n: Node) -> None:
         f = n.function
@@ -808,6 +827,17 @@ def _is_python_visible(n: Node) -> bool:
     return kind(n) == "DefNode" or bool(getattr(n, "overridable", False))
 
 
+def _lock_decorator(n: Node) -> str:
+    """The name of a decorator that runs the function under a lock (`@with_phil`, `@synchronized`,
+    `@locked`), "" if none: by name, as the decorator is usually another module's."""
+    for d in getattr(n, "decorators", None) or []:
+        dec = d.decorator
+        name = dec.attribute if kind(dec) == "AttributeNode" else getattr(dec, "name", "")
+        if name and (_LOCK_DECORATOR.match(name) or _LOCKISH.search(name)):
+            return str(name)
+    return ""
+
+
 def _critical_section_decorated(n: Node) -> bool:
     for d in getattr(n, "decorators", None) or []:
         dec = d.decorator
@@ -828,6 +858,9 @@ def build_function(
     if _critical_section_decorated(n) and fn.params:
         first = fn.params[0].name
         w.state = (Lock(LockKind.CRITICAL_SECTION, first, (first,)),)
+    decorator = _lock_decorator(n)
+    if decorator:
+        w.state = (*w.state, Lock(LockKind.MUTEX, decorator))
     if kind(n) == "LambdaNode":
         w.expr(body)
     else:

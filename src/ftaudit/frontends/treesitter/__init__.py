@@ -23,7 +23,7 @@ from ...source import Source as TextSource
 from ..conditions import blank_dead_branches
 from ..flags import is_cxx
 from ..modules import module_decls
-from ..textscan import Assertions, blank_comments_and_strings
+from ..textscan import Assertions, blank_comments_and_strings, defined_macros
 from .scope import branch_taken, in_anonymous_namespace, static_of_declaration
 from .syntax import Node, Source, declarator_chain, declarator_name, named, span, type_words
 from .walker import GIL_ACQUIRE_MARK, GIL_RELEASE_MARK, FileFacts, TsWalker
@@ -281,6 +281,7 @@ class TreeSitterFrontend:
         source = Source(data)
         self._src = source
         facts = FileFacts(self.catalogue, source, path, assertions=Assertions(src.text))
+        facts.define_macros(defined_macros(blank_comments_and_strings(src.text)))
         root = tree.root_node
         top = list(self._top_level(root))
         self._declare(top, facts)
@@ -300,6 +301,7 @@ class TreeSitterFrontend:
         unit.statics = {v.key: v for v in facts.statics.values()}
         unit.module_decls = module_decls(tables, slots, unit.functions, src.text)
         unit.missing_headers = _includes(src.text)  # tree-sitter reads none of them
+        unit.object_fields = facts.object_fields
         return unit
 
     def _top_level(self, root: Node) -> Any:
@@ -408,6 +410,8 @@ class TreeSitterFrontend:
                         fields[src.text(ident)] = pointer and ftype is not None and src.text(ftype) == "PyObject"
                         if pointer and not fields[src.text(ident)] and "(" not in src.text(d):
                             pointers.add(src.text(ident))  # a data pointer (a function pointer is not)
+                        if ftype is not None:
+                            facts.object_fields.setdefault(src.text(ident), src.text(ftype) + (" *" if pointer else ""))
             names = []
             sname = spec.child_by_field_name("name")
             if sname is not None:

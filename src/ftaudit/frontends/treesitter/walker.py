@@ -31,7 +31,7 @@ from ...facts import (
     param_key,
 )
 from ..recorder import Recorder, State, mark_abort_path, pointer_params, slot_context, static_arg_kind, union
-from ..textscan import Assertions
+from ..textscan import Assertions, MacroDef, expand_name
 from .scope import branch_taken, static_of_declaration
 from .syntax import (
     Node,
@@ -75,8 +75,29 @@ class FileFacts:
     functions_declared: set[str] = field(default_factory=set)
     object_structs: dict[str, dict[str, bool]] = field(default_factory=dict)  # struct -> field -> is object
     pointer_fields: dict[str, set[str]] = field(default_factory=dict)  # struct -> its data pointer fields
+    object_fields: dict[str, str] = field(default_factory=dict)  # field of an object struct -> its type
     lambdas: list[Function] = field(default_factory=list)
     assertions: Assertions | None = None
+    macros: dict[str, MacroDef] = field(default_factory=dict)  # the file's #defines: not library calls
+    # Macros whose body takes or releases a lock (`#define LOCK_SOLVER() PyMutex_Lock(&solver_mutex)`):
+    # macro -> (the lock function it calls, its first argument).
+    lock_macros: dict[str, tuple[str, Arg]] = field(default_factory=dict)
+
+    def define_macros(self, macros: dict[str, MacroDef]) -> None:
+        """The file's macros, and which of them lock: their body calls a lock function of the vocabulary."""
+        self.macros = macros
+        vocab = self.catalogue.locks
+        lockers = set(vocab.mutex) | vocab.mutex_releases | set(vocab.critical_sections) | vocab.critical_section_ends
+        for m in macros.values():
+            call = _LOCK_CALL.match(m.body)
+            if call is not None and call.group(1) in lockers:
+                path = call.group(2).replace("->", ".").replace(" ", "")
+                kind = ArgKind.MEMBER if "." in path else ArgKind.NAME
+                self.lock_macros[m.name] = (call.group(1), Arg(kind, path, path.split(".")[0]))
+
+
+# `PyMutex_Lock(&solver_mutex)`, `pthread_mutex_unlock(&self->lock);` as a whole macro body.
+_LOCK_CALL = re.compile(r"\(?\s*([A-Za-z_]\w*)\s*\(\s*&?\s*([A-Za-z_][\w.>-]*)\s*[,)].*", re.S)
 
 
 class TsWalker(Recorder):
@@ -659,6 +680,8 @@ class TsWalker(Recorder):
         member_base: Arg | None = None
         f = n.child_by_field_name("function")
         f = strip(f) if f is not None else None
+        if not name and f is not None and f.type == "call_expression":  # `LAPACK(dgesv)(...)`
+            name = self.macro_callee(f)
         is_member = f is not None and f.type == "field_expression"
         if is_member:
             obj = f.child_by_field_name("argument")
@@ -666,7 +689,7 @@ class TsWalker(Recorder):
             if obj is not None:
                 self.method_object(n, name, obj)
         defined = name in self.f.functions_defined
-        declared = defined or name in self.f.functions_declared or is_member
+        declared = defined or name in self.f.functions_declared or is_member or name in self.f.macros
         declared_in = "" if declared or _known_api(name, self.cat) else None
         result = self.result_hint.get(n.start_byte, "")
         self.fn.calls.append(
@@ -732,8 +755,19 @@ class TsWalker(Recorder):
             self.access(var, static_arg_kind(sv, name, i, address, is_array), span(a), var.name, name, i)
         self.state, self.ref_context = saved_state, saved_context
 
+    def macro_callee(self, f: Node) -> str:
+        """The function a macro call names (`FNAME(dgesv)` -> `dgesv_` when the file pastes `x##_`, else
+        `dgesv`), or ""."""
+        args = call_arguments(f)
+        if len(args) != 1 or args[0].type != "identifier":
+            return ""
+        return expand_name(self.f.macros, callee_name(f, self.src), self.src.text(args[0]))
+
     def lock_event(self, name: str, args: tuple[Arg, ...], member_base: Arg | None) -> None:
-        if name in self.cat.lock_macros:  # configured lock macros, keyed by the acquiring macro
+        if name in self.f.lock_macros and name not in self.cat.lock_macros and name not in self.macro_release:
+            inner, key = self.f.lock_macros[name]  # the file's own lock macro: the lock call it expands to
+            super().lock_event(inner, (key,), None)
+        elif name in self.cat.lock_macros:  # configured lock macros, keyed by the acquiring macro
             self.state = (*self.state, Lock(LockKind.MUTEX, name))
         elif name in self.macro_release:
             self.release(LockKind.MUTEX, self.macro_release[name])
