@@ -30,7 +30,7 @@ from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab")
 # Problems that explain rather than warn: on stderr only with -v (always in JSON and SARIF).
-VERBOSE_ONLY = {"program-only"}
+VERBOSE_ONLY = {"program-only", "build-file"}
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
