@@ -131,10 +131,6 @@ class CallGraph:
         entries = {k for k, (_u, fn) in self.functions.items() if _base(fn.name) in PROGRAM_ENTRIES}
         return self._closure(entries) - self.reachable() if entries else set()
 
-    def closure(self, start: set[Key]) -> set[Key]:
-        """`start` and every function reachable from it through calls and value uses."""
-        return self._closure(start)
-
     def _closure(self, start: set[Key]) -> set[Key]:
         seen = set(start)
         todo = deque(seen)

@@ -109,6 +109,22 @@ def _entries(graph: CallGraph, unit: Unit) -> set[Key]:
     return {k for k in keys if k in graph.functions}
 
 
+def _linked(graph: CallGraph, start: set[Key]) -> set[Key]:
+    """`start` and what its functions reach through the graph's edges; a call from C or Cython to a
+    bare name does not reach C++ methods of that name (the graph links `rand` to `Counter::rand`
+    for C++ member calls, which C and Cython cannot make)."""
+    seen = set(start)
+    todo = list(start)
+    while todo:
+        key = todo.pop()
+        cpp = graph.functions[key][0].language == "cpp" if key in graph.functions else True
+        for nxt in graph.edges.get(key, ()):
+            if nxt not in seen and (cpp or "::" not in nxt[1]):
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
 def reached_files(graph: CallGraph, by_path: dict[str, Unit], start: set[str]) -> set[str]:
     """The files (absolute paths) linked with `start` through calls: every file holding a function
     reachable from the functions of the files found so far, to a fixed point (`start` excluded)."""
@@ -119,10 +135,12 @@ def reached_files(graph: CallGraph, by_path: dict[str, Unit], start: set[str]) -
         entries: set[Key] = set()
         for path in todo:
             entries |= _entries(graph, by_path[path])
-        reached = graph.closure(entries - seen_keys) - seen_keys
+        reached = _linked(graph, entries - seen_keys) - seen_keys
         seen_keys |= reached
         todo = []
         for key in reached:
+            if key not in graph.functions:
+                continue
             path = os.path.abspath(graph.functions[key][0].path)
             if path not in found:
                 found.add(path)

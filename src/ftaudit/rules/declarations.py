@@ -10,7 +10,8 @@ from .. import names
 from ..engine import Context, rule
 from ..facts import DeclKind, Span, Unit
 from ..findings import Finding, Related
-from ..membership import DECLARED, Module, of_project
+from ..membership import DECLARED, of_project
+from ..readiness import HAZARD_FAMILIES, hazards_in, is_hazard
 
 _C_MODULES = {DeclKind.MULTI_PHASE, DeclKind.SINGLE_PHASE, DeclKind.MODULE_DEF}
 
@@ -90,30 +91,10 @@ def nanobind_gil_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(unit, module.span, message)
 
 
-_HAZARD_FAMILIES = ("FT1", "FT2", "FT3")
-_HAZARD_LEVELS = {"warning", "error"}
 _MAX_RELATED = 20
 
 
-def _touches(f: Finding, files: frozenset[str]) -> bool:
-    """In one of the files, or (a global declared elsewhere) written in one of them."""
-    if os.path.abspath(f.path) in files:
-        return True
-    return any(r.path and os.path.abspath(r.path) in files for r in f.related)
-
-
-def hazards_in(module: Module, hazards: Sequence[Finding]) -> list[Finding]:
-    """The hazards in the module's files (membership.py), sorted."""
-    files = module.paths()
-    return sorted((f for f in hazards if _touches(f, files)), key=Finding.sort_key)
-
-
-def is_hazard(f: Finding) -> bool:
-    """A warning- or error-level FT1-FT3 finding: what keeps a module from declaring support."""
-    return f.rule.startswith(_HAZARD_FAMILIES) and f.level in _HAZARD_LEVELS
-
-
-@rule("FT405", scope="findings", depends=_HAZARD_FAMILIES)
+@rule("FT405", scope="findings", depends=HAZARD_FAMILIES)
 def declared_but_hazardous(units: Sequence[Unit], findings: list[Finding], ctx: Context) -> Iterator[Finding]:
     hazards = [f for f in findings if is_hazard(f)]
     if not hazards:
