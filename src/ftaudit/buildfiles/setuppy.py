@@ -1,6 +1,6 @@
 """`Extension(name, sources=[...])` calls of a setup.py, read with Python's `ast` (never run).
 
-Understood: string literals, lists and tuples of them, `+` between them, module-level names
+Understood: string literals, lists and tuples of them (`*NAME` unpacked), `+` between them, module-level names
 assigned such values (the last assignment before the end of the file wins), `os.path.join` of
 strings. Recognised calls: `Extension`, `Pybind11Extension`, `Cython.Distutils.Extension` and any
 `x.Extension`, by the name the call uses.
@@ -38,7 +38,14 @@ def _evaluate(node: ast.expr, env: dict[str, Value], depth: int = 0) -> Value:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
-        return [_evaluate(e, env, depth + 1) for e in node.elts]
+        items: list[Value] = []
+        for e in node.elts:
+            if isinstance(e, ast.Starred):  # [*COMMON, "x.c"]
+                inner = _evaluate(e.value, env, depth + 1)
+                items += inner if isinstance(inner, list) else [UNKNOWN]
+            else:
+                items.append(_evaluate(e, env, depth + 1))
+        return items
     if isinstance(node, ast.Name):
         return env.get(node.id, UNKNOWN)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
