@@ -73,7 +73,9 @@ static PyModuleDef_Slot two_slots[] = {{Py_mod_gil, Py_MOD_GIL_NOT_USED}, {0, NU
 static struct PyModuleDef two_def = {PyModuleDef_HEAD_INIT, "two", NULL, 0, NULL, two_slots};
 PyMODINIT_FUNC PyInit_two(void) { return PyModuleDef_Init(&two_def); }
 """,
-    "meson.build": "py.extension_module('one', 'one.c')\npy.extension_module('two', ['two.c', 'shared.c'])\n",
+    "meson.build": (
+        "py.extension_module('one', 'one.c', 'shared.c')\npy.extension_module('two', ['two.c', 'shared.c'])\n"
+    ),
 }
 
 
@@ -87,9 +89,24 @@ def test_a_file_used_by_two_modules_counts_for_each(tmp_path):
     root = _tree(tmp_path, SHARED)
     result = scan(ScanOptions([root], root=root, jobs=1))
     by_name = {r.module.name: r for r in readiness(result.modules, result.findings)}
-    assert by_name["one"].verdict == BLOCKED  # through its call to shared_touch()
-    assert by_name["two"].verdict == DECLARED_HAZARDOUS  # through meson.build
+    assert by_name["one"].verdict == BLOCKED
+    assert by_name["two"].verdict == DECLARED_HAZARDOUS  # through meson.build only
+    assert {f.path: f.via for f in by_name["one"].module.files}["shared.c"] == ("build",)
     assert [f.rule for f in result.findings if f.rule == "FT405"] == ["FT405"]
+
+
+def test_calls_stop_at_files_of_other_modules(tmp_path):
+    # No build file: one.c calls into shared.c (linked with it); two.c defines its own module and is
+    # never entered from one.c, even though one.c calls a function two.c defines.
+    files = dict(SHARED)
+    del files["meson.build"]
+    files["two.c"] += "int two_api(void) { static int calls; return ++calls; }\n"
+    files["one.c"] = files["one.c"].replace("shared_touch()); }", "shared_touch() + two_api()); }")
+    files["one.c"] = "int two_api(void);\n" + files["one.c"]
+    root = _tree(tmp_path, files)
+    result = scan(ScanOptions([root], root=root, jobs=1))
+    one = {m.name: m for m in result.modules}["one"]
+    assert {f.path: f.via for f in one.files} == {"one.c": ("definition",), "shared.c": ("calls",)}
 
 
 def test_whole_scan_cache_keeps_modules_and_sees_build_file_changes(tmp_path):

@@ -10,7 +10,9 @@ ways and united (a file found either way counts; a file used by several modules 
   (`callgraph.CallGraph`), from the functions of the module's files and the functions their
   initialisers name (method tables, slots), to a fixed point: a file is linked whole, so once one
   of its functions is part of the module all of them are (`PyInit_` calls `add_methods()` in
-  methods.c, whose table names a method that calls a helper in helper.c);
+  methods.c, whose table names a method that calls a helper in helper.c). The calls stop at
+  files of other modules (their defining files, the sources their build targets list): a module
+  does not link another one, it calls its C API through a table at run time;
 
 plus `definition` (the defining file) and `include` (scanned files the members include). Each
 member records how it was found, so the build description can be checked against the calls.
@@ -27,9 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .buildfiles import BuildTarget
-from .callgraph import CallGraph, Key, own_key
+from .callgraph import CallGraph, Key, own_key, plain_name
 from .engine import Project
-from .facts import DeclKind, ModuleDecl, Span, Unit
+from .facts import DeclKind, Function, ModuleDecl, Span, Unit
 
 DECLARED = "declared"
 NOT_DECLARED = "not declared"
@@ -109,33 +111,65 @@ def _entries(graph: CallGraph, unit: Unit) -> set[Key]:
     return {k for k in keys if k in graph.functions}
 
 
-def _linked(graph: CallGraph, start: set[Key]) -> set[Key]:
-    """`start` and what its functions reach through the graph's edges; a call from C or Cython to a
-    bare name does not reach C++ methods of that name (the graph links `rand` to `Counter::rand`
-    for C++ member calls, which C and Cython cannot make)."""
+def _callable_elsewhere(unit: Unit, fn: Function, scanned: frozenset[str]) -> set[str] | None:
+    """The names `fn` can call in another file, or None for any. Cython: only the names it declares
+    C (`cdef extern`, `cimport`), not Python-level ones (`next(it)` is the builtin, not a C `next()`).
+    C and C++: any name, except those the compiler found declared in a header outside the scan
+    (`std::next` from <iterator> is not a scanned `next()`)."""
+    if unit.language == "cython":
+        return {plain_name(c.name) for c in fn.calls if c.declared_in}
+    outside = {plain_name(c.name) for c in fn.calls if c.declared_in and os.path.abspath(c.declared_in) not in scanned}
+    if not outside:
+        return None
+    return {plain_name(c.name) for c in fn.calls} - outside | {plain_name(r.name) for r in fn.refs}
+
+
+def _linked(graph: CallGraph, start: set[Key], blocked: frozenset[str], scanned: frozenset[str]) -> set[Key]:
+    """`start` and what its functions reach through the graph's edges, never entering a function of a
+    `blocked` file. A call from C or Cython to a bare name does not reach C++ methods of that name
+    (the graph links `rand` to `Counter::rand` for C++ member calls, which C and Cython cannot make),
+    and a call reaches another file only by a name it can call there (`_callable_elsewhere`)."""
     seen = set(start)
     todo = list(start)
     while todo:
         key = todo.pop()
-        cpp = graph.functions[key][0].language == "cpp" if key in graph.functions else True
+        unit, fn = graph.functions.get(key, (None, None))
+        cpp = unit is None or unit.language == "cpp"
+        allowed = _callable_elsewhere(unit, fn, scanned) if unit is not None and fn is not None else None
         for nxt in graph.edges.get(key, ()):
-            if nxt not in seen and (cpp or "::" not in nxt[1]):
-                seen.add(nxt)
-                todo.append(nxt)
+            if nxt in seen or (not cpp and "::" in nxt[1]):
+                continue
+            if nxt in graph.functions:
+                path = graph.functions[nxt][0].path
+                if os.path.abspath(path) in blocked:
+                    continue
+                foreign = allowed is not None and unit is not None and path != unit.path
+                if foreign and nxt[1] not in allowed and _base_name(nxt[1]) not in allowed:  # type: ignore[operator]
+                    continue
+            seen.add(nxt)
+            todo.append(nxt)
     return seen
 
 
-def reached_files(graph: CallGraph, by_path: dict[str, Unit], start: set[str]) -> set[str]:
+def _base_name(name: str) -> str:
+    return name.rsplit("::", 1)[-1]
+
+
+def reached_files(
+    graph: CallGraph, by_path: dict[str, Unit], start: set[str], blocked: frozenset[str] = frozenset()
+) -> set[str]:
     """The files (absolute paths) linked with `start` through calls: every file holding a function
-    reachable from the functions of the files found so far, to a fixed point (`start` excluded)."""
+    reachable from the functions of the files found so far, to a fixed point (`start` excluded).
+    Functions of `blocked` files (another module's) are neither entered nor followed."""
     found = set(start)
+    scanned = frozenset(by_path)
     todo = [p for p in start if p in by_path]
     seen_keys: set[Key] = set()
     while todo:
         entries: set[Key] = set()
         for path in todo:
             entries |= _entries(graph, by_path[path])
-        reached = _linked(graph, entries - seen_keys) - seen_keys
+        reached = _linked(graph, entries - seen_keys, blocked, scanned) - seen_keys
         seen_keys |= reached
         todo = []
         for key in reached:
@@ -148,10 +182,17 @@ def reached_files(graph: CallGraph, by_path: dict[str, Unit], start: set[str]) -
     return found - set(start)
 
 
-def modules(units: Sequence[Unit], graph: CallGraph, targets: Sequence[BuildTarget] = ()) -> list[Module]:
-    """Every module defined in `units` (in unit order), with its members (see the module docstring).
-    A Cython file another scanned file includes is part of its includer's module, not one of its own."""
-    by_path = {os.path.abspath(u.path): u for u in units}
+@dataclass(frozen=True)
+class _Definition:
+    unit: Unit
+    decl: ModuleDecl
+    name: str
+    builds: tuple[BuildTarget, ...]
+
+
+def _definitions(units: Sequence[Unit], targets: Sequence[BuildTarget]) -> list[_Definition]:
+    """Each module definition with its name and build targets. A Cython file another scanned file
+    includes is part of its includer's module, not one of its own."""
     included = {os.path.abspath(p) for u in units for p in u.includes}
     out = []
     for unit in units:
@@ -159,35 +200,46 @@ def modules(units: Sequence[Unit], graph: CallGraph, targets: Sequence[BuildTarg
             continue
         for decl in unit.module_decls:
             name = module_name(unit, decl)
-            builds = matching_builds(name, unit.path, targets)
-            via: dict[str, list[str]] = defaultdict(list)
-            via[os.path.abspath(unit.path)].append("definition")
-            for b in builds:
-                for src in b.sources:
-                    if src in by_path:
-                        via[src].append("build")
-            for path in reached_files(graph, by_path, set(via)):
-                via[path].append("calls")
-            for path in list(via):
-                member = by_path.get(path)
-                for inc in member.includes if member is not None else ():
-                    if os.path.abspath(inc) in by_path:
-                        via[os.path.abspath(inc)].append("include")
-            files = tuple(
-                Member(by_path[p].path if p in by_path else p, tuple(dict.fromkeys(v))) for p, v in sorted(via.items())
-            )
-            out.append(
-                Module(
-                    name,
-                    decl.kind,
-                    unit.path,
-                    decl.span,
-                    declaration_state(decl, builds),
-                    files,
-                    tuple(builds),
-                    _notes(decl, name, builds),
-                )
-            )
+            out.append(_Definition(unit, decl, name, tuple(matching_builds(name, unit.path, targets))))
+    return out
+
+
+def _others(d: _Definition, defs: Sequence[_Definition], targets: Sequence[BuildTarget]) -> frozenset[str]:
+    """Files that belong to other modules, where the calls of `d`'s module stop: other modules'
+    defining files and the sources of build targets not its own, minus the sources its own targets
+    list (a file two targets list is each one's). A module's C API used by name from another module
+    (numpy's `PyArray_*` from its Cython modules) goes through a table at run time, not the linker."""
+    own = {os.path.abspath(d.unit.path)} | {s for b in d.builds for s in b.sources}
+    claimed = {os.path.abspath(o.unit.path) for o in defs if o.unit is not d.unit}
+    claimed |= {s for t in targets if t not in d.builds for s in t.sources}
+    return frozenset(claimed - own)
+
+
+def modules(units: Sequence[Unit], graph: CallGraph, targets: Sequence[BuildTarget] = ()) -> list[Module]:
+    """Every module defined in `units` (in unit order), with its members (see the module docstring)."""
+    by_path = {os.path.abspath(u.path): u for u in units}
+    defs = _definitions(units, targets)
+    out = []
+    for d in defs:
+        via: dict[str, list[str]] = defaultdict(list)
+        via[os.path.abspath(d.unit.path)].append("definition")
+        for b in d.builds:
+            for src in b.sources:
+                if src in by_path:
+                    via[src].append("build")
+        for path in reached_files(graph, by_path, set(via), _others(d, defs, targets)):
+            via[path].append("calls")
+        for path in list(via):
+            member = by_path.get(path)
+            for inc in member.includes if member is not None else ():
+                if os.path.abspath(inc) in by_path:
+                    via[os.path.abspath(inc)].append("include")
+        files = tuple(
+            Member(by_path[p].path if p in by_path else p, tuple(dict.fromkeys(v))) for p, v in sorted(via.items())
+        )
+        state = declaration_state(d.decl, d.builds)
+        notes = _notes(d.decl, d.name, d.builds)
+        out.append(Module(d.name, d.decl.kind, d.unit.path, d.decl.span, state, files, d.builds, notes))
     return out
 
 
