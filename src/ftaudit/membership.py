@@ -136,6 +136,7 @@ def _linked(graph: CallGraph, start: set[Key], blocked: frozenset[str], scanned:
         unit, fn = graph.functions.get(key, (None, None))
         cpp = unit is None or unit.language == "cpp"
         allowed = _callable_elsewhere(unit, fn, scanned) if unit is not None and fn is not None else None
+        named = {plain_name(c.name) for c in fn.calls} | {plain_name(r.name) for r in fn.refs} if fn else set()
         for nxt in graph.edges.get(key, ()):
             if nxt in seen or (not cpp and "::" in nxt[1]):
                 continue
@@ -143,12 +144,23 @@ def _linked(graph: CallGraph, start: set[Key], blocked: frozenset[str], scanned:
                 path = graph.functions[nxt][0].path
                 if os.path.abspath(path) in blocked:
                     continue
+                if _ambiguous_member_call(graph, nxt, named) and unit is not None and path != unit.path:
+                    continue
                 foreign = allowed is not None and unit is not None and path != unit.path
                 if foreign and nxt[1] not in allowed and _base_name(nxt[1]) not in allowed:  # type: ignore[operator]
                     continue
             seen.add(nxt)
             todo.append(nxt)
     return seen
+
+
+def _ambiguous_member_call(graph: CallGraph, target: Key, named: set[str]) -> bool:
+    """Does the edge to the method `target` come only from a call by its bare name (`v.size()`),
+    which the graph links to every `Class::size`, with more than one such method? Such an edge says
+    nothing about which file is linked (matplotlib's wrappers would reach every file of the tree)."""
+    if "::" not in target[1] or target[1] in named:
+        return False
+    return len(graph.methods_named(_base_name(target[1]))) > 1
 
 
 def _base_name(name: str) -> str:
@@ -227,12 +239,13 @@ def modules(units: Sequence[Unit], graph: CallGraph, targets: Sequence[BuildTarg
             for src in b.sources:
                 if src in by_path:
                     via[src].append("build")
-        for path in reached_files(graph, by_path, set(via), _others(d, defs, targets)):
+        others = _others(d, defs, targets)
+        for path in reached_files(graph, by_path, set(via), others):
             via[path].append("calls")
         for path in list(via):
             member = by_path.get(path)
             for inc in member.includes if member is not None else ():
-                if os.path.abspath(inc) in by_path:
+                if os.path.abspath(inc) in by_path and os.path.abspath(inc) not in others:
                     via[os.path.abspath(inc)].append("include")
         files = tuple(
             Member(by_path[p].path if p in by_path else p, tuple(dict.fromkeys(v))) for p, v in sorted(via.items())
