@@ -25,22 +25,26 @@ def test_rule_metadata_complete():
         assert info.languages
 
 
-def _scan_example(tmp_path, info, code):
+def _scan_example(tmp_path, info, code, build=""):
     ext = {("cpp",): ".cpp", ("cython",): ".pyx"}.get(info.languages, ".c")
     path = tmp_path / f"example{ext}"
     path.write_text(code)
+    if build:
+        (tmp_path / info.example_build).write_text(build)
     config = Config()
     if info.example_config:
         (tmp_path / "pyproject.toml").write_text("[tool.ftaudit]\n" + info.example_config + "\n")
         config = load_config(tmp_path / "pyproject.toml")
-    opts = ScanOptions([path], select=[info.id], root=tmp_path, config=config)
+    opts = ScanOptions([tmp_path if build else path], select=[info.id], root=tmp_path, config=config)
     return {f.rule for f in scan(opts).findings}
 
 
 def test_catalogue_examples_are_true(tmp_path):
     for info in load().rules.values():
-        assert info.id in _scan_example(tmp_path, info, info.example_bad), f"{info.id} example_bad not flagged"
-        assert info.id not in _scan_example(tmp_path, info, info.example_good), f"{info.id} example_good flagged"
+        bad = _scan_example(tmp_path, info, info.example_bad, info.example_bad_build)
+        assert info.id in bad, f"{info.id} example_bad not flagged"
+        good = _scan_example(tmp_path, info, info.example_good, info.example_good_build)
+        assert info.id not in good, f"{info.id} example_good flagged"
 
 
 def test_generated_rule_docs_are_current():

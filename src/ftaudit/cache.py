@@ -33,6 +33,7 @@ from .analyse import FileRecord, FileResult
 from .discover import SourceFile
 from .facts import Problem
 from .findings import Finding
+from .membership import Module
 from .safeio import read_regular, write_atomic
 
 MAX_TOTAL_BYTES = 512 * 1024 * 1024  # all entries under one cache base; the oldest go first beyond it
@@ -43,8 +44,9 @@ _MAC_BYTES = 32
 _IGNORE = b"# Created by ftaudit\n"
 _ENTRY_NAME = re.compile(r"^[0-9a-f]{64}\.(deps|facts|scan)$")
 
-# What a whole scan leaves to report: records, findings, problems of the files, tool errors, unused ignores.
-ScanPayload = tuple[list[FileRecord], list[Finding], list[Problem], int, int]
+# What a whole scan leaves to report: records, findings, problems of the files, tool errors, unused ignores,
+# modules.
+ScanPayload = tuple[list[FileRecord], list[Finding], list[Problem], int, int, list[Module]]
 Deps = list[tuple[str, int, int]]  # (header path, st_mtime_ns, st_size)
 
 

@@ -116,6 +116,10 @@ class CallGraph:
             found += [m for m in self._methods.get(name, ()) if m != key]
         return found
 
+    def methods_named(self, base: str) -> list[Key]:
+        """Every `Class::base` defined in the scan (what a member call by the bare name `base` reaches)."""
+        return self._methods.get(base, [])
+
     def roots(self) -> set[Key]:
         """Where execution may enter the scanned code from outside it (see the module docstring)."""
         out = set(self.file_refs)

@@ -40,6 +40,9 @@ class RuleInfo:
     references: tuple[str, ...] = ()
     enabled: bool = True
     example_config: str = ""  # [tool.ftaudit] keys the examples need
+    example_build: str = ""  # a build file the examples sit next to (CMakeLists.txt), scanned with them
+    example_bad_build: str = ""  # its text for example_bad
+    example_good_build: str = ""  # its text for example_good
 
     @property
     def help_uri(self) -> str:
@@ -246,6 +249,9 @@ def _rule(raw: dict[str, Any]) -> RuleInfo:
         references=tuple(raw.get("references", ())),
         enabled=raw.get("enabled", True),
         example_config=raw.get("example_config", "").strip(),
+        example_build=raw.get("example_build", ""),
+        example_bad_build=raw.get("example_bad_build", "").strip() + "\n" if raw.get("example_bad_build") else "",
+        example_good_build=raw.get("example_good_build", "").strip() + "\n" if raw.get("example_good_build") else "",
     )
 
 

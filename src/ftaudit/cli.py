@@ -1,4 +1,4 @@
-"""Command line: `ftaudit scan`, `ftaudit rules`, `ftaudit explain`.
+"""Command line: `ftaudit scan`, `ftaudit modules`, `ftaudit rules`, `ftaudit explain`.
 
 Exit codes: 0 nothing found, 1 findings, 2 usage or tool error.
 """
@@ -29,7 +29,7 @@ from .terminal import use_colour
 from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
 # Problems that explain rather than warn: on stderr only with -v (always in JSON and SARIF).
-VERBOSE_ONLY = {"program-only"}
+VERBOSE_ONLY = {"program-only", "build-file"}
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -370,6 +370,39 @@ def _warn_display_limit(result: Any) -> None:
 
     if len(result.findings) > sarif.GITHUB_DISPLAY_LIMIT:
         click.echo(f"ftaudit: warning: {sarif.too_many_results(len(result.findings))}", err=True)
+
+
+MODULE_FORMATS = ("text", "json", "markdown", "html")
+
+
+@main.command()
+@scan_options
+@click.option("--format", "fmt", type=click.Choice(MODULE_FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
+def modules(fmt: str, output: Path | None, **kw: Any) -> None:
+    """Per extension module: its files, findings and whether it can declare free-threading support.
+
+    Runs the same scan as `ftaudit scan` (same options). Exit 1 when a module declares support while
+    hazards remain (declared but hazardous), 2 on a tool error, else 0."""
+    from .readiness import DECLARED_HAZARDOUS, readiness
+    from .report import modules as modules_report
+
+    result, _cat = _run(kw)
+    _report_problems(result, kw, Style(use_colour("auto", _stderr_is_tty(), os.environ)))
+    if fmt == "html":
+        from .report.modules_html import render_html
+
+        report = render_html(result)
+    else:
+        render = {"json": modules_report.render_json, "markdown": modules_report.render_markdown}
+        report = render.get(fmt, modules_report.render_text)(result)
+    if output is not None:
+        _write_or_exit(output, report, "report")
+    else:
+        click.echo(report, nl=False)
+    hazardous = any(r.verdict == DECLARED_HAZARDOUS for r in readiness(result.modules, result.findings))
+    not_found = any(p.code == "not-found" for p in result.problems)
+    sys.exit(2 if result.tool_errors or not_found else 1 if hazardous else 0)
 
 
 @main.group()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .buildfiles import BUILD_FILES
 from .facts import Problem
 from .names import display
 from .safeio import file_kind, within
@@ -79,15 +80,18 @@ def _never(path: Path) -> bool:
 
 
 def discover(
-    paths: Iterable[Path], excluded: Callable[[Path], bool] = _never
+    paths: Iterable[Path], excluded: Callable[[Path], bool] = _never, builds: list[Path] | None = None
 ) -> tuple[list[SourceFile], list[Problem]]:
     """Files to scan (sorted, de-duplicated) and problems met while walking.
+
+    `builds`, when given, receives the build descriptions met in the walked directories
+    (`buildfiles.BUILD_FILES`: setup.py, meson.build, CMakeLists.txt), in walk order.
 
     `excluded` (the configuration's `exclude` patterns) prunes walked files and
     directories; a file named on the command line is scanned regardless (and may be
     a symbolic link to anywhere: the user named it), if it is a regular file."""
     paths = list(paths)
-    walk = _Walk(_roots(paths), excluded)
+    walk = _Walk(_roots(paths), excluded, builds)
     found: dict[str, SourceFile] = {}
     for top in paths:
         for f in walk.top(top):
@@ -110,6 +114,7 @@ class _Walk:
 
     roots: tuple[str, ...]
     excluded: Callable[[Path], bool]
+    builds: list[Path] | None = None  # build descriptions met, when asked for
     problems: list[Problem] = field(default_factory=list)
     outside: list[tuple[str, str]] = field(default_factory=list)  # (link, its target as written)
 
@@ -176,6 +181,10 @@ class _Walk:
                     subdirs.append((entry.path, ident))
                 continue
             lang = language_of_name(entry.name)
+            if lang is None and self.builds is not None and entry.name in BUILD_FILES:
+                if not self.excluded(path := base / entry.name) and self._followable(entry) and _safe_is_file(entry):
+                    self.builds.append(path)
+                continue
             if lang is None or self.excluded(path := base / entry.name) or not self._followable(entry):
                 continue
             if _safe_is_file(entry):  # no system call for a plain entry: the directory listing says

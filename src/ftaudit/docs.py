@@ -64,6 +64,7 @@ def rule_markdown(info: RuleInfo, libraries: Sequence[Library] = ()) -> str:
         if info.example_config
         else ""
     )
+    bad_build, good_build = _build(info, info.example_bad_build), _build(info, info.example_good_build)
     return f"""# {info.id} {info.name}
 
 {info.summary}.
@@ -81,18 +82,26 @@ def rule_markdown(info: RuleInfo, libraries: Sequence[Library] = ()) -> str:
 {config}
 ```{lang}
 {info.example_bad}```
-
+{bad_build}
 ## Fix
 
 {info.fix}
 
 ```{lang}
 {info.example_good}```
-
+{good_build}
 ## References
 
 {refs}
 """
+
+
+def _build(info: RuleInfo, text: str) -> str:
+    """The build file an example sits next to, as a block after it ("" when there is none)."""
+    if not text:
+        return ""
+    fence = "cmake" if info.example_build == "CMakeLists.txt" else ""
+    return f"\nWith this `{info.example_build}` next to it:\n\n```{fence}\n{text}```\n"
 
 
 def config_markdown() -> str:

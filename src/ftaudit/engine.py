@@ -17,13 +17,17 @@ import pkgutil
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from .buildfiles import BuildTarget
 from .callgraph import CallGraph, Key, own_key
 from .catalogue import Catalogue, RuleInfo
 from .conditional_notes import name_conditions
 from .facts import Span, Unit
 from .findings import Finding, Related
+
+if TYPE_CHECKING:
+    from .membership import Module
 
 
 class Project:
@@ -141,12 +145,16 @@ def run_rules(
     mark: Callable[[Finding], Finding] = _keep,
     not_judged: AbstractSet[Key] = frozenset(),
     graph: CallGraph | None = None,
+    builds: Sequence[BuildTarget] = (),
+    modules: Sequence[Module] | None = None,
 ) -> list[Finding]:
     """Findings of the selected rules (unit and project scope first, then findings scope).
 
     `mark` applies inline suppressions; findings rules see only findings that still count.
     `not_judged`: functions (callgraph keys) no Python thread can reach, which FT1-FT3 rules do not see.
-    `graph`: the call graph of `units` when the caller has built it already (rules share it as a memo)."""
+    `graph`: the call graph of `units` when the caller has built it already (rules share it as a memo).
+    `builds`: the scanned tree's build targets (buildfiles.BuildTarget); `modules`: the units' modules
+    (membership.Module) when the caller has them already."""
     impl = registry()
     late = [rid for rid in rule_ids if rid in impl and impl[rid].scope == "findings"]
     wanted = set(rule_ids)
@@ -164,6 +172,9 @@ def run_rules(
     project = Project(units)
     if graph is not None:
         project.memo("callgraph", lambda: graph)
+    project.memo("build-targets", lambda: tuple(builds))
+    if modules is not None:
+        project.memo("modules", lambda: list(modules))
     judged = Project(without(units, not_judged)) if not_judged else project
     found: list[Finding] = []
     for rid in early:

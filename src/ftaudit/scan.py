@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from . import cachedirs
 from . import catalogue as catalogue_mod
 from .analyse import FileRecord, Settings, analyse_files
 from .baseline import Baseline
+from .buildfiles import BuildTarget, read_targets
 from .cache import Cache
 from .callgraph import CallGraph, program_only_notes
 from .catalogue import Catalogue
@@ -25,6 +26,7 @@ from .findings import Finding
 from .fingerprint import with_fingerprints
 from .frontends import availability as frontend_availability
 from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database
+from .membership import Module, modules
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
 from .vendored import SetAside, Vendoring, mark_vendored, set_aside
@@ -68,6 +70,7 @@ class ScanResult:
     baseline_fixed: int | None = None  # baseline entries no finding matched (None: no baseline)
     set_aside: list[SetAside] = field(default_factory=list)  # findings in vendored code, per directory
     frontend: str = ""  # the C/C++ frontend choice in effect: auto, clang or treesitter
+    modules: list[Module] = field(default_factory=list)  # extension modules and their files (membership.py)
 
     @property
     def counted(self) -> list[Finding]:
@@ -115,7 +118,10 @@ def scan(opts: ScanOptions) -> ScanResult:
     select = opts.select or [s.upper() for s in config.list("select")]
     rule_ids = selected_rules(cat, select, opts.ignore + [s.upper() for s in config.list("ignore")])
     _phase(opts, "discovering files")
-    files, problems = discover(opts.paths, config.excluded)
+    build_files: list[Path] = []
+    files, problems = discover(opts.paths, config.excluded, build_files)
+    targets, build_problems = read_targets(build_files)
+    problems += build_problems
     _phase(opts, f"found {len(files):,} files; reading flags and the compile database")
     db, db_problems = load_database(opts)
     problems += db_problems
@@ -145,17 +151,18 @@ def scan(opts: ScanOptions) -> ScanResult:
     plan = cache.plan(files) if cache is not None else None
     # What, besides the files' keys, decides a whole scan's result.
     extra = [rule_ids, opts.warn_unused_ignores, problems, opts.include_vendored, sorted(by_path.items())]
+    extra.append([astuple(t) for t in targets])
     scan_key = None
     if cache is not None and plan is not None and all(valid and key for key, valid in plan):
         scan_key = cache.scan_key([k for k, _ in plan if k], extra)
     payload = cache.load_scan(scan_key) if cache is not None and scan_key is not None else None
     if payload is None:
-        payload = _analyse_and_judge(files, settings, opts, cache, plan, cat, rule_ids, vendoring, by_path)
+        payload = _analyse_and_judge(files, settings, opts, cache, plan, cat, rule_ids, vendoring, by_path, targets)
         if cache is not None and plan is not None and payload[3] == 0 and all(k for k, _ in plan):
             cache.put_scan(cache.scan_key([k for k, _ in plan if k], extra), payload)
     if cache is not None:
         cache.prune()
-    records, findings, file_problems, tool_errors, n_unused = payload
+    records, findings, file_problems, tool_errors, n_unused, modules = payload
     problems = problems + file_problems
     for rec in records:
         rec.path = relative(rec.path, root)
@@ -176,6 +183,7 @@ def scan(opts: ScanOptions) -> ScanResult:
         fixed,
         set_aside(findings),
         choice,
+        [_relocate_module(m, root) for m in modules],
     )
 
 
@@ -230,9 +238,11 @@ def _analyse_and_judge(
     rule_ids: list[str],
     vendoring: Vendoring,
     by_path: dict[str, str],
-) -> tuple[list[FileRecord], list[Finding], list[Problem], int, int]:
-    """Facts of every file, then the rules over all of them (paths still as discovered). Findings in
-    vendored files (`by_path`, or a generator's banner) are marked before findings rules see them."""
+    targets: list[BuildTarget],
+) -> tuple[list[FileRecord], list[Finding], list[Problem], int, int, list[Module]]:
+    """Facts of every file, then the modules (membership.py) and the rules over all of them (paths
+    still as discovered). Findings in vendored files (`by_path`, or a generator's banner) are marked
+    before findings rules see them."""
     jobs = opts.jobs or default_jobs()
     _phase(opts, f"parsing {len(files):,} files with {jobs} worker(s), biggest first")
     results = analyse_files(files, settings, jobs, cache, opts.progress, plan)
@@ -256,15 +266,22 @@ def _analyse_and_judge(
     def mark(f: Finding) -> Finding:
         return mark_vendored(ignores.apply(f), reasons)
 
+    mods = modules(units, graph, targets)
     _phase(opts, f"running {len(rule_ids)} rules")
-    findings = sorted(run_rules(units, cat, rule_ids, mark, not_judged, graph), key=Finding.sort_key)
+    findings = sorted(run_rules(units, cat, rule_ids, mark, not_judged, graph, targets, mods), key=Finding.sort_key)
     unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []
-    return records, findings, problems + unused, tool_errors, len(unused)
+    return records, findings, problems + unused, tool_errors, len(unused), mods
 
 
 def _relocate(f: Finding, root: Path) -> Finding:
     related = tuple(replace(r, path=relative(r.path, root)) if r.path else r for r in f.related)
     return replace(f, path=relative(f.path, root), related=related)
+
+
+def _relocate_module(m: Module, root: Path) -> Module:
+    files = tuple(replace(f, path=relative(f.path, root)) for f in m.files)
+    builds = tuple(replace(b, path=relative(b.path, root), sources=()) for b in m.builds)
+    return replace(m, path=relative(m.path, root), files=files, builds=builds)
 
 
 def _relocate_problem(p: Problem, root: Path) -> Problem:

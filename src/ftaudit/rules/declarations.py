@@ -1,4 +1,4 @@
-"""FT4: whether modules declare free-threading support (FT401, FT403, FT405)."""
+"""FT4: whether modules declare free-threading support (FT401-FT405)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
+from .. import names
 from ..engine import Context, rule
 from ..facts import DeclKind, Span, Unit
 from ..findings import Finding, Related
+from ..membership import DECLARED, of_project
+from ..readiness import HAZARD_FAMILIES, hazards_in, is_hazard
 
 _C_MODULES = {DeclKind.MULTI_PHASE, DeclKind.SINGLE_PHASE, DeclKind.MODULE_DEF}
 
@@ -66,39 +69,54 @@ def pybind11_gil_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
             )
 
 
-_HAZARD_FAMILIES = ("FT1", "FT2", "FT3")
-_HAZARD_LEVELS = {"warning", "error"}
+@rule("FT404")
+def nanobind_gil_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    for module in of_project(ctx.project):
+        if module.kind != DeclKind.NANOBIND or module.path != unit.path or module.state == DECLARED:
+            continue
+        cmake = [b for b in module.builds if b.kind == "nanobind"]
+        if cmake:
+            here = os.path.dirname(os.path.abspath(unit.path))
+            where = ", ".join(f"{names.display(os.path.relpath(b.path, here))}:{b.line}" for b in cmake)
+            message = f"nanobind module `{module.name}` does not declare free-threading support"
+            detail = (
+                f"its nanobind_add_module({module.name} ...) ({where}) lacks FREE_THREADED, so importing it "
+                "re-enables the GIL; once its code is thread-safe, add FREE_THREADED to that call"
+            )
+        else:
+            message = f"nanobind module `{module.name}`: no scanned CMakeLists.txt builds it"
+            detail = (
+                f"it declares free-threading support only through the FREE_THREADED option of its CMake "
+                f"nanobind_add_module({module.name} ...): scan the directory that holds it to know; without "
+                "FREE_THREADED, importing the module re-enables the GIL"
+            )
+        yield ctx.finding(unit, module.span, message, detail=detail)
+
+
 _MAX_RELATED = 20
 
 
-def _touches(f: Finding, files: set[str]) -> bool:
-    """In one of the files, or (a global declared elsewhere) written in one of them."""
-    if os.path.abspath(f.path) in files:
-        return True
-    return any(r.path and os.path.abspath(r.path) in files for r in f.related)
-
-
-@rule("FT405", scope="findings", depends=_HAZARD_FAMILIES)
+@rule("FT405", scope="findings", depends=HAZARD_FAMILIES)
 def declared_but_hazardous(units: Sequence[Unit], findings: list[Finding], ctx: Context) -> Iterator[Finding]:
-    hazards = [f for f in findings if f.rule.startswith(_HAZARD_FAMILIES) and f.level in _HAZARD_LEVELS]
+    hazards = [f for f in findings if is_hazard(f)]
     if not hazards:
         return
-    scanned = {os.path.abspath(u.path) for u in units}
-    for unit in units:
-        for decl in unit.module_decls:
-            if not decl.declares_gil_not_used:
-                continue
-            files = {os.path.abspath(unit.path)} | {os.path.abspath(i) for i in unit.includes} & scanned
-            hits = sorted((f for f in hazards if _touches(f, files)), key=Finding.sort_key)
-            if not hits:
-                continue
-            counts = Counter(f.rule for f in hits)
-            summary = ", ".join(f"{rid} x{n}" for rid, n in sorted(counts.items()))
-            yield ctx.finding(
-                unit,
-                decl.span,
-                f"module `{decl.name}` declares free-threading support but {len(hits)} hazard(s) remain: {summary}",
-                detail="the GIL stays disabled when it is imported; fix them or declare Py_MOD_GIL_USED until they "
-                "are fixed",
-                related=[Related(f.span, f"{f.rule}: {f.message}", f.path) for f in hits[:_MAX_RELATED]],
-            )
+    by_path = {os.path.abspath(u.path): u for u in units}
+    for module in of_project(ctx.project):
+        unit = by_path.get(os.path.abspath(module.path))
+        if module.state != DECLARED or unit is None:
+            continue
+        hits = hazards_in(module, hazards)
+        if not hits:
+            continue
+        counts = Counter(f.rule for f in hits)
+        summary = ", ".join(f"{rid} x{n}" for rid, n in sorted(counts.items()))
+        n_files = len({os.path.abspath(f.path) for f in hits})
+        yield ctx.finding(
+            unit,
+            module.span,
+            f"module `{module.name}` declares free-threading support but {len(hits)} hazard(s) remain: {summary}",
+            detail=f"they are in {n_files} of its {len(module.files)} source file(s), and the GIL stays disabled when "
+            "it is imported; fix them or declare Py_MOD_GIL_USED until they are fixed",
+            related=[Related(f.span, f"{f.rule}: {f.message}", f.path) for f in hits[:_MAX_RELATED]],
+        )

@@ -1,0 +1,77 @@
+"""Extension modules as the build descriptions of the scanned tree name them, read statically.
+
+`read_targets(paths)` reads every `setup.py`, `meson.build` and `CMakeLists.txt` the scan's walk
+found (`discover(..., builds=...)`) and returns one `BuildTarget` per extension module it can
+name: `setup.py` `Extension(name, sources=[...])` calls (Python's `ast`, never executed),
+meson `X.extension_module('name', ...)` calls, CMake `pybind11_add_module`,
+`nanobind_add_module` and `Python_add_library`. Only literals, and variables assigned literals
+in the same file, are understood; anything else (a computed list, a generator expression) makes
+the target `complete=False`, never an error. A file that cannot be read or parsed is one
+`build-file` note; nothing in it is trusted, run, or followed outside the tree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..facts import Problem
+from ..safeio import read_regular
+
+BUILD_FILES = frozenset({"setup.py", "meson.build", "CMakeLists.txt"})
+MAX_BUILD_BYTES = 4 * 2**20
+
+
+@dataclass(frozen=True)
+class BuildTarget:
+    """One extension module of a build description.
+
+    `name`: as written (`pkg.sub._mod` in setup.py, `_mod` in meson/CMake); `module` is its last part,
+    the name its init function carries. `kind`: setup.py | meson | pybind11 | nanobind | python
+    (CMake's Python_add_library). `path`/`line`: where the build file names it. `sources`: absolute,
+    normalised paths (they need not exist). `options`: CMake keywords given (FREE_THREADED...).
+    `complete`: every source argument was understood."""
+
+    name: str
+    kind: str
+    path: str
+    line: int
+    sources: tuple[str, ...]
+    options: tuple[str, ...] = ()
+    complete: bool = True
+
+    @property
+    def module(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+def source_path(base: str, rel: str) -> str:
+    """`rel` (as written in a build file in directory `base`) as an absolute, normalised path."""
+    return os.path.normpath(os.path.join(os.path.abspath(base), rel))
+
+
+def read_targets(files: Iterable[Path]) -> tuple[list[BuildTarget], list[Problem]]:
+    """The extension modules named by the build files (in the order given) and one note per file
+    that could not be read or parsed."""
+    from . import cmake, meson, setuppy
+
+    readers = {"setup.py": setuppy.targets, "meson.build": meson.targets, "CMakeLists.txt": cmake.targets}
+    targets: list[BuildTarget] = []
+    problems: list[Problem] = []
+    for path in files:
+        reader = readers.get(path.name)
+        if reader is None:
+            continue
+        try:
+            text = read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
+        except OSError as err:
+            problems.append(Problem(str(path), "note", "build-file", f"cannot read build file: {err.strerror or err}"))
+            continue
+        try:
+            targets += reader(text, str(path))
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+            why = type(err).__name__ if isinstance(err, (RecursionError, MemoryError)) else str(err).splitlines()[0]
+            problems.append(Problem(str(path), "note", "build-file", f"cannot parse build file ({why}): skipped"))
+    return targets, problems

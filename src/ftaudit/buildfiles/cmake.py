@@ -1,0 +1,174 @@
+"""Python extension targets of a CMakeLists.txt, read statically (CMake is never run).
+
+Reads command invocations (`name(args)`, with quoted, bracket and unquoted arguments, `#` and
+bracket comments), keeps `set(VAR ...)` and `list(APPEND VAR ...)` of the same file for `${VAR}`
+(`${CMAKE_CURRENT_SOURCE_DIR}` and `${CMAKE_CURRENT_LIST_DIR}` are the file's directory), and
+returns a target for `pybind11_add_module`, `nanobind_add_module` and
+`Python_add_library`/`Python3_add_library` (their keywords, FREE_THREADED among them, are
+`options`); `target_sources(name ...)` adds to a target defined above it. An unknown variable or a
+generator expression `$<...>` makes the target `complete=False`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from . import BuildTarget, source_path
+
+_COMMAND = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(")
+_BRACKET_OPEN = re.compile(r"\[(=*)\[")
+_VAR = re.compile(r"\$\{([A-Za-z0-9_./+-]+)\}")
+
+# Keywords of each command (not sources); the value after a keyword in VALUED is skipped too.
+KINDS = {"pybind11_add_module": "pybind11", "nanobind_add_module": "nanobind", "python_add_library": "python"}
+KEYWORDS = {
+    "pybind11": {"MODULE", "SHARED", "EXCLUDE_FROM_ALL", "NO_EXTRAS", "SYSTEM", "THIN_LTO", "OPT_SIZE"},
+    "nanobind": {
+        "STABLE_ABI",
+        "FREE_THREADED",
+        "NB_STATIC",
+        "NB_SHARED",
+        "PROTECT_STACK",
+        "LTO",
+        "NOMINSIZE",
+        "NOSTRIP",
+        "MUSL_DYNAMIC_LIBCPP",
+        "NB_SUPPRESS_WARNINGS",
+        "NB_DOMAIN",
+    },
+    "python": {"MODULE", "SHARED", "STATIC", "WITH_SOABI", "USE_SABI"},
+}
+VALUED = {"NB_DOMAIN", "USE_SABI"}
+_SCOPES = {"PRIVATE", "PUBLIC", "INTERFACE"}
+
+
+def commands(text: str) -> list[tuple[str, int, list[tuple[str, bool]]]]:
+    """(lower-cased name, line, [(argument, quoted)]) of each command invocation, comments skipped."""
+    out = []
+    pos = 0
+    while pos < len(text):
+        ch = text[pos]
+        if ch == "#":
+            pos = _skip_comment(text, pos)
+            continue
+        m = _COMMAND.match(text, pos)
+        if m is None or (pos and (text[pos - 1].isalnum() or text[pos - 1] == "_")):
+            pos += 1
+            continue
+        line = text.count("\n", 0, pos) + 1
+        args, pos = _arguments(text, m.end())
+        out.append((m.group(1).lower(), line, args))
+    return out
+
+
+def _skip_comment(text: str, pos: int) -> int:
+    bracket = _BRACKET_OPEN.match(text, pos + 1)
+    if bracket:
+        end = text.find("]" + bracket.group(1) + "]", bracket.end())
+        return len(text) if end < 0 else end + len(bracket.group(1)) + 2
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
+
+
+def _arguments(text: str, pos: int) -> tuple[list[tuple[str, bool]], int]:
+    args: list[tuple[str, bool]] = []
+    depth = 0
+    while pos < len(text):
+        ch = text[pos]
+        if ch.isspace():
+            pos += 1
+        elif ch == "#":
+            pos = _skip_comment(text, pos)
+        elif ch == ")":
+            if depth == 0:
+                return args, pos + 1
+            depth -= 1
+            pos += 1
+        elif ch == "(":
+            depth += 1
+            pos += 1
+        elif ch == '"':
+            end = pos + 1
+            while end < len(text) and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            args.append((text[pos + 1 : end], True))
+            pos = end + 1
+        elif (bracket := _BRACKET_OPEN.match(text, pos)) is not None:
+            close = "]" + bracket.group(1) + "]"
+            end = text.find(close, bracket.end())
+            end = len(text) if end < 0 else end
+            args.append((text[bracket.end() : end], True))
+            pos = end + len(close)
+        else:
+            end = pos
+            while end < len(text) and not text[end].isspace() and text[end] not in '()#"':
+                end += 2 if text[end] == "\\" else 1
+            args.append((text[pos:end], False))
+            pos = end
+    return args, pos
+
+
+def targets(text: str, path: str) -> list[BuildTarget]:
+    """The Python extension targets a CMakeLists.txt names."""
+    base = os.path.dirname(path)
+    env = {"CMAKE_CURRENT_SOURCE_DIR": os.path.abspath(base), "CMAKE_CURRENT_LIST_DIR": os.path.abspath(base)}
+    unknown: set[str] = set()
+    found: dict[str, BuildTarget] = {}
+
+    def expand(args: list[tuple[str, bool]]) -> list[str]:
+        out: list[str] = []
+        for arg, quoted in args:
+
+            def sub(m: re.Match[str]) -> str:
+                if m.group(1) not in env:
+                    unknown.add(m.group(1))
+                return env.get(m.group(1), "")
+
+            value = _VAR.sub(sub, arg)
+            out += [value] if quoted else [v for v in value.split(";") if v]
+        return out
+
+    for name, line, raw in commands(text):
+        unknown.clear()
+        args = expand(raw)
+        if name == "set" and args:
+            values = [a for a in args[1:] if a != "PARENT_SCOPE"]
+            if "CACHE" in values:
+                values = values[: values.index("CACHE")]
+            env[args[0]] = ";".join(values)
+        elif name == "list" and len(args) > 1 and args[0] == "APPEND":
+            env[args[1]] = ";".join(([env[args[1]]] if env.get(args[1]) else []) + args[2:])
+        elif name in KINDS or name == "python3_add_library":
+            kind = KINDS.get(name, "python")
+            if args:
+                found[args[0]] = _target(args[0], kind, path, line, args[1:], base, not unknown)
+        elif name == "target_sources" and args and args[0] in found:
+            old = found[args[0]]
+            more = [a for a in args[1:] if a not in _SCOPES]
+            files = old.sources + tuple(_files(more, base))
+            found[args[0]] = BuildTarget(
+                old.name, old.kind, old.path, old.line, files, old.options, old.complete and not unknown
+            )
+    return list(found.values())
+
+
+def _files(args: list[str], base: str) -> list[str]:
+    return [source_path(base, a) for a in args if "$<" not in a]
+
+
+def _target(name: str, kind: str, path: str, line: int, args: list[str], base: str, known: bool) -> BuildTarget:
+    keywords = KEYWORDS[kind]
+    options: list[str] = []
+    sources: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in keywords:
+            options.append(arg)
+            skip = arg in VALUED
+        else:
+            sources.append(arg)
+    complete = known and not any("$<" in s for s in sources)
+    return BuildTarget(name, kind, path, line, tuple(_files(sources, base)), tuple(options), complete)

@@ -1,0 +1,354 @@
+"""`X.extension_module('name', sources..., link_with: lib)` calls of a meson.build, read statically.
+
+A small reader of meson's syntax (tokens, statements, expressions), not an interpreter: it
+evaluates string and list literals, `+`, `/` between strings, `files(...)`, `join_paths(...)`,
+indexing a list, variables assigned in the same file (`=`, `+=`), `gen.process('x.c.src')` (the
+source it is given) and `static_library(name, sources...)`, whose sources count for a module
+that lists it in `link_with:`. `foreach` over a literal list runs its body once per item;
+`if`/`elif`/`else` bodies are all read, in order, conditions ignored. Anything else is unknown:
+a module with an unknown source is `complete=False`. Variables of other meson.build files
+(`subdir()`) are not seen.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from . import BuildTarget, source_path
+
+_TOKEN = re.compile(
+    r"""(?P<ws>[ \t\r\f]+|\\\n)
+      |(?P<comment>\#[^\n]*)
+      |(?P<nl>\n)
+      |(?P<str>f?'''.*?'''|f?'(?:[^'\\\n]|\\.)*')
+      |(?P<num>0[xob][0-9a-fA-F]+|\d+)
+      |(?P<id>[A-Za-z_][A-Za-z_0-9]*)
+      |(?P<op>\+=|==|!=|<=|>=|[-+*/%()\[\]{},:.?<>=])""",
+    re.VERBOSE | re.DOTALL,
+)
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'"}
+_KEYWORDS = {"if", "elif", "else", "endif", "foreach", "endforeach", "break", "continue", "and", "or", "not", "in"}
+_MAX_STEPS = 200_000  # statements evaluated per file (foreach bodies included)
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+@dataclass
+class Library:
+    """A static_library()/library() result: its sources, for a module linking it."""
+
+    sources: list[object]
+
+
+@dataclass
+class _Token:
+    kind: str
+    text: str
+    line: int
+
+
+def tokenize(text: str) -> list[_Token]:
+    """Meson tokens; newlines inside brackets dropped (they do not end a statement)."""
+    out: list[_Token] = []
+    depth, line, pos = 0, 1, 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise ValueError(f"line {line}: unexpected character {text[pos]!r}")
+        kind = m.lastgroup or ""
+        value = m.group()
+        if kind == "op" and value in "([{":
+            depth += 1
+        elif kind == "op" and value in ")]}":
+            depth = max(0, depth - 1)
+        if kind not in ("ws", "comment") and not (kind == "nl" and depth):
+            out.append(_Token(kind, value, line))
+        line += value.count("\n")
+        pos = m.end()
+    out.append(_Token("nl", "\n", line))
+    out.append(_Token("eof", "", line))
+    return out
+
+
+def _string(text: str) -> str:
+    body = text[1:] if text.startswith("f") else text
+    if body.startswith("'''"):
+        return body[3:-3]
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), body[1:-1])
+
+
+@dataclass
+class _Reader:
+    tokens: list[_Token]
+    path: str
+    env: dict[str, object] = field(default_factory=dict)
+    targets: list[BuildTarget] = field(default_factory=list)
+    pos: int = 0
+    steps: int = 0
+
+    # -- tokens
+    def peek(self, text: str | None = None, kind: str | None = None) -> bool:
+        tok = self.tokens[self.pos]
+        return (text is None or tok.text == text) and (kind is None or tok.kind == kind)
+
+    def take(self, text: str | None = None) -> _Token:
+        tok = self.tokens[self.pos]
+        if text is not None and tok.text != text:
+            raise ValueError(f"line {tok.line}: expected {text!r}, found {tok.text!r}")
+        if tok.kind != "eof":
+            self.pos += 1
+        return tok
+
+    def skip_line(self) -> None:
+        while not self.peek(kind="nl") and not self.peek(kind="eof"):
+            self.pos += 1
+
+    # -- statements
+    def block(self, ends: tuple[str, ...], run: bool = True) -> str:
+        """Statements up to one of `ends` (returned, not consumed); `run=False` only skips them."""
+        while True:
+            while self.peek(kind="nl"):
+                self.take()
+            tok = self.tokens[self.pos]
+            if tok.kind == "eof":
+                return ""
+            if tok.kind == "id" and tok.text in ends:
+                return tok.text
+            self.statement(run)
+
+    def statement(self, run: bool) -> None:
+        self.steps += 1
+        if self.steps > _MAX_STEPS:
+            raise ValueError("too many statements")
+        tok = self.tokens[self.pos]
+        if tok.kind == "id" and tok.text == "if":
+            self.take()
+            self.expression(False)
+            while self.block(("elif", "else", "endif"), run) in ("elif", "else"):
+                if self.take().text == "elif":
+                    self.expression(False)
+            self.take("endif")
+        elif tok.kind == "id" and tok.text == "foreach":
+            self.foreach(run)
+        elif tok.kind == "id" and tok.text in ("break", "continue"):
+            self.take()
+        elif tok.kind == "id" and self.tokens[self.pos + 1].text in ("=", "+="):
+            self.take()
+            op = self.take().text
+            value = self.expression(run)
+            if run:
+                if op == "=":
+                    self.env[tok.text] = value
+                else:
+                    before = self.env.get(tok.text, UNKNOWN)
+                    self.env[tok.text] = _add(before, value)
+        else:
+            self.expression(run)
+        if not self.peek(kind="nl") and not self.peek(kind="eof"):
+            raise ValueError(f"line {self.tokens[self.pos].line}: unexpected {self.tokens[self.pos].text!r}")
+
+    def foreach(self, run: bool) -> None:
+        self.take("foreach")
+        names = [self.take().text]
+        while self.peek(","):
+            self.take()
+            names.append(self.take().text)
+        self.take(":")
+        items = self.expression(run)
+        body = self.pos
+        runs = items if run and isinstance(items, list) else []
+        for item in runs[:1000]:
+            self.pos = body
+            if len(names) == 1:
+                self.env[names[0]] = item
+            self.block(("endforeach",), True)
+        self.pos = body
+        self.block(("endforeach",), False)
+        self.take("endforeach")
+
+    # -- expressions (precedence climbing; values are only computed when `run`)
+    def expression(self, run: bool) -> object:
+        value = self.binary(0, run)
+        if self.peek("?"):
+            self.take()
+            self.expression(False)
+            self.take(":")
+            self.expression(False)
+            return UNKNOWN
+        return value
+
+    _LEVELS = (("or",), ("and",), ("==", "!=", "<", ">", "<=", ">=", "in", "not"), ("+", "-"), ("*", "/", "%"))
+
+    def binary(self, level: int, run: bool) -> object:
+        if level == len(self._LEVELS):
+            return self.unary(run)
+        left = self.binary(level + 1, run)
+        while self.tokens[self.pos].text in self._LEVELS[level] and self.tokens[self.pos].kind in ("op", "id"):
+            op = self.take().text
+            if op == "not":
+                self.take("in")
+            right = self.binary(level + 1, run)
+            left = _binary(op, left, right) if run else UNKNOWN
+        return left
+
+    def unary(self, run: bool) -> object:
+        if self.peek("not") or self.peek("-"):
+            self.take()
+            self.unary(run)
+            return UNKNOWN
+        return self.postfix(run)
+
+    def postfix(self, run: bool) -> object:
+        value = self.primary(run)
+        while True:
+            if self.peek("."):
+                self.take()
+                method = self.take()
+                args, kwargs = self.arguments(run)
+                if run and method.text == "extension_module":
+                    self.module(method.line, args, kwargs)
+                value = _method(method.text, value, args) if run else UNKNOWN
+            elif self.peek("["):
+                self.take()
+                index = self.expression(run)
+                self.take("]")
+                ok = isinstance(value, list) and isinstance(index, int) and -len(value) <= index < len(value)
+                value = value[index] if run and ok else UNKNOWN  # type: ignore[index]
+            else:
+                return value
+
+    def primary(self, run: bool) -> object:
+        tok = self.take()
+        if tok.kind == "str":
+            return UNKNOWN if tok.text.startswith("f") else _string(tok.text)
+        if tok.kind == "num":
+            return int(tok.text, 0)
+        if tok.text == "(":
+            value = self.expression(run)
+            self.take(")")
+            return value
+        if tok.text == "[":
+            items = []
+            while not self.peek("]"):
+                items.append(self.expression(run))
+                if not self.peek("]"):
+                    self.take(",")
+            self.take("]")
+            return items
+        if tok.text == "{":
+            while not self.peek("}"):
+                self.expression(False)
+                self.take(":")
+                self.expression(False)
+                if not self.peek("}"):
+                    self.take(",")
+            self.take("}")
+            return UNKNOWN
+        if tok.kind == "id" and tok.text not in _KEYWORDS:
+            if self.peek("("):
+                args, kwargs = self.arguments(run)
+                return self.function(tok, args, kwargs) if run else UNKNOWN
+            if tok.text in ("true", "false"):
+                return tok.text == "true"
+            return self.env.get(tok.text, UNKNOWN) if run else UNKNOWN
+        raise ValueError(f"line {tok.line}: unexpected {tok.text!r}")
+
+    def arguments(self, run: bool) -> tuple[list[object], dict[str, object]]:
+        if not self.peek("("):
+            return [], {}
+        self.take("(")
+        args: list[object] = []
+        kwargs: dict[str, object] = {}
+        while not self.peek(")"):
+            if self.peek(kind="id") and self.tokens[self.pos + 1].text == ":":
+                key = self.take().text
+                self.take(":")
+                kwargs[key] = self.expression(run)
+            else:
+                args.append(self.expression(run))
+            if not self.peek(")"):
+                self.take(",")
+        self.take(")")
+        return args, kwargs
+
+    # -- calls meson would run
+    def function(self, tok: _Token, args: list[object], kwargs: dict[str, object]) -> object:
+        if tok.text == "files":
+            return list(args)
+        if tok.text == "join_paths" and args and all(isinstance(a, str) for a in args):
+            return os.path.join(*args)  # type: ignore[arg-type]
+        if tok.text in ("static_library", "library", "shared_library"):
+            return Library(list(args[1:]) + _as_list(kwargs.get("sources")))
+        return UNKNOWN
+
+    def module(self, tok_line: int, args: list[object], kwargs: dict[str, object]) -> None:
+        name = args[0] if args else UNKNOWN
+        if not isinstance(name, str) or not name:
+            return
+        sources, complete = _sources(list(args[1:]) + _as_list(kwargs.get("sources")))
+        for lib in _as_list(kwargs.get("link_with")):
+            if isinstance(lib, Library):
+                more, fine = _sources(lib.sources)
+                sources += more
+                complete = complete and fine
+        base = os.path.dirname(self.path)
+        files = tuple(dict.fromkeys(source_path(base, s) for s in sources))
+        self.targets.append(BuildTarget(name, "meson", self.path, tok_line, files, complete=complete))
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _sources(values: list[object]) -> tuple[list[str], bool]:
+    out: list[str] = []
+    complete = True
+    for v in values:
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, list):
+            more, fine = _sources(v)
+            out += more
+            complete = complete and fine
+        elif not isinstance(v, Library):
+            complete = False
+    return out, complete
+
+
+def _add(left: object, right: object) -> object:
+    if isinstance(left, list):
+        return left + (right if isinstance(right, list) else [right])
+    if isinstance(left, str) and isinstance(right, str):
+        return left + right
+    return UNKNOWN
+
+
+def _binary(op: str, left: object, right: object) -> object:
+    if op == "+":
+        return _add(left, right)
+    if op == "/" and isinstance(left, str) and isinstance(right, str):
+        return os.path.join(left, right)
+    return UNKNOWN
+
+
+def _method(method: str, value: object, args: list[object]) -> object:
+    if method == "process":  # generator.process('x.c.src'): built from that source
+        return list(args)
+    return UNKNOWN
+
+
+def targets(text: str, path: str) -> list[BuildTarget]:
+    """The extension modules a meson.build names. Raises ValueError on what it cannot read."""
+    reader = _Reader(tokenize(text), path)
+    reader.block(())
+    return reader.targets

@@ -1,0 +1,108 @@
+"""`Extension(name, sources=[...])` calls of a setup.py, read with Python's `ast` (never run).
+
+Understood: string literals, lists and tuples of them (`*NAME` unpacked), `+` between them, module-level names
+assigned such values (the last assignment before the end of the file wins), `os.path.join` of
+strings. Recognised calls: `Extension`, `Pybind11Extension`, `Cython.Distutils.Extension` and any
+`x.Extension`, by the name the call uses.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+
+from . import BuildTarget, source_path
+
+EXTENSION_CALLS = frozenset({"Extension", "Pybind11Extension", "CppExtension", "CUDAExtension"})
+
+
+class _Unknown:
+    """A value the reader does not understand."""
+
+
+UNKNOWN = _Unknown()
+Value = str | list["Value"] | _Unknown
+
+
+def _call_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+def _evaluate(node: ast.expr, env: dict[str, Value], depth: int = 0) -> Value:
+    if depth > 50:
+        return UNKNOWN
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items: list[Value] = []
+        for e in node.elts:
+            if isinstance(e, ast.Starred):  # [*COMMON, "x.c"]
+                inner = _evaluate(e.value, env, depth + 1)
+                items += inner if isinstance(inner, list) else [UNKNOWN]
+            else:
+                items.append(_evaluate(e, env, depth + 1))
+        return items
+    if isinstance(node, ast.Name):
+        return env.get(node.id, UNKNOWN)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _evaluate(node.left, env, depth + 1), _evaluate(node.right, env, depth + 1)
+        if isinstance(left, list) and isinstance(right, list):
+            return left + right
+        if isinstance(left, str) and isinstance(right, str):
+            return left + right
+        return UNKNOWN
+    if isinstance(node, ast.Call) and _call_name(node.func) == "join" and not node.keywords:
+        parts = [_evaluate(a, env, depth + 1) for a in node.args]
+        if parts and all(isinstance(p, str) for p in parts):
+            return os.path.join(*parts)  # type: ignore[arg-type]
+    return UNKNOWN
+
+
+def _flatten(value: Value) -> tuple[list[str], bool]:
+    if isinstance(value, str):
+        return [value], True
+    if isinstance(value, list):
+        out: list[str] = []
+        ok = True
+        for item in value:
+            got, fine = _flatten(item)
+            out += got
+            ok = ok and fine
+        return out, ok
+    return [], False
+
+
+def _module_env(tree: ast.Module) -> dict[str, Value]:
+    env: dict[str, Value] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            env[stmt.targets[0].id] = _evaluate(stmt.value, env)
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and isinstance(stmt.op, ast.Add):
+            before, more = env.get(stmt.target.id, UNKNOWN), _evaluate(stmt.value, env)
+            env[stmt.target.id] = before + more if isinstance(before, list) and isinstance(more, list) else UNKNOWN
+    return env
+
+
+def targets(text: str, path: str) -> list[BuildTarget]:
+    """The extension modules a setup.py names. Raises SyntaxError/ValueError/RecursionError on bad input."""
+    tree = ast.parse(text, filename=path)
+    env = _module_env(tree)
+    base = os.path.dirname(path)
+    out = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or _call_name(node.func) not in EXTENSION_CALLS:
+            continue
+        kw = {k.arg: k.value for k in node.keywords if k.arg}
+        name_node = node.args[0] if node.args else kw.get("name")
+        sources_node = node.args[1] if len(node.args) > 1 else kw.get("sources")
+        name = _evaluate(name_node, env) if name_node is not None else UNKNOWN
+        if not isinstance(name, str) or not name:
+            continue
+        sources, complete = _flatten(_evaluate(sources_node, env)) if sources_node is not None else ([], False)
+        files = tuple(source_path(base, s) for s in sources)
+        out.append(BuildTarget(name, "setup.py", path, node.lineno, files, complete=complete))
+    return out
