@@ -75,9 +75,11 @@ def apply(text: str, edits: list[Edit]) -> str:
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
-    """A unified diff of one file (`a/PATH`, `b/PATH` headers, as git and ruff print them)."""
+    """A unified diff of one file (`a/PATH`, `b/PATH` headers, as git and ruff print them; an absolute
+    PATH loses its leading slash there, as `git diff --no-index` writes it)."""
+    shown = path.replace(os.sep, "/").lstrip("/")
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{shown}", f"b/{shown}"
     )
     out = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
     return out
