@@ -309,6 +309,12 @@ def _report_spec(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 @click.option("--show-suppressed", is_flag=True, help="Also print suppressed findings (text format).")
 @click.option("--sarif-category", help="SARIF runs[].automationDetails.id, to tell several uploads apart.")
 @click.option(
+    "--fix",
+    is_flag=True,
+    help="Declare free-threading support (FT401-FT404) in modules with no hazards left; refuse the others.",
+)
+@click.option("--diff", "show_diff", is_flag=True, help="Print the --fix edits as a unified diff; write nothing.")
+@click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
@@ -327,6 +333,8 @@ def scan(
     warn_unused_ignores: bool,
     show_suppressed: bool,
     sarif_category: str | None,
+    fix: bool,
+    show_diff: bool,
     color: str,
     **kw: Any,
 ) -> None:
@@ -344,6 +352,8 @@ def scan(
         except BaselineError as err:
             raise click.UsageError(str(err)) from err
     result, cat = _run(kw, baseline, warn_unused_ignores, baseline_commit)
+    if fix or show_diff:
+        result = _fix(result, list(kw["paths"]), show_diff, kw["quiet"])
     colour = use_colour(color, output is None and sys.stdout.isatty(), os.environ)
     style = text_report.Style(colour and outputs.ALIASES.get(fmt, fmt) in outputs.TEXT_FORMS)
     _report_problems(result, kw, text_report.Style(use_colour(color, _stderr_is_tty(), os.environ)))
@@ -370,6 +380,32 @@ def _warn_display_limit(result: Any) -> None:
 
     if len(result.findings) > sarif.GITHUB_DISPLAY_LIMIT:
         click.echo(f"ftaudit: warning: {sarif.too_many_results(len(result.findings))}", err=True)
+
+
+def _fix(result: Any, paths: list[Path], show_diff: bool, quiet: bool) -> Any:
+    """Apply (or, with --diff, print and exit) the declaration edits; the result without the findings
+    they fixed. Exit codes with --diff, as ruff's: 1 when there are edits, 0 when none, 2 on errors."""
+    from . import fix as fixes
+
+    p = fixes.plan(result, [Path(x) for x in paths])
+    for r in p.refused:
+        click.echo(f"{r.path}: not fixed: module `{r.module}`: {r.reason}", err=True)
+    if show_diff:
+        click.echo(p.diff(), nl=False)
+        sys.exit(2 if result.tool_errors else 1 if p.files else 0)
+    failed = fixes.write(p)
+    for r in failed:
+        click.echo(f"{r.path}: not fixed: {r.reason}", err=True)
+    written = {r.path for r in failed}
+    declared = [m for m in p.declared if m.path not in written]
+    if not quiet:
+        for m in declared:
+            click.echo(f"{m.path}: fixed: declared free-threading support for module `{m.name}`", err=True)
+    fixed = {id(f) for f in p.fixed if f.path not in written}
+    result.findings = [f for f in result.findings if id(f) not in fixed]
+    if failed:
+        result.tool_errors += len(failed)
+    return result
 
 
 MODULE_FORMATS = ("text", "json", "markdown", "html")
