@@ -21,6 +21,7 @@ from . import catalogue as catalogue_mod
 from .baseline import DEFAULT_NAME as DEFAULT_BASELINE
 from .baseline import Baseline, BaselineError
 from .catalogue import Catalogue
+from .cliopts import config_options, overrides, show_options
 from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
 from .names import display
@@ -38,9 +39,12 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _check_rule_patterns(cat: Catalogue, patterns: list[str], option: str) -> None:
-    for p in patterns:
-        if not any(rid.startswith(p) for rid in cat.rules) and not (p.startswith("FT") and len(p) <= 4):
-            raise click.UsageError(f"{option}: {p!r} matches no rule (see `ftaudit rules`)")
+    """A usage error (exit 2) naming the first selector that matches no rule (`FT5`, `FT999`)."""
+    from .selection import unknown_selector
+
+    bad = unknown_selector(cat, patterns)
+    if bad is not None:
+        raise click.UsageError(f"{option}: {bad!r} matches no rule (see `ftaudit rules`)")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,7 +139,7 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return config_options(func)
 
 
 @dataclass
@@ -165,22 +169,22 @@ def use_colour(choice: str, is_tty: bool, environ: dict[str, str] | os._Environ[
     return choice == "always" or (choice == "auto" and is_tty and "NO_COLOR" not in environ)
 
 
-def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool = False) -> tuple[Any, Catalogue]:
-    """Scan with the shared options; exit 2 on usage or tool errors."""
-    # Facts are millions of small objects that live until the scan ends, and the collector's default
-    # thresholds walk them again and again: receiving numpy's facts from the workers took 1.7 s, not 0.3 s.
-    gc.set_threshold(200_000, 30, 30)
+def _options(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool = False) -> Any:
+    """The ScanOptions of the shared options; a usage error (exit 2) for a bad selector or configuration."""
     from .scan import ScanOptions
-    from .scan import scan as run_scan
+    from .selection import config_selectors
 
     cat = catalogue_mod.load()
     paths = list(kw["paths"])
     sel, ign = _split(kw["select"]), _split(kw["ignore"])
     _check_rule_patterns(cat, sel, "--select")
     _check_rule_patterns(cat, ign, "--ignore")
+    cli_values = overrides(kw)
+    for key, selectors in config_selectors(cli_values).items():
+        _check_rule_patterns(cat, [s.upper() for s in selectors], f"--{key.split()[0]}")
     config = _config(paths, kw["config_file"], kw["no_config"], cat)
     progress = Progress() if not kw["quiet"] and _stderr_is_tty() else None
-    opts = ScanOptions(
+    return ScanOptions(
         paths=paths,
         select=sel,
         ignore=ign,
@@ -200,7 +204,20 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
         limits=Limits(kw["time_limit"], kw["memory_limit"]),
         include_vendored=kw["include_vendored"],
         verbose=kw["verbose"],
+        overrides=cli_values,
     )
+
+
+def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool = False) -> tuple[Any, Catalogue]:
+    """Scan with the shared options; exit 2 on usage or tool errors. The catalogue returned has the
+    configuration's `severity` levels, which every report shows."""
+    # Facts are millions of small objects that live until the scan ends, and the collector's default
+    # thresholds walk them again and again: receiving numpy's facts from the workers took 1.7 s, not 0.3 s.
+    gc.set_threshold(200_000, 30, 30)
+    from .scan import scan as run_scan
+
+    opts = _options(kw, baseline, warn_unused)
+    progress = opts.progress
     try:
         result = run_scan(opts)
     except Exception as err:
@@ -209,7 +226,7 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
     finally:
         if progress is not None:
             progress.clear()
-    return result, cat
+    return result, opts.config.apply(catalogue_mod.load())
 
 
 def _report_problems(result: Any, kw: dict[str, Any], style: Any) -> None:
@@ -272,6 +289,7 @@ def _exit(result: Any) -> None:
 
 @main.command()
 @scan_options
+@show_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
 @click.option(
@@ -302,10 +320,17 @@ def scan(
     show_suppressed: bool,
     sarif_category: str | None,
     color: str,
+    show_settings: bool,
+    show_files: bool,
     **kw: Any,
 ) -> None:
     """Scan files and directories for free-threading hazards."""
     from .report import text as text_report
+
+    if show_settings or show_files:
+        from .showsettings import show
+
+        sys.exit(show(_options(kw), show_settings, show_files))
 
     baseline = None
     if baseline_file is not None:
@@ -391,6 +416,8 @@ def clean(paths: tuple[Path, ...], cache_dir: Path | None, everything: bool) -> 
 
 def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: Catalogue) -> Config:
     """The configuration in effect; a broken one is one line naming the file and key, and exit 2."""
+    from .selection import config_selectors
+
     if no_config:
         return Config()
     path = config_file or find_config(paths)
@@ -398,9 +425,9 @@ def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: C
         return Config()
     try:
         config = load_config(path)
-        where = f"{path} [tool.ftaudit]"
-        _check_rule_patterns(cat, [s.upper() for s in config.list("select")], f"{where} select")
-        _check_rule_patterns(cat, [s.upper() for s in config.list("ignore")], f"{where} ignore")
+        where = f"{path} [tool.ftaudit]" if path.name == "pyproject.toml" else str(path)
+        for key, selectors in config_selectors(config.values).items():
+            _check_rule_patterns(cat, [s.upper() for s in selectors], f"{where} {key}")
     except (ConfigError, click.UsageError) as err:
         # One line, not click's usage text: the command line is fine, the file is not.
         click.echo(f"ftaudit: error: {err}", err=True)
