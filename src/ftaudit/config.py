@@ -19,7 +19,7 @@ from typing import Any
 
 from .catalogue import Catalogue
 from .pathfilter import DEFAULT_EXCLUDES, Patterns, compile_patterns
-from .safeio import UnsafeFileError, read_regular
+from .safeio import UnsafeFileError, read_regular, within
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -368,6 +368,16 @@ def load_config(path: Path) -> Config:
     return Config(path.resolve(), _check(path, section))
 
 
+def _usable(candidate: Path) -> bool:
+    """A regular file, and not a symbolic link out of its directory: a tree may plant
+    `ftaudit.toml -> ~/elsewhere.toml` to have a file outside it read as its configuration."""
+    if not candidate.is_file():
+        return False
+    if not candidate.is_symlink():
+        return True
+    return within(os.path.realpath(candidate), os.path.realpath(candidate.parent))
+
+
 def find_config(paths: list[Path]) -> Path | None:
     """The nearest configuration, walking up from the first path: in each directory `.ftaudit.toml`,
     then `ftaudit.toml`, then a `pyproject.toml` with a [tool.ftaudit] table (ruff's order)."""
@@ -376,10 +386,10 @@ def find_config(paths: list[Path]) -> Path | None:
         start = start.parent
     for directory in [start, *start.parents]:
         for name in CONFIG_NAMES[:2]:
-            if (directory / name).is_file():
+            if _usable(directory / name):
                 return directory / name
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
+        if _usable(candidate):
             try:
                 text = read_regular(candidate, CONFIG_MAX_BYTES).decode("utf-8")
             except UnsafeFileError:

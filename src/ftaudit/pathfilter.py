@@ -178,6 +178,9 @@ class PathFilter:
                 self._over_budget = True
                 self._note(path, f"over {GITIGNORE_TOTAL_PATTERNS} .gitignore patterns in the scan: not read")
             return chain
+        if os.path.islink(path):
+            self._note(path, "a symbolic link: not followed (as git does not)")
+            return chain
         try:
             raw = read_regular(path, GITIGNORE_MAX_BYTES, follow_symlinks=False)
         except OSError as err:

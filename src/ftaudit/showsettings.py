@@ -9,6 +9,7 @@ kind of setting (headers found without a build, say) is one more entry in it.
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Any
 
 import click
@@ -43,7 +44,7 @@ def settings(prep: Prepared, opts: ScanOptions) -> dict[str, Any]:
         "include-dirs": list(flags.include_dirs),
         "tree-include-dirs": list(flags.tree_dirs),
         "defines": list(flags.defines),
-        "compile-database": str(db.path) if db is not None and db.path else None,
+        "compile-database": os.path.abspath(db.path) if db is not None and db.path else None,
         "cython-directives": config.cython_directives(),
         "rules": levels,
         "per-file-ignores": prep.per_file_ignores.describe(),
