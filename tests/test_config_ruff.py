@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -158,6 +160,28 @@ def test_gitignore_files_are_respected_nested_and_from_above(tmp_path):
         "pkg/keep.c",
         "pkg/sub/gen_b.c",
     }
+
+
+def test_gitignore_outside_a_git_work_tree_is_not_read(tmp_path):
+    """An unpacked sdist: ujson 5.9.0's .gitignore says `lib/`, where its own C code is."""
+    tree(tmp_path, {".gitignore": "lib/\n", "lib/ultrajsondec.c": "", "python/m.c": ""})
+    assert shown_files(run("scan", "--show-files", ".", cwd=tmp_path)) == {"lib/ultrajsondec.c", "python/m.c"}
+    (tmp_path / ".git").mkdir()
+    assert shown_files(run("scan", "--show-files", ".", cwd=tmp_path)) == {"python/m.c"}
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git to write an index")
+@pytest.mark.parametrize("version", ["2", "4"])
+def test_tracked_files_are_not_left_out_by_gitignore(tmp_path, version):
+    """ujson's checkout: `lib/` in .gitignore, its C code committed in lib/ (git add -f). Git's rule:
+    ignore patterns do not apply to tracked files; ftaudit reads .git/index (git is not run by ftaudit)."""
+    tree(tmp_path, {".gitignore": "lib/\n", "lib/ultrajsondec.c": "", "lib/new.c": "", "python/m.c": ""})
+    git = ["git", "-C", str(tmp_path), "-c", f"index.version={version}"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-f", "lib/ultrajsondec.c", "python/m.c"], check=True)
+    assert shown_files(run("scan", "--show-files", ".", cwd=tmp_path)) == {"lib/ultrajsondec.c", "python/m.c"}
+    (tmp_path / ".git" / "index").write_bytes(b"DIRC junk")  # not understood: the .gitignore files decide
+    assert shown_files(run("scan", "--show-files", ".", cwd=tmp_path)) == {"python/m.c"}
 
 
 def test_a_directory_named_on_the_command_line_is_scanned_though_ignored_above(tmp_path):

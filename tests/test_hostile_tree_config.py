@@ -136,3 +136,45 @@ def test_ftaudit_toml_symlink_out_of_its_directory_is_not_used(tmp_path):
     (tmp_path / "elsewhere.toml").write_text('select = ["FT1"]\n')
     os.symlink(tmp_path / "elsewhere.toml", tree / "ftaudit.toml")
     assert_good_reported(scan(tree))  # FT201 reported: the linked file's `select` was not read
+
+
+def _index_with(count: int, body: bytes, version: int = 2) -> bytes:
+    return b"DIRC" + version.to_bytes(4, "big") + count.to_bytes(4, "big") + body
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        _index_with(2**31, b"\0" * 100),  # an entry count the file cannot hold
+        _index_with(1, b"\0" * 60 + b"\x0f\xff" + b"x" * 50),  # a name that never ends
+        _index_with(2, b"\0" * 62 + b"\0" * 10, version=4),  # a varint past the end
+        _index_with(1, b"\0" * 60 + b"\x00\x05" + b"ab\0" + b"\0" * 5),  # length mismatch
+        b"\xff" * 4096,
+    ],
+    ids=["count", "unterminated", "varint", "length", "junk"],
+)
+def test_planted_git_index_does_not_crash(tmp_path, index):
+    tree = good_tree(tmp_path)
+    (tree / ".gitignore").write_text("ignored/\n")
+    (tree / "ignored").mkdir()
+    (tree / "ignored" / "x.c").write_text(HAZARD)
+    (tree / ".git" / "index").write_bytes(index)
+    res = scan(tree)
+    assert_good_reported(res)
+    assert "ignored/x.c" not in res.stdout
+
+
+def test_truncated_real_index_is_refused_not_misread():
+    from ftaudit.gitindex import _Bad, parse
+
+    data = (ROOT / ".git" / "index").read_bytes() if (ROOT / ".git").is_dir() else None
+    if data is None:
+        pytest.skip("not a git checkout with its own .git directory")
+    paths = parse(data)
+    assert "src/ftaudit/gitindex.py" in paths or "pyproject.toml" in paths
+    for cut in range(12, min(len(data), 4000), 97):
+        try:
+            got = parse(data[:cut])
+        except _Bad:
+            continue
+        assert got == paths[: len(got)]

@@ -8,9 +8,13 @@ matching pattern decides. Two independent judgements, as ruff makes them:
 - **exclude**: `exclude` (default: DEFAULT_EXCLUDES; setting it replaces them) then
   `extend-exclude`, from the configuration (relative to its file) and the command line
   (relative to the working directory), read as one list in that order;
-- **gitignore** (`respect-gitignore`, on by default): the `.gitignore` of every directory
-  walked, and of the directories between the scan root and a scanned directory; a deeper
-  file's verdict beats a shallower one's. Git is never run: the files are read with
+- **gitignore** (`respect-gitignore`, on by default), inside a git work tree only (a
+  `.git` at or above the scanned directory; an unpacked sdist has none, and its
+  .gitignore describes a checkout, not what the sdist ships: ujson's `lib/` pattern
+  would drop its own lib/*.c): the `.gitignore` of every directory walked, and of the
+  directories between the work tree's top and a scanned directory; a deeper
+  file's verdict beats a shallower one's, and a file git tracks (`.git/index`, read by
+  gitindex.py) is never left out by them. Git is never run: the files are read with
   `safeio.read_regular` (a symbolic link is not followed, as git does not), bounded in size
   and pattern count, since the scanned tree may have planted them.
 
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 
 import pathspec
 
+from . import gitindex
 from .facts import Problem
 from .safeio import read_regular, within
 
@@ -86,6 +91,19 @@ def compile_patterns(lines: Sequence[str], base: str, origin: str) -> Patterns:
     return Patterns(base, spec, origin, kept)
 
 
+def git_work_tree(directory: str) -> str | None:
+    """The nearest of `directory` and the directories above it that holds a `.git` (a directory, or
+    the file of a linked work tree or submodule); None outside any. Only names are looked at."""
+    probe = directory
+    while True:
+        if os.path.lexists(os.path.join(probe, ".git")):
+            return probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return None
+        probe = parent
+
+
 @dataclass(frozen=True)
 class Excluded:
     """Why a path is left out: `kind` is `exclude`, `default-exclude`, `gitignore` or `virtualenv`."""
@@ -100,8 +118,9 @@ class PathFilter:
     """The exclusion judgement of one scan (see the module docstring).
 
     `exclude`: the exclude pattern sets, in order (the last definite verdict wins).
-    `gitignore`: read `.gitignore` files. `root`: the scan root; `.gitignore` files above a
-    scanned directory are read up to it, never above."""
+    `gitignore`: read `.gitignore` files (inside a git work tree). `root`: the top of the work
+    tree a scanned directory is in (set by `for_top`); `.gitignore` files above a scanned
+    directory are read up to it, never above."""
 
     exclude: Sequence[Patterns] = ()
     gitignore: bool = True
@@ -109,6 +128,7 @@ class PathFilter:
     problems: list[Problem] = field(default_factory=list)
     _budget: int = GITIGNORE_TOTAL_PATTERNS
     _over_budget: bool = False
+    tracked: frozenset[str] | None = None  # what git tracks in the work tree `root` (gitindex.py)
 
     def excluded(self, path: str, is_dir: bool, chain: Sequence[Patterns]) -> Excluded | None:
         """Why the absolute real `path` is left out, or None. `chain`: the .gitignore patterns that apply
@@ -124,16 +144,27 @@ class PathFilter:
         for patterns in reversed(chain):
             verdict, pattern = patterns.verdict(path, is_dir)
             if verdict is not None:
-                return Excluded("gitignore", pattern, patterns.origin) if verdict else None
+                if not verdict or self._tracked(path, is_dir):
+                    return None
+                return Excluded("gitignore", pattern, patterns.origin)
         return None
+
+    def _tracked(self, path: str, is_dir: bool) -> bool:
+        """Does git track `path` (a directory: something below it)? Ignore rules do not apply to it."""
+        if self.tracked is None or not within(path, self.root) or path == self.root:
+            return False
+        rel = path[len(self.root.rstrip(os.sep)) + 1 :].replace(os.sep, "/")
+        return (rel + "/" if is_dir else rel) in self.tracked
 
     def for_top(self, top: str) -> PathFilter:
         """This filter as it applies under the scanned directory `top` (a real path). An exclude
         pattern set that would leave out `top` itself (or a directory above it, such as a `.cache`
         the project lives in) is re-based at `top`: the user named it, and its patterns still
-        apply below it."""
+        apply below it. `.gitignore` files count only inside a git work tree, read up to its top."""
         rebased = [Patterns(top, p.spec, p.origin, p.lines) if self._covers(p, top) else p for p in self.exclude]
-        return PathFilter(rebased, self.gitignore, self.root, self.problems, self._budget)
+        work_tree = git_work_tree(top) if self.gitignore else None
+        tracked = gitindex.tracked(work_tree) if work_tree is not None else None
+        return PathFilter(rebased, work_tree is not None, work_tree or "", self.problems, self._budget, tracked=tracked)
 
     @staticmethod
     def _covers(patterns: Patterns, top: str) -> bool:

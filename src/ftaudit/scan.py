@@ -134,7 +134,7 @@ def prepare(opts: ScanOptions) -> Prepared:
         [s.upper() for s in [*opts.ignore, *over.get("extend-ignore", [])]],
     )
     rule_ids = resolve(cat, [layer_of(config.values), cli_layer])
-    pathfilter = path_filter(config, over, root)
+    pathfilter = path_filter(config, over)
     files, problems = discover(opts.paths, pathfilter)
     if not opts.verbose:  # which directories were left out, and why: with -v
         problems = [p for p in problems if p.code != "excluded"]
@@ -156,7 +156,7 @@ def prepare(opts: ScanOptions) -> Prepared:
     return Prepared(config, cat, root, rule_ids, files, problems, pathfilter, ignores, choice, flags, db_problems)
 
 
-def path_filter(config: Config, over: dict[str, Any], root: Path) -> PathFilter:
+def path_filter(config: Config, over: dict[str, Any]) -> PathFilter:
     """`exclude` (the command line's, else the configuration's or the defaults), `extend-exclude`
     (the configuration's, then the command line's) and `respect-gitignore`."""
     cwd = os.getcwd()
@@ -166,7 +166,7 @@ def path_filter(config: Config, over: dict[str, Any], root: Path) -> PathFilter:
     if over.get("extend-exclude"):
         layers.append(compile_patterns(over["extend-exclude"], cwd, "--extend-exclude"))
     respect = over.get("respect-gitignore", config.get("respect-gitignore"))
-    return PathFilter(layers, bool(respect), str(root))
+    return PathFilter(layers, bool(respect))
 
 
 def scan(opts: ScanOptions) -> ScanResult:
