@@ -108,13 +108,16 @@ Directories are walked depth first; a file or directory is left out when
   one list of gitignore patterns (the last match decides, `!` re-includes), match it:
   `tests/*.c` matches `tests/u.c` and not `tests/sub/u.c`, `/gen` only the `gen` beside
   the configuration file, `gen/` only directories;
-- a `.gitignore` ignores it (`respect-gitignore`): the scanned directory's own and the
-  nested ones, and those of the directories above it up to the scan root (the git work
-  tree, or `--root`), a deeper file overriding a shallower one, as git reads them. Git
-  is not run and its global and `.git/info/exclude` files are not read. A
-  `.gitignore` that is a symbolic link, not a regular file, over 256 KiB or 1,000
-  patterns, or beyond 64 nested ones or 10,000 patterns in one scan is not used (a
-  `gitignore` note says so);
+- a `.gitignore` ignores it (`respect-gitignore`), inside a git work tree (a `.git` at
+  or above the scanned directory): the scanned directory's own and the nested ones,
+  and those of the directories above it up to the work tree's top, a deeper file
+  overriding a shallower one, as git reads them. As in git, a file git tracks is never
+  ignored (ftaudit reads `.git/index`; ujson's `.gitignore` says `lib/`, where its C
+  code is committed). Outside a work tree (an unpacked sdist) `.gitignore` files are
+  not read: they describe a checkout, not what the sdist ships. Git is not run, and
+  its global and `.git/info/exclude` files are not read. A `.gitignore` that is a
+  symbolic link, not a regular file, over 256 KiB or 1,000 patterns, or beyond 64
+  nested ones or 10,000 patterns in one scan is not used (a `gitignore` note says so);
 - it is a directory holding a `pyvenv.cfg` (a virtual environment): always.
 
 A path named on the command line is scanned whatever these say. With `-v`, one
