@@ -216,6 +216,7 @@ def test_extend_select_extend_ignore_and_layers(tmp_path):
         (None, ["--extend-select", "FT9"], "--extend-select: 'FT9' matches no rule"),
         (None, ["--per-file-ignores", "tests/**:FT7"], "'FT7' matches no rule"),
         (None, ["--per-file-ignores", "tests/**"], "is not GLOB:RULES"),
+        (None, ["--extend-per-file-ignores", "x.c:FT2,FT5"], "--extend-per-file-ignores: 'FT5' matches no rule"),
         ('extend-ignore = ["FT5"]\n', [], "extend-ignore: 'FT5' matches no rule"),
         ('per-file-ignores = { "a/*" = ["FT6"] }\n', [], "per-file-ignores 'a/*': 'FT6' matches no rule"),
         ('severity = { FT8 = "error" }\n', [], "severity: 'FT8' matches no rule"),

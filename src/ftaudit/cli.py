@@ -21,7 +21,7 @@ from . import catalogue as catalogue_mod
 from .baseline import DEFAULT_NAME as DEFAULT_BASELINE
 from .baseline import Baseline, BaselineError
 from .catalogue import Catalogue
-from .cliopts import config_options, overrides, show_options
+from .cliopts import config_option_list, overrides, show_options
 from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
 from .names import display
@@ -81,7 +81,8 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "--config",
             "config_file",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Configuration file (default: the nearest pyproject.toml with [tool.ftaudit]).",
+            help="Configuration file (default: the nearest .ftaudit.toml, ftaudit.toml, or pyproject.toml with "
+            "[tool.ftaudit]).",
         ),
         click.option("--no-config", is_flag=True, help="Ignore configuration files."),
         click.option(
@@ -137,9 +138,10 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "to libclang.",
         ),
     ]
+    options[3:3] = config_option_list()  # --extend-select ... --respect-gitignore, after --select/--ignore
     for option in reversed(options):
         func = option(func)
-    return config_options(func)
+    return func
 
 
 @dataclass

@@ -42,16 +42,29 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
+def config_option_list() -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """The configuration options as click decorators, in the order `--help` shows them."""
+    options = [
+        click.option(flag, name, multiple=True, metavar="TEXT", help=help_text)
+        for name, (flag, help_text) in _MULTI.items()
+    ]
+    options.append(
+        click.option(
+            "--respect-gitignore/--no-respect-gitignore",
+            "respect_gitignore",
+            default=None,
+            help="Leave out what .gitignore files ignore, inside a git work tree (default: the configuration's, "
+            "else yes).",
+        )
+    )
+    return options
+
+
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add the configuration options to a click command."""
-    for name, (flag, help_text) in reversed(_MULTI.items()):
-        func = click.option(flag, name, multiple=True, metavar="TEXT", help=help_text)(func)
-    return click.option(
-        "--respect-gitignore/--no-respect-gitignore",
-        "respect_gitignore",
-        default=None,
-        help="Leave out what .gitignore files ignore (default: the configuration's, else yes).",
-    )(func)
+    for option in reversed(config_option_list()):
+        func = option(func)
+    return func
 
 
 def show_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -69,8 +69,9 @@ def config_selectors(values: dict[str, Any]) -> dict[str, list[str]]:
     for key in ("select", "extend-select", "ignore", "extend-ignore"):
         if values.get(key):
             out[key] = list(values[key])
-    for glob, rules in (values.get("per-file-ignores") or {}).items():
-        out[f"per-file-ignores {glob!r}"] = list(rules)
+    for key in ("per-file-ignores", "extend-per-file-ignores"):  # the second: the command line's only
+        for glob, rules in (values.get(key) or {}).items():
+            out[f"{key} {glob!r}"] = list(rules)
     if values.get("severity"):
         out["severity"] = list(values["severity"])
     return out
