@@ -1,4 +1,4 @@
-"""Regenerate docs/rules/*.md and docs/configuration.md (tests fail when stale)."""
+"""Regenerate docs/rules/*.md, docs/configuration.md and docs/ftaudit.schema.json (tests fail when stale)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from ftaudit.catalogue import load  # noqa: E402
 from ftaudit.docs import config_markdown, rule_markdown  # noqa: E402
+from ftaudit.schema import schema_text  # noqa: E402
 
 
 def expected() -> dict[Path, str]:
@@ -26,6 +27,7 @@ def expected() -> dict[Path, str]:
     index += [f"| [{rid}]({rid}.md) | {i.name} | {i.level} | {i.summary} |" for rid, i in cat.rules.items()]
     out[ROOT / "docs" / "rules" / "README.md"] = "\n".join(index) + "\n"
     out[ROOT / "docs" / "configuration.md"] = config_markdown()
+    out[ROOT / "docs" / "ftaudit.schema.json"] = schema_text()
     return out
 
 

@@ -19,6 +19,7 @@ from . import catalogue as catalogue_mod
 from .baseline import DEFAULT_NAME as DEFAULT_BASELINE
 from .baseline import Baseline, BaselineError
 from .catalogue import Catalogue
+from .cliopts import config_option_list, overrides, show_options
 from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
 from .names import display
@@ -37,9 +38,12 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _check_rule_patterns(cat: Catalogue, patterns: list[str], option: str) -> None:
-    for p in patterns:
-        if not any(rid.startswith(p) for rid in cat.rules) and not (p.startswith("FT") and len(p) <= 4):
-            raise click.UsageError(f"{option}: {p!r} matches no rule (see `ftaudit rules`)")
+    """A usage error (exit 2) naming the first selector that matches no rule (`FT5`, `FT999`)."""
+    from .selection import unknown_selector
+
+    bad = unknown_selector(cat, patterns)
+    if bad is not None:
+        raise click.UsageError(f"{option}: {bad!r} matches no rule (see `ftaudit rules`)")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,7 +80,8 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "--config",
             "config_file",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Configuration file (default: the nearest pyproject.toml with [tool.ftaudit]).",
+            help="Configuration file (default: the nearest .ftaudit.toml, ftaudit.toml, or pyproject.toml with "
+            "[tool.ftaudit]).",
         ),
         click.option("--no-config", is_flag=True, help="Ignore configuration files."),
         click.option(
@@ -132,6 +137,7 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "to libclang.",
         ),
     ]
+    options[3:3] = config_option_list()  # --extend-select ... --respect-gitignore, after --select/--ignore
     for option in reversed(options):
         func = option(func)
     return func
@@ -141,28 +147,24 @@ def _stderr_is_tty() -> bool:
     return sys.stderr.isatty()
 
 
-def _run(
-    kw: dict[str, Any],
-    baseline: Baseline | None = None,
-    warn_unused: bool = False,
-    baseline_commit: str | None = None,
-) -> tuple[Any, Catalogue]:
-    """Scan with the shared options (and with `baseline_commit`, keep only the findings new since that
-    commit: baseline_commit.py); exit 2 on usage or tool errors."""
-    # Facts are millions of small objects that live until the scan ends, and the collector's default
-    # thresholds walk them again and again: receiving numpy's facts from the workers took 1.7 s, not 0.3 s.
-    gc.set_threshold(200_000, 30, 30)
+def _options(
+    kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool = False, progress: Any = None
+) -> Any:
+    """The ScanOptions of the shared options (reporting to `progress`, a progress.Progress); a usage
+    error (exit 2) for a bad selector or configuration."""
     from .scan import ScanOptions
-    from .scan import scan as run_scan
+    from .selection import config_selectors
 
     cat = catalogue_mod.load()
     paths = list(kw["paths"])
     sel, ign = _split(kw["select"]), _split(kw["ignore"])
     _check_rule_patterns(cat, sel, "--select")
     _check_rule_patterns(cat, ign, "--ignore")
+    cli_values = overrides(kw)
+    for key, selectors in config_selectors(cli_values).items():
+        _check_rule_patterns(cat, [s.upper() for s in selectors], f"--{key.split()[0]}")
     config = _config(paths, kw["config_file"], kw["no_config"], cat)
-    progress = _progress(kw["quiet"])
-    opts = ScanOptions(
+    return ScanOptions(
         paths=paths,
         select=sel,
         ignore=ign,
@@ -183,7 +185,26 @@ def _run(
         limits=Limits(kw["time_limit"], kw["memory_limit"]),
         include_vendored=kw["include_vendored"],
         verbose=kw["verbose"],
+        overrides=cli_values,
     )
+
+
+def _run(
+    kw: dict[str, Any],
+    baseline: Baseline | None = None,
+    warn_unused: bool = False,
+    baseline_commit: str | None = None,
+) -> tuple[Any, Catalogue]:
+    """Scan with the shared options (and with `baseline_commit`, keep only the findings new since that
+    commit: baseline_commit.py); exit 2 on usage or tool errors. The catalogue returned has the
+    configuration's `severity` levels, which every report shows."""
+    # Facts are millions of small objects that live until the scan ends, and the collector's default
+    # thresholds walk them again and again: receiving numpy's facts from the workers took 1.7 s, not 0.3 s.
+    gc.set_threshold(200_000, 30, 30)
+    from .scan import scan as run_scan
+
+    progress = _progress(kw["quiet"])
+    opts = _options(kw, baseline, warn_unused, progress)
     try:
         result = run_scan(opts)
         if baseline_commit is not None:
@@ -195,7 +216,7 @@ def _run(
         sys.exit(2)
     if progress is not None:
         progress.finish(len(result.counted))
-    return result, cat
+    return result, opts.config.apply(catalogue_mod.load())
 
 
 def _since_commit(result: Any, opts: Any, ref: str) -> Any:
@@ -261,6 +282,7 @@ def _report_spec(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 
 @main.command()
 @scan_options
+@show_options
 @click.option(
     "--format",
     "--output-format",
@@ -336,6 +358,8 @@ def scan(
     fix: bool,
     show_diff: bool,
     color: str,
+    show_settings: bool,
+    show_files: bool,
     **kw: Any,
 ) -> None:
     """Scan files and directories for free-threading hazards."""
@@ -343,6 +367,10 @@ def scan(
     from .report import outputs
     from .report import text as text_report
 
+    if show_settings or show_files:
+        from .showsettings import show
+
+        sys.exit(show(_options(kw), show_settings, show_files))
     if statistics and fmt not in STATISTICS_FORMATS:
         raise click.UsageError(f"--statistics prints counts as text or json, not {fmt}")
     baseline = None
@@ -505,6 +533,8 @@ def clean(paths: tuple[Path, ...], cache_dir: Path | None, everything: bool) -> 
 
 def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: Catalogue) -> Config:
     """The configuration in effect; a broken one is one line naming the file and key, and exit 2."""
+    from .selection import config_selectors
+
     if no_config:
         return Config()
     path = config_file or find_config(paths)
@@ -512,9 +542,9 @@ def _config(paths: list[Path], config_file: Path | None, no_config: bool, cat: C
         return Config()
     try:
         config = load_config(path)
-        where = f"{path} [tool.ftaudit]"
-        _check_rule_patterns(cat, [s.upper() for s in config.list("select")], f"{where} select")
-        _check_rule_patterns(cat, [s.upper() for s in config.list("ignore")], f"{where} ignore")
+        where = f"{path} [tool.ftaudit]" if path.name == "pyproject.toml" else str(path)
+        for key, selectors in config_selectors(config.values).items():
+            _check_rule_patterns(cat, [s.upper() for s in selectors], f"{where} {key}")
         config.apply(cat)  # names a `thread-safe-libraries` entry the catalogue does not know
     except (ConfigError, click.UsageError) as err:
         # One line, not click's usage text: the command line is fine, the file is not.

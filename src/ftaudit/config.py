@@ -1,21 +1,25 @@
-"""`[tool.ftaudit]` configuration: found by walking up from the scanned path.
+"""Configuration: `.ftaudit.toml`, `ftaudit.toml` or `[tool.ftaudit]` of a `pyproject.toml`,
+found by walking up from the scanned path (as ruff finds `.ruff.toml`, `ruff.toml`, `pyproject.toml`).
 
-Every key is declared once in KEYS (type and help), which is what validation,
-`ftaudit config` docs and the tests read, so the reference cannot drift from
-the code. Unknown keys and wrong types are errors that name the key.
+Every key is declared once in KEYS (name, type, default, help), which is what
+validation, docs/configuration.md, the JSON Schema (schema.py) and the tests read,
+so the reference cannot drift from the code. Unknown keys and wrong types are
+errors that name the key.
 """
 
 from __future__ import annotations
 
+import copy
+import os
 import re
 import sys
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from .catalogue import Catalogue
-from .safeio import UnsafeFileError, read_regular
+from .pathfilter import DEFAULT_EXCLUDES, Patterns, compile_patterns
+from .safeio import UnsafeFileError, read_regular, within
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,14 +31,26 @@ class ConfigError(Exception):
     """A configuration file that cannot be used; the message names the file and key."""
 
 
+KINDS = {
+    "string": "string",
+    "bool": "boolean",
+    "list": "list of strings",
+    "table": "table of strings",
+    "list-table": "table of lists of strings",
+}
+LEVELS = ("error", "warning", "note")
+CONFIG_NAMES = (".ftaudit.toml", "ftaudit.toml", "pyproject.toml")  # in one directory, the first wins
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
-    kind: str  # "list" (of strings), "table" (string to string), "string"
+    kind: str  # one of KINDS
     help: str
     example: str
-    choices: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()  # allowed values of a string, or of a table's entries
     item: re.Pattern[str] | None = None  # what each entry of a list must match
+    default: Any = None  # None: not set (the help says what that means)
 
 
 # A macro becomes exactly one argument, `-D<entry>`: a name (with parameters), then `=` and a value
@@ -44,7 +60,19 @@ CONFIG_MAX_BYTES = 1 << 20
 
 
 KEYS: tuple[Key, ...] = (
-    Key("select", "list", "Rule ids or prefixes to run instead of the default set.", '["FT1", "FT2"]'),
+    Key(
+        "select",
+        "list",
+        "Rule ids or prefixes to run instead of the rules enabled by default (unset: those). `--select` replaces it.",
+        '["FT1", "FT2"]',
+    ),
+    Key(
+        "extend-select",
+        "list",
+        "Rule ids or prefixes to run besides `select` (or the default rules): rules off by default join this way.",
+        '["FT103"]',
+        default=[],
+    ),
     Key(
         "frontend",
         "string",
@@ -52,14 +80,60 @@ KEYS: tuple[Key, ...] = (
         "or `treesitter`.",
         '"auto"',
         ("auto", "clang", "treesitter"),
+        default="auto",
     ),
-    Key("ignore", "list", "Rule ids or prefixes never to run.", '["FT301"]'),
+    Key(
+        "ignore",
+        "list",
+        "Rule ids or prefixes not to run. Where a selector and an ignore both match a rule, the more "
+        'specific one wins (`select = ["FT101"]`, `ignore = ["FT1"]` runs FT101).',
+        '["FT301"]',
+        default=[],
+    ),
+    Key("extend-ignore", "list", "Rule ids or prefixes not to run, besides `ignore`.", '["FT302"]', default=[]),
+    Key(
+        "per-file-ignores",
+        "list-table",
+        "Rule ids or prefixes not to report in the files a glob matches (ruff's semantics: the glob is "
+        "matched against the path relative to the configuration file and against the file name, `*` "
+        "crosses `/`, `{a,b}` alternatives, a leading `!` matches the files the rest does not). The "
+        "findings are suppressed (shown with --show-suppressed), as an inline ignore would.",
+        '{ "tests/**" = ["FT1"], "_gen_*.c" = ["FT101", "FT102"] }',
+        default={},
+    ),
+    Key(
+        "severity",
+        "table",
+        "Level reported for rules, by id or prefix (the longest prefix wins): `error`, `warning` or "
+        "`note`, in every report format (SARIF `level` and rule `defaultConfiguration` too).",
+        '{ FT204 = "note", FT1 = "error" }',
+        LEVELS,
+        default={},
+    ),
     Key(
         "exclude",
         "list",
-        "Glob patterns of files or directories to skip, relative to the configuration file; a pattern "
-        "without `/` matches a file or directory name anywhere.",
-        '["vendor", "tests/*.c"]',
+        "Gitignore-style patterns of files and directories not to walk, relative to the configuration "
+        "file (`tests/*.c` does not match `tests/sub/u.c`, `/gen` only the top `gen`, `!keep.c` "
+        "re-includes). Setting it replaces the default list; `extend-exclude` adds to it. Paths named "
+        "on the command line are scanned regardless.",
+        '["vendor/", "tests/*.c"]',
+        default=list(DEFAULT_EXCLUDES),
+    ),
+    Key(
+        "extend-exclude",
+        "list",
+        "Gitignore-style patterns read after `exclude` (so `!build/` scans build directories again).",
+        '["/gen/", "!dist/"]',
+        default=[],
+    ),
+    Key(
+        "respect-gitignore",
+        "bool",
+        "Leave out what `.gitignore` files ignore: the scanned directories' own and nested ones, and "
+        "those above them up to the scan root (git is not run). `--no-respect-gitignore` turns it off.",
+        "true",
+        default=True,
     ),
     Key(
         "vendored",
@@ -143,6 +217,14 @@ KEYS: tuple[Key, ...] = (
         '{ LOCK_STATE = "UNLOCK_STATE" }',
     ),
 )
+# Every list or table key not given a default above defaults to empty; `select` and
+# `compile-commands` stay unset (None), which means something of its own.
+KEYS = tuple(
+    replace(k, default=[] if k.kind == "list" else {})
+    if k.default is None and k.kind in ("list", "table", "list-table") and k.name != "select"
+    else k
+    for k in KEYS
+)
 _BY_NAME = {k.name: k for k in KEYS}
 
 
@@ -151,11 +233,16 @@ class Config:
     path: Path | None = None  # the file it came from
     values: dict[str, Any] = field(default_factory=dict)
 
-    def list(self, key: str) -> list[str]:
-        return list(self.values.get(key, []))
+    def get(self, key: str) -> Any:
+        """The value of `key`: the file's, else the key's default (a copy: callers may change it)."""
+        value = self.values.get(key, _BY_NAME[key].default)
+        return copy.deepcopy(value)
 
-    def table(self, key: str) -> dict[str, str]:
-        return dict(self.values.get(key, {}))
+    def list(self, key: str) -> list[str]:
+        return list(self.get(key) or [])
+
+    def table(self, key: str) -> dict[str, Any]:
+        return dict(self.get(key) or {})
 
     @property
     def base(self) -> Path:
@@ -175,26 +262,24 @@ class Config:
         value = self.values.get("compile-commands")
         return (self.base / value).resolve() if value else None
 
-    def excluded(self, path: Path) -> bool:
-        patterns = self.list("exclude")
-        if not patterns:
-            return False
+    def exclude_patterns(self) -> list[Patterns]:
+        """`exclude` (or the defaults) then `extend-exclude`, relative to the file's directory.
+        Raises ConfigError when a pattern set cannot be compiled."""
+        base = os.path.realpath(self.base)
+        given = "exclude" in self.values
+        where = str(self.path) if self.path is not None else "configuration"
+        out = []
         try:
-            rel = path.resolve().relative_to(self.base.resolve()).as_posix()
-        except ValueError:
-            rel = path.as_posix()
-        parts = rel.split("/")
-        for pat in patterns:
-            pat = pat.rstrip("/")
-            if "/" in pat:
-                if fnmatchcase(rel, pat) or any(fnmatchcase("/".join(parts[:i]), pat) for i in range(1, len(parts))):
-                    return True
-            elif any(fnmatchcase(part, pat) for part in parts):
-                return True
-        return False
+            out.append(compile_patterns(self.list("exclude"), base, where if given else "default"))
+            if self.list("extend-exclude"):
+                out.append(compile_patterns(self.list("extend-exclude"), base, where))
+        except ValueError as err:
+            raise ConfigError(f"{where}: `exclude`: {err}") from err
+        return out
 
     def apply(self, catalogue: Catalogue) -> Catalogue:
-        """The catalogue extended with the project's libraries and lock vocabulary."""
+        """The catalogue extended with the project's libraries and lock vocabulary, and with the
+        levels `severity` sets."""
         locks = catalogue.locks
         lock_functions = self.table("lock-functions")
         if lock_functions:
@@ -203,8 +288,13 @@ class Config:
         extra = self.list("extend-exempt-types")
         if extra:
             statics = replace(statics, exempt_types=statics.exempt_types | frozenset(extra))
+        rules = catalogue.rules
+        severity = {k.upper(): v for k, v in self.table("severity").items()}
+        if severity:
+            rules = {rid: replace(info, level=_level_of(rid, severity, info.level)) for rid, info in rules.items()}
         return replace(
             catalogue,
+            rules=rules,
             locks=locks,
             statics=statics,
             unsafe_functions=tuple(self.list("unsafe-functions")),
@@ -227,26 +317,51 @@ class Config:
         return tuple(names)
 
 
-def _check(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
-    where = f"{path}: [tool.ftaudit]" if path.name == "pyproject.toml" else str(path)
+def _level_of(rule_id: str, severity: dict[str, str], default: str) -> str:
+    """The level of the longest prefix of `rule_id` in `severity`, else `default`."""
+    best = max((p for p in severity if rule_id.startswith(p)), key=len, default=None)
+    return severity[best] if best is not None else default
+
+
+def check_values(where: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """`raw` when every key is known and of its type; raises ConfigError naming the key otherwise.
+    (Also used for the command line's values of the same keys.)"""
     for name, value in raw.items():
         key = _BY_NAME.get(name)
         if key is None:
             known = ", ".join(sorted(_BY_NAME))
             raise ConfigError(f"{where}: unknown key `{name}` (known keys: {known})")
-        if key.kind == "list":
-            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-            want = "a list of strings"
-        elif key.kind == "table":
-            ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-            want = "a table of strings (acquire = release)"
-        else:
-            ok = isinstance(value, str) and (not key.choices or value in key.choices)
-            want = f"one of {', '.join(key.choices)}" if key.choices else "a string"
+        ok, want = _typed(key, value)
         if not ok:
             raise ConfigError(f"{where}: `{name}` must be {want}, not {type(value).__name__}: {value!r}")
         _check_items(where, key, value)
     return raw
+
+
+def _typed(key: Key, value: Any) -> tuple[bool, str]:
+    """Whether `value` has `key`'s type (and choices), and what it must be, for the message."""
+    if key.kind == "list":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value), "a list of strings"
+    if key.kind == "bool":
+        return isinstance(value, bool), "true or false"
+    if key.kind == "list-table":
+        ok = isinstance(value, dict) and all(
+            isinstance(v, list) and all(isinstance(r, str) for r in v) for v in value.values()
+        )
+        return ok, "a table of lists of strings (glob = [rules])"
+    if key.kind == "table":
+        ok = isinstance(value, dict) and all(
+            isinstance(v, str) and (not key.choices or v in key.choices) for v in value.values()
+        )
+        want = f"a table of {', '.join(key.choices)}" if key.choices else "a table of strings (acquire = release)"
+        return ok, want
+    ok = isinstance(value, str) and (not key.choices or value in key.choices)
+    return ok, f"one of {', '.join(key.choices)}" if key.choices else "a string"
+
+
+def _check(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    where = f"{path}: [tool.ftaudit]" if path.name == "pyproject.toml" else str(path)
+    return check_values(where, raw)
 
 
 def _check_items(where: str, key: Key, value: Any) -> None:
@@ -259,7 +374,8 @@ def _check_items(where: str, key: Key, value: Any) -> None:
 
 
 def load_config(path: Path) -> Config:
-    """Read `[tool.ftaudit]` of a pyproject.toml, or the top level of any other TOML file.
+    """Read `[tool.ftaudit]` of a pyproject.toml, or the top level of any other TOML file (one named
+    otherwise than ftaudit.toml / .ftaudit.toml that has a `[tool]` table: its `[tool.ftaudit]`).
 
     The file must be a regular file of at most CONFIG_MAX_BYTES (it may be planted in the tree).
     Raises ConfigError, naming the file, when it cannot be read, is not TOML, or a key is wrong."""
@@ -271,7 +387,7 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: invalid TOML: {err}") from err
     except RecursionError as err:  # tomllib recurses once per nested `[` or `{`
         raise ConfigError(f"{path}: invalid TOML: values nested too deeply") from err
-    if path.name == "pyproject.toml" or "tool" in data:
+    if path.name == "pyproject.toml" or ("tool" in data and path.name not in CONFIG_NAMES):
         section = data.get("tool", {}).get("ftaudit", {})
         if not isinstance(section, dict):
             raise ConfigError(f"{path}: [tool.ftaudit] must be a table")
@@ -280,14 +396,28 @@ def load_config(path: Path) -> Config:
     return Config(path.resolve(), _check(path, section))
 
 
+def _usable(candidate: Path) -> bool:
+    """A regular file, and not a symbolic link out of its directory: a tree may plant
+    `ftaudit.toml -> ~/elsewhere.toml` to have a file outside it read as its configuration."""
+    if not candidate.is_file():
+        return False
+    if not candidate.is_symlink():
+        return True
+    return within(os.path.realpath(candidate), os.path.realpath(candidate.parent))
+
+
 def find_config(paths: list[Path]) -> Path | None:
-    """The nearest pyproject.toml with a [tool.ftaudit] table, walking up from the first path."""
+    """The nearest configuration, walking up from the first path: in each directory `.ftaudit.toml`,
+    then `ftaudit.toml`, then a `pyproject.toml` with a [tool.ftaudit] table (ruff's order)."""
     start = (paths[0] if paths else Path.cwd()).resolve()
     if not start.is_dir():
         start = start.parent
     for directory in [start, *start.parents]:
+        for name in CONFIG_NAMES[:2]:
+            if _usable(directory / name):
+                return directory / name
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
+        if _usable(candidate):
             try:
                 text = read_regular(candidate, CONFIG_MAX_BYTES).decode("utf-8")
             except UnsafeFileError:

@@ -3,20 +3,23 @@
 The scanned tree is untrusted (docs/security.md): the walk is iterative (no
 depth limit), follows a symbolic link only when its target lies inside the scanned
 paths, and yields regular files only: FIFOs, devices and sockets named like source
-files are reported, never opened.
+files are reported, never opened. What is left out (`exclude`, `.gitignore`, a
+directory holding `pyvenv.cfg`) is judged by pathfilter.PathFilter; the directories
+left out are listed in `excluded` notes (shown with -v).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .buildfiles import BUILD_FILES
 from .facts import Problem
 from .names import display
+from .pathfilter import DEFAULT_EXCLUDES, Excluded, PathFilter, Patterns, compile_patterns
 from .safeio import file_kind, within
 from .templates import template_of
 
@@ -33,23 +36,25 @@ LANGUAGES = {
     ".pxd": "cython",
     ".pxi": "cython",
 }
-SKIP_DIRS = {
-    ".git",
-    ".hg",
-    ".svn",
-    "build",
-    "dist",
-    "node_modules",
-    "__pycache__",
-    "venv",
-    ".venv",
-    "env",
-    ".tox",
-    ".nox",
-    "site-packages",
-    ".ftaudit_cache",
-}
 _SHOWN_LINKS = 3  # links named in the one note about links out of the tree
+_SHOWN_DIRS = 10  # directories named in a note about those left out
+_WHY = {
+    "default-exclude": "left out by the default `exclude` (set `exclude`, or `extend-exclude` with a `!` "
+    "pattern, to scan them)",
+    "exclude": "left out by `exclude` ({origin})",
+    "gitignore": "left out by {origin} (`--no-respect-gitignore` scans them)",
+    "virtualenv": "left out as virtual environments (they hold a pyvenv.cfg)",
+}
+
+
+@dataclass(frozen=True)
+class _Dir:
+    """A directory to walk: as found, its (device, inode), its real path, the .gitignore patterns above it."""
+
+    path: str
+    ident: tuple[int, int]
+    real: str
+    chain: tuple[Patterns, ...]
 
 
 @dataclass(frozen=True)
@@ -75,28 +80,31 @@ def language_of_name(name: str) -> str | None:
     return lang
 
 
-def _never(path: Path) -> bool:
-    return False
+def default_filter() -> PathFilter:
+    """The default exclusions, relative to the working directory, and nested .gitignore files."""
+    return PathFilter([compile_patterns(DEFAULT_EXCLUDES, os.getcwd(), "default")])
 
 
 def discover(
-    paths: Iterable[Path], excluded: Callable[[Path], bool] = _never, builds: list[Path] | None = None
+    paths: Iterable[Path], pathfilter: PathFilter | None = None, builds: list[Path] | None = None
 ) -> tuple[list[SourceFile], list[Problem]]:
     """Files to scan (sorted, de-duplicated) and problems met while walking.
 
-    `builds`, when given, receives the build descriptions met in the walked directories
-    (`buildfiles.BUILD_FILES`: setup.py, meson.build, CMakeLists.txt), in walk order.
+    `pathfilter` (exclude patterns, .gitignore files; default: `default_filter()`) prunes
+    walked files and directories; a file named on the command line is scanned regardless
+    (and may be a symbolic link to anywhere: the user named it), if it is a regular file.
+    The directories left out are `excluded` notes among the problems, one per reason.
 
-    `excluded` (the configuration's `exclude` patterns) prunes walked files and
-    directories; a file named on the command line is scanned regardless (and may be
-    a symbolic link to anywhere: the user named it), if it is a regular file."""
+    `builds`, when given, receives the build descriptions met in the walked directories
+    (`buildfiles.BUILD_FILES`: setup.py, meson.build, CMakeLists.txt), in walk order."""
     paths = list(paths)
-    walk = _Walk(_roots(paths), excluded, builds)
+    walk = _Walk(_roots(paths), pathfilter or default_filter(), builds)
     found: dict[str, SourceFile] = {}
     for top in paths:
         for f in walk.top(top):
             found.setdefault(os.path.realpath(f.path), f)
-    return sorted(found.values(), key=lambda f: str(f.path)), walk.problems + walk.outside_note()
+    problems = walk.problems + walk.pathfilter.problems + walk.outside_note() + walk.excluded_notes()
+    return sorted(found.values(), key=lambda f: str(f.path)), problems
 
 
 def _roots(paths: list[Path]) -> tuple[str, ...]:
@@ -113,10 +121,11 @@ class _Walk:
     """One scan's walk over its paths: the problems met and the links out of the tree not followed."""
 
     roots: tuple[str, ...]
-    excluded: Callable[[Path], bool]
+    pathfilter: PathFilter
     builds: list[Path] | None = None  # build descriptions met, when asked for
     problems: list[Problem] = field(default_factory=list)
     outside: list[tuple[str, str]] = field(default_factory=list)  # (link, its target as written)
+    skipped: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (kind, origin) -> directories
 
     def top(self, top: Path) -> Iterator[SourceFile]:
         """The source files of one path named on the command line (followed wherever it points)."""
@@ -131,7 +140,9 @@ class _Walk:
                 self.problems.append(Problem(str(top), "warning", "unreadable", f"cannot read: {err.strerror}"))
             return
         if stat.S_ISDIR(st.st_mode):
-            yield from self._tree(top, (st.st_dev, st.st_ino))
+            real = os.path.realpath(top)
+            judge = self.pathfilter.for_top(real)
+            yield from self._tree(top, (st.st_dev, st.st_ino), judge, judge.chain_for(real))
             return
         lang = language_of(top)
         if lang is None:
@@ -143,13 +154,17 @@ class _Walk:
         else:
             yield SourceFile(top, lang)
 
-    def _tree(self, top: Path, top_id: tuple[int, int]) -> Iterator[SourceFile]:
+    def _tree(
+        self, top: Path, top_id: tuple[int, int], judge: PathFilter, chain: tuple[Patterns, ...]
+    ) -> Iterator[SourceFile]:
         """Depth-first, each directory's files before its subdirectories, both sorted (as os.walk did),
-        with an explicit stack: 2000 nested directories are no deeper for Python than one."""
+        with an explicit stack: 2000 nested directories are no deeper for Python than one. Each
+        directory carries its real path and the .gitignore patterns that apply in it."""
         seen: set[tuple[int, int]] = set()
-        stack: list[tuple[str, tuple[int, int]]] = [(str(top), top_id)]
+        stack: list[_Dir] = [_Dir(str(top), top_id, os.path.realpath(top), chain)]
         while stack:
-            dirpath, ident = stack.pop()
+            here = stack.pop()
+            dirpath, ident = here.path, here.ident
             if ident in seen:
                 self.problems.append(
                     Problem(
@@ -158,12 +173,14 @@ class _Walk:
                 )
                 continue
             seen.add(ident)
-            subdirs: list[tuple[str, tuple[int, int]]] = []
-            yield from self._directory(dirpath, subdirs)
+            subdirs: list[_Dir] = []
+            yield from self._directory(here, judge, subdirs)
             stack.extend(reversed(subdirs))
 
-    def _directory(self, dirpath: str, subdirs: list[tuple[str, tuple[int, int]]]) -> Iterator[SourceFile]:
-        """The source files directly in `dirpath`; the subdirectories to walk are appended to `subdirs`."""
+    def _directory(self, here: _Dir, judge: PathFilter, subdirs: list[_Dir]) -> Iterator[SourceFile]:
+        """The source files directly in `here`; the subdirectories to walk are appended to `subdirs`."""
+        dirpath = here.path
+        chain = judge.extend(here.chain, here.real)
         try:
             with os.scandir(dirpath) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -175,18 +192,20 @@ class _Walk:
         base = Path(dirpath)
         for entry in entries:
             # Strings, not Paths, until an entry is kept: a warm scan of a big tree is mostly this walk.
+            real = os.path.join(here.real, entry.name)
             if _safe_is_dir(entry):
-                ident = self._subdir(entry, base)
+                ident = self._subdir(entry, real, judge, chain)
                 if ident is not None:
-                    subdirs.append((entry.path, ident))
+                    subdirs.append(_Dir(entry.path, ident, real, chain))
                 continue
             lang = language_of_name(entry.name)
             if lang is None and self.builds is not None and entry.name in BUILD_FILES:
-                if not self.excluded(path := base / entry.name) and self._followable(entry) and _safe_is_file(entry):
-                    self.builds.append(path)
+                if not judge.excluded(real, False, chain) and self._followable(entry) and _safe_is_file(entry):
+                    self.builds.append(base / entry.name)
                 continue
-            if lang is None or self.excluded(path := base / entry.name) or not self._followable(entry):
+            if lang is None or judge.excluded(real, False, chain) or not self._followable(entry):
                 continue
+            path = base / entry.name
             if _safe_is_file(entry):  # no system call for a plain entry: the directory listing says
                 yield SourceFile(path, lang)
                 continue
@@ -196,12 +215,17 @@ class _Walk:
             elif not stat.S_ISREG(mode):
                 self.problems.append(_not_regular(str(path), mode))
 
-    def _subdir(self, entry: os.DirEntry[str], base: Path) -> tuple[int, int] | None:
+    def _subdir(
+        self, entry: os.DirEntry[str], real: str, judge: PathFilter, chain: tuple[Patterns, ...]
+    ) -> tuple[int, int] | None:
         """The (device, inode) of a subdirectory to walk, or None when it is skipped."""
-        name = entry.name
-        if name in SKIP_DIRS or name.startswith(".") or not self._followable(entry):
+        why = judge.excluded(real, True, chain)
+        if why is None and os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
+            why = Excluded("virtualenv", "pyvenv.cfg", "")
+        if why is not None:
+            self.skipped.setdefault((why.kind, why.origin), []).append(entry.path)
             return None
-        if os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")) or self.excluded(base / name):
+        if not self._followable(entry):
             return None
         try:
             st = entry.stat()
@@ -222,6 +246,23 @@ class _Walk:
             target = real
         self.outside.append((str(Path(entry.path)), target))
         return False
+
+    def excluded_notes(self) -> list[Problem]:
+        """One note per reason for the directories left out (shown with -v): which, and how to scan them."""
+        notes = []
+        for (kind, origin), dirs in sorted(self.skipped.items()):
+            shown = ", ".join(display(d) + "/" for d in dirs[:_SHOWN_DIRS])
+            more = f" and {len(dirs) - _SHOWN_DIRS} more" if len(dirs) > _SHOWN_DIRS else ""
+            notes.append(
+                Problem(
+                    dirs[0],
+                    "note",
+                    "excluded",
+                    f"{len(dirs)} director{'y' if len(dirs) == 1 else 'ies'} "
+                    f"{_WHY[kind].format(origin=display(origin))}: {shown}{more}",
+                )
+            )
+        return notes
 
     def outside_note(self) -> list[Problem]:
         """One note for all the links out of the tree: a hostile tree can hold thousands."""

@@ -108,13 +108,12 @@ def matches(rule_id: str, patterns: Iterable[str]) -> bool:
 
 
 def selected_rules(catalogue: Catalogue, select: list[str], ignore: list[str]) -> list[str]:
-    """Enabled rules (or those selected), minus those ignored; prefixes allowed."""
-    chosen = []
-    for rid, info in catalogue.rules.items():
-        on = matches(rid, select) if select else info.enabled
-        if on and not matches(rid, ignore):
-            chosen.append(rid)
-    return chosen
+    """Enabled rules (or those selected), minus those ignored; prefixes allowed, the more specific
+    selector winning (one layer of selection.resolve)."""
+    from .selection import RuleLayer, resolve
+
+    layer = RuleLayer([s.upper() for s in select] or None, [], [s.upper() for s in ignore])
+    return resolve(catalogue, [layer])
 
 
 def _applies(info: RuleInfo, unit: Unit) -> bool:

@@ -26,16 +26,19 @@ class UnsafeFileError(OSError):
     """The path is not a regular file (FIFO, device, socket, directory) or is over the size limit."""
 
 
-def read_regular(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+def read_regular(path: str | os.PathLike[str], max_bytes: int, follow_symlinks: bool = True) -> bytes:
     """The bytes of a regular file of at most `max_bytes` bytes.
 
     The file is opened with O_NONBLOCK (a FIFO cannot block the open) and judged by
     `fstat` on the descriptor, so what is read is what was checked. A file that grows
-    past the limit while it is read is refused too.
+    past the limit while it is read is refused too. With `follow_symlinks=False` a
+    symbolic link is refused (O_NOFOLLOW), as git refuses a linked `.gitignore`.
 
     Raises UnsafeFileError (not a regular file, or larger than `max_bytes`; its
     `strerror` says which) and OSError (cannot be opened or read)."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags)
     try:
         st = os.fstat(fd)

@@ -20,13 +20,15 @@ from .callgraph import CallGraph, program_only_notes
 from .catalogue import Catalogue
 from .config import Config
 from .discover import SourceFile, discover
-from .engine import run_rules, selected_rules
+from .engine import run_rules
 from .facts import Problem
 from .findings import Finding
 from .fingerprint import with_fingerprints
 from .frontends import availability as frontend_availability
 from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database
 from .membership import Module, modules
+from .pathfilter import PathFilter, Patterns, compile_patterns
+from .selection import PerFileIgnores, RuleLayer, layer_of, resolve
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
 from .vendored import SetAside, Vendoring, mark_vendored, set_aside
@@ -56,6 +58,8 @@ class ScanOptions:
     limits: Limits = field(default_factory=Limits)  # per-file time, per-worker memory
     verbose: bool = False  # also report the compile-database options the allowlist dropped
     include_vendored: bool = False  # judge third-party and generated code too (vendored.py)
+    # The command line's values of configuration keys (cliopts.overrides): extend-select, exclude...
+    overrides: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,21 +115,54 @@ def _phase(opts: ScanOptions, name: str) -> None:
         opts.phase(name)
 
 
-def scan(opts: ScanOptions) -> ScanResult:
+@dataclass
+class Prepared:
+    """What a scan uses, decided before any file is read (scan, --show-settings and --show-files)."""
+
+    config: Config
+    catalogue: Catalogue
+    root: Path
+    rule_ids: list[str]
+    files: list[SourceFile]
+    problems: list[Problem]
+    pathfilter: PathFilter
+    per_file_ignores: PerFileIgnores
+    frontend: str
+    flags: FlagSettings
+    db_problems: list[Problem]  # the compile database's (an error: exit 2)
+    targets: list[BuildTarget]  # the build descriptions' extension modules (buildfiles)
+
+
+def prepare(opts: ScanOptions) -> Prepared:
+    """The configuration layered with the command line: the rules, the files found, the exclusions.
+    Raises ConfigError when an exclude pattern set cannot be compiled."""
     config = opts.config
+    over = opts.overrides
     cat = config.apply(catalogue_mod.load())
     root = (opts.root or find_root(opts.paths)).resolve()
-    select = opts.select or [s.upper() for s in config.list("select")]
-    rule_ids = selected_rules(cat, select, opts.ignore + [s.upper() for s in config.list("ignore")])
+    cli_layer = RuleLayer(
+        [s.upper() for s in opts.select] or None,
+        [s.upper() for s in over.get("extend-select", [])],
+        [s.upper() for s in [*opts.ignore, *over.get("extend-ignore", [])]],
+    )
+    rule_ids = resolve(cat, [layer_of(config.values), cli_layer])
+    pathfilter = path_filter(config, over)
     _phase(opts, "discovering files")
     build_files: list[Path] = []
-    files, problems = discover(opts.paths, config.excluded, build_files)
+    files, problems = discover(opts.paths, pathfilter, build_files)
     targets, build_problems = read_targets(build_files)
     problems += build_problems
     _phase(opts, f"found {len(files):,} files; reading flags and the compile database")
+    if not opts.verbose:  # which directories were left out, and why: with -v
+        problems = [p for p in problems if p.code != "excluded"]
+    cwd = Path.cwd()
+    if "per-file-ignores" in over:
+        ignores = PerFileIgnores.of(over["per-file-ignores"], cwd)
+    else:
+        ignores = PerFileIgnores.of(config.table("per-file-ignores"), config.base)
+    ignores += PerFileIgnores.of(over.get("extend-per-file-ignores", {}), cwd)
+    choice = opts.frontend or config.get("frontend")
     db, db_problems = load_database(opts)
-    problems += db_problems
-    setup_errors = sum(1 for p in db_problems if p.level == "error")
     flags = FlagSettings(
         opts.include_dirs + config.paths("include-dirs"),
         opts.defines + config.list("defines"),
@@ -133,13 +170,38 @@ def scan(opts: ScanOptions) -> ScanResult:
         db,
         opts.paths,
     )
-    choice = opts.frontend or config.values.get("frontend", "auto")
+    return Prepared(
+        config, cat, root, rule_ids, files, problems, pathfilter, ignores, choice, flags, db_problems, targets
+    )
+
+
+def path_filter(config: Config, over: dict[str, Any]) -> PathFilter:
+    """`exclude` (the command line's, else the configuration's or the defaults), `extend-exclude`
+    (the configuration's, then the command line's) and `respect-gitignore`."""
+    cwd = os.getcwd()
+    layers: list[Patterns] = config.exclude_patterns()
+    if "exclude" in over:
+        layers[0] = compile_patterns(over["exclude"], cwd, "--exclude")
+    if over.get("extend-exclude"):
+        layers.append(compile_patterns(over["extend-exclude"], cwd, "--extend-exclude"))
+    respect = over.get("respect-gitignore", config.get("respect-gitignore"))
+    return PathFilter(layers, bool(respect))
+
+
+def scan(opts: ScanOptions) -> ScanResult:
+    prep = prepare(opts)
+    config, cat, root, rule_ids = prep.config, prep.catalogue, prep.root, prep.rule_ids
+    files, problems = prep.files, prep.problems
+    problems += prep.db_problems
+    setup_errors = sum(1 for p in prep.db_problems if p.level == "error")
+    targets = prep.targets
+    choice = prep.frontend or "auto"
     if any(sf.language != "cython" for sf in files):
         choice, unavailable = frontend_availability.resolve(choice, str(root))
         if unavailable is not None:
             problems.append(unavailable)
             setup_errors += unavailable.level == "error"
-    settings = Settings(cat, flags, choice, config.cython_directives(), opts.max_bytes, opts.limits)
+    settings = Settings(cat, prep.flags, choice, config.cython_directives(), opts.max_bytes, opts.limits)
     vendoring = Vendoring(
         root, config.list("vendored"), config.list("not-vendored"), config.base, not opts.include_vendored
     )
@@ -150,14 +212,23 @@ def scan(opts: ScanOptions) -> ScanResult:
     cache = _open_cache(opts, root, settings, config.values) if opts.cache else None
     plan = cache.plan(files) if cache is not None else None
     # What, besides the files' keys, decides a whole scan's result.
-    extra = [rule_ids, opts.warn_unused_ignores, problems, opts.include_vendored, sorted(by_path.items())]
-    extra.append([astuple(t) for t in targets])
+    extra = [
+        rule_ids,
+        opts.warn_unused_ignores,
+        problems,
+        opts.include_vendored,
+        sorted(by_path.items()),
+        prep.per_file_ignores.describe(),
+        [astuple(t) for t in targets],
+    ]
     scan_key = None
     if cache is not None and plan is not None and all(valid and key for key, valid in plan):
         scan_key = cache.scan_key([k for k, _ in plan if k], extra)
     payload = cache.load_scan(scan_key) if cache is not None and scan_key is not None else None
     if payload is None:
-        payload = _analyse_and_judge(files, settings, opts, cache, plan, cat, rule_ids, vendoring, by_path, targets)
+        payload = _analyse_and_judge(
+            files, settings, opts, cache, plan, cat, rule_ids, vendoring, by_path, prep.per_file_ignores, targets
+        )
         if cache is not None and plan is not None and payload[3] == 0 and all(k for k, _ in plan):
             cache.put_scan(cache.scan_key([k for k, _ in plan if k], extra), payload)
     if cache is not None:
@@ -238,11 +309,12 @@ def _analyse_and_judge(
     rule_ids: list[str],
     vendoring: Vendoring,
     by_path: dict[str, str],
+    per_file: PerFileIgnores,
     targets: list[BuildTarget],
 ) -> tuple[list[FileRecord], list[Finding], list[Problem], int, int, list[Module]]:
     """Facts of every file, then the modules (membership.py) and the rules over all of them (paths
-    still as discovered). Findings in vendored files (`by_path`, or a generator's banner) are marked
-    before findings rules see them."""
+    still as discovered). Findings that `per_file` ignores, and those in vendored files (`by_path`, or
+    a generator's banner), are marked before findings rules see them."""
     jobs = opts.jobs or default_jobs()
     _phase(opts, f"parsing {len(files):,} files with {jobs} worker(s), biggest first")
     results = analyse_files(files, settings, jobs, cache, opts.progress, plan)
@@ -264,7 +336,7 @@ def _analyse_and_judge(
             reasons[os.path.abspath(r.record.path)] = vendoring.reason(r.record.path, r.record.generator)
 
     def mark(f: Finding) -> Finding:
-        return mark_vendored(ignores.apply(f), reasons)
+        return mark_vendored(per_file.apply(ignores.apply(f)), reasons)
 
     mods = modules(units, graph, targets)
     _phase(opts, f"running {len(rule_ids)} rules")

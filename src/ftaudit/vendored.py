@@ -33,6 +33,7 @@ from pathlib import Path
 import pathspec
 
 from .findings import Finding, Suppression
+from .pathfilter import matchable
 from .safeio import read_regular
 
 VENDOR_DIRS = frozenset(
@@ -158,7 +159,7 @@ class Vendoring:
     def _relative(path: str, base: Path) -> str | None:
         """`path` (absolute, or relative to the working directory, as discovered) relative to `base`."""
         rel = os.path.relpath(os.path.abspath(path), os.path.abspath(base))
-        return None if rel.startswith("..") else rel.replace(os.sep, "/")
+        return None if rel.startswith("..") else matchable(rel.replace(os.sep, "/"))
 
     def _attribute(self, rel: str) -> str | None:
         """ "vendored"/"generated" when .gitattributes set it, "" when they unset it, None when silent."""
