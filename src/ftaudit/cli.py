@@ -212,15 +212,21 @@ def _run(kw: dict[str, Any], baseline: Baseline | None = None, warn_unused: bool
     return result, cat
 
 
-def _report_problems(result: Any, kw: dict[str, Any], style: Any) -> None:
+def _report_problems(result: Any, kw: dict[str, Any], style: Any, causes_here: bool = True) -> None:
+    """Problem lines on stderr; those that repeat across files (report/causes.py) only with -v, summed
+    up by cause instead: here when `causes_here`, else in the text report itself."""
     from .report import text as text_report
+    from .report.causes import GROUPED, cause_lines
 
     for p in result.problems:
         if kw["quiet"] and p.level != "error":  # errors stay: they are why the exit code is 2
             continue
-        if p.code in VERBOSE_ONLY and not kw["verbose"]:
+        if (p.code in VERBOSE_ONLY or p.code in GROUPED) and not kw["verbose"]:
             continue
         click.echo(text_report.problem_line(p, style), err=True, color=style.colour)
+    if causes_here and not kw["quiet"]:
+        for line in cause_lines(result.problems, result.files):
+            click.echo(line, err=True)
     if kw["verbose"]:
         for rec in result.files:
             click.echo(f"{display(rec.path)}: {rec.language}, {rec.frontend}", err=True)
@@ -316,7 +322,8 @@ def scan(
     result, cat = _run(kw, baseline, warn_unused_ignores)
     colour = use_colour(color, output is None and sys.stdout.isatty(), os.environ)
     style = text_report.Style(colour and fmt == "text")
-    _report_problems(result, kw, text_report.Style(use_colour(color, _stderr_is_tty(), os.environ)))
+    stderr_style = text_report.Style(use_colour(color, _stderr_is_tty(), os.environ))
+    _report_problems(result, kw, stderr_style, causes_here=fmt != "text")
     report = _render(fmt, result, cat, sarif_category, kw["quiet"], show_suppressed, style)
     if output is not None:
         _write_or_exit(output, report, "report")

@@ -16,7 +16,7 @@ from ...discover import SourceFile
 from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
 from ..flags import SHIM, FlagSettings, is_cxx
-from ..includes import missing_header_problem
+from ..includes import HeaderPlan, missing_header_problem, stand_in_problem
 from ..modules import module_decls
 from ..textscan import Assertions, blank_comments_and_strings, macro_uses
 from .types import TypeJudge, bare_type_name
@@ -48,13 +48,19 @@ class ClangFrontend:
         self.index = ci.Index.create(excludeDecls=True)
         self.preambles = Preambles(self.index)
 
-    def analyse(self, sf: SourceFile, src: Source, args: list[str] | None = None) -> Unit:
-        """`args`: the file's compiler arguments when the caller has them already."""
+    def analyse(
+        self, sf: SourceFile, src: Source, args: list[str] | None = None, plan: HeaderPlan | None = None
+    ) -> Unit:
+        """`args`: the file's compiler arguments when the caller has them already; `plan`: what
+        following its includes found (includes.py): the header index's directories are searched last,
+        and each stand-in is an empty in-memory file."""
         path = str(sf.path)
         language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
         if args is None:
             args = self.flags.args_for(sf.path, src.text, sf.language)
-        return self._analyse(path, language, args, src, None)
+        if plan is None:
+            return self._analyse(path, language, args, src, None)
+        return self._analyse(path, language, [*args, *plan.args()], src, None, dict(plan.standins), dict(plan.hints))
 
     def analyse_embedded(self, path: str, text: str, cxx: bool) -> Unit:
         """C or C++ embedded in another file (Cython's `cdef extern from *` blocks), parsed from memory
@@ -65,17 +71,33 @@ class ClangFrontend:
         return self._analyse(path, language, args, src, [(path, text)])
 
     def _analyse(
-        self, path: str, language: str, args: list[str], src: Source, unsaved: list[tuple[str, str]] | None
+        self,
+        path: str,
+        language: str,
+        args: list[str],
+        src: Source,
+        unsaved: list[tuple[str, str]] | None,
+        standins: dict[str, str] | None = None,
+        hints: dict[str, str] | None = None,
     ) -> Unit:
+        """`standins`: absolute path -> name as written, of the empty headers given to libclang;
+        `hints`: why a header is missing, by name (for the problem)."""
         unit = Unit(path, language, self.name)
         name = clang_name(path)  # what libclang knows the file as: its diagnostics and cursors say this
-        unsaved = [(clang_name(p), text) for p, text in unsaved] if unsaved is not None else None
+        standins = standins or {}
+        files = [(clang_name(p), text) for p, text in unsaved or []] + [(p, "") for p in standins] or None
         try:
-            tu = self.preambles.parse(name, args, unsaved)
+            tu = self.preambles.parse(name, args, files)
         except ci.TranslationUnitLoadError as err:
             unit.problems.append(Problem(path, "error", "parse-failed", f"libclang could not parse the file: {err}"))
             return unit
         unit.problems += self._diagnostics(tu, path, name, unit.missing_headers)
+        included = [inc.include.name for inc in tu.get_includes()]
+        used = list(dict.fromkeys(standins[p] for p in included if p in standins))
+        if used:
+            first = next(p for p in included if p in standins)
+            unit.problems.append(stand_in_problem(path, used, _include_line(tu, name, first), hints))
+            unit.missing_headers += [m for m in used if m not in unit.missing_headers]
         ctx = FileContext(self.catalogue, name, TypeJudge(self.catalogue.statics), cxx=language == "cpp")
         ctx.macro_events = lock_macro_events(self.catalogue.lock_macros, src.text)
         ctx.assertions = Assertions(src.text)
@@ -87,7 +109,7 @@ class ClangFrontend:
         unit.functions += ctx.functions
         unit.statics = ctx.statics
         unit.module_decls = self._module_decls(unit, module_vars, src)
-        unit.includes = sorted({inc.include.name for inc in tu.get_includes()})
+        unit.includes = sorted(set(included) - set(standins))
         return unit
 
     def _scope(
