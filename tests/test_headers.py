@@ -305,12 +305,13 @@ def test_a_header_is_cxx_by_its_text_or_its_includers(tmp_path):
             "c_api.h": "#include <string.h>\n#include <memory.h>\nint f(void);\n",
             "shared.h": "struct S { int n; };\n",
             "widget.h": "struct W { int get() const { return n; } int n; };\n",
-            "a.cpp": '#include "widget.h"\n#include "shared.h"\n',
+            "lib/api.h": "struct A { int get() const; };\n",
+            "a.cpp": '#include "widget.h"\n#include "shared.h"\n#include <lib/api.h>\n',
             "b.c": '#include "shared.h"\n#include "c_api.h"\n',
         },
     )
     flags = FlagSettings(roots=[tmp_path])
-    for name, want in (("c_api.h", "c"), ("shared.h", "c"), ("widget.h", "cpp"), ("b.c", "c")):
+    for name, want in (("c_api.h", "c"), ("shared.h", "c"), ("widget.h", "cpp"), ("lib/api.h", "cpp"), ("b.c", "c")):
         path = tmp_path / name
         assert flags.language_of(path, path.read_text(), "c") == want, name
     assert flags.language_of(tmp_path / "x.h", "#include <vector>\n", "c") == "cpp"

@@ -188,8 +188,8 @@ class HeaderIndex:
         return hit
 
     def includer_languages(self, header: str) -> set[str]:
-        """The languages (`c`, `cpp`) of the project's source files that `#include "..."` a file named
-        like `header` (by file name: what the includers' flags would find is not known here). Read on
+        """The languages (`c`, `cpp`) of the project's source files that `#include` a file named like
+        `header` (quoted or not: `<kiwi/kiwi.h>` is the project's own too) (by file name: what the includers' flags would find is not known here). Read on
         first use per project root: every C/C++ source of it up to INCLUDER_MAX_BYTES."""
         real = os.path.realpath(header)
         root = self.root_for(os.path.dirname(real))
@@ -214,13 +214,13 @@ class HeaderIndex:
                     text = read_tree_text(p, INCLUDER_MAX_BYTES)
                 except OSError:
                     continue
-                for m in _QUOTED_INCLUDE.finditer(text):
+                for m in _INCLUDE.finditer(text):
                     out.setdefault(m.group(1).rsplit("/", 1)[-1], set()).add(lang)
         return out
 
 
 _SOURCE_LANGUAGES = {".c": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".c++": "cpp"}
-_QUOTED_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"', re.M)
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*["<]([^">\n]+)[">]', re.M)
 INCLUDER_MAX_BYTES = 1 << 20
 _TEMPLATE_SUFFIXES = (".in", ".src", ".cmake", ".meson")
 _BUILD_FILES = ("meson.build", "CMakeLists.txt")

@@ -234,10 +234,34 @@ def clang_name(path: str) -> str:
     return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
 
+# The C++ standard headers most extension code includes: parsed once into every C++ preamble (a
+# kiwisolver header costs 2 s of CPU without it, 0.7 s with it; docs/performance.md).
+CXX_PREAMBLE = (
+    "algorithm",
+    "cmath",
+    "cstdint",
+    "cstdlib",
+    "cstring",
+    "exception",
+    "functional",
+    "iostream",
+    "limits",
+    "map",
+    "memory",
+    "mutex",
+    "sstream",
+    "string",
+    "unordered_map",
+    "utility",
+    "vector",
+)
+
+
 class Preambles:
-    """Python.h and the analysis shim parsed once per run into a precompiled header, reused by every
-    file parsed with the same flags (its -I directories aside): a numpy file parses 3x faster.
-    A PCH that libclang refuses falls back to the plain parse, for good, for those flags."""
+    """What every file with the same flags (their -I directories aside) includes first, parsed once per
+    run into a precompiled header: Python.h and the analysis shim for files that use Python (a numpy
+    file parses 3x faster), and for C++ the standard headers of CXX_PREAMBLE too (a C++ file parses
+    2.5x faster). A PCH that libclang refuses falls back to the plain parse, for good, for those flags."""
 
     def __init__(self, index: ci.Index) -> None:
         self.index = index
@@ -247,9 +271,9 @@ class Preambles:
     def parse(self, path: str, args: list[str], unsaved: list[tuple[str, str]] | None) -> ci.TranslationUnit:
         pch = self._pch_for(args)
         if pch is not None:
-            i = args.index("-include")
-            with_pch = [*args[:i], "-include-pch", pch, *args[i + 2 :]]
-            tu = self.index.parse(path, args=with_pch, unsaved_files=unsaved, options=KEEP_GOING)
+            tu = self.index.parse(
+                path, args=[*_without_shim(args), "-include-pch", pch], unsaved_files=unsaved, options=KEEP_GOING
+            )
             if not any(_PCH_TROUBLE.search(d.spelling) for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error):
                 return tu
             self.built[self._key(args)] = None
@@ -257,10 +281,18 @@ class Preambles:
 
     @staticmethod
     def _key(args: list[str]) -> tuple[str, ...]:
-        return tuple(a for a in args if not a.startswith("-I"))
+        """The flags a preamble depends on: all but the project's own directories (-I, and the header
+        index's -idirafter), which hold no header of the preamble."""
+        key: list[str] = []
+        skip = False
+        for a in args:
+            if not skip and not a.startswith("-I") and a != "-idirafter":
+                key.append(a)
+            skip = a == "-idirafter" and not skip
+        return tuple(key)
 
     def _pch_for(self, args: list[str]) -> str | None:
-        if "-include" not in args or args[args.index("-include") + 1] != str(SHIM):
+        if not _has_shim(args) and not _is_cxx_args(args):
             return None
         key = self._key(args)
         if key not in self.built:
@@ -271,19 +303,18 @@ class Preambles:
         if self.dir is None:
             self.dir = tempfile.mkdtemp(prefix="ftaudit-pch-")
             atexit.register(shutil.rmtree, self.dir, True)
-        i = args.index("-include")
-        header_args = [*args[:i], *args[i + 2 :]]
+        header_args = _without_shim(args)
         if "-x" in header_args:
             x = header_args.index("-x") + 1
             header_args[x] = header_args[x] + "-header"
+        text = "".join(f"#include <{h}>\n" for h in CXX_PREAMBLE) if _is_cxx_args(args) else ""
+        if _has_shim(args):
+            text += f'#include "{SHIM}"\n'
         header = os.path.join(self.dir, f"preamble{n}.h")
         target = os.path.join(self.dir, f"preamble{n}.pch")
         try:
             tu = self.index.parse(
-                header,
-                args=header_args,
-                unsaved_files=[(header, f'#include "{SHIM}"\n')],
-                options=_INCOMPLETE | _FOR_SERIALIZATION,
+                header, args=header_args, unsaved_files=[(header, text)], options=_INCOMPLETE | _FOR_SERIALIZATION
             )
             if any(d.severity >= ci.Diagnostic.Error for d in tu.diagnostics):
                 return None
@@ -291,6 +322,21 @@ class Preambles:
         except (ci.TranslationUnitLoadError, ci.TranslationUnitSaveError, OSError):
             return None
         return target
+
+
+def _has_shim(args: list[str]) -> bool:
+    return "-include" in args and args[args.index("-include") + 1] == str(SHIM)
+
+
+def _is_cxx_args(args: list[str]) -> bool:
+    return "-x" in args and args[args.index("-x") + 1] == "c++"
+
+
+def _without_shim(args: list[str]) -> list[str]:
+    if not _has_shim(args):
+        return list(args)
+    i = args.index("-include")
+    return [*args[:i], *args[i + 2 :]]
 
 
 _INCOMPLETE = 0x02  # CXTranslationUnit_Incomplete: a header, not a whole program
