@@ -189,8 +189,9 @@ class HeaderIndex:
 
     def includer_languages(self, header: str) -> set[str]:
         """The languages (`c`, `cpp`) of the project's source files that `#include` a file named like
-        `header` (quoted or not: `<kiwi/kiwi.h>` is the project's own too) (by file name: what the includers' flags would find is not known here). Read on
-        first use per project root: every C/C++ source of it up to INCLUDER_MAX_BYTES."""
+        `header`, quoted or not (`<kiwi/kiwi.h>` is the project's own too), by file name: what the
+        includers' flags would find is not known here. Read on first use per project root: every
+        C/C++ source of it up to INCLUDER_MAX_BYTES."""
         real = os.path.realpath(header)
         root = self.root_for(os.path.dirname(real))
         if root is None:
