@@ -317,3 +317,36 @@ def test_a_header_is_cxx_by_its_text_or_its_includers(tmp_path):
     assert flags.language_of(tmp_path / "x.h", "#include <vector>\n", "c") == "cpp"
     unit = _analyse(tmp_path, "widget.h")
     assert (unit.language, unit.frontend, unit.problems) == ("cpp", "clang", [])
+
+
+# -- where headers come from
+
+
+def test_binding_library_headers_are_found_without_importing_them(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    from ftaudit.frontends.flags import binding_include_dirs
+
+    site = tmp_path / "site"
+    _write(site, {"cppy/__init__.py": "raise SystemExit('imported')\n", "cppy/include/cppy/cppy.h": ""})
+    _write(site, {"pybind11/__init__.py": "raise SystemExit('imported')\n"})  # no headers: not listed
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    assert str(site / "cppy" / "include") in binding_include_dirs()
+    assert not any(d.startswith(str(site / "pybind11")) for d in binding_include_dirs())
+    assert "cppy" not in sys.modules
+
+
+def test_header_facts_are_data(tmp_path):
+    from ftaudit.frontends.flags import header_facts
+
+    _write(tmp_path, {"pyproject.toml": "", "src/m.c": ""})
+    db = _db(tmp_path / "build" / "cp311", [{"directory": str(tmp_path), "file": "src/m.c", "arguments": ["cc"]}])
+    flags = FlagSettings(compile_db=CompileDatabase.load(db, [tmp_path]), roots=[tmp_path], python_include=[])
+    facts = header_facts(flags)
+    assert facts["compile-commands"] == str(db) and facts["compile-commands-files"] == 1
+    assert facts["build-databases"] == [str(db)]
+    assert facts["header-index-roots"] == [str(tmp_path)]
+    assert facts["stand-ins"] is True and facts["python-include"] == []
+    assert json.loads(json.dumps(facts)) == facts
