@@ -245,6 +245,8 @@ def analyse_files(
                     progress(done, len(files), str(sf.path))
                 continue
         todo.append(i)
+    if settings.frontend != "treesitter" and any(files[i].language in ("c", "cpp") for i in todo):
+        settings.flags.header_index.prepare()  # once, here: the workers inherit it
     for i, result in zip(todo, _run(files, todo, settings, jobs), strict=True):
         results[i] = result
         key = keys[i]

@@ -16,9 +16,10 @@ indexed, and an includer outside them (an installed Python header) resolves
 nothing. The walk is iterative, follows no directory symlink, keeps a file
 symlink only when its target is inside the boundary, and stops at MAX_FILES.
 
-Each project root is walked once per process, on first use (numpy's tree:
-about 30 ms, less than reading a cache of it would take; so it is not cached
-on disk).
+Each scan root is walked once per scan, in the main process before the
+workers start (`prepare`; forked workers inherit it), or on first use
+(numpy's sdist, 7 000 files: 0.2 s on an idle machine; a cache would need
+the same walk to be checked, so there is none on disk).
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class HeaderIndex:
         real = [os.path.realpath(r) for r in roots]
         self.boundaries = list(dict.fromkeys(r if os.path.isdir(r) else os.path.dirname(r) for r in real))
         self._files: dict[str, dict[str, list[str]]] = {}
+        self._walks: dict[str, dict[str, list[str]]] = {}
         self._roots: dict[str, str] = {}
         self._includers: dict[str, dict[str, set[str]]] = {}
         self._named: dict[tuple[str, str], bool] = {}
@@ -118,14 +120,41 @@ class HeaderIndex:
         root = self.root_for(os.path.realpath(includer_dir))
         if root is None:
             return None
-        files = self._files.get(root)
-        if files is None:
-            files = self._files[root] = walk_files(root, boundary_of(root, self.boundaries) or root)
+        files = self.files_of(root)
         suffix = os.sep + os.path.join(*parts)
         matches = [p for p in files.get(parts[-1], ()) if p.endswith(suffix)]
         if len(matches) != 1:
             return None
         return matches[0][: -len(suffix)] or os.sep
+
+    def prepare(self) -> None:
+        """Walk every boundary now (the scan's main process does, before its workers start: they
+        inherit the walk instead of each repeating it)."""
+        for b in self.boundaries:
+            self._walk(b)
+
+    def files_of(self, root: str) -> dict[str, list[str]]:
+        """File name -> real paths under the project root `root` (from its boundary's one walk)."""
+        files = self._files.get(root)
+        if files is None:
+            boundary = boundary_of(root, self.boundaries) or root
+            walked = self._walk(boundary)
+            if root == boundary:
+                files = walked
+            else:
+                files = {}
+                for name, paths in walked.items():
+                    inside = [p for p in paths if within(p, root)]
+                    if inside:
+                        files[name] = inside
+            self._files[root] = files
+        return files
+
+    def _walk(self, boundary: str) -> dict[str, list[str]]:
+        walked = self._walks.get(boundary)
+        if walked is None:
+            walked = self._walks[boundary] = walk_files(boundary, boundary)
+        return walked
 
     def root_for(self, directory: str) -> str | None:
         """The project root of a real directory, or None outside every boundary."""
@@ -146,9 +175,7 @@ class HeaderIndex:
         root = self.root_for(os.path.realpath(includer_dir))
         if root is None or not name or os.path.isabs(name) or ".." in name.split("/"):
             return ""
-        files = self._files.get(root)
-        if files is None:
-            files = self._files[root] = walk_files(root, boundary_of(root, self.boundaries) or root)
+        files = self.files_of(root)
         base = name.rsplit("/", 1)[-1]
         why = ""
         for suffix in _TEMPLATE_SUFFIXES:
@@ -202,9 +229,7 @@ class HeaderIndex:
         return langs.get(os.path.basename(real), set())
 
     def _read_includers(self, root: str) -> dict[str, set[str]]:
-        files = self._files.get(root)
-        if files is None:
-            files = self._files[root] = walk_files(root, boundary_of(root, self.boundaries) or root)
+        files = self.files_of(root)
         out: dict[str, set[str]] = {}
         for name, paths in files.items():
             lang = _SOURCE_LANGUAGES.get(os.path.splitext(name)[1].lower())
