@@ -76,12 +76,19 @@ def test_index_stays_inside_the_scan_roots(tmp_path):
     assert index.resolve(str(outside), "own.h") is None
 
 
-def test_project_root_is_the_nearest_marker_and_the_top_of_a_meson_tree(tmp_path):
-    _write(tmp_path, {"meson.build": "", "numpy/meson.build": "", "numpy/core/x.c": "", "sub/pyproject.toml": ""})
+def test_project_root_is_the_outermost_marker_inside_the_boundary(tmp_path):
+    _write(
+        tmp_path,
+        {"meson.build": "", "numpy/meson.build": "", "numpy/linalg/setup.py": "", "numpy/core/x.c": "", "o/x.c": ""},
+    )
     base = str(tmp_path)
-    assert project_root(str(tmp_path / "numpy" / "core"), base) == base
-    assert project_root(str(tmp_path / "sub"), base) == str(tmp_path / "sub")
+    assert project_root(str(tmp_path / "numpy" / "linalg"), base) == base
     assert project_root(str(tmp_path / "numpy" / "core"), str(tmp_path / "numpy")) == str(tmp_path / "numpy")
+    assert project_root(str(tmp_path / "numpy" / "linalg"), str(tmp_path / "numpy" / "linalg")) == str(
+        tmp_path / "numpy" / "linalg"
+    )
+    bare = tmp_path / "o"
+    assert project_root(str(bare), str(bare)) == str(bare)  # no marker: the boundary
 
 
 def test_plan_adds_the_index_directories_and_stand_ins(tmp_path):

@@ -8,9 +8,9 @@ the one file under the project root whose path ends with exactly those
 components; the directory above that suffix is then searched (`-iquote`, so it
 can never shadow a system header). Two or more matches: ambiguous, unresolved.
 
-The project root is the nearest directory, from the includer upwards, holding
-`pyproject.toml`, `setup.py` or `.git` (or the top `meson.build` of a meson
-tree), but never above the scan root that holds the includer: the scanned
+The project root is the outermost directory, from the includer upwards, holding
+`pyproject.toml`, `setup.py`, `meson.build` or `.git`, but never above the scan
+root that holds the includer: the scanned
 paths are the trust boundary (docs/security.md), so no header outside them is
 indexed, and an includer outside them (an installed Python header) resolves
 nothing. The walk is iterative, follows no directory symlink, keeps a file
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from ..safeio import within
 from ..source import read_tree_text
 
-MARKERS = ("pyproject.toml", "setup.py", ".git")
+MARKERS = ("pyproject.toml", "setup.py", "meson.build", ".git")
 _SKIP_DIRS = frozenset({"node_modules", "__pycache__", ".ftaudit_cache", "venv"})
 MAX_FILES = 200_000
 
@@ -43,22 +43,21 @@ def boundary_of(path: str, boundaries: Sequence[str]) -> str | None:
 
 
 def project_root(directory: str, boundary: str) -> str:
-    """The nearest directory from `directory` up to `boundary` (both real) that marks a project: one
-    of MARKERS, or a `meson.build` whose parent has none (meson's subdirectories have their own). The
-    boundary when none does."""
+    """The project root of `directory` (both real paths): the outermost directory from it up to
+    `boundary` holding one of MARKERS. Outermost, not nearest: numpy 1.26 has a `setup.py` in every
+    subpackage (`numpy/linalg/setup.py`, numpy.distutils' way) and meson a `meson.build` in every
+    subdirectory, yet `numpy/linalg` includes `npy_cblas.h` of `numpy/core`. The boundary when no
+    directory has a marker."""
+    found = boundary
     d = directory
     while within(d, boundary):
         if any(os.path.exists(os.path.join(d, m)) for m in MARKERS):
-            return d
+            found = d
         parent = os.path.dirname(d)
-        if os.path.isfile(os.path.join(d, "meson.build")) and (
-            d == boundary or not os.path.isfile(os.path.join(parent, "meson.build"))
-        ):
-            return d
         if d == boundary or parent == d:
             break
         d = parent
-    return boundary
+    return found
 
 
 def walk_files(root: str, boundary: str, limit: int = MAX_FILES) -> dict[str, list[str]]:
