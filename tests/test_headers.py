@@ -136,8 +136,10 @@ def test_a_header_found_by_the_index_gives_libclang_its_declarations(tmp_path):
         },
     )
     unit = _analyse(tmp_path, "src/m.c", FlagSettings(roots=[tmp_path / "src"]))
-    # The header is outside the scanned path: not searched, so an empty stand-in replaces it.
-    assert [p.code for p in unit.problems] == ["stand-in-header"] and "mylib/state.h" in unit.problems[0].message
+    # The header is outside the scanned path: not searched. An empty stand-in loses `state_t`, and with
+    # it the declaration of `s`, so tree-sitter takes the file, and the missing header is the problem.
+    assert unit.frontend == "treesitter"
+    assert [p.code for p in unit.problems] == ["missing-header"] and "mylib/state.h" in unit.problems[0].message
     unit = _analyse(tmp_path, "src/m.c")
     assert unit.frontend == "clang" and unit.problems == []
     assert str(tmp_path / "include/mylib/state.h") in unit.includes
@@ -160,6 +162,21 @@ def test_stand_ins_that_break_the_parse_end_on_tree_sitter_with_one_problem(tmp_
     assert unit.frontend == "treesitter"
     assert [(p.code, p.line) for p in unit.problems] == [("missing-header", 1)]
     assert "config.h" in unit.problems[0].message and "tree-sitter" in unit.problems[0].message
+
+
+def test_a_type_lost_to_a_stand_in_in_a_header_ends_on_tree_sitter(tmp_path):
+    # numpy's f2c.h: `typedef CBLAS_INT integer;` with CBLAS_INT from a header found nowhere.
+    _write(
+        tmp_path,
+        {
+            "f2c.h": '#include "npy_cblas.h"\ntypedef CBLAS_INT integer;\n',
+            "blas.c": '#include "f2c.h"\nint axpy_(void) { static integer i__; i__ = 1; return 0; }\n',
+        },
+    )
+    unit = _analyse(tmp_path, "blas.c")
+    assert unit.frontend == "treesitter"
+    assert [p.code for p in unit.problems] == ["missing-header"] and "npy_cblas.h" in unit.problems[0].message
+    assert [v.name for v in unit.statics.values()] == ["axpy_()::i__"]
 
 
 def test_without_stand_ins_a_file_missing_a_header_is_not_parsed_by_libclang(tmp_path):

@@ -27,6 +27,7 @@ _MISSING = re.compile(r"'([^']+)' file not found")
 _SYNTAX = re.compile(
     r"expected|unterminated|extraneous|invalid preprocessing|#error|unknown directive|definition is not allowed here"
 )
+_LOST_TYPE = "unknown type name"
 _SCOPES = {
     K.NAMESPACE,
     K.LINKAGE_SPEC,
@@ -91,7 +92,7 @@ class ClangFrontend:
         except ci.TranslationUnitLoadError as err:
             unit.problems.append(Problem(path, "error", "parse-failed", f"libclang could not parse the file: {err}"))
             return unit
-        unit.problems += self._diagnostics(tu, path, name, unit.missing_headers)
+        unit.problems += self._diagnostics(tu, path, name, unit.missing_headers, bool(standins))
         included = [inc.include.name for inc in tu.get_includes()]
         used = list(dict.fromkeys(standins[p] for p in included if p in standins))
         if used:
@@ -136,8 +137,14 @@ class ClangFrontend:
                 unit.refs += table_refs(c, src)
 
     @staticmethod
-    def _diagnostics(tu: ci.TranslationUnit, path: str, name: str, missing: list[str]) -> list[Problem]:
-        """Problems of the file `path` (libclang's `name` for it) from libclang's errors."""
+    def _diagnostics(
+        tu: ci.TranslationUnit, path: str, name: str, missing: list[str], standins: bool = False
+    ) -> list[Problem]:
+        """Problems of the file `path` (libclang's `name` for it) from libclang's errors. With
+        `standins`, an unknown type name in the file or in a project header counts as a syntax error
+        of the file: a stand-in lost a type (numpy's f2c.h: `typedef CBLAS_INT integer;`), and with it
+        every declaration of that type, so the file's statics would silently vanish (tree-sitter, which
+        needs no types, keeps them)."""
         first_line: int | None = None
         syntax: list[ci.Diagnostic] = []
         in_headers: list[ci.Diagnostic] = []
@@ -150,8 +157,8 @@ class ClangFrontend:
                     missing.append(m.group(1))
                     if first_line is None and d.location.file and d.location.file.name == name:
                         first_line = d.location.line
-            elif d.location.file and _SYNTAX.search(d.spelling):
-                if d.location.file.name == name:
+            elif d.location.file and (_SYNTAX.search(d.spelling) or (standins and _LOST_TYPE in d.spelling)):
+                if d.location.file.name == name or (_LOST_TYPE in d.spelling and not d.location.is_in_system_header):
                     syntax.append(d)
                 elif not d.location.is_in_system_header:  # the project's own header: say so, never silently
                     in_headers.append(d)
