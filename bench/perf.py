@@ -1,6 +1,7 @@
 """ftaudit performance against clang-tidy and the tree-sitter floor (not a test: run it by hand).
 
     python bench/perf.py                 # numpy 1.26.4 and scikit-learn 1.3.2 from PyPI
+    python bench/perf.py --sections numpy,kiwisolver --runs 1 --work /work/sdists
 
 Needs `clang-tidy` on PATH (`pip install clang-tidy` gives LLVM's own build).
 For the numpy C files of --subdir it compares, with the same flags and one
@@ -49,14 +50,14 @@ def ftaudit(*args: str) -> list[str]:
     return [sys.executable, "-m", "ftaudit", "scan", *args, "-q", "--no-config", "-o", "/dev/null"]
 
 
-def clang_tidy_args(tree: Path, files: list[Path], includes: list[str]) -> list[list[str]]:
+def clang_tidy_args(tree: Path, files: list[Path], includes: list[str], cxx: bool = False) -> list[list[str]]:
     """clang-tidy command lines with exactly the compiler flags ftaudit uses (minus its analysis shim)."""
     from ftaudit.frontends.flags import FlagSettings
 
     flags = FlagSettings(include_dirs=[str(tree / i) for i in includes], roots=[tree])
     cmds = []
     for f in files:
-        args = flags.args_for(f, f.read_text(errors="replace"), "c")
+        args = flags.args_for(f, f.read_text(errors="replace"), "cpp" if cxx or f.suffix == ".cpp" else "c")
         cleaned, skip = [], False
         for a in args:
             if skip:
@@ -70,10 +71,13 @@ def clang_tidy_args(tree: Path, files: list[Path], includes: list[str]) -> list[
     return cmds
 
 
-def compare_with_clang_tidy(tree: Path, subdir: str, runs: int) -> None:
-    files = sorted((tree / subdir).glob("*.c"))
-    includes = [x for i in NUMPY_INCLUDES for x in ("-I", str(tree / i))]
-    tidy_cmds = clang_tidy_args(tree, files, NUMPY_INCLUDES)
+def compare_with_clang_tidy(
+    tree: Path, subdir: str, runs: int, pattern: str = "*.c", inc: list[str] | None = None
+) -> None:
+    files = sorted(f for part in subdir.split(",") for f in (tree / part).glob(pattern))
+    inc = NUMPY_INCLUDES if inc is None else inc
+    includes = [x for i in inc for x in ("-I", str(tree / i))]
+    tidy_cmds = clang_tidy_args(tree, files, inc, cxx=pattern != "*.c")
     ours, theirs = [], []
     for _ in range(runs):
         start = time.perf_counter()
@@ -83,7 +87,7 @@ def compare_with_clang_tidy(tree: Path, subdir: str, runs: int) -> None:
         t, _ = timed(ftaudit(*map(str, files), *includes, "--frontend", "clang", "--jobs", "1", "--no-cache"), tree)
         ours.append(t)
     a, b = statistics.median(ours), statistics.median(theirs)
-    print(f"\n{subdir}/*.c: {len(files)} files, same flags, one job, median of {runs}")
+    print(f"\n{subdir}/{pattern}: {len(files)} files, same flags, one job, median of {runs}")
     print(f"  clang-tidy concurrency-mt-unsafe   {b:7.2f} s  (one process per file)")
     print(f"  ftaudit --frontend clang           {a:7.2f} s  (every rule)")
     print(f"  ratio ftaudit / clang-tidy         {a / b:7.2f}")
@@ -121,23 +125,39 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path(".bench-cache"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--subdir", default="numpy/core/src/multiarray")
+    ap.add_argument("--sections", default="numpy,sklearn", help="comma-separated: numpy, kiwisolver (C++), sklearn")
+    ap.add_argument("--no-extras", action="store_true", help="skip the tree-sitter floor and one-file latencies")
     args = ap.parse_args()
+    sections = set(args.sections.split(","))
     if shutil.which("clang-tidy") is None:
         raise SystemExit("clang-tidy not found: pip install clang-tidy")
 
     args.work = args.work.resolve()  # the scans run inside the unpacked trees
-    numpy = fetch("numpy==1.26.4", args.work)
-    includes = [x for i in NUMPY_INCLUDES for x in ("-I", str(numpy / i))]
-    compare_with_clang_tidy(numpy, args.subdir, args.runs)
-    tree_sitter_floor(numpy, args.runs)
-    cold_and_warm(numpy, includes)
-    single_file(numpy, "numpy/core/src/multiarray/dragon4.c", includes)
-    single_file(numpy, "numpy/core/src/multiarray/dragon4.c", [*includes, "--frontend", "clang"], "libclang forced")
+    if "numpy" in sections:
+        numpy = fetch("numpy==1.26.4", args.work)
+        includes = [x for i in NUMPY_INCLUDES for x in ("-I", str(numpy / i))]
+        compare_with_clang_tidy(numpy, args.subdir, args.runs)
+        if not args.no_extras:
+            tree_sitter_floor(numpy, args.runs)
+        cold_and_warm(numpy, includes)
+        print("  without -I (an unbuilt checkout, as users run it):")
+        cold_and_warm(numpy, [])
+        if not args.no_extras:
+            single_file(numpy, "numpy/core/src/multiarray/dragon4.c", includes)
+            forced = [*includes, "--frontend", "clang"]
+            single_file(numpy, "numpy/core/src/multiarray/dragon4.c", forced, "libclang forced")
 
-    sklearn = fetch("scikit-learn==1.3.2", args.work)
-    print(f"\n{sklearn.name}: Cython and C/C++")
-    cold_and_warm(sklearn, [])
-    single_file(sklearn, "sklearn/tree/_tree.pyx", [])
+    if "kiwisolver" in sections:
+        kiwi = fetch("kiwisolver==1.4.5", args.work)
+        print(f"\n{kiwi.name}: C++")
+        compare_with_clang_tidy(kiwi, "kiwi,py/src", args.runs, "*.[ch]*", ["."])
+        cold_and_warm(kiwi, [])
+
+    if "sklearn" in sections:
+        sklearn = fetch("scikit-learn==1.3.2", args.work)
+        print(f"\n{sklearn.name}: Cython and C/C++")
+        cold_and_warm(sklearn, [])
+        single_file(sklearn, "sklearn/tree/_tree.pyx", [])
 
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"\npeak memory of any one process: {peak:.0f} MB")

@@ -47,18 +47,26 @@ def test_syntax_error(tmp_path):
         "#include <Python.h>\nint x = ;\nPyObject *g(PyObject *l) { return PyList_GetItem(l, 0); }\n"
     )
     r = _scan(tmp_path)
-    assert _codes(r, "broken.c") == ["syntax-error", "frontend-fallback"]  # auto: tree-sitter took over
+    assert _codes(r, "broken.c") == ["syntax-error"]  # auto: tree-sitter took over, and the problem says so
+    assert "analysed with tree-sitter" in next(p.message for p in r.problems if p.path == "broken.c")
     assert any(f.path == "broken.c" and f.span.line == 3 for f in r.findings)
     _still_found_good(r)
 
 
 def test_missing_header(tmp_path):
     (tmp_path / "lib.c").write_text('#include "nothere.h"\n' + HAZARD)
+    (tmp_path / "lib2.c").write_text('#include "nothere.h"\nstatic int n EXPORTED;\n' + HAZARD)
     r = _scan(tmp_path)
     problems = [p for p in r.problems if p.path == "lib.c"]
-    assert [p.code for p in problems] == ["missing-header", "frontend-fallback"]
+    # libclang parsed it with an empty stand-in for the header...
+    assert [p.code for p in problems] == ["stand-in-header"]
     assert "nothere.h" in problems[0].message and problems[0].line == 1
     assert any(f.path == "lib.c" for f in r.findings)
+    # ... or, when that does not parse, tree-sitter did: one problem says both.
+    problems = [p for p in r.problems if p.path == "lib2.c"]
+    assert [p.code for p in problems] == ["missing-header"]
+    assert "nothere.h" in problems[0].message and "analysed with tree-sitter" in problems[0].message
+    assert any(f.path == "lib2.c" for f in r.findings)
 
 
 def test_empty_file(tmp_path):
@@ -154,7 +162,7 @@ def test_bad_cython_input_never_stops_the_scan(tmp_path):
 def test_frontend_crash_is_a_tool_error(tmp_path, monkeypatch):
     from ftaudit.frontends.clang import ClangFrontend
 
-    def boom(self, sf, src, args=None):
+    def boom(self, sf, src, args=None, plan=None):
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(ClangFrontend, "analyse", boom)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 _CACHE_FORMAT = "3"  # 2: msgpack entries authenticated by an HMAC (cache.py), no pickles; 3: Ignore spans (suppress.py)
 _FALLBACK = {"missing-header", "syntax-error", "parse-failed"}
+FALLBACK_NOTE = "analysed with tree-sitter instead of libclang (no headers needed, types from this file only)"
 
 
 @dataclass
@@ -132,7 +133,7 @@ class FrontendChooser:
     def headers(self) -> Any:
         from .frontends.includes import MissingHeaders
 
-        return MissingHeaders()
+        return MissingHeaders(self.settings.flags.header_index)
 
     @cached_property
     def ts(self) -> Any:
@@ -156,26 +157,41 @@ class FrontendChooser:
         if sf.language == "cython":
             return self.cython.analyse(sf, src)
         path = str(sf.path)
+        flags = self.settings.flags
+        language = flags.language_of(sf.path, src.text, sf.language)
+        if language != sf.language:
+            sf = replace(sf, language=language)
         if self.choice == "treesitter":
             return self.ts.analyse(sf, src)
         if not utf8_safe(path):
             return self._undecodable_name(sf, src)
+        args = flags.args_for(sf.path, src.text, sf.language)
+        plan = self.headers.plan(path, src.text, args)
+        if not flags.standins:
+            plan = replace(plan, standins=())
         if self.choice == "clang":
-            return self._with_inactive(sf, src, self.clang.analyse(sf, src))
-        args = self.settings.flags.args_for(sf.path, src.text, sf.language)
-        missing, line = self.headers.of_file(path, src.text, args)
-        if missing:  # libclang would parse the file only to fail: straight to tree-sitter
-            problems = trouble = [missing_header_problem(path, missing, line)]
-        else:
-            unit = self.clang.analyse(sf, src, args)
-            trouble = [p for p in unit.problems if p.code in _FALLBACK]
-            if not trouble:
-                return self._with_inactive(sf, src, unit)
-            problems = unit.problems
+            return self._with_inactive(sf, src, self.clang.analyse(sf, src, args, plan))
+        if plan.missing and not plan.standins:  # libclang would parse the file only to fail: straight to tree-sitter
+            missing = missing_header_problem(path, list(plan.missing), plan.line, dict(plan.hints))
+            return self._fall_back(sf, src, [missing])
+        unit = self.clang.analyse(sf, src, args, plan)
+        if not any(p.code in _FALLBACK for p in unit.problems):
+            return self._with_inactive(sf, src, unit)
+        standin = next((p for p in unit.problems if p.code == "stand-in-header"), None)
+        if standin is None:
+            return self._fall_back(sf, src, unit.problems)
+        # The stand-ins were not enough: the missing headers are the cause, the syntax errors their effect.
+        missing = missing_header_problem(path, unit.missing_headers, standin.line, dict(plan.hints))
+        rest = [p for p in unit.problems if p.code not in ("stand-in-header", "missing-header", "syntax-error")]
+        return self._fall_back(sf, src, [missing, *rest])
+
+    def _fall_back(self, sf: SourceFile, src: Any, problems: list[Problem]) -> Unit:
+        """tree-sitter's unit of the file, with libclang's `problems`: the first that made libclang's
+        result unusable says so (one problem per fallback, not two)."""
         ts_unit = self.ts.analyse(sf, src)
-        why = "; ".join(p.code for p in trouble)
-        note = f"analysed with tree-sitter instead of libclang ({why}): no headers needed, types from this file only"
-        ts_unit.problems = [*problems, Problem(path, "note", "frontend-fallback", note, trouble[0].line)]
+        first = next(p for p in problems if p.code in _FALLBACK)
+        told = replace(first, message=f"{first.message}; {FALLBACK_NOTE}")
+        ts_unit.problems = [told if p is first else p for p in problems]
         return ts_unit
 
     def _with_inactive(self, sf: SourceFile, src: Any, unit: Unit) -> Unit:
@@ -282,6 +298,8 @@ def analyse_files(
                     progress(done, len(files), str(sf.path), _troubles(hit))
                 continue
         todo.append(i)
+    if settings.frontend != "treesitter" and any(files[i].language in ("c", "cpp") for i in todo):
+        settings.flags.header_index.prepare()  # once, here: the workers inherit it
 
     def completed(i: int, result: FileResult) -> None:
         nonlocal done

@@ -242,15 +242,21 @@ def _progress(quiet: bool) -> Any:
     return Progress(sys.stderr, terminal=False) if in_ci(os.environ) else None
 
 
-def _report_problems(result: Any, kw: dict[str, Any], style: Any) -> None:
+def _report_problems(result: Any, kw: dict[str, Any], style: Any, causes_here: bool = True) -> None:
+    """Problem lines on stderr; those that repeat across files (report/causes.py) only with -v, summed
+    up by cause instead: here when `causes_here`, else in the text report itself."""
     from .report import text as text_report
+    from .report.causes import GROUPED, cause_lines
 
     for p in result.problems:
         if kw["quiet"] and p.level != "error":  # errors stay: they are why the exit code is 2
             continue
-        if p.code in VERBOSE_ONLY and not kw["verbose"]:
+        if (p.code in VERBOSE_ONLY or p.code in GROUPED) and not kw["verbose"]:
             continue
         click.echo(text_report.problem_line(p, style), err=True, color=style.colour)
+    if causes_here and not kw["quiet"]:
+        for line in cause_lines(result.problems, result.files):
+            click.echo(line, err=True)
     if kw["verbose"]:
         from .frontends.availability import describe
 
@@ -384,7 +390,10 @@ def scan(
         result = _fix(result, list(kw["paths"]), show_diff, kw["quiet"])
     colour = use_colour(color, output is None and sys.stdout.isatty(), os.environ)
     style = text_report.Style(colour and outputs.ALIASES.get(fmt, fmt) in outputs.TEXT_FORMS)
-    _report_problems(result, kw, text_report.Style(use_colour(color, _stderr_is_tty(), os.environ)))
+    stderr_style = text_report.Style(use_colour(color, _stderr_is_tty(), os.environ))
+    # The text forms sum up repeated problems by cause at the report's end; other formats, on stderr.
+    in_report = outputs.ALIASES.get(fmt, fmt) in outputs.TEXT_FORMS and not statistics
+    _report_problems(result, kw, stderr_style, causes_here=not in_report)
     for spec in reports:  # extra reports: never coloured, always complete
         _write_or_exit(spec.path, outputs.render(spec.fmt, result, cat, sarif_category), f"{spec.fmt} report")
     if "sarif" in [fmt, *(s.fmt for s in reports)]:

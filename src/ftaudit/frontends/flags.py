@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shlex
+import stat
 import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,12 +22,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..safeio import read_regular
+from ..safeio import read_regular, within
 from .allowlist import clean_args
+from .headerindex import HeaderIndex
+from .includes import clang_resource_include
 
 SHIM = Path(__file__).resolve().parent / "clang" / "shim" / "ftaudit_shim.h"
+# C++ by its text: a namespace, a template, a class, `std::`, or an include of a C++ standard header
+# (`<vector>`, `<cstdio>`: no extension, unlike every C header: `<string.h>` is C) or of a C++ library.
 _CXX_HINT = re.compile(
-    r"^\s*(namespace\s+\w+|template\s*<|class\s+\w+\s*[:{]|#include\s*<(vector|string|map|memory|mutex|pybind11|nanobind)[^>]*>)"
+    r"^\s*(namespace\s+\w+|template\s*<|class\s+\w+\s*[:{]"
+    r"|#\s*include\s*<(\w+|(pybind11|nanobind|boost|Eigen)/[^>]*)>)"
     r"|\bstd::",
     re.M,
 )
@@ -55,6 +61,32 @@ def numpy_include_dir() -> str | None:
         if (root / sub / "numpy" / "arrayobject.h").is_file():
             return str(root / sub)
     return None
+
+
+# Binding libraries whose headers ship inside their Python package: (package, include dir in it, a header).
+_BINDING_HEADERS = (
+    ("pybind11", "include", "pybind11/pybind11.h"),
+    ("nanobind", "include", "nanobind/nanobind.h"),
+    ("cppy", "include", "cppy/cppy.h"),
+)
+
+
+def binding_include_dirs() -> list[str]:
+    """numpy's, pybind11's, nanobind's and cppy's headers when they are installed in the running
+    environment, found by their package's location without importing them (nor anything of the
+    scanned project)."""
+    dirs = [d] if (d := numpy_include_dir()) else []
+    for package, sub, probe in _BINDING_HEADERS:
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        inc = os.path.join(next(iter(spec.submodule_search_locations)), sub)
+        if os.path.isfile(os.path.join(inc, probe)):
+            dirs.append(inc)
+    return dirs
 
 
 def clang_libcxx_dir() -> str | None:
@@ -116,7 +148,7 @@ class CompileDatabase:
     load" when the file is bad, and would load libclang in scans that never parse with it."""
 
     path: Path
-    entries: dict[str, list[str]] = field(default_factory=dict)
+    entries: dict[str, list[list[str]]] = field(default_factory=dict)  # real path -> every entry's arguments
     dropped: dict[str, int] = field(default_factory=dict)  # option as written -> how many entries had it
 
     @classmethod
@@ -136,13 +168,43 @@ class CompileDatabase:
         for n, item in enumerate(data):
             directory, file, args = _entry(path, n, item, base)
             kept, dropped = clean_args(args[1:], directory, inside)
-            db.entries[os.path.realpath(file)] = kept
+            db.entries.setdefault(os.path.realpath(file), []).append(kept)
             for option in dict.fromkeys(dropped):
                 db.dropped[option] = db.dropped.get(option, 0) + 1
         return db
 
     def args_for(self, path: Path) -> list[str] | None:
-        return self.entries.get(os.path.realpath(path))
+        """The arguments of the file's own entry: of its baseline entry when the build compiles it
+        several times (numpy's dispatch sources, once per CPU target: the entry with the fewest
+        target `-m` options, the first of those), since the facts of one compilation are the facts of
+        all but the code under `#if` of a CPU feature, and analysing each would report each static
+        as many times. Else those of a sibling (`inferred_for`); None when the database has none."""
+        own = self.entries.get(os.path.realpath(path))
+        if own is not None:
+            return min(own, key=lambda a: sum(1 for x in a if x.startswith("-m") and x[2:4] != "64"))
+        return self.inferred_for(path)
+
+    def inferred_for(self, path: Path) -> list[str] | None:
+        """clangd's inference for a file the database does not list (a header, a source it skipped):
+        the arguments of the entry nearest to it: same directory and stem (`x.h` from `x.c`), then
+        the same directory, then the deepest common directory. None for an empty database, or when no
+        entry shares more than the file system's root with the file. (A donor of the other language
+        may bring a `-std=` that `FlagSettings.args_for` then drops.)"""
+        real = os.path.realpath(path)
+        here, stem = os.path.dirname(real), os.path.splitext(os.path.basename(real))[0]
+        best: tuple[int, str] | None = None
+        for donor in self._donors:
+            d = os.path.dirname(donor)
+            same_stem = d == here and os.path.splitext(os.path.basename(donor))[0] == stem
+            common = len(os.path.commonpath([d, here]).split(os.sep))
+            score = (2 if same_stem else 1 if d == here else 0) * 10_000 + common
+            if common > 2 and (best is None or score > best[0]):
+                best = (score, donor)
+        return None if best is None else self.args_for(Path(best[1]))
+
+    @cached_property
+    def _donors(self) -> list[str]:
+        return sorted(self.entries)
 
 
 def _parse_json(path: Path, raw: bytes) -> list[Any]:
@@ -198,13 +260,56 @@ def without_language(args: list[str]) -> list[str]:
     return out
 
 
-def find_compile_database(roots: list[Path]) -> Path | None:
+# Where build systems leave compile_commands.json, relative to a scan root: meson-python's
+# `build/cp311/`, meson's `builddir/` and `build/`, CMake's `build*/` (`build-release/`, `cmake-build-*`),
+# scikit-build's `_skbuild/<platform>/cmake-build/`.
+BUILD_DIR_PATTERNS = (
+    "compile_commands.json",
+    "build/compile_commands.json",
+    "build/cp3*/compile_commands.json",
+    "builddir/compile_commands.json",
+    "build*/compile_commands.json",
+    "cmake-build-*/compile_commands.json",
+    "_skbuild/*/cmake-build/compile_commands.json",
+)
+
+
+def build_databases(roots: Sequence[Path]) -> list[Path]:
+    """Every compile_commands.json of the build directories of the scan roots (BUILD_DIR_PATTERNS),
+    newest first (by modification time, then path). Only names under a root are looked at, and a
+    symbolic link whose target is outside the roots is passed over (docs/security.md)."""
+    found: dict[str, tuple[int, Path]] = {}
+    inside = [os.path.realpath(r if r.is_dir() else r.parent) for r in roots]
     for root in roots:
         base = root if root.is_dir() else root.parent
-        for cand in (base / "compile_commands.json", base / "build" / "compile_commands.json"):
-            if cand.is_file():
-                return cand
-    return None
+        for pattern in BUILD_DIR_PATTERNS:
+            for cand in sorted(base.glob(pattern)):
+                real = os.path.realpath(cand)
+                if real in found or not any(within(real, r) for r in inside):
+                    continue
+                try:
+                    st = cand.stat()
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    found[real] = (st.st_mtime_ns, cand)
+    return [p for _, p in sorted(found.values(), key=lambda t: (-t[0], str(t[1])))]
+
+
+def _other_language_std(arg: str, cxx: bool) -> bool:
+    """`-std=c++17` for a file judged C, `-std=c99` for one judged C++ (a database entry inferred
+    from a sibling of the other language): clang refuses the parse."""
+    if not arg.startswith("-std="):
+        return False
+    return ("++" in arg) != cxx
+
+
+def find_compile_database(roots: list[Path]) -> Path | None:
+    """The compile database a scan uses when none is given: the newest of the build directories'
+    (`build_databases`); a tree configured for two Pythons has one per `build/cp3*`, and the one
+    built last is the one the user works with."""
+    found = build_databases(roots)
+    return found[0] if found else None
 
 
 @dataclass
@@ -214,6 +319,9 @@ class FlagSettings:
     python_include: list[str] | None = None
     compile_db: CompileDatabase | None = None
     roots: list[Path] = field(default_factory=list)
+    # An empty in-memory stand-in for each quoted include found nowhere (includes.py); off: such a
+    # file goes to tree-sitter without a libclang parse (measured in docs/architecture.md).
+    standins: bool = True
 
     @cached_property
     def python_dirs(self) -> list[str]:
@@ -225,12 +333,27 @@ class FlagSettings:
 
     @cached_property
     def external_dirs(self) -> list[str]:
-        np_dir = numpy_include_dir()
-        return [np_dir] if np_dir else []
+        return binding_include_dirs()
 
     @cached_property
     def libcxx(self) -> str | None:
         return clang_libcxx_dir()
+
+    @cached_property
+    def header_index(self) -> HeaderIndex:
+        """The project header index of the scan roots (headerindex.py): built on first use, in the
+        process that uses it, once per scan."""
+        return HeaderIndex([str(r) for r in self.roots])
+
+    def language_of(self, path: Path, text: str, language: str) -> str:
+        """`cpp` or `c` for a C/C++ file that discovery called `language`: a `.h` is C++ by its text
+        (`is_cxx`), else when every project source that includes it is C++ (a header's language
+        follows its includers); C otherwise."""
+        if is_cxx(path, text, language):
+            return "cpp"
+        if path.suffix.lower() == ".h" and self.header_index.includer_languages(str(path)) == {"cpp"}:
+            return "cpp"
+        return language
 
     def args_for(self, path: Path, text: str, language: str) -> list[str]:
         """libclang's arguments for `path`: the language ftaudit judged, the database's allowed flags or
@@ -242,7 +365,7 @@ class FlagSettings:
             args += ["-nostdinc++", "-isystem", self.libcxx]
         from_db = self.compile_db.args_for(path) if self.compile_db else None
         if from_db is not None:
-            args += without_language(from_db)
+            args += [a for a in without_language(from_db) if not _other_language_std(a, cxx)]
         args += [f"-D{d}" for d in self.defines]
         args += [f"-I{d}" for d in self.include_dirs]
         args += [a for d in self.python_dirs for a in ("-isystem", d)]  # not the project's code
@@ -252,3 +375,26 @@ class FlagSettings:
         if self.python_dirs and uses_python(text):
             args += ["-include", str(SHIM)]
         return args
+
+
+def header_facts(flags: FlagSettings) -> dict[str, Any]:
+    """Where a scan's headers come from, as data (for `--show-settings` and run properties): the
+    Python headers parsed against, the binding libraries' headers found in the environment, the
+    scanned tree's include directories, the user's -I/-D, the compile database in effect and every
+    build directory's database found, the project roots the header index serves, clang's resource
+    directory, and whether generated headers get empty stand-ins."""
+    db = flags.compile_db
+    index = flags.header_index
+    return {
+        "python-include": list(flags.python_dirs),
+        "binding-include": list(flags.external_dirs),
+        "tree-include": list(flags.tree_dirs),
+        "include-dirs": list(flags.include_dirs),
+        "defines": list(flags.defines),
+        "compile-commands": str(db.path) if db is not None else None,
+        "compile-commands-files": len(db.entries) if db is not None else 0,
+        "build-databases": [str(p) for p in build_databases(flags.roots)],
+        "header-index-roots": sorted({r for b in index.boundaries if (r := index.root_for(b)) is not None}),
+        "clang-resource-include": clang_resource_include(),
+        "stand-ins": flags.standins,
+    }

@@ -1,50 +1,119 @@
-"""Headers a file is sure to miss, found by following its unconditional `#include "..."` lines
-through the include directories, before any parse.
+"""Before any parse, follow a file's `#include` lines through the include directories of its flags,
+and the project's header index (headerindex.py) for what they do not hold.
 
-libclang parses a file whose headers are missing anyway (keep-going), and only
-then does auto mode hand it to tree-sitter: for numpy without a build, 600
-files and 45 s of parses thrown away. A quoted include that no directory of the
-file's flags holds cannot be found by libclang either, so such a file goes to
-tree-sitter straight away. Includes inside `#if` blocks (other than include
-guards) are not followed, and `<...>` names that are not found are never called
-missing (the compiler's own system directories are not all known here): when
-in doubt, libclang still parses the file and reports for itself.
+What comes out (`HeaderPlan`) decides how libclang parses the file, before it does:
+
+- directories the index found headers in (`-idirafter`: searched after every
+  other directory, so they only serve names nothing else holds);
+- an empty stand-in, given to libclang as an in-memory file, for every quoted
+  include that no directory and no index entry holds: a header the build
+  generates (`config.h`, `_numpyconfig.h`, `__multiarray_api.h`); the file
+  parses on without its declarations, one parse, no second try;
+- the quoted names certainly missing (on a chain of unconditional includes:
+  includes inside `#if` blocks other than include guards may never be read),
+  for the `missing-header` problem.
+
+`<...>` names that are not found (after the index) are never called missing and
+get no stand-in: the compiler's own system directories are not all known here,
+and a missing library (Eigen) is not something an empty file can stand for.
+Names that clang's own resource directory holds (`float.h`, `stddef.h`) are
+found there.
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from ..facts import Problem
 from ..source import read_tree_text
+from .headerindex import HeaderIndex
 from .textscan import blank_comments_and_strings
 
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(include|import|if|ifdef|ifndef|elif|else|endif|define)\b", re.M)
 _NAME = re.compile(r'[ \t]*(?:"([^"\n]+)"|<([^>\n]+)>)')
-_SEARCH_FLAGS = {"-I": "angle", "-isystem": "angle", "-idirafter": "angle", "-iquote": "quote"}
-SYSTEM_DIRS = ["/usr/local/include", *sorted(glob.glob("/usr/include/*-linux-gnu")), "/usr/include"]
+_SEARCH_FLAGS = {"-I": "angle", "-isystem": "angle", "-idirafter": "after", "-iquote": "quote"}
 
 
-def missing_header_problem(path: str, missing: list[str], line: int | None) -> Problem:
-    """The one wording, whether libclang found the headers missing or this module did."""
+def clang_resource_include() -> list[str]:
+    """clang's own headers (`float.h`, `stddef.h`, `stdatomic.h`), from libclang-ng's package, found
+    without importing it."""
+    spec = importlib.util.find_spec("clang")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    d = os.path.join(next(iter(spec.submodule_search_locations)), "native", "resource", "include")
+    return [d] if os.path.isfile(os.path.join(d, "float.h")) else []
+
+
+SYSTEM_DIRS = [
+    *clang_resource_include(),
+    "/usr/local/include",
+    *sorted(glob.glob("/usr/include/*-linux-gnu")),
+    "/usr/include",
+]
+
+
+_NOT_FOUND = "header(s) not found: "
+_ITEM = re.compile(r"`([^`]+)`(?: \(([^()]*)\))?(?:, |$)")  # a hint has no parentheses
+
+
+def _names(missing: list[str], hints: dict[str, str]) -> str:
+    return ", ".join(f"`{m}` ({hints[m]})" if hints.get(m) else f"`{m}`" for m in missing)
+
+
+def missing_header_problem(
+    path: str, missing: list[str], line: int | None, hints: dict[str, str] | None = None
+) -> Problem:
+    """The one wording, whether libclang found the headers missing or this module did. `hints`: why a
+    header is missing (`HeaderIndex.origin`), by name."""
     return Problem(
         path,
         "warning",
         "missing-header",
-        f"header(s) not found: {', '.join(missing)}; the rest of the file was analysed without "
+        f"{_NOT_FOUND}{_names(missing, hints or {})}; the rest of the file was analysed without "
         "their declarations (pass -I or --compile-commands for a complete parse)",
         line,
     )
 
 
-def unconditional_includes(text: str) -> list[tuple[str, bool, int]]:
-    """(name, quoted, line) of the `#include` lines outside any `#if` block but an include guard."""
+def stand_in_problem(path: str, missing: list[str], line: int | None, hints: dict[str, str] | None = None) -> Problem:
+    """Quoted headers found nowhere, for which libclang parsed an empty stand-in."""
+    return Problem(
+        path,
+        "warning",
+        "stand-in-header",
+        f"{_NOT_FOUND}{_names(missing, hints or {})}; libclang analysed the file with an empty stand-in for "
+        "each, so their declarations and macros are unknown (pass -I or --compile-commands for a complete parse)",
+        line,
+    )
+
+
+def headers_named(problem: Problem) -> list[tuple[str, str]]:
+    """(name, hint) of each header a `missing-header` or `stand-in-header` problem names (the inverse
+    of the two functions above); [] for any other problem."""
+    if problem.code not in ("missing-header", "stand-in-header") or not problem.message.startswith(_NOT_FOUND):
+        return []
+    listed = problem.message[len(_NOT_FOUND) :].split("; ", 1)[0]
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(listed) and (m := _ITEM.match(listed, pos)) is not None:
+        out.append((m.group(1), m.group(2) or ""))
+        pos = m.end()
+    return out
+
+
+def include_lines(text: str) -> list[tuple[str, bool, int, bool]]:
+    """(name, quoted, line, conditional) of every `#include`/`#import` line; conditional: inside an
+    `#if` block that is not an include guard."""
     clean = blank_comments_and_strings(text)
     directives = list(_DIRECTIVE.finditer(clean))
     guards: list[bool] = []  # per open #if: is it an include guard?
-    out: list[tuple[str, bool, int]] = []
+    out: list[tuple[str, bool, int, bool]] = []
     for i, m in enumerate(directives):
         kind = m.group(1)
         if kind in ("if", "ifdef", "ifndef"):
@@ -52,12 +121,18 @@ def unconditional_includes(text: str) -> list[tuple[str, bool, int]]:
         elif kind == "endif":
             if guards:
                 guards.pop()
-        elif kind in ("include", "import") and all(guards):
+        elif kind in ("include", "import"):
             name = _NAME.match(text, m.end())
             if name is not None:
                 quoted = name.group(1) is not None
-                out.append((name.group(1) or name.group(2), quoted, clean.count("\n", 0, m.start()) + 1))
+                line = clean.count("\n", 0, m.start()) + 1
+                out.append((name.group(1) or name.group(2), quoted, line, not all(guards)))
     return out
+
+
+def unconditional_includes(text: str) -> list[tuple[str, bool, int]]:
+    """(name, quoted, line) of the `#include` lines outside any `#if` block but an include guard."""
+    return [(name, quoted, line) for name, quoted, line, cond in include_lines(text) if not cond]
 
 
 def _defines_next(text: str, m: re.Match[str], rest: list[re.Match[str]]) -> bool:
@@ -70,9 +145,9 @@ def _defines_next(text: str, m: re.Match[str], rest: list[re.Match[str]]) -> boo
 
 
 def search_dirs(args: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The quote-only and the angle directories of compiler arguments, in search order."""
-    quote: list[str] = []
-    angle: list[str] = []
+    """The quote-only and the angle directories of compiler arguments, in clang's search order
+    (`-idirafter` after the system directories)."""
+    found: dict[str, list[str]] = {"quote": [], "angle": [], "after": []}
     for i, a in enumerate(args):
         for flag, kind in _SEARCH_FLAGS.items():
             value = None
@@ -81,57 +156,119 @@ def search_dirs(args: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
             elif a.startswith(flag) and len(a) > len(flag) and flag == "-I":
                 value = a[2:]
             if value is not None:
-                (quote if kind == "quote" else angle).append(value)
+                found[kind].append(value)
                 break
-    return tuple(quote), (*angle, *SYSTEM_DIRS)
+    return tuple(found["quote"]), (*found["angle"], *SYSTEM_DIRS, *found["after"])
+
+
+@dataclass(frozen=True)
+class HeaderPlan:
+    """How to parse one file, decided from its includes before parsing (see the module docstring)."""
+
+    missing: tuple[str, ...] = ()  # quoted names found nowhere, reached through unconditional includes
+    line: int | None = None  # the file's first include line that leads to one of them
+    dirs: tuple[str, ...] = ()  # directories the project's header index found headers in
+    # (absolute path, name as written) of the empty stand-ins: every quoted include found nowhere
+    standins: tuple[tuple[str, str], ...] = ()
+    hints: tuple[tuple[str, str], ...] = ()  # (name, why it is missing) where the project says (origin)
+
+    def args(self) -> list[str]:
+        """The compiler arguments for the index's directories."""
+        return [a for d in self.dirs for a in ("-idirafter", d)]
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    certain: tuple[str, ...]
+    dirs: tuple[str, ...]
+    standins: tuple[tuple[str, str], ...]
+    hints: tuple[tuple[str, str], ...] = ()
+
+
+def _add(target: list[Any], items: Sequence[Any]) -> None:
+    target += [x for x in items if x not in target]
 
 
 class MissingHeaders:
-    """Memoised per process: a header's verdict depends on the file system and the directories only."""
+    """Memoised per process: a header's verdict depends on the file system, the directories and the
+    index only. `index`: the scan's project header index (None: search directories only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, index: HeaderIndex | None = None) -> None:
+        self.index = index
         self._found: dict[tuple[str, str], bool] = {}
-        self._verdict: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+        self._verdict: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Verdict] = {}
+
+    def plan(self, path: str, text: str, args: list[str]) -> HeaderPlan:
+        """The includes of the file `path` (its text given) under the compiler arguments `args`."""
+        quote, angle = search_dirs(args)
+        v, line = self._follow(os.path.dirname(os.path.abspath(path)), text, quote, angle, set())
+        return HeaderPlan(v.certain, line, v.dirs, v.standins, v.hints)
 
     def of_file(self, path: str, text: str, args: list[str]) -> tuple[list[str], int | None]:
         """The headers the file certainly lacks, and the line of its first include that leads to one."""
-        quote, angle = search_dirs(args)
-        missing: list[str] = []
-        line: int | None = None
-        for name, quoted, at in unconditional_includes(text):
-            lacks = self._include(os.path.dirname(path), name, quoted, quote, angle, set())
-            if lacks and line is None:
-                line = at
-            missing += [m for m in lacks if m not in missing]
-        return missing, line
+        p = self.plan(path, text, args)
+        return list(p.missing), p.line
 
-    def _include(
-        self, here: str, name: str, quoted: bool, quote: tuple[str, ...], angle: tuple[str, ...], seen: set[str]
-    ) -> tuple[str, ...]:
+    def _follow(
+        self, here: str, text: str, quote: tuple[str, ...], angle: tuple[str, ...], seen: set[str]
+    ) -> tuple[_Verdict, int | None]:
+        """The verdict of a file in `here` whose text is `text`, and its first include line that leads
+        to a certainly missing header."""
+        certain: list[str] = []
+        dirs: list[str] = []
+        standins: list[tuple[str, str]] = []
+        hints: list[tuple[str, str]] = []
+        first: int | None = None
+        # Outside the scan roots (Python's, the system's headers) only unconditional includes are
+        # followed: glibc's `#if` forests cost a second, and a header there is not the project's to fix.
+        inside = self.index is not None and self.index.root_for(os.path.realpath(here)) is not None
+        for name, quoted, line, conditional in include_lines(text):
+            if conditional and not inside:
+                continue
+            found = self._find(here, name, quoted, quote, angle)
+            if found is None and self.index is not None:
+                d = self.index.resolve(here, name)
+                if d is not None:
+                    _add(dirs, [d])
+                    found = os.path.join(d, name)
+            if found is None:
+                if quoted:
+                    _add(standins, [(os.path.normpath(os.path.join(here, name)), name)])
+                    hint = self.index.origin(here, name) if self.index is not None else ""
+                    if hint:
+                        _add(hints, [(name, hint)])
+                    if not conditional:
+                        _add(certain, [name])
+                        first = first or line
+                continue
+            sub = self._header(os.path.normpath(found), quote, angle, seen)
+            _add(dirs, sub.dirs)
+            _add(standins, sub.standins)
+            _add(hints, sub.hints)
+            if not conditional and sub.certain:
+                _add(certain, sub.certain)
+                first = first or line
+        return _Verdict(tuple(certain), tuple(dirs), tuple(standins), tuple(hints)), first
+
+    def _find(self, here: str, name: str, quoted: bool, quote: tuple[str, ...], angle: tuple[str, ...]) -> str | None:
+        if os.path.isabs(name):
+            return name if self._is_file("", name) else None
         dirs = ((here, *quote) if quoted else ()) + angle
-        found = next((os.path.join(d, name) for d in dirs if self._is_file(d, name)), None)
-        if found is None:
-            return (name,) if quoted else ()
-        return self._header(os.path.normpath(found), quote, angle, seen)
+        return next((os.path.join(d, name) for d in dirs if self._is_file(d, name)), None)
 
-    def _header(self, header: str, quote: tuple[str, ...], angle: tuple[str, ...], seen: set[str]) -> tuple[str, ...]:
+    def _header(self, header: str, quote: tuple[str, ...], angle: tuple[str, ...], seen: set[str]) -> _Verdict:
         key = (header, quote, angle)
         known = self._verdict.get(key)
         if known is not None:
             return known
         if header in seen:  # an include cycle: the guard stops it, and so do we
-            return ()
+            return _Verdict((), (), (), ())
         seen.add(header)
         try:  # a header in the tree may be a FIFO or a link to /dev/zero
             text = read_tree_text(header)
         except OSError:
             text = ""
-        lacks: list[str] = []
-        for name, quoted, _ in unconditional_includes(text):
-            for m in self._include(os.path.dirname(header), name, quoted, quote, angle, seen):
-                if m not in lacks:
-                    lacks.append(m)
-        self._verdict[key] = tuple(lacks)
+        self._verdict[key] = self._follow(os.path.dirname(header), text, quote, angle, seen)[0]
         return self._verdict[key]
 
     def _is_file(self, directory: str, name: str) -> bool:

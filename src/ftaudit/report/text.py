@@ -21,6 +21,7 @@ from ..findings import Finding
 from ..fingerprint import LineReader
 from ..names import clean, display
 from ..scan import ScanResult
+from .causes import cause_lines
 
 _LEVEL_COLOURS = {"error": "red", "warning": "yellow", "note": "cyan"}
 _MAX_DIRS = 15
@@ -152,6 +153,9 @@ def render(
     out += _by_rule(counted, catalogue, style)
     out += _by_directory(counted, style)
     out += _set_aside(result)
+    causes = cause_lines(result.problems, result.files)
+    if causes:
+        out += ["", *causes]
     out.append(summary(result))
     return "\n".join(out) + "\n"
 

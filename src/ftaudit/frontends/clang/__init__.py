@@ -16,7 +16,7 @@ from ...discover import SourceFile
 from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
 from ..flags import SHIM, FlagSettings, is_cxx
-from ..includes import missing_header_problem
+from ..includes import HeaderPlan, missing_header_problem, stand_in_problem
 from ..modules import module_decls
 from ..textscan import Assertions, blank_comments_and_strings, macro_uses
 from .types import TypeJudge, bare_type_name
@@ -27,6 +27,7 @@ _MISSING = re.compile(r"'([^']+)' file not found")
 _SYNTAX = re.compile(
     r"expected|unterminated|extraneous|invalid preprocessing|#error|unknown directive|definition is not allowed here"
 )
+_LOST_TYPE = "unknown type name"
 _SCOPES = {
     K.NAMESPACE,
     K.LINKAGE_SPEC,
@@ -48,13 +49,20 @@ class ClangFrontend:
         self.index = ci.Index.create(excludeDecls=True)
         self.preambles = Preambles(self.index)
 
-    def analyse(self, sf: SourceFile, src: Source, args: list[str] | None = None) -> Unit:
-        """`args`: the file's compiler arguments when the caller has them already."""
+    def analyse(
+        self, sf: SourceFile, src: Source, args: list[str] | None = None, plan: HeaderPlan | None = None
+    ) -> Unit:
+        """`args`: the file's compiler arguments when the caller has them already; `plan`: what
+        following its includes found (includes.py): the header index's directories are searched last,
+        and each stand-in is an empty in-memory file."""
         path = str(sf.path)
         language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
         if args is None:
             args = self.flags.args_for(sf.path, src.text, sf.language)
-        return self._analyse(path, language, args, src, [(path, src.text)] if src.in_memory else None)
+        unsaved = [(path, src.text)] if src.in_memory else None  # an expanded template is not on disk
+        if plan is None:
+            return self._analyse(path, language, args, src, unsaved)
+        return self._analyse(path, language, [*args, *plan.args()], src, unsaved, dict(plan.standins), dict(plan.hints))
 
     def analyse_embedded(self, path: str, text: str, cxx: bool) -> Unit:
         """C or C++ embedded in another file (Cython's `cdef extern from *` blocks), parsed from memory
@@ -65,17 +73,33 @@ class ClangFrontend:
         return self._analyse(path, language, args, src, [(path, text)])
 
     def _analyse(
-        self, path: str, language: str, args: list[str], src: Source, unsaved: list[tuple[str, str]] | None
+        self,
+        path: str,
+        language: str,
+        args: list[str],
+        src: Source,
+        unsaved: list[tuple[str, str]] | None,
+        standins: dict[str, str] | None = None,
+        hints: dict[str, str] | None = None,
     ) -> Unit:
+        """`standins`: absolute path -> name as written, of the empty headers given to libclang;
+        `hints`: why a header is missing, by name (for the problem)."""
         unit = Unit(path, language, self.name)
         name = clang_name(path)  # what libclang knows the file as: its diagnostics and cursors say this
-        unsaved = [(clang_name(p), text) for p, text in unsaved] if unsaved is not None else None
+        standins = standins or {}
+        files = [(clang_name(p), text) for p, text in unsaved or []] + [(p, "") for p in standins] or None
         try:
-            tu = self.preambles.parse(name, args, unsaved)
+            tu = self.preambles.parse(name, args, files)
         except ci.TranslationUnitLoadError as err:
             unit.problems.append(Problem(path, "error", "parse-failed", f"libclang could not parse the file: {err}"))
             return unit
-        unit.problems += self._diagnostics(tu, path, name, unit.missing_headers)
+        unit.problems += self._diagnostics(tu, path, name, unit.missing_headers, bool(standins))
+        included = [inc.include.name for inc in tu.get_includes()]
+        used = list(dict.fromkeys(standins[p] for p in included if p in standins))
+        if used:
+            first = next(p for p in included if p in standins)
+            unit.problems.append(stand_in_problem(path, used, _include_line(tu, name, first), hints))
+            unit.missing_headers += [m for m in used if m not in unit.missing_headers]
         ctx = FileContext(self.catalogue, name, TypeJudge(self.catalogue.statics), cxx=language == "cpp")
         ctx.macro_events = lock_macro_events(self.catalogue.lock_macros, src.text)
         ctx.assertions = Assertions(src.text)
@@ -88,7 +112,7 @@ class ClangFrontend:
         unit.statics = ctx.statics
         unit.object_fields = ctx.object_fields
         unit.module_decls = self._module_decls(unit, module_vars, src)
-        unit.includes = sorted({inc.include.name for inc in tu.get_includes()})
+        unit.includes = sorted(set(included) - set(standins))
         return unit
 
     def _scope(
@@ -115,8 +139,14 @@ class ClangFrontend:
                 unit.refs += table_refs(c, src)
 
     @staticmethod
-    def _diagnostics(tu: ci.TranslationUnit, path: str, name: str, missing: list[str]) -> list[Problem]:
-        """Problems of the file `path` (libclang's `name` for it) from libclang's errors."""
+    def _diagnostics(
+        tu: ci.TranslationUnit, path: str, name: str, missing: list[str], standins: bool = False
+    ) -> list[Problem]:
+        """Problems of the file `path` (libclang's `name` for it) from libclang's errors. With
+        `standins`, an unknown type name in the file or in a project header counts as a syntax error
+        of the file: a stand-in lost a type (numpy's f2c.h: `typedef CBLAS_INT integer;`), and with it
+        every declaration of that type, so the file's statics would silently vanish (tree-sitter, which
+        needs no types, keeps them)."""
         first_line: int | None = None
         syntax: list[ci.Diagnostic] = []
         in_headers: list[ci.Diagnostic] = []
@@ -129,8 +159,8 @@ class ClangFrontend:
                     missing.append(m.group(1))
                     if first_line is None and d.location.file and d.location.file.name == name:
                         first_line = d.location.line
-            elif d.location.file and _SYNTAX.search(d.spelling):
-                if d.location.file.name == name:
+            elif d.location.file and (_SYNTAX.search(d.spelling) or (standins and _LOST_TYPE in d.spelling)):
+                if d.location.file.name == name or (_LOST_TYPE in d.spelling and not d.location.is_in_system_header):
                     syntax.append(d)
                 elif not d.location.is_in_system_header:  # the project's own header: say so, never silently
                     in_headers.append(d)
@@ -213,10 +243,34 @@ def clang_name(path: str) -> str:
     return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
 
+# The C++ standard headers most extension code includes: parsed once into every C++ preamble (a
+# kiwisolver header costs 2 s of CPU without it, 0.7 s with it; docs/performance.md).
+CXX_PREAMBLE = (
+    "algorithm",
+    "cmath",
+    "cstdint",
+    "cstdlib",
+    "cstring",
+    "exception",
+    "functional",
+    "iostream",
+    "limits",
+    "map",
+    "memory",
+    "mutex",
+    "sstream",
+    "string",
+    "unordered_map",
+    "utility",
+    "vector",
+)
+
+
 class Preambles:
-    """Python.h and the analysis shim parsed once per run into a precompiled header, reused by every
-    file parsed with the same flags (its -I directories aside): a numpy file parses 3x faster.
-    A PCH that libclang refuses falls back to the plain parse, for good, for those flags."""
+    """What every file with the same flags (their -I directories aside) includes first, parsed once per
+    run into a precompiled header: Python.h and the analysis shim for files that use Python (a numpy
+    file parses 3x faster), and for C++ the standard headers of CXX_PREAMBLE too (a C++ file parses
+    2.5x faster). A PCH that libclang refuses falls back to the plain parse, for good, for those flags."""
 
     def __init__(self, index: ci.Index) -> None:
         self.index = index
@@ -226,9 +280,9 @@ class Preambles:
     def parse(self, path: str, args: list[str], unsaved: list[tuple[str, str]] | None) -> ci.TranslationUnit:
         pch = self._pch_for(args)
         if pch is not None:
-            i = args.index("-include")
-            with_pch = [*args[:i], "-include-pch", pch, *args[i + 2 :]]
-            tu = self.index.parse(path, args=with_pch, unsaved_files=unsaved, options=KEEP_GOING)
+            tu = self.index.parse(
+                path, args=[*_without_shim(args), "-include-pch", pch], unsaved_files=unsaved, options=KEEP_GOING
+            )
             if not any(_PCH_TROUBLE.search(d.spelling) for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error):
                 return tu
             self.built[self._key(args)] = None
@@ -236,10 +290,18 @@ class Preambles:
 
     @staticmethod
     def _key(args: list[str]) -> tuple[str, ...]:
-        return tuple(a for a in args if not a.startswith("-I"))
+        """The flags a preamble depends on: all but the project's own directories (-I, and the header
+        index's -idirafter), which hold no header of the preamble."""
+        key: list[str] = []
+        skip = False
+        for a in args:
+            if not skip and not a.startswith("-I") and a != "-idirafter":
+                key.append(a)
+            skip = a == "-idirafter" and not skip
+        return tuple(key)
 
     def _pch_for(self, args: list[str]) -> str | None:
-        if "-include" not in args or args[args.index("-include") + 1] != str(SHIM):
+        if not _has_shim(args) and not _is_cxx_args(args):
             return None
         key = self._key(args)
         if key not in self.built:
@@ -250,19 +312,18 @@ class Preambles:
         if self.dir is None:
             self.dir = tempfile.mkdtemp(prefix="ftaudit-pch-")
             atexit.register(shutil.rmtree, self.dir, True)
-        i = args.index("-include")
-        header_args = [*args[:i], *args[i + 2 :]]
+        header_args = _without_shim(args)
         if "-x" in header_args:
             x = header_args.index("-x") + 1
             header_args[x] = header_args[x] + "-header"
+        text = "".join(f"#include <{h}>\n" for h in CXX_PREAMBLE) if _is_cxx_args(args) else ""
+        if _has_shim(args):
+            text += f'#include "{SHIM}"\n'
         header = os.path.join(self.dir, f"preamble{n}.h")
         target = os.path.join(self.dir, f"preamble{n}.pch")
         try:
             tu = self.index.parse(
-                header,
-                args=header_args,
-                unsaved_files=[(header, f'#include "{SHIM}"\n')],
-                options=_INCOMPLETE | _FOR_SERIALIZATION,
+                header, args=header_args, unsaved_files=[(header, text)], options=_INCOMPLETE | _FOR_SERIALIZATION
             )
             if any(d.severity >= ci.Diagnostic.Error for d in tu.diagnostics):
                 return None
@@ -270,6 +331,21 @@ class Preambles:
         except (ci.TranslationUnitLoadError, ci.TranslationUnitSaveError, OSError):
             return None
         return target
+
+
+def _has_shim(args: list[str]) -> bool:
+    return "-include" in args and args[args.index("-include") + 1] == str(SHIM)
+
+
+def _is_cxx_args(args: list[str]) -> bool:
+    return "-x" in args and args[args.index("-x") + 1] == "c++"
+
+
+def _without_shim(args: list[str]) -> list[str]:
+    if not _has_shim(args):
+        return list(args)
+    i = args.index("-include")
+    return [*args[:i], *args[i + 2 :]]
 
 
 _INCOMPLETE = 0x02  # CXTranslationUnit_Incomplete: a header, not a whole program
