@@ -7,6 +7,7 @@ keeps the facts they produce comparable (the fixture test runs them all).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from ..catalogue import LockVocabulary, StaticsVocabulary
@@ -32,6 +33,10 @@ from ..facts import (
 from .textscan import Assertions
 
 State = tuple[Lock, ...]
+
+# Branch-prediction hints around a condition (`NPY_UNLIKELY(x)`, `likely(x)`, `__builtin_expect(x, 0)`), as
+# calls: tree-sitter never expands them, libclang does not when the header defining them is missing.
+BRANCH_HINT = re.compile(r"^(?:[A-Za-z0-9]+_)?(?:UN)?LIKELY$|^(?:un)?likely$|^__builtin_expect$")
 
 # Members of C++ reference holders that return the held object's raw pointer: cppy's `ptr::get()`,
 # pybind11's and nanobind's `handle::ptr()`, `release()` of both, std::unique_ptr's `get()`. A call of

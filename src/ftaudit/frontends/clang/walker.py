@@ -37,6 +37,7 @@ from ...facts import (
     param_key,
 )
 from ..recorder import (
+    BRANCH_HINT,
     RAW_POINTER_ACCESSORS,
     Recorder,
     State,
@@ -530,7 +531,7 @@ class FunctionWalker(Recorder):
             base = self.member_base(c)
             var = self.static_of(base) if base is not None else None
             return [(var.key, not negate)] if var is not None else []
-        if k == K.CALL_EXPR and c.spelling == "__builtin_expect":  # `NPY_UNLIKELY(x == NULL)` expanded
+        if k == K.CALL_EXPR and BRANCH_HINT.match(callee_name(c)):  # `NPY_UNLIKELY(x == NULL)`, expanded or not
             args = list(c.get_arguments())
             return self.static_tests(args[0], negate) if args else []
         if k == K.CALL_EXPR and c.spelling in ("operator==", "operator!="):  # `holder == nullptr`

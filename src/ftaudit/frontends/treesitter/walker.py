@@ -30,7 +30,16 @@ from ...facts import (
     StaticVar,
     param_key,
 )
-from ..recorder import Recorder, State, mark_abort_path, pointer_params, slot_context, static_arg_kind, union
+from ..recorder import (
+    BRANCH_HINT,
+    Recorder,
+    State,
+    mark_abort_path,
+    pointer_params,
+    slot_context,
+    static_arg_kind,
+    union,
+)
 from ..textscan import Assertions, MacroDef, expand_name
 from .scope import branch_taken, static_of_declaration
 from .syntax import (
@@ -325,7 +334,7 @@ class TsWalker(Recorder):
                 key = self.tested(lhs)
                 return [(key, (op != "!=") != negate)] if key is not None else []
             return []
-        if t == "call_expression" and _BRANCH_HINT.match(callee_name(c, self.src)):  # `NPY_UNLIKELY(x == NULL)`
+        if t == "call_expression" and BRANCH_HINT.match(callee_name(c, self.src)):  # `NPY_UNLIKELY(x == NULL)`
             args = call_arguments(c)
             return self.static_tests(args[0], negate) if args else []
         if t == "call_expression" and callee_name(c, self.src) == "empty":
@@ -814,8 +823,6 @@ _EXPRESSIONS = {
     "conditional_expression": TsWalker.conditional,
 }
 _API = re.compile(r"^_?Py[A-Z_]|^PY_")
-# Branch-prediction hints around a condition (`NPY_UNLIKELY(x)`, `likely(x)`, `__builtin_expect(x, 0)`).
-_BRANCH_HINT = re.compile(r"^(?:[A-Za-z0-9]+_)?(?:UN)?LIKELY$|^(?:un)?likely$|^__builtin_expect$")
 
 
 def _known_api(name: str, cat: Catalogue) -> bool:
