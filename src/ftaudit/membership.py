@@ -181,6 +181,8 @@ def reached_files(
         entries: set[Key] = set()
         for path in todo:
             entries |= _entries(graph, by_path[path])
+        # A file's initialisers may name a function of another file (an extern in a table): not one of `blocked`.
+        entries = {k for k in entries if os.path.abspath(graph.functions[k][0].path) not in blocked}
         reached = _linked(graph, entries - seen_keys, blocked, scanned) - seen_keys
         seen_keys |= reached
         todo = []
