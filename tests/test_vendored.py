@@ -99,3 +99,20 @@ def test_configuration_keys(tmp_path):
     reported = [line.split(":")[0] for line in res.output.splitlines() if ": FT101 " in line]
     assert reported == ["deps/mine.c"]
     assert "set aside: 1 finding(s) in gen/ (vendored (configuration))" in res.output
+
+
+def test_an_sdist_scanned_from_elsewhere_keeps_its_vendored_code_set_aside(tmp_path, monkeypatch):
+    """The root is the working directory then (no .git): vendored directories and .gitattributes are
+    judged from the scanned project's own directory (numpy's lapack_lite: 6,030 f2c FT101 otherwise)."""
+    project = tmp_path / "proj-1.0"
+    write(project, "pyproject.toml", "[project]\nname = 'proj'\n")
+    write(project, ".gitattributes", "gen/** linguist-generated\n")
+    write(project, "src/own.c")
+    write(project, "src/third_party/lib.c")
+    write(project, "gen/made.c")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    res = run(project / "src", project / "gen", "--format", "json", "--no-cache")
+    counted = {Path(f["path"]).name for f in json.loads(res.output)["findings"] if not f.get("suppressed")}
+    assert counted == {"own.c"}

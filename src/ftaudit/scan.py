@@ -103,6 +103,24 @@ def find_root(paths: list[Path]) -> Path:
     return Path.cwd().resolve()
 
 
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "meson.build", ".git")
+
+
+def vendoring_root(root: Path, paths: list[Path]) -> Path:
+    """Where vendored directories and `.gitattributes` are judged from: the scan root when the first
+    scanned path is inside it, else that path's project directory (the nearest directory above it with
+    pyproject.toml, setup.py, meson.build or .git), else the scanned directory itself. An sdist scanned
+    from elsewhere (root = the working directory) keeps its `.gitattributes` and `third_party/`."""
+    first = (paths[0] if paths else root).resolve()
+    if first == root or root in first.parents:
+        return root
+    start = first if first.is_dir() else first.parent
+    for cand in [start, *start.parents]:
+        if any((cand / m).exists() for m in _PROJECT_MARKERS):
+            return cand
+    return start
+
+
 @lru_cache(maxsize=65536)
 def relative(path: str, root: Path) -> str:
     absolute = os.path.abspath(path)
@@ -203,7 +221,11 @@ def scan(opts: ScanOptions) -> ScanResult:
             setup_errors += unavailable.level == "error"
     settings = Settings(cat, prep.flags, choice, config.cython_directives(), opts.max_bytes, opts.limits)
     vendoring = Vendoring(
-        root, config.list("vendored"), config.list("not-vendored"), config.base, not opts.include_vendored
+        vendoring_root(root, opts.paths),
+        config.list("vendored"),
+        config.list("not-vendored"),
+        config.base,
+        not opts.include_vendored,
     )
     # By path (directories, .gitattributes, configuration); a generator's banner is found when a file is read.
     by_path = {str(sf.path): why for sf in files if (why := vendoring.reason(str(sf.path)))}
