@@ -145,8 +145,13 @@ def scan(project: Project, work: Path, jobs: int, cache: Path) -> tuple[list[dic
     out.unlink(missing_ok=True)  # a failed scan must not leave the previous report to be read as this one's
     cmd = [sys.executable, "-m", "ftaudit", "scan", ".", "--format", "json", "-o", str(out), "-q"]
     cmd += ["--jobs", str(jobs), "--cache-dir", str(cache), "--root", "."]
+    # The scan runs in the project's directory: a relative PYTHONPATH (`PYTHONPATH=src`) would no longer name
+    # this checkout there, and the subprocess would silently import another installed ftaudit.
+    env = dict(os.environ)
+    if env.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 1, 2) or not out.is_file():
         raise SystemExit(f"ftaudit failed on {project.spec} ({proc.returncode}):\n{proc.stderr[-3000:]}")
