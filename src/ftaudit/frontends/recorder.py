@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..catalogue import LockVocabulary, StaticsVocabulary
 from ..facts import (
@@ -27,6 +28,7 @@ from ..facts import (
     OriginKind,
     Param,
     Span,
+    StaticVar,
     param_index,
     param_key,
 )
@@ -193,6 +195,34 @@ class Recorder:
             self.fn.lazy_inits.append(LazyInit(key, check, locks, (), tuple(calls)))
 
     ptr_params: dict[str, int]  # pointer parameters by name: writes through them are `param_key` accesses
+
+    # Hooks each C walker implements over its own syntax nodes (a libclang cursor, a tree-sitter node).
+    def static_of(self, node: Any) -> StaticVar | None:
+        """The static that `node` names (casts and parentheses stripped), else None."""
+        raise NotImplementedError
+
+    def lvalue(self, node: Any) -> tuple[Any | None, str, list[Any]]:
+        """The base of an lvalue (`table` in `table[k].f`), its access path, and the other nodes it reads."""
+        raise NotImplementedError
+
+    def param_name(self, node: Any) -> str | None:
+        """The name of the parameter `node` refers to, else None."""
+        raise NotImplementedError
+
+    def tested(self, node: Any) -> str | None:
+        """What a condition operand tests: a static (its key), an element or field of one (`table[k]`,
+        `state.ready`), or what a pointer parameter points to (`*out`: its `param_key`); else None."""
+        var = self.static_of(node)
+        if var is not None:
+            return var.key
+        base, path, _others = self.lvalue(node)
+        if base is None:
+            return None
+        var = self.static_of(base)
+        if var is not None:
+            return var.key
+        name = self.param_name(base) if self.ptr_params else None
+        return self.through_param(name, path) if name is not None else None
 
     def through_param(self, name: str, path: str) -> str | None:
         """The `param_key` of a path that dereferences a pointer parameter (`*out`, `p->f`, `p[i]`), else None."""

@@ -548,18 +548,8 @@ class FunctionWalker(Recorder):
         key = self.tested(c)
         return [(key, negate)] if key is not None else []
 
-    def tested(self, c: ci.Cursor) -> str | None:
-        """What a condition operand tests: a static (its key) or what a pointer parameter points to."""
-        var = self.static_of(c)
-        if var is not None:
-            return var.key
-        base, path, _others = self.lvalue(c)  # an element or field: `table[k]`, `state.ready`, `*out`
-        if base is None:
-            return None
-        var = self.static_of(base)
-        if var is not None:
-            return var.key
-        return self.through_param(base.spelling, path) if self.ptr_params and _is_param(base) else None
+    def param_name(self, c: ci.Cursor) -> str | None:
+        return c.spelling if _is_param(c) else None
 
     def static_of(self, c: ci.Cursor) -> StaticVar | None:
         c = strip_casts(c)

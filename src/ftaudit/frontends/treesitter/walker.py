@@ -345,18 +345,8 @@ class TsWalker(Recorder):
         key = self.tested(c)
         return [(key, negate)] if key is not None else []
 
-    def tested(self, c: Node) -> str | None:
-        """What a condition operand tests: a static (its key) or what a pointer parameter points to."""
-        var = self.static_named(c)
-        if var is not None:
-            return var.key
-        base, path, _others = self.lvalue(c)  # an element or field: `table[k]`, `state.ready`, `*out`
-        if base is None:
-            return None
-        var = self.static_named(base)
-        if var is not None:
-            return var.key
-        return self.through_param(self.src.text(base), path) if self.ptr_params else None
+    def param_name(self, n: Node) -> str | None:
+        return self.src.text(n)  # through_param checks it names a pointer parameter
 
     def _op(self, n: Node) -> str:
         op = n.child_by_field_name("operator")
@@ -374,6 +364,8 @@ class TsWalker(Recorder):
         if name in self.local_types:
             return None
         return self.f.statics.get(name)
+
+    static_of = static_named
 
     def declaration(self, n: Node) -> None:
         type_node = n.child_by_field_name("type")
