@@ -9,7 +9,8 @@ import pytest
 
 from ftaudit.discover import discover, language_of
 from ftaudit.facts import Span
-from ftaudit.templates import TemplateError, expand, template_of
+from ftaudit.templates import Template, TemplateError, expand, template_for, template_of
+from ftaudit.templates.detect import has_tempita
 from ftaudit.templates.restricted import Evaluator, Refused
 
 
@@ -259,3 +260,71 @@ def test_template_findings_map_back_in_a_scan(tmp_path):
     got = sorted((f.rule, f.path, f.span.line) for f in result.findings)
     assert got == [("FT101", "m.c.src", 5), ("FT101", "m.c.src", 5), ("FT201", "m.c.src", 8)]
     assert [r.template for r in result.files] == ["numpy"]
+
+
+# -- Tempita in a plain .pyx ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{py:\nx = 1\n}}\n",
+        "cdef int x = {{value}}\n",
+        "{{for t in types}}\ncdef {{t}} v\n{{endfor}}\n",
+        's = "#"; {{x}}\n',  # a `#` in a string is no comment
+        "# it's a comment\n{{x}}\n",  # a quote in a comment opens no string
+        "x = '''doc\n'''\n{{if y}}\n{{endif}}\n",
+        "c = b'\\''\n{{x}}\n",  # an escaped quote does not end the string
+    ],
+)
+def test_tempita_in_code_is_detected(text):
+    assert has_tempita(text)
+    assert template_for("m.pyx", text) == Template("tempita", "cython", "m.pyx")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x = 1\n",
+        'msg = "{{name}} is a literal"\n',
+        "f = f'{{escaped}} {x}'\n",
+        "# a comment about {{name}}\n",
+        '"""a docstring\n{{for x in y}}\n"""\n',
+        "cdef extern from *:\n    '''\n    static int t[2] = {{0}};\n    '''\n",
+        "r = r'\\'{{'\n",
+        "s = 'unterminated {{\n",  # a one-quote string ends at its line's end
+        "d = {1: {2}}\n",
+    ],
+)
+def test_tempita_only_in_strings_or_comments_is_not_a_template(text):
+    assert not has_tempita(text)
+    assert template_for("m.pyx", text) is None
+
+
+def test_tempita_in_a_non_cython_file_is_not_a_template():
+    assert template_for("m.c", "{{x}}\n") is None
+    assert template_for("m.pyx.in", "x = 1\n") == template_of("m.pyx.in")
+
+
+def test_plain_pyx_with_tempita_is_expanded_and_mapped_back(tmp_path):
+    from ftaudit.scan import ScanOptions, scan
+
+    (tmp_path / "gen.pyx").write_text(
+        "# cython: freethreading_compatible=True\n"
+        "{{py:\nkinds = ['a', 'b']\n}}\n"
+        "{{for k in kinds}}\n"
+        "cdef int n_{{k}} = 0\n"
+        "def bump_{{k}}():\n    global n_{{k}}\n    n_{{k}} += 1\n"
+        "{{endfor}}\n"
+    )
+    (tmp_path / "plain.pyx").write_text(
+        "# cython: freethreading_compatible=True\n"
+        'cdef str greeting = "{{name}}"\n'
+        "cdef int n = 0\n"
+        "def bump():\n    global n\n    n += 1\n"
+    )
+    result = scan(ScanOptions([tmp_path], root=tmp_path))
+    got = sorted((f.rule, f.path, f.span.line) for f in result.findings if f.rule == "FT101")
+    assert got == [("FT101", "gen.pyx", 6), ("FT101", "gen.pyx", 6), ("FT101", "plain.pyx", 3)]
+    assert {r.path.rsplit("/", 1)[-1]: r.template for r in result.files} == {"gen.pyx": "tempita", "plain.pyx": ""}
+    assert not result.problems

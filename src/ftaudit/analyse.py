@@ -29,7 +29,7 @@ from .frontends.includes import missing_header_problem
 from .names import utf8_safe
 from .source import Source, read_source
 from .suppress import Ignore, parse_ignores
-from .templates import Template, TemplateError, expand, remap, template_of
+from .templates import Template, TemplateError, expand, remap, template_for
 from .vendored import f2c_or, generator_of
 from .workers import Limits, WorkerPool
 
@@ -227,7 +227,7 @@ def analyse_file(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> Fi
         return FileResult(FileRecord(path, sf.language, "skipped"), None, problems)
     ignores, ignore_problems = parse_ignores(path, src.text, sf.language)
     problems += ignore_problems
-    template = template_of(sf.path.name)
+    template = template_for(sf.path.name, src.text)
     try:
         if template is not None:
             unit, refused = _analyse_template(sf, src, template, chooser, max_bytes)

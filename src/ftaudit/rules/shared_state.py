@@ -6,13 +6,14 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ..callgraph import CallGraph, Key, own_key
+from ..callgraph import own_key
 from ..engine import Context, rule
 from ..facts import Access, AccessKind, Arg, ArgKind, FieldWrite, Function, LazyInit, Span, Storage, Unit
 from ..findings import Finding, Related
 from ..summaries import INITIALISES, Effect
+from ._construction import NOT_SHARED_YET, single_owner_functions, under_construction
 from ._protection import Privacy, aliases, protects
-from ._roles import ProjectRoles, Role, roles_of
+from ._roles import Role, roles_of
 from ._statics import (
     CallInit,
     attribute_caches,
@@ -174,50 +175,23 @@ def _call_init_finding(unit: Unit, ctx: Context, function: str, role: Role, ci: 
     return ctx.finding(unit, ci.at, msg, function, related, detail)
 
 
-_NOT_SHARED_YET = {Role.CONSTRUCTOR, Role.DEALLOC, Role.GC}
-
-
 def _unsynchronized_field_writes(unit: Unit, ctx: Context) -> Iterator[tuple[Function, Role, FieldWrite]]:
     """Field writes of Python objects that another thread may be using: outside constructors, deallocators,
-    GC slots and what only they call, on an object the function did not create, without a critical
-    section on it or a lock."""
+    GC slots and what only they call, on an object the function did not create or receives only while it
+    is constructed (_construction.py), without a critical section on it or a lock."""
     roles = roles_of(unit, ctx)
-    single_owner = _single_owner_functions(ctx)
+    single_owner = single_owner_functions(ctx)
     for fn in unit.functions:
         role = roles[fn.name]
-        if role in _NOT_SHARED_YET or role.init_only or not fn.field_writes or own_key(unit, fn) in single_owner:
+        if role in NOT_SHARED_YET or role.init_only or not fn.field_writes or own_key(unit, fn) in single_owner:
             continue
         privacy = Privacy(fn, ctx.catalogue)
         for w in fn.field_writes:
-            if privacy.is_private(Arg(ArgKind.NAME, w.root, w.root)):
+            if privacy.is_private(Arg(ArgKind.NAME, w.root, w.root)) or under_construction(unit, fn, w.root, ctx):
                 continue
             if any(protects(w.locks, Arg(ArgKind.MEMBER, w.path, root)) for root in aliases(fn, w.root)):
                 continue
             yield fn, role, w
-
-
-def _single_owner_functions(ctx: Context) -> set[Key]:
-    """Functions called only from constructors, deallocators and GC slots (directly or through each other),
-    never used as a value: the object they touch has a single owner then."""
-
-    def build() -> set[Key]:
-        graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-        roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
-        owned = {k for k, r in roles.items() if r in _NOT_SHARED_YET}
-        helpers: set[Key] = set()
-        changed = True
-        while changed:
-            changed = False
-            for key in graph.functions:
-                if key in owned or key in helpers or key in graph.file_refs or key in roles:
-                    continue
-                callers = graph.callers.get(key, set()) - {key}
-                if callers and callers <= owned | helpers:
-                    helpers.add(key)
-                    changed = True
-        return helpers
-
-    return ctx.project.memo("single-owner", build)
 
 
 def _owned_buffers(unit: Unit, ctx: Context) -> set[str]:

@@ -6,7 +6,9 @@ Two formats are known, by file name:
 - Tempita's `.pyx.in`, `.pxd.in`, `.pxi.in` and `.tp` twins (tempita.py), Cython.
 
 `template_of(name)` says whether a file is one (its kind, the language and the
-name of the file it generates); `expand` returns the expansion with its line
+name of the file it generates); `template_for(name, text)` also takes a plain
+`.pyx`/`.pxi`/`.pxd` whose text has Tempita in code (detect.py) as a Tempita
+template generating itself; `expand` returns the expansion with its line
 map. The frontends analyse the expansion under the generated name, and
 `linemap.remap` moves the facts back onto the template (analyse.py).
 """
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .detect import has_tempita
 from .linemap import Expansion, TemplateError, remap
 
-__all__ = ["Expansion", "Template", "TemplateError", "expand", "remap", "template_of"]
+__all__ = ["Expansion", "Template", "TemplateError", "expand", "remap", "template_for", "template_of"]
 
 _NUMPY = {".c": "c", ".h": "c", ".inc": "c", ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp"}
 _TEMPITA = {".pyx", ".pxd", ".pxi"}
@@ -42,6 +45,18 @@ def template_of(name: str) -> Template | None:
         return Template("numpy", _NUMPY[inner], generated)
     if last in ("in", "tp") and inner in _TEMPITA:
         return Template("tempita", "cython", generated)
+    return None
+
+
+def template_for(name: str, text: str) -> Template | None:
+    """The template a file is, by its name (template_of) or, for a plain Cython file, by its text: a
+    `.pyx` with `{{for ...}}` blocks in code is Tempita generating a file of its own name."""
+    template = template_of(name)
+    if template is not None:
+        return template
+    suffix = name.lower().rpartition(".")[2]
+    if "." + suffix in _TEMPITA and has_tempita(text):
+        return Template("tempita", "cython", name)
     return None
 
 

@@ -57,6 +57,8 @@ _SPECIAL = {
     "__cinit__": "PyTypeObject.tp_new",
     "__init__": "PyTypeObject.tp_init",
 }
+# What a new object's origin is recorded as: the allocation slot (catalogue fresh-constructors).
+_NEW_OBJECT = "tp_new"
 _BUILTINS = frozenset(dir(builtins))  # `len()`, `print()`: never from a star cimport
 _FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTuple_New", "SetNode": "PySet_New"}
 _LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
@@ -366,6 +368,7 @@ class CythonWalker(Recorder):
                 default = declarator_default(d)
                 if default is not None:
                     self.expr(default)
+                    self.origin_of(name, d, default)
             return True
         if k == "IfStatNode":
             return self.if_stat(n)
@@ -636,8 +639,11 @@ class CythonWalker(Recorder):
         return self.fn.params[0].name if self.fn.params else "self"
 
     def origin(self, target: Node, value: Node) -> None:
-        if kind(target) != "NameNode":
-            return
+        if kind(target) == "NameNode":
+            self.origin_of(target.name, target, value)
+
+    def origin_of(self, name: str, target: Node, value: Node) -> None:
+        """Where the local `name` (assigned at `target`: a name or a `cdef` declarator) gets its value."""
         for _ in range(8):  # `d = <dict>thread_dict`: a cast keeps the object
             if kind(value) != "TypecastNode" or getattr(value, "operand", None) is None:
                 break
@@ -649,16 +655,25 @@ class CythonWalker(Recorder):
         at = {"span": where, "regions": self.regions}
         if k in _FRESH:
             o = Assignment(OriginKind.CALL, _FRESH[k], **at)
+        elif k in ("SimpleCallNode", "GeneralCallNode") and self.creates_object(value.function):
+            o = Assignment(OriginKind.CALL, _NEW_OBJECT, **at)
         elif k in ("SimpleCallNode", "GeneralCallNode"):
-            name, _, _ = self.resolve(value.function)
-            o = Assignment(OriginKind.CALL, name, tuple(self.arg(a) for a in self.call_args(value)), **at)
+            callee, _, _ = self.resolve(value.function)
+            o = Assignment(OriginKind.CALL, callee, tuple(self.arg(a) for a in self.call_args(value)), **at)
         elif k == "NameNode":
             o = Assignment(OriginKind.NAME, source=value.name, **at)
         elif k in ("NoneNode", "NullNode"):
             o = Assignment(OriginKind.NULL, **at)
         else:
             o = Assignment(OriginKind.OTHER, **at)
-        self.fn.locals.setdefault(target.name, []).append(o)
+        self.fn.locals.setdefault(name, []).append(o)
+
+    def creates_object(self, f: Node) -> bool:
+        """Whether calling `f` makes a new object no other thread has seen: `Cls.__new__(Cls)` (Cython's
+        allocation without `__init__`), a cdef class of this module called (`Cls()`), `self.__class__()`."""
+        if kind(f) == "AttributeNode":
+            return f.attribute in ("__new__", "__class__")
+        return kind(f) == "NameNode" and f.name in self.info.classes and f.name not in self.locals
 
     def call_args(self, n: Node) -> list[Node]:
         if kind(n) == "SimpleCallNode":
