@@ -235,6 +235,8 @@ class LockScope:
         """One note per file naming its functions that run only under their callers' lock (for `-v`)."""
         by_file: dict[str, list[tuple[Function, str]]] = defaultdict(list)
         for key, why in self.under_lock.items():
+            if key in self.releases:
+                continue  # an unlock helper: called with the lock held by nature, not worth a line
             unit, fn = self.graph.functions[key]
             by_file[unit.path].append((fn, why))
         notes = []
