@@ -257,6 +257,11 @@ class Function:
     # Structured control flow, for reaching definitions: region id -> the id of the if/else whose arm it
     # is (arms of one if exclude each other), or LOOP_REGION for a loop body.
     regions: dict[int, int] = field(default_factory=dict)
+    # Mutexes and critical sections the body takes and may return still holding (an acquire helper), and
+    # those it releases without having taken them (a release helper): lockscope.py extends their callers'
+    # lock regions with them.
+    exit_locks: tuple[Lock, ...] = ()
+    releases: tuple[Lock, ...] = ()
 
 
 LOOP_REGION = -1

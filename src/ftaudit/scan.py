@@ -26,6 +26,7 @@ from .findings import Finding
 from .fingerprint import with_fingerprints
 from .frontends import availability as frontend_availability
 from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database
+from .lockscope import with_held_locks
 from .membership import Module, modules
 from .pathfilter import PathFilter, Patterns, compile_patterns
 from .selection import PerFileIgnores, RuleLayer, layer_of, resolve
@@ -350,6 +351,8 @@ def _analyse_and_judge(
         ignores.add(r.record.path, r.ignores)
     tool_errors = sum(r.tool_errors for r in results)
     graph = CallGraph(units)
+    units, graph, under_lock = with_held_locks(units, graph)  # locks helpers and callers hold (lockscope.py)
+    problems += under_lock
     not_judged = graph.program_only()
     problems += program_only_notes(graph, not_judged)
     reasons = {os.path.abspath(path): why for path, why in by_path.items()}

@@ -46,6 +46,11 @@ BRANCH_HINT = re.compile(r"^(?:[A-Za-z0-9]+_)?(?:UN)?LIKELY$|^(?:un)?likely$|^__
 RAW_POINTER_ACCESSORS = frozenset({"get", "ptr", "release"})
 
 
+# The locks a helper can take for its caller or release for it (lockscope.py): not RAII guards (their scope
+# ends in the helper) nor once routines.
+_HELPER_KINDS = (LockKind.MUTEX, LockKind.CRITICAL_SECTION)
+
+
 def union(a: State, b: State) -> State:
     """Locks held on either path (precision over recall: conditional locking counts as held)."""
     return a + tuple(x for x in b if x not in a)
@@ -134,6 +139,15 @@ class Recorder:
 
     stored: set[str]  # statics this function wrote or passed by address so far
     regions: tuple[int, ...] = ()  # the branch arms and loop bodies being walked, outermost first
+    entry_locks: State = ()  # held on entry (a lock decorator's): not taken by the body
+
+    def returning(self) -> None:
+        """The body returns here (a `return`, or its end): the locks it took and still holds are its
+        `exit_locks` (an acquire helper). A `throw`/`raise` is not a return: the caller's code after the
+        call does not run."""
+        taken = tuple(lk for lk in self.state if lk.kind in _HELPER_KINDS and lk not in self.entry_locks)
+        if taken:
+            self.fn.exit_locks = union(self.fn.exit_locks, taken)
 
     def new_region(self, group: int) -> tuple[int, ...]:
         """The current regions plus a new one: an arm of the if/else `group`, or a loop body (LOOP_REGION)."""
@@ -230,12 +244,15 @@ class Recorder:
         return param_key(idx) if idx is not None and len(path) > len(name) else None
 
     def release(self, kind: LockKind, key: str) -> None:
-        """Drop the innermost held lock of this kind and key (unlocking an unheld lock is a no-op)."""
+        """Drop the innermost held lock of this kind and key. Unlocking a lock the body did not take
+        releases its caller's: kept in `fn.releases` (a release helper)."""
         for i in range(len(self.state) - 1, -1, -1):
             lk = self.state[i]
             if lk.kind == kind and lk.key == key:
                 self.state = self.state[:i] + self.state[i + 1 :]
                 return
+        if kind in _HELPER_KINDS:
+            self.fn.releases = union(self.fn.releases, (Lock(kind, key),))
 
     def merge_branches(self, start: State, then: tuple[bool, State], other: tuple[bool, State]) -> bool:
         """The state after an if/else from the states its live branches end in; False if neither falls out."""

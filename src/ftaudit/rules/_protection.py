@@ -6,7 +6,8 @@ Every FT2 rule asks the same two questions, so they are answered once here.
 from __future__ import annotations
 
 from ..catalogue import Catalogue
-from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Function, Lock, LockKind, OriginKind, Span
+from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Function, Lock, OriginKind, Span
+from ..lockscope import holds_mutex
 
 _MAX_DEPTH = 8
 
@@ -113,13 +114,6 @@ def aliases(fn: Function, name: str) -> set[str]:
                     seen.add(o.source)
                     todo.append(o.source)
     return seen
-
-
-def holds_mutex(locks: tuple[Lock, ...]) -> bool:
-    """A process-wide lock (mutex or RAII guard without a guarded object), or a once routine."""
-    return any(
-        lk.kind in (LockKind.MUTEX, LockKind.ONCE) or (lk.kind == LockKind.GUARD and not lk.objects) for lk in locks
-    )
 
 
 def protects(locks: tuple[Lock, ...], arg: Arg) -> bool:

@@ -357,6 +357,7 @@ class FunctionWalker(Recorder):
             return True
         if k == K.RETURN_STMT:
             self.exprs(c.get_children())
+            self.returning()
             return False
         if k == K.GOTO_STMT:
             for ch in c.get_children():
@@ -1074,5 +1075,7 @@ def walk_function(ctx: FileContext, c: ci.Cursor) -> Function | None:
         name = f"{parent.spelling}::{name}"
     internal = c.linkage in (ci.LinkageKind.INTERNAL, ci.LinkageKind.NO_LINKAGE)
     fn = Function(name, span_of(c), params, internal=internal)
-    FunctionWalker(ctx, fn).stmt(body)
+    walker = FunctionWalker(ctx, fn)
+    if walker.stmt(body):
+        walker.returning()
     return fn

@@ -35,7 +35,7 @@ from ...facts import (
     Storage,
     param_key,
 )
-from ..recorder import Recorder, mark_abort_path, pointer_params, static_arg_kind
+from ..recorder import Recorder, mark_abort_path, pointer_params, static_arg_kind, union
 
 Node = Any  # Cython.Compiler.Nodes.Node: untyped
 State = tuple[Lock, ...]
@@ -57,10 +57,11 @@ _SPECIAL = {
     "__cinit__": "PyTypeObject.tp_new",
     "__init__": "PyTypeObject.tp_init",
 }
-# What a new object's origin is recorded as: the allocation slot (catalogue fresh-constructors).
-_NEW_OBJECT = "tp_new"
 _BUILTINS = frozenset(dir(builtins))  # `len()`, `print()`: never from a star cimport
 _FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTuple_New", "SetNode": "PySet_New"}
+# What a new instance is recorded as (`x = Cls.__new__(Cls)`, `x = Frame()`): the C call Cython makes, one of
+# the catalogue's fresh constructors, so the object's fields are judged as a C object's from tp_alloc.
+_NEW_INSTANCE = "tp_alloc"
 _LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
 _END_OF_LINE = 1 << 20  # an end column past any line
 _EXITS = {"ReturnStatNode", "RaiseStatNode", "ReraiseStatNode"}
@@ -368,7 +369,8 @@ class CythonWalker(Recorder):
                 default = declarator_default(d)
                 if default is not None:
                     self.expr(default)
-                    self.origin_of(name, d, default)
+                    if name and not declarator_shape(d):
+                        self.origin(d, default, name)  # `cdef Frame c = Frame.__new__(Frame)`
             return True
         if k == "IfStatNode":
             return self.if_stat(n)
@@ -380,15 +382,23 @@ class CythonWalker(Recorder):
             return self.gil_stat(n)
         if k in _EXITS:
             self.children(n)
+            if k == "ReturnStatNode":
+                self.returning()
             return False
         if k in ("TryFinallyStatNode", "TryExceptStatNode"):
+            outer_exits, self.fn.exit_locks = self.fn.exit_locks, ()
             live = self.body(n.body)
             for clause in getattr(n, "except_clauses", None) or []:
                 self.body(clause.body)
             if getattr(n, "else_clause", None) is not None:
                 self.body(n.else_clause)
+            inner_exits, self.fn.exit_locks = self.fn.exit_locks, outer_exits
             if getattr(n, "finally_clause", None) is not None:
+                before = self.state
                 self.body(n.finally_clause)
+                released = {lk for lk in before if lk not in self.state}
+                inner_exits = tuple(lk for lk in inner_exits if lk not in released)  # a return runs it too
+            self.fn.exit_locks = union(self.fn.exit_locks, inner_exits)
             return live
         if k in ("DefNode", "CFuncDefNode", "LambdaNode", "GeneratorExpressionNode"):
             self.nested(n)
@@ -505,7 +515,6 @@ class CythonWalker(Recorder):
     def with_stat(self, n: Node) -> bool:
         manager = n.manager
         self.expr(manager)
-        saved = self.state
         parallel = self.is_parallel(manager)
         lock = self.lock_of(manager)
         if lock is not None:
@@ -513,7 +522,8 @@ class CythonWalker(Recorder):
         self.parallel += parallel
         live = self.body(n.body)
         self.parallel -= parallel
-        self.state = saved
+        # The manager's lock ends with the block; one the body takes (`with nogil:` around an acquire) does not.
+        self.state = tuple(lk for lk in self.state if lk != lock) if lock is not None else self.state
         return live
 
     def lock_of(self, manager: Node) -> Lock | None:
@@ -638,12 +648,11 @@ class CythonWalker(Recorder):
     def self_name(self) -> str:
         return self.fn.params[0].name if self.fn.params else "self"
 
-    def origin(self, target: Node, value: Node) -> None:
-        if kind(target) == "NameNode":
-            self.origin_of(target.name, target, value)
-
-    def origin_of(self, name: str, target: Node, value: Node) -> None:
-        """Where the local `name` (assigned at `target`: a name or a `cdef` declarator) gets its value."""
+    def origin(self, target: Node, value: Node, local: str = "") -> None:
+        """Where the local `target` (a NameNode, or the declarator of `local`) gets its value from."""
+        if not local and kind(target) != "NameNode":
+            return
+        local = local or target.name
         for _ in range(8):  # `d = <dict>thread_dict`: a cast keeps the object
             if kind(value) != "TypecastNode" or getattr(value, "operand", None) is None:
                 break
@@ -655,8 +664,8 @@ class CythonWalker(Recorder):
         at = {"span": where, "regions": self.regions}
         if k in _FRESH:
             o = Assignment(OriginKind.CALL, _FRESH[k], **at)
-        elif k in ("SimpleCallNode", "GeneralCallNode") and self.creates_object(value.function):
-            o = Assignment(OriginKind.CALL, _NEW_OBJECT, **at)
+        elif k in ("SimpleCallNode", "GeneralCallNode") and self.makes_instance(value.function):
+            o = Assignment(OriginKind.CALL, _NEW_INSTANCE, **at)
         elif k in ("SimpleCallNode", "GeneralCallNode"):
             callee, _, _ = self.resolve(value.function)
             o = Assignment(OriginKind.CALL, callee, tuple(self.arg(a) for a in self.call_args(value)), **at)
@@ -666,14 +675,21 @@ class CythonWalker(Recorder):
             o = Assignment(OriginKind.NULL, **at)
         else:
             o = Assignment(OriginKind.OTHER, **at)
-        self.fn.locals.setdefault(name, []).append(o)
+        self.fn.locals.setdefault(local, []).append(o)
 
-    def creates_object(self, f: Node) -> bool:
-        """Whether calling `f` makes a new object no other thread has seen: `Cls.__new__(Cls)` (Cython's
-        allocation without `__init__`), a cdef class of this module called (`Cls()`), `self.__class__()`."""
-        if kind(f) == "AttributeNode":
+    def makes_instance(self, f: Node) -> bool:
+        """Whether calling `f` makes a new instance no other thread can see yet: a cdef class of this module
+        (`Frame()`), `Cls.__new__(Cls)`, `type(self).__new__(...)`, `self.__class__(...)`, `type(self)(...)`.
+        Python classes are left out (their `__init__` is anyone's code)."""
+        k = kind(f)
+        if k == "NameNode":
+            return f.name in self.info.classes and f.name not in self.locals
+        if k == "AttributeNode":
             return f.attribute in ("__new__", "__class__")
-        return kind(f) == "NameNode" and f.name in self.info.classes and f.name not in self.locals
+        if k in ("SimpleCallNode", "GeneralCallNode"):
+            inner = f.function
+            return kind(inner) == "NameNode" and inner.name == "type" and len(self.call_args(f)) == 1
+        return False
 
     def call_args(self, n: Node) -> list[Node]:
         if kind(n) == "SimpleCallNode":
@@ -752,9 +768,13 @@ class CythonWalker(Recorder):
                 self.regions,
             )
         )
-        if kind(f) == "AttributeNode":
+        if kind(f) == "AttributeNode" and own:
             self.expr(f.obj)
             self.method_lock(f)
+        else:  # a C function (`PyThread_acquire_lock(l, 1)`, `python.PyMutex_Lock(&m)`): the C frontends' vocabulary
+            if kind(f) == "AttributeNode":
+                self.expr(f.obj)
+            self.lock_event(name, reduced, None)
         for i, a in enumerate(args):
             if not self.address_argument(name, i, a):
                 self.expr(a)
@@ -876,10 +896,11 @@ def build_function(
     decorator = _lock_decorator(n)
     if decorator:
         w.state = (*w.state, Lock(LockKind.MUTEX, decorator))
+    w.entry_locks = w.state
     if kind(n) == "LambdaNode":
         w.expr(body)
-    else:
-        w.body(body)
+    elif w.body(body):
+        w.returning()
     fn.parallel_gil = w.parallel_gil
     out.append(fn)
     return fn

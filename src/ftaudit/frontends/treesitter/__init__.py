@@ -445,7 +445,9 @@ class TreeSitterFrontend:
         storage = {src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
         internal = "static" in storage or "inline" in storage or in_anonymous_namespace(n)
         fn = Function(name, span(n), params, internal=internal)
-        TsWalker(facts, fn).stmt(body)
+        walker = TsWalker(facts, fn)
+        if walker.stmt(body):
+            walker.returning()
         return fn
 
     def _table(

@@ -152,6 +152,8 @@ class TsWalker(Recorder):
             return True
         if t in ("return_statement", "throw_statement"):
             self.children(n)
+            if t == "return_statement":
+                self.returning()
             return False
         if t == "goto_statement":
             label = n.child_by_field_name("label")
