@@ -168,3 +168,22 @@ def test_a_generated_c_source_counts_for_its_pyx(tmp_path):
     write(tmp_path, {"setup.py": setup, "pkg/mod.pyx": "def f():\n    pass\n"})
     code, doc = scan(tmp_path, "--select", "FT402")
     assert code == 1 and found(doc) == {("mod.pyx", "FT402")} and not_built(doc) == set()
+
+
+def test_a_build_file_speaks_only_for_its_directory(tmp_path):
+    write(tmp_path, {"proj/setup.py": SETUP, "proj/a.c": MODULE, "proj/bench/b.c": HAZARD, "other/c.c": HAZARD})
+    code, doc = scan(tmp_path, "--select", "FT1")
+    assert code == 1 and found(doc) == {("c.c", "FT101")} and not_built(doc) == {"b.c"}
+    # An example's own complete setup.py under a dynamic one: the dynamic one keeps it all judged.
+    dynamic = 'from setuptools import Extension, setup\nsrc = ["proj/a.c"]\nsrc += ["x.c"]\n'
+    dynamic += 'setup(ext_modules=[Extension("a", src)])\n'
+    write(tmp_path, {"setup.py": dynamic})
+    code, doc = scan(tmp_path, "--select", "FT1")
+    assert found(doc) == {("b.c", "FT101"), ("c.c", "FT101")} and not_built(doc) == set()
+
+
+def test_a_setup_py_naming_no_extension_is_unknown(tmp_path):
+    cffi = 'from setuptools import setup\nsetup(cffi_modules=["build_ffi.py:ffi"])\n'
+    write(tmp_path, {"setup.py": cffi, "src/b.c": HAZARD})
+    code, doc = scan(tmp_path, "--select", "FT1")
+    assert code == 1 and found(doc) == {("b.c", "FT101")}
