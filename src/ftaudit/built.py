@@ -74,12 +74,14 @@ class Built:
 
 def _listed(path: str, listed: set[str], stems: set[str]) -> bool:
     """Is the file at `path` (absolute) one a target lists, directly or as what it is generated into?"""
+    if path in listed:
+        return True
     for suffix in _TEMPLATE_SUFFIXES:
         if path.endswith(suffix):
             path = path[: -len(suffix)]
     if path in listed:
         return True
-    return path.endswith((".pyx", ".py")) and os.path.splitext(path)[0] in stems
+    return path.endswith(".pyx") and os.path.splitext(path)[0] in stems
 
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]', re.M)
@@ -121,9 +123,10 @@ def unbuilt_files(
     """The units (by absolute path) that have code (functions or module declarations) and belong to
     no built module; empty when the build description is not known (see the module docstring).
     `is_built(path)` forces a file in (the configuration's `built` patterns)."""
-    if not description.targets:
-        return {}
     by_path = {os.path.abspath(u.path): u for u in units}
+    covered = {p for p in by_path if description.covers(p)}
+    if not covered:
+        return {}
     by_name: dict[str, list[str]] = defaultdict(list)
     for path in by_path:
         by_name[os.path.basename(path)].append(path)
@@ -132,10 +135,13 @@ def unbuilt_files(
     built = {p for p in by_path if _listed(p, listed, stems) or is_built(p)}
     built |= {os.path.abspath(m.path) for m in modules if m.builds}
     graph = CallGraph([u for u in units if u.language != "cpp"])
+    includes: dict[str, set[str]] = {}
     while True:
         more = reached_files(graph, by_path, built)
-        for path in built | more:
-            more |= _included(by_path[path], by_name, by_path) if path in by_path else set()
+        for path in (built | more) & by_path.keys():
+            if path not in includes:
+                includes[path] = _included(by_path[path], by_name, by_path)
+            more |= includes[path]
         more -= built
         if not more:
             break
@@ -143,7 +149,7 @@ def unbuilt_files(
     return {
         p: u
         for p, u in by_path.items()
-        if p not in built and not p.endswith(".pxd") and (u.functions or u.module_decls) and description.covers(p)
+        if p in covered and p not in built and not p.endswith(".pxd") and (u.functions or u.module_decls)
     }
 
 
