@@ -133,6 +133,14 @@ def test_a_platform_header_included_under_if_is_built(tmp_path):
     assert found(doc) == {("ppc.h", "FT101"), ("x86.h", "FT101")} and not_built(doc) == set()
 
 
+def test_an_include_of_a_macro_keeps_every_header_built(tmp_path):
+    inline = "static long hits;\nstatic inline void count(void) { hits++; }\n"
+    a = '#define IMPL "impl/fast.h"\n#include IMPL\n' + MODULE
+    write(tmp_path, {"setup.py": SETUP, "a.c": a, "impl/fast.h": inline})
+    code, doc = scan(tmp_path, "--select", "FT1")
+    assert code == 1 and found(doc) == {("fast.h", "FT101")} and not_built(doc) == set()
+
+
 def test_a_file_reached_only_through_a_members_call_is_judged(tmp_path):
     member = MODULE.replace(
         "static PyMethodDef methods[] = {{NULL, NULL, 0, NULL}};",

@@ -48,6 +48,7 @@ from .source import DEFAULT_MAX_BYTES
 
 _TEMPLATE_SUFFIXES = (".src", ".in", ".tp")
 _GENERATED_FROM_CYTHON = (".c", ".cpp", ".cc", ".cxx")
+_SOURCES = (*_GENERATED_FROM_CYTHON, ".pyx")  # compiled files, not included ones
 
 
 @dataclass(frozen=True)
@@ -85,18 +86,23 @@ def _listed(path: str, listed: set[str], stems: set[str]) -> bool:
 
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]', re.M)
+# `#include PLATFORM_HEADER`: a macro names the file, so any header may be the one.
+_COMPUTED_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]+[A-Za-z_]", re.M)
+ANY_HEADER = "*"
 _CYTHON_INCLUDE = re.compile(r'^[ \t]*(?:cdef[ \t]+extern[ \t]+from|include)[ \t]+[\'"]([^\'"\n]+)[\'"]', re.M)
 
 
 def include_names(path: str) -> list[str]:
     """Every name the file at `path` includes as written, under any `#if` (libclang resolves only the
     includes of the configuration it compiles: greenlet's `slp_platformselect.h` includes one
-    `platform/switch_*.h` per platform). Read with `safeio.read_regular`; unreadable: none."""
+    `platform/switch_*.h` per platform); ANY_HEADER for an `#include` of a macro. Read with
+    `safeio.read_regular`; unreadable: none."""
     try:
         text = read_regular(path, DEFAULT_MAX_BYTES).decode("utf-8", "replace")
     except OSError:
         return []
-    return _INCLUDE.findall(text) + (_CYTHON_INCLUDE.findall(text) if path.endswith((".pyx", ".pxi", ".pxd")) else [])
+    names = _INCLUDE.findall(text) + [ANY_HEADER] * bool(_COMPUTED_INCLUDE.search(text))
+    return names + (_CYTHON_INCLUDE.findall(text) if path.endswith((".pyx", ".pxi", ".pxd")) else [])
 
 
 def _included(unit: Unit, by_name: Mapping[str, list[str]], by_path: Mapping[str, Unit]) -> set[str]:
@@ -104,6 +110,9 @@ def _included(unit: Unit, by_name: Mapping[str, list[str]], by_path: Mapping[str
     ends with a name the file includes (`include_names`, any `#if` branch; not resolved further)."""
     out = {os.path.abspath(p) for p in unit.includes if os.path.abspath(p) in by_path}
     for name in dict.fromkeys([*unit.missing_headers, *include_names(unit.path)]):
+        if name == ANY_HEADER:
+            out.update(p for p in by_path if not p.endswith(_SOURCES))
+            continue
         parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
         if not parts or ".." in parts:
             base = os.path.basename(name)
