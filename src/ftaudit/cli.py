@@ -30,7 +30,7 @@ from .terminal import use_colour
 from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
 # Problems that explain rather than warn: on stderr only with -v (always in JSON and SARIF).
-VERBOSE_ONLY = {"program-only", "build-file"}
+VERBOSE_ONLY = {"program-only", "build-file", "not-built"}
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -128,6 +128,12 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             help="Also report findings inside third-party and generated code (vendor/, third_party/, "
             "linguist-vendored, f2c or SWIG output...), which are set aside by default.",
         ),
+        click.option(
+            "--include-unbuilt",
+            is_flag=True,
+            help="Also judge files no extension module is built from (a benchmark, an example with its own "
+            "setup.py), which are not judged when the build description could be read completely.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Findings and errors only: no summary, no warnings or notes."),
         click.option(
             "-v",
@@ -184,6 +190,7 @@ def _options(
         cache_dir=kw["cache_dir"],
         limits=Limits(kw["time_limit"], kw["memory_limit"]),
         include_vendored=kw["include_vendored"],
+        include_unbuilt=kw["include_unbuilt"],
         verbose=kw["verbose"],
         overrides=cli_values,
     )

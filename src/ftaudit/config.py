@@ -150,6 +150,14 @@ KEYS: tuple[Key, ...] = (
         "call them vendored or generated (a `deps/` directory of your own).",
         '["deps/mycore/**"]',
     ),
+    Key(
+        "built",
+        "list",
+        "Gitignore-style patterns, relative to the configuration file, of files to judge as part of an "
+        "extension module although the build description builds them into none (when it could be read "
+        "completely, code no module contains is not judged unless --include-unbuilt).",
+        '["tools/helpers/*.c"]',
+    ),
     Key("include-dirs", "list", "Extra include directories for libclang, relative to the file.", '["src/include"]'),
     Key(
         "defines",

@@ -13,6 +13,7 @@ of every enabled rule they depend on, even ones not selected for output.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
@@ -128,10 +129,14 @@ def _keep(f: Finding) -> Finding:
 REACHABLE_ONLY = ("FT1", "FT2", "FT3")
 
 
-def without(units: Sequence[Unit], not_judged: AbstractSet[Key]) -> list[Unit]:
-    """The units with the functions of `not_judged` (callgraph keys) left out, copied only where one is."""
+def without(units: Sequence[Unit], not_judged: AbstractSet[Key], unbuilt: AbstractSet[str] = frozenset()) -> list[Unit]:
+    """The units with the functions of `not_judged` (callgraph keys) and every function of the `unbuilt`
+    files (absolute paths) left out, copied only where one is."""
     out = []
     for u in units:
+        if unbuilt and os.path.abspath(u.path) in unbuilt:
+            out.append(replace(u, functions=[]) if u.functions else u)
+            continue
         kept = [fn for fn in u.functions if own_key(u, fn) not in not_judged]
         out.append(u if len(kept) == len(u.functions) else replace(u, functions=kept))
     return out
@@ -146,6 +151,7 @@ def run_rules(
     graph: CallGraph | None = None,
     builds: Sequence[BuildTarget] = (),
     modules: Sequence[Module] | None = None,
+    unbuilt: AbstractSet[str] = frozenset(),
 ) -> list[Finding]:
     """Findings of the selected rules (unit and project scope first, then findings scope).
 
@@ -153,7 +159,8 @@ def run_rules(
     `not_judged`: functions (callgraph keys) no Python thread can reach, which FT1-FT3 rules do not see.
     `graph`: the call graph of `units` when the caller has built it already (rules share it as a memo).
     `builds`: the scanned tree's build targets (buildfiles.BuildTarget); `modules`: the units' modules
-    (membership.Module) when the caller has them already."""
+    (membership.Module) when the caller has them already. `unbuilt`: files (absolute paths) no built
+    module contains (built.py): FT1-FT3 rules see none of their functions, FT4 findings in them are dropped."""
     impl = registry()
     late = [rid for rid in rule_ids if rid in impl and impl[rid].scope == "findings"]
     wanted = set(rule_ids)
@@ -174,7 +181,7 @@ def run_rules(
     project.memo("build-targets", lambda: tuple(builds))
     if modules is not None:
         project.memo("modules", lambda: list(modules))
-    judged = Project(without(units, not_judged)) if not_judged else project
+    judged = Project(without(units, not_judged, unbuilt)) if not_judged or unbuilt else project
     found: list[Finding] = []
     for rid in early:
         scope = judged if rid.startswith(REACHABLE_ONLY) else project
@@ -194,6 +201,6 @@ def run_rules(
     # One macro use can expand to the same finding twice (same place, same words): keep one.
     unique: dict[tuple[str, str, Span, str], Finding] = {}
     for f in found:
-        if f.rule in wanted:
+        if f.rule in wanted and not (unbuilt and f.rule.startswith("FT4") and os.path.abspath(f.path) in unbuilt):
             unique.setdefault((f.rule, f.path, f.span, f.message), f)
     return list(unique.values())

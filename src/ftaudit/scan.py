@@ -14,7 +14,9 @@ from . import cachedirs
 from . import catalogue as catalogue_mod
 from .analyse import FileRecord, Settings, analyse_files
 from .baseline import Baseline
-from .buildfiles import BuildTarget, read_targets
+from .buildfiles import BuildTarget, Description, read_description
+from .built import Built, unbuilt_files
+from .built import notes as unbuilt_notes
 from .cache import Cache
 from .callgraph import CallGraph, program_only_notes
 from .catalogue import Catalogue
@@ -59,6 +61,7 @@ class ScanOptions:
     limits: Limits = field(default_factory=Limits)  # per-file time, per-worker memory
     verbose: bool = False  # also report the compile-database options the allowlist dropped
     include_vendored: bool = False  # judge third-party and generated code too (vendored.py)
+    include_unbuilt: bool = False  # judge files no built extension module contains too (built.py)
     # The command line's values of configuration keys (cliopts.overrides): extend-select, exclude...
     overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -150,6 +153,7 @@ class Prepared:
     flags: FlagSettings
     db_problems: list[Problem]  # the compile database's (an error: exit 2)
     targets: list[BuildTarget]  # the build descriptions' extension modules (buildfiles)
+    description: Description = field(default_factory=lambda: Description((), (), ()))  # why it may be incomplete
 
 
 def prepare(opts: ScanOptions) -> Prepared:
@@ -169,8 +173,9 @@ def prepare(opts: ScanOptions) -> Prepared:
     _phase(opts, "discovering files")
     build_files: list[Path] = []
     files, problems = discover(opts.paths, pathfilter, build_files)
-    targets, build_problems = read_targets(build_files)
-    problems += build_problems
+    description = read_description(build_files)
+    targets = list(description.targets)
+    problems += description.problems
     _phase(opts, f"found {len(files):,} files; reading flags and the compile database")
     if not opts.verbose:  # which directories were left out, and why: with -v
         problems = [p for p in problems if p.code != "excluded"]
@@ -190,7 +195,19 @@ def prepare(opts: ScanOptions) -> Prepared:
         opts.paths,
     )
     return Prepared(
-        config, cat, root, rule_ids, files, problems, pathfilter, ignores, choice, flags, db_problems, targets
+        config,
+        cat,
+        root,
+        rule_ids,
+        files,
+        problems,
+        pathfilter,
+        ignores,
+        choice,
+        flags,
+        db_problems,
+        targets,
+        description,
     )
 
 
@@ -240,6 +257,9 @@ def scan(opts: ScanOptions) -> ScanResult:
         opts.warn_unused_ignores,
         problems,
         opts.include_vendored,
+        opts.include_unbuilt,
+        config.list("built"),
+        list(prep.description.unknown),
         sorted(by_path.items()),
         prep.per_file_ignores.describe(),
         [astuple(t) for t in targets],
@@ -250,7 +270,18 @@ def scan(opts: ScanOptions) -> ScanResult:
     payload = cache.load_scan(scan_key) if cache is not None and scan_key is not None else None
     if payload is None:
         payload = _analyse_and_judge(
-            files, settings, opts, cache, plan, cat, rule_ids, vendoring, by_path, prep.per_file_ignores, targets
+            files,
+            settings,
+            opts,
+            cache,
+            plan,
+            cat,
+            rule_ids,
+            vendoring,
+            by_path,
+            prep.per_file_ignores,
+            targets,
+            None if opts.include_unbuilt else Built(prep.description, config.list("built"), config.base),
         )
         if cache is not None and plan is not None and payload[3] == 0 and all(k for k, _ in plan):
             cache.put_scan(cache.scan_key([k for k, _ in plan if k], extra), payload)
@@ -334,10 +365,12 @@ def _analyse_and_judge(
     by_path: dict[str, str],
     per_file: PerFileIgnores,
     targets: list[BuildTarget],
+    build: Built | None = None,
 ) -> tuple[list[FileRecord], list[Finding], list[Problem], int, int, list[Module]]:
     """Facts of every file, then the modules (membership.py) and the rules over all of them (paths
     still as discovered). Findings that `per_file` ignores, and those in vendored files (`by_path`, or
-    a generator's banner), are marked before findings rules see them."""
+    a generator's banner), are marked before findings rules see them. `build`: the build description
+    and the `built` patterns, which decide the files no built module contains (built.py)."""
     jobs = opts.jobs or default_jobs()
     _phase(opts, f"parsing {len(files):,} files with {jobs} worker(s), biggest first")
     results = analyse_files(files, settings, jobs, cache, opts.progress, plan)
@@ -353,8 +386,12 @@ def _analyse_and_judge(
     graph = CallGraph(units)
     units, graph, under_lock = with_held_locks(units, graph)  # locks helpers and callers hold (lockscope.py)
     problems += under_lock
+    mods = modules(units, graph, targets)
+    unbuilt = unbuilt_files(units, build.description, mods, build.is_built) if build is not None else {}
+    if build is not None:
+        problems += unbuilt_notes(unbuilt, build.description)
     not_judged = graph.program_only()
-    problems += program_only_notes(graph, not_judged)
+    problems += [p for p in program_only_notes(graph, not_judged) if os.path.abspath(p.path) not in unbuilt]
     reasons = {os.path.abspath(path): why for path, why in by_path.items()}
     for r in results:
         if r.record.generator and r.record.path not in by_path:
@@ -363,9 +400,9 @@ def _analyse_and_judge(
     def mark(f: Finding) -> Finding:
         return mark_vendored(per_file.apply(ignores.apply(f)), reasons)
 
-    mods = modules(units, graph, targets)
     _phase(opts, f"running {len(rule_ids)} rules")
-    findings = sorted(run_rules(units, cat, rule_ids, mark, not_judged, graph, targets, mods), key=Finding.sort_key)
+    found = run_rules(units, cat, rule_ids, mark, not_judged, graph, targets, mods, frozenset(unbuilt))
+    findings = sorted(found, key=Finding.sort_key)
     unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []
     return records, findings, problems + unused, tool_errors, len(unused), mods
 

@@ -54,6 +54,8 @@ def settings(prep: Prepared, opts: ScanOptions) -> dict[str, Any]:
         "respect-gitignore": prep.pathfilter.gitignore,
         "vendored": config.list("vendored"),
         "not-vendored": config.list("not-vendored"),
+        "built": config.list("built"),
+        "build-description": "known" if prep.description.known else "unknown",
         "files": len(prep.files),
     }
 

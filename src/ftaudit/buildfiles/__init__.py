@@ -52,14 +52,47 @@ def source_path(base: str, rel: str) -> str:
     return os.path.normpath(os.path.join(os.path.abspath(base), rel))
 
 
+@dataclass(frozen=True)
+class Description:
+    """What the build files of a scan say: their targets, the notes on files that could not be read,
+    and `unknown`: why the targets may not be all the build compiles (buildfiles.unknowns; a file
+    that could not be read or parsed is one). `known` when files were read and nothing is unknown."""
+
+    targets: tuple[BuildTarget, ...]
+    problems: tuple[Problem, ...]
+    unknown: tuple[str, ...]
+    # Per build file: (its directory, absolute; read completely; how many targets it names).
+    files: tuple[tuple[str, bool, int], ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return bool(self.targets) and not self.unknown
+
+    def covers(self, path: str) -> bool:
+        """Does the build description say all that is built of the file at `path`? A build file speaks
+        for its own directory and below (an example's setup.py does not describe the package above it):
+        the build files above `path` must all have been read completely and one must name a target."""
+        here = os.path.abspath(path)
+        above = [(ok, n) for d, ok, n in self.files if here.startswith(d.rstrip(os.sep) + os.sep)]
+        return bool(above) and all(ok for ok, _ in above) and any(n for _, n in above)
+
+
 def read_targets(files: Iterable[Path]) -> tuple[list[BuildTarget], list[Problem]]:
     """The extension modules named by the build files (in the order given) and one note per file
     that could not be read or parsed."""
-    from . import cmake, meson, setuppy
+    description = read_description(files)
+    return list(description.targets), list(description.problems)
+
+
+def read_description(files: Iterable[Path]) -> Description:
+    """The build files' targets and notes (as `read_targets`) and why they may be incomplete."""
+    from . import cmake, meson, setuppy, unknowns
 
     readers = {"setup.py": setuppy.targets, "meson.build": meson.targets, "CMakeLists.txt": cmake.targets}
     targets: list[BuildTarget] = []
     problems: list[Problem] = []
+    unknown: list[str] = []
+    read: list[tuple[str, bool, int]] = []
     for path in files:
         reader = readers.get(path.name)
         if reader is None:
@@ -68,10 +101,20 @@ def read_targets(files: Iterable[Path]) -> tuple[list[BuildTarget], list[Problem
             text = read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
         except OSError as err:
             problems.append(Problem(str(path), "note", "build-file", f"cannot read build file: {err.strerror or err}"))
+            unknown.append(f"{path}: cannot be read")
+            read.append((os.path.dirname(os.path.abspath(path)), False, 0))
             continue
         try:
-            targets += reader(text, str(path))
+            found = reader(text, str(path))
+            why = unknowns.reasons(path.name, text, str(path), found)
+            if path.name == "setup.py" and not found:
+                why.append("setup.py: names no extension module (cffi, another builder?)")
+            unknown += [f"{path.parent}/{w}" for w in why]
+            read.append((os.path.dirname(os.path.abspath(path)), not why, len(found)))
+            targets += found
         except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
             why = type(err).__name__ if isinstance(err, (RecursionError, MemoryError)) else str(err).splitlines()[0]
             problems.append(Problem(str(path), "note", "build-file", f"cannot parse build file ({why}): skipped"))
-    return targets, problems
+            unknown.append(f"{path}: cannot be parsed")
+            read.append((os.path.dirname(os.path.abspath(path)), False, 0))
+    return Description(tuple(targets), tuple(problems), tuple(unknown), tuple(read))
