@@ -339,7 +339,8 @@ def _report_spec(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 @click.option(
     "--fix",
     is_flag=True,
-    help="Declare free-threading support (FT401-FT404) in modules with no hazards left; refuse the others.",
+    help="Declare free-threading support (FT401-FT404) in modules with no hazards left, and switch buffers that "
+    "never leave their function from PyObject_Malloc to PyMem_Malloc (FT206); refuse the others, saying why.",
 )
 @click.option("--diff", "show_diff", is_flag=True, help="Print the --fix edits as a unified diff; write nothing.")
 @click.option(
@@ -426,7 +427,8 @@ def _fix(result: Any, paths: list[Path], show_diff: bool, quiet: bool) -> Any:
 
     p = fixes.plan(result, [Path(x) for x in paths])
     for r in p.refused:
-        click.echo(f"{r.path}: not fixed: module `{r.module}`: {r.reason}", err=True)
+        what = f"module `{r.module}`: " if r.module else ""
+        click.echo(f"{r.path}: not fixed: {what}{r.reason}", err=True)
     if show_diff:
         click.echo(p.diff(), nl=False)
         sys.exit(2 if result.tool_errors else 1 if p.files else 0)
@@ -438,6 +440,11 @@ def _fix(result: Any, paths: list[Path], show_diff: bool, quiet: bool) -> Any:
     if not quiet:
         for m in declared:
             click.echo(f"{m.path}: fixed: declared free-threading support for module `{m.name}`", err=True)
+        for f in p.buffers:
+            if f.path not in written:
+                click.echo(
+                    f"{f.path}: fixed: FT206 at line {f.span.line}: the buffer's calls now use PyMem_*", err=True
+                )
     fixed = {id(f) for f in p.fixed if f.path not in written}
     result.findings = [f for f in result.findings if id(f) not in fixed]
     if failed:

@@ -36,6 +36,7 @@ from ...facts import (
     StaticVar,
     param_key,
 )
+from ..memory import has_allocation
 from ..recorder import (
     BRANCH_HINT,
     RAW_POINTER_ACCESSORS,
@@ -1085,4 +1086,8 @@ def walk_function(ctx: FileContext, c: ci.Cursor) -> Function | None:
     internal = c.linkage in (ci.LinkageKind.INTERNAL, ci.LinkageKind.NO_LINKAGE)
     fn = Function(name, span_of(c), params, internal=internal)
     FunctionWalker(ctx, fn).stmt(body)
+    if has_allocation(call.name for call in fn.calls):
+        from .escapes import flows_of  # escapes builds on this module's helpers
+
+        fn.pointer_flows = flows_of(body)
     return fn
