@@ -388,7 +388,7 @@ def scan(
             raise click.UsageError(str(err)) from err
     result, cat = _run(kw, baseline, warn_unused_ignores, baseline_commit)
     if fix or show_diff:
-        result = _fix(result, list(kw["paths"]), show_diff, kw["quiet"])
+        result = _fix(result, list(kw["paths"]), show_diff, kw["quiet"], kw["verbose"])
     colour = use_colour(color, output is None and sys.stdout.isatty(), os.environ)
     style = text_report.Style(colour and outputs.ALIASES.get(fmt, fmt) in outputs.TEXT_FORMS)
     stderr_style = text_report.Style(use_colour(color, _stderr_is_tty(), os.environ))
@@ -420,13 +420,17 @@ def _warn_display_limit(result: Any) -> None:
         click.echo(f"ftaudit: warning: {sarif.too_many_results(len(result.findings))}", err=True)
 
 
-def _fix(result: Any, paths: list[Path], show_diff: bool, quiet: bool) -> Any:
-    """Apply (or, with --diff, print and exit) the declaration edits; the result without the findings
-    they fixed. Exit codes with --diff, as ruff's: 1 when there are edits, 0 when none, 2 on errors."""
+def _fix(result: Any, paths: list[Path], show_diff: bool, quiet: bool, verbose: bool = False) -> Any:
+    """Apply (or, with --diff, print and exit) the edits; the result without the findings they fixed.
+    Refused declarations are always said; refused FT206 buffers with --diff or -v (the finding itself
+    stays in the report). Exit codes with --diff, as ruff's: 1 when there are edits, 0 when none, 2 on
+    errors."""
     from . import fix as fixes
 
     p = fixes.plan(result, [Path(x) for x in paths])
     for r in p.refused:
+        if r.rule == "FT206" and not (show_diff or verbose):
+            continue
         what = f"module `{r.module}`: " if r.module else ""
         click.echo(f"{r.path}: not fixed: {what}{r.reason}", err=True)
     if show_diff:

@@ -38,11 +38,13 @@ _IDENT = re.compile(r"[A-Za-z_]\w*")
 
 @dataclass(frozen=True)
 class Refusal:
-    """A module whose declaration was not edited, and why (one sentence)."""
+    """A module whose declaration was not edited (or, `rule` FT206, a buffer whose allocator was not
+    switched), and why (one sentence)."""
 
     module: str
     path: str
     reason: str
+    rule: str = ""
 
 
 @dataclass
@@ -133,7 +135,8 @@ def _buffers(result: ScanResult, roots: list[Path], out: FixPlan, texts: dict[st
         if f.rule != "FT206" or not f.counts:
             continue
         if not f.fix:
-            out.refused.append(Refusal("", f.path, f"FT206 at line {f.span.line}: {f.no_fix or 'no edit offered'}"))
+            why = f.no_fix or "no edit offered"
+            out.refused.append(Refusal("", f.path, f"FT206 at line {f.span.line}: {why}", "FT206"))
             continue
         try:
             if f.path not in texts:
@@ -142,7 +145,7 @@ def _buffers(result: ScanResult, roots: list[Path], out: FixPlan, texts: dict[st
             new = [e for e in buffer_edits(ft, f) if e.offset not in {x.offset for x in out.edits.get(f.path, [])}]
             trial = apply(ft.text, [*out.edits.get(f.path, []), *new])
         except EditError as err:
-            out.refused.append(Refusal("", f.path, f"FT206 at line {f.span.line}: {err}"))
+            out.refused.append(Refusal("", f.path, f"FT206 at line {f.span.line}: {err}", "FT206"))
             continue
         out.edits.setdefault(f.path, []).extend(new)
         out.files[f.path] = (ft, trial)
