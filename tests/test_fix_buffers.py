@@ -68,6 +68,7 @@ static void freed_by_libc(void) { char *b = PyObject_Malloc(4); free(b); }
 static void other_value(char *arg) { char *b = PyObject_Malloc(4); PyObject_Free(b); b = arg; PyObject_Free(b); }
 static void straight_into_field(Holder *o) { o->data = PyObject_Malloc(4); }
 static char *copied_then_returned(void) { char *b = PyObject_Malloc(4); char *c = b; return c; }
+static void parameter(char *b) { PyObject_Free(b); b = PyObject_Malloc(4); PyObject_Free(b); }
 """
 
 REASONS = {
@@ -81,6 +82,7 @@ REASONS = {
     20: "`b` also holds another value (line 20)",
     21: "its result is not kept in a local variable",
     22: "`c` is returned (line 22)",
+    23: "`b` is a parameter: it also holds its caller's pointer",
 }
 
 TEMPLATE = """#include <Python.h>

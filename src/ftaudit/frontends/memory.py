@@ -77,8 +77,15 @@ def use_of_call_arg(callee: str, index: int, span: Span, used: bool) -> Flow:
     return Flow(FlowKind.PASSED, span, callee, index, used)
 
 
-def pointer_flows(origins: dict[str, list[Origin]], uses: dict[str, list[Flow]]) -> dict[str, list[Flow]]:
-    """The fact: the locals holding an allocation (or a copy of one), each with its flows in source order."""
+def pointer_flows(
+    origins: dict[str, list[Origin]], uses: dict[str, list[Flow]], params: Iterable[str] = (), entry: Span | None = None
+) -> dict[str, list[Flow]]:
+    """The fact: the locals holding an allocation (or a copy of one), each with its flows in source order.
+    `params`: the function's parameters, which also hold the caller's value (an ASSIGNED flow at `entry`,
+    the function's position)."""
+    for name in params:
+        if entry is not None:
+            origins.setdefault(name, []).insert(0, Origin(entry))
     tracked = {v for v, os in origins.items() if any(o.callee in ALLOCATING for o in os)}
     todo = list(tracked)
     while todo:

@@ -111,7 +111,11 @@ def _refusal(fn: Function, name: str, f: Flow) -> str:
             return f"`{name}` also holds an allocation whose type does not say it is no Python object ({_at(f.span)})"
         return ""
     if k == FlowKind.ASSIGNED:
-        return "" if f.detail and f.detail in fn.pointer_flows else f"`{name}` also holds another value ({_at(f.span)})"
+        if f.detail and f.detail in fn.pointer_flows:
+            return ""
+        if f.span == fn.span:
+            return f"`{name}` is a parameter: it also holds its caller's pointer"
+        return f"`{name}` also holds another value ({_at(f.span)})"
     if k in (FlowKind.FREED, FlowKind.REALLOCATED):
         return "" if f.detail in _DOMAINS else f"`{name}` is passed to {f.detail}() ({_at(f.span)})"
     if k == FlowKind.COPIED:

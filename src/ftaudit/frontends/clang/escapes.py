@@ -169,8 +169,9 @@ class _Flows:
         return None
 
 
-def flows_of(body: ci.Cursor) -> dict[str, list[Flow]]:
-    """Function.pointer_flows of one function body."""
+def flows_of(fn: ci.Cursor, body: ci.Cursor) -> dict[str, list[Flow]]:
+    """Function.pointer_flows of one function (its cursor and its body's)."""
     f = _Flows()
     f.walk(body)
-    return pointer_flows(f.origins, f.uses)
+    params = [p.spelling for p in fn.get_arguments() or [] if _local(p)]
+    return pointer_flows(f.origins, f.uses, params, span_of(fn))

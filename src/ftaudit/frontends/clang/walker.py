@@ -1089,5 +1089,5 @@ def walk_function(ctx: FileContext, c: ci.Cursor) -> Function | None:
     if has_allocation(call.name for call in fn.calls):
         from .escapes import flows_of  # escapes builds on this module's helpers
 
-        fn.pointer_flows = flows_of(body)
+        fn.pointer_flows = flows_of(c, body)
     return fn

@@ -9,7 +9,7 @@ end the climb without a flow. memory.pointer_flows keeps the locals that matter.
 
 from __future__ import annotations
 
-from ...facts import Flow, FlowKind
+from ...facts import Flow, FlowKind, Span
 from ..memory import Origin, pointer_flows, use_of_call_arg
 from .syntax import Node, Source, call_arguments, callee_name, declarator_name, named, span, strip
 
@@ -154,8 +154,9 @@ class _Flows:
             return Flow(FlowKind.OTHER, span(p), t.replace("_", " "))
 
 
-def flows_of(body: Node, src: Source, local_names: set[str]) -> dict[str, list[Flow]]:
-    """Function.pointer_flows of one function body; `local_names`: its pointer locals and parameters."""
+def flows_of(body: Node, src: Source, local_names: set[str], params: list[str], entry: Span) -> dict[str, list[Flow]]:
+    """Function.pointer_flows of one function body; `local_names`: its pointer locals and parameters,
+    `params` the parameters' names, `entry` the function's position."""
     f = _Flows(src, local_names)
     f.walk(body)
-    return pointer_flows(f.origins, f.uses)
+    return pointer_flows(f.origins, f.uses, [p for p in params if p in local_names], entry)
