@@ -193,3 +193,14 @@ def test_a_template_line_shared_by_an_escaping_expansion_is_refused(tmp_path: Pa
     assert code == 0
     assert "shared.c.src: not fixed: FT206 at line 14: line 14 also expands to a call on another allocation" in err
     assert src.read_text() == text
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_columns_after_non_ascii_text_land_on_the_call(tmp_path: Path, frontend: str) -> None:
+    src = tmp_path / "accents.c"
+    text = SAFE.replace("    PyObject_Free(buf);\n    return r;", "    /* libéré */ PyObject_Free(buf);\n    return r;")
+    src.write_text(text, encoding="utf-8")
+    _scan(str(tmp_path), "--fix", "--frontend", frontend, "--select", "FT206")
+    assert src.read_text(encoding="utf-8") == FIXED.replace(
+        "    PyMem_Free(buf);\n    return r;", "    /* libéré */ PyMem_Free(buf);\n    return r;"
+    )

@@ -27,14 +27,22 @@ def _line_offsets(text: str) -> list[int]:
 
 
 def edits_for(ft: FileText, finding: Finding, starts: list[int] | None = None) -> list[Edit]:
-    """The renaming edits of one FT206 finding in `ft`. Raises EditError when a position does not
-    hold an object-allocator call (the file changed, or a template maps it elsewhere)."""
+    """The renaming edits of one FT206 finding in `ft` (positions: 1-based lines, byte columns).
+    Raises EditError when a position does not hold an object-allocator call (the file changed, or a
+    template maps it elsewhere)."""
     starts = starts if starts is not None else _line_offsets(ft.text)
     out = []
     for s in finding.fix:
         if not 0 < s.line <= len(starts):
             raise EditError(f"line {s.line} is not where the scan found it (the file changed?)")
-        at = starts[s.line - 1] + s.col - 1
+        end = starts[s.line] if s.line < len(starts) else len(ft.text)
+        line = ft.text[starts[s.line - 1] : end].encode("utf-8")
+        if not 0 < s.col <= len(line):
+            raise EditError(f"line {s.line} is not where the scan found it (the file changed?)")
+        try:  # columns count bytes (libclang, tree-sitter); the text counts code points
+            at = starts[s.line - 1] + len(line[: s.col - 1].decode("utf-8"))
+        except UnicodeDecodeError as err:
+            raise EditError(f"line {s.line}: the position found falls inside a character") from err
         m = _CALLEE.match(ft.text, at)
         if m is None or m.group(1) not in PYMEM_FORM:
             raise EditError(
