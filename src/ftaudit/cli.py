@@ -346,7 +346,8 @@ def _report_spec(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 @click.option(
     "--fix",
     is_flag=True,
-    help="Declare free-threading support (FT401-FT404) in modules with no hazards left; refuse the others.",
+    help="Declare free-threading support (FT401-FT404) in modules with no hazards left, and switch buffers that "
+    "never leave their function from PyObject_Malloc to PyMem_Malloc (FT206); refuse the others, saying why.",
 )
 @click.option("--diff", "show_diff", is_flag=True, help="Print the --fix edits as a unified diff; write nothing.")
 @click.option(
@@ -394,7 +395,7 @@ def scan(
             raise click.UsageError(str(err)) from err
     result, cat = _run(kw, baseline, warn_unused_ignores, baseline_commit)
     if fix or show_diff:
-        result = _fix(result, list(kw["paths"]), show_diff, kw["quiet"])
+        result = _fix(result, list(kw["paths"]), show_diff, kw["quiet"], kw["verbose"])
     colour = use_colour(color, output is None and sys.stdout.isatty(), os.environ)
     style = text_report.Style(colour and outputs.ALIASES.get(fmt, fmt) in outputs.TEXT_FORMS)
     stderr_style = text_report.Style(use_colour(color, _stderr_is_tty(), os.environ))
@@ -426,14 +427,19 @@ def _warn_display_limit(result: Any) -> None:
         click.echo(f"ftaudit: warning: {sarif.too_many_results(len(result.findings))}", err=True)
 
 
-def _fix(result: Any, paths: list[Path], show_diff: bool, quiet: bool) -> Any:
-    """Apply (or, with --diff, print and exit) the declaration edits; the result without the findings
-    they fixed. Exit codes with --diff, as ruff's: 1 when there are edits, 0 when none, 2 on errors."""
+def _fix(result: Any, paths: list[Path], show_diff: bool, quiet: bool, verbose: bool = False) -> Any:
+    """Apply (or, with --diff, print and exit) the edits; the result without the findings they fixed.
+    Refused declarations are always said; refused FT206 buffers with --diff or -v (the finding itself
+    stays in the report). Exit codes with --diff, as ruff's: 1 when there are edits, 0 when none, 2 on
+    errors."""
     from . import fix as fixes
 
     p = fixes.plan(result, [Path(x) for x in paths])
     for r in p.refused:
-        click.echo(f"{r.path}: not fixed: module `{r.module}`: {r.reason}", err=True)
+        if r.rule == "FT206" and not (show_diff or verbose):
+            continue
+        what = f"module `{r.module}`: " if r.module else ""
+        click.echo(f"{r.path}: not fixed: {what}{r.reason}", err=True)
     if show_diff:
         click.echo(p.diff(), nl=False)
         sys.exit(2 if result.tool_errors else 1 if p.files else 0)
@@ -445,6 +451,11 @@ def _fix(result: Any, paths: list[Path], show_diff: bool, quiet: bool) -> Any:
     if not quiet:
         for m in declared:
             click.echo(f"{m.path}: fixed: declared free-threading support for module `{m.name}`", err=True)
+        for f in p.buffers:
+            if f.path not in written:
+                click.echo(
+                    f"{f.path}: fixed: FT206 at line {f.span.line}: the buffer's calls now use PyMem_*", err=True
+                )
     fixed = {id(f) for f in p.fixed if f.path not in written}
     result.findings = [f for f in result.findings if id(f) not in fixed]
     if failed:

@@ -61,9 +61,23 @@ class Context:
         function: str = "",
         related: Iterable[Related] = (),
         detail: str = "",
+        fix: tuple[Span, ...] = (),
+        no_fix: str = "",
     ) -> Finding:
-        """A finding of this rule: `message` the short what-and-where, `detail` the why and the fix."""
-        return Finding(self.info.id, unit.path, span, message, self.info.level, function, tuple(related), detail=detail)
+        """A finding of this rule: `message` the short what-and-where, `detail` the why and the fix;
+        `fix`/`no_fix` what `--fix` may edit or why it may not (findings.Finding)."""
+        return Finding(
+            self.info.id,
+            unit.path,
+            span,
+            message,
+            self.info.level,
+            function,
+            tuple(related),
+            detail=detail,
+            fix=fix,
+            no_fix=no_fix,
+        )
 
 
 T = TypeVar("T")

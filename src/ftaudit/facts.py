@@ -227,6 +227,34 @@ class FieldWrite:
     pointer_field: bool = False  # the field is any other data pointer (a buffer the object may own)
 
 
+class FlowKind(str, Enum):
+    """What happens to the value of a local pointer that holds an allocation (Function.pointer_flows)."""
+
+    ALLOCATED = "allocated"  # it receives the result of an allocator (`detail`: its name; `span`: the call)
+    ASSIGNED = "assigned"  # it receives another value than NULL (`detail`: the local it is copied from, or "")
+    FREED = "freed"  # passed to a deallocator (`detail`: its name; `span`: the call)
+    REALLOCATED = "reallocated"  # passed to a reallocator (`detail`: its name; `span`: the call)
+    RETURNED = "returned"
+    STORED = "stored"  # into a field, a static, an array element or through a pointer (`detail`: the target)
+    PASSED = "passed"  # an argument of another call (`detail`: the callee, `arg`: the argument's index)
+    COPIED = "copied"  # into another local variable (`detail`: its name), which is then followed too
+    ADDRESS = "address"  # its address is taken (`&p`): anything may happen through it
+    OTHER = "other"  # in an expression the frontend does not follow (`detail`: which)
+
+
+class Flow(NamedTuple):
+    """One place where a local pointer's value comes from or goes to. Pointer arithmetic and casts are
+    followed (`memcpy(buf + n, ...)` passes `buf`); reading through it (`buf[i]`, `*buf`, `buf->f`) and
+    testing it (`if (!buf)`) are not flows. `used`: for PASSED, the call's own result is used (a
+    `memcpy` whose result is kept may hand the pointer on)."""
+
+    kind: FlowKind
+    span: Span
+    detail: str = ""
+    arg: int = -1
+    used: bool = False
+
+
 @dataclass(frozen=True)
 class FunctionRef:
     """A function used as a value: a table entry, a callback, a once routine.
@@ -262,6 +290,9 @@ class Function:
     # lock regions with them.
     exit_locks: tuple[Lock, ...] = ()
     releases: tuple[Lock, ...] = ()
+    # Every local pointer that receives an allocation (frontends/memory.ALLOCATORS), and every local a
+    # value of one is copied into: where its value comes from and where it goes (the FT206 fix reads it).
+    pointer_flows: dict[str, list[Flow]] = field(default_factory=dict)
 
 
 LOOP_REGION = -1

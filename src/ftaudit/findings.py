@@ -40,6 +40,10 @@ class Finding:
     suppression: Suppression | None = None
     fingerprint: str = ""  # stable across unrelated edits (set by the scan, see fingerprint.py)
     detail: str = ""
+    # The edit `--fix` may make (FT206: the positions of the calls whose names become their PyMem_* forms),
+    # or why none is offered (`no_fix`); both empty for a rule without fixes.
+    fix: tuple[Span, ...] = ()
+    no_fix: str = ""
 
     @property
     def text(self) -> str:

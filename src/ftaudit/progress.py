@@ -6,7 +6,11 @@ terminal, and `CI`, `TF_BUILD` or `JENKINS_URL` set) plain lines: one per phase,
 at most every `interval` seconds, a line after `interval` seconds without one (the ticker), and a
 last one when the scan took that long. Elsewhere
 (a pipe, a test runner) nothing. Findings are judged once every file is parsed (project rules see
-all of them), so the file counter counts problems; the findings are on the last line.
+all of them), so the file counter counts problems; the findings are on the last line. No rule is
+per-file enough to count earlier: the FT1-FT3 rules judge only functions a Python thread can reach
+(engine.REACHABLE_ONLY, from the call graph of every file) and read project memos (roles,
+summaries, library sources); the FT4 rules need the modules and build files of the whole tree.
+Counting findings per file would mean running the rules twice or counting candidates, not findings.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ FT404 nanobind; edits in fix/declare.py), and only for a module that is *ready t
 (readiness.py: no hazard left in any of its files, membership.py). A module with hazards is refused,
 with the hazards that block it: declaring support while they remain is exactly what FT405 reports.
 
-Not fixed: FT206 (`PyObject_Malloc` for a buffer). Switching the allocator is safe only together
-with every free of that buffer, and the facts do not say where a pointer goes (returned, stored in
-a field, freed in the deallocator), so the edit would be a guess.
+FT206 (`PyObject_Malloc` for a plain buffer) is fixed when the buffer never leaves its function
+(rules/_buffers.py judges the pointer-flow facts: not returned, not stored, passed only to memory
+functions): its allocations, reallocations and frees all become the `PyMem_*` forms in one edit
+(fix/buffers.py). Otherwise the finding is refused with the flow that lets the pointer escape.
 
 `plan(result)` reads nothing outside the scanned roots and writes nothing; `write(plan)` writes
 each edited file atomically (safeio.write_atomic) after checking it did not change meanwhile.
@@ -26,6 +27,7 @@ from ..findings import Finding
 from ..membership import Module
 from ..readiness import BLOCKED, READY_TO_DECLARE, readiness
 from ..scan import ScanResult
+from .buffers import edits_for as buffer_edits
 from .declare import edits_for, nanobind
 from .edits import Edit, EditError, FileText, apply, read_text, unified_diff
 from .edits import write as write_file
@@ -36,11 +38,13 @@ _IDENT = re.compile(r"[A-Za-z_]\w*")
 
 @dataclass(frozen=True)
 class Refusal:
-    """A module whose declaration was not edited, and why (one sentence)."""
+    """A module whose declaration was not edited (or, `rule` FT206, a buffer whose allocator was not
+    switched), and why (one sentence)."""
 
     module: str
     path: str
     reason: str
+    rule: str = ""
 
 
 @dataclass
@@ -51,6 +55,8 @@ class FixPlan:
     declared: list[Module] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     fixed: list[Finding] = field(default_factory=list)
+    buffers: list[Finding] = field(default_factory=list)  # the FT206 findings whose buffer was switched
+    edits: dict[str, list[Edit]] = field(default_factory=dict)  # shown path -> every edit of it
 
     def diff(self) -> str:
         """Every edit as one unified diff, files in path order."""
@@ -99,7 +105,6 @@ def plan(result: ScanResult, roots: list[Path]) -> FixPlan:
     every module that is not declared and still has hazards. `roots`: the scanned paths (edits stay
     inside them). Paths are shown relative to `result.root`, as findings are."""
     out = FixPlan()
-    pending: dict[str, list[Edit]] = {}
     texts: dict[str, FileText] = {}
     for r in readiness(result.modules, result.findings):
         m = r.module
@@ -111,16 +116,41 @@ def plan(result: ScanResult, roots: list[Path]) -> FixPlan:
             continue
         try:
             shown, edits = _edits(m, result.root, roots, texts)
-            trial = apply(texts[shown].text, [*pending.get(shown, []), *edits])
+            trial = apply(texts[shown].text, [*out.edits.get(shown, []), *edits])
         except EditError as err:
             out.refused.append(Refusal(m.name, m.path, str(err)))
             continue
-        pending.setdefault(shown, []).extend(edits)
+        out.edits.setdefault(shown, []).extend(edits)
         out.files[shown] = (texts[shown], trial)
         out.declared.append(m)
         here = os.path.normpath(m.path)
         out.fixed += [f for f in result.findings if f.rule in DECLARATION_RULES and os.path.normpath(f.path) == here]
+    _buffers(result, roots, out, texts)
     return out
+
+
+def _buffers(result: ScanResult, roots: list[Path], out: FixPlan, texts: dict[str, FileText]) -> None:
+    """The FT206 edits of every finding that has them, and a refusal for every other FT206 finding."""
+    for f in result.findings:
+        if f.rule != "FT206" or not f.counts:
+            continue
+        if not f.fix:
+            why = f.no_fix or "no edit offered"
+            out.refused.append(Refusal("", f.path, f"FT206 at line {f.span.line}: {why}", "FT206"))
+            continue
+        try:
+            if f.path not in texts:
+                texts[f.path] = read_text(result.root / f.path, roots)
+            ft = texts[f.path]
+            new = [e for e in buffer_edits(ft, f) if e.offset not in {x.offset for x in out.edits.get(f.path, [])}]
+            trial = apply(ft.text, [*out.edits.get(f.path, []), *new])
+        except EditError as err:
+            out.refused.append(Refusal("", f.path, f"FT206 at line {f.span.line}: {err}", "FT206"))
+            continue
+        out.edits.setdefault(f.path, []).extend(new)
+        out.files[f.path] = (ft, trial)
+        out.fixed.append(f)
+        out.buffers.append(f)
 
 
 def write(p: FixPlan) -> list[Refusal]:

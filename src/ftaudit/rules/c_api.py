@@ -7,6 +7,7 @@ from collections.abc import Container, Iterator
 from ..engine import Context, rule
 from ..facts import Arg, ArgKind, Call, Comparison, Function, LockKind, Operand, OriginKind, Unit
 from ..findings import Finding
+from ._buffers import verdicts
 from ._protection import Privacy, protects
 
 _UNLOCKED_MACROS = ("PyList_GET_ITEM", "PySequence_Fast_GET_ITEM", "PySequence_Fast_ITEMS")
@@ -190,17 +191,25 @@ _OBJECT_ALLOCATORS = {
 
 @rule("FT206")
 def object_allocator_for_buffer(unit: Unit, ctx: Context) -> Iterator[Finding]:
-    for fn in unit.functions:
-        for call in fn.calls:
-            if call.name in _OBJECT_ALLOCATORS and call.result == "buffer":
-                yield ctx.finding(
-                    unit,
-                    call.span,
-                    f"{call.name} allocates a plain buffer",
-                    fn.name,
-                    detail="in the free-threaded build the object allocator must only hold Python objects (the GC "
-                    f"and lock-free reads walk its heaps); use {_OBJECT_ALLOCATORS[call.name]} and PyMem_Free",
-                )
+    found = [
+        (fn, call)
+        for fn in unit.functions
+        for call in fn.calls
+        if call.name in _OBJECT_ALLOCATORS and call.result == "buffer"
+    ]
+    judged = verdicts(unit, found)
+    for fn, call in found:
+        v = judged[(id(fn), call.span)]
+        yield ctx.finding(
+            unit,
+            call.span,
+            f"{call.name} allocates a plain buffer",
+            fn.name,
+            detail="in the free-threaded build the object allocator must only hold Python objects (the GC "
+            f"and lock-free reads walk its heaps); use {_OBJECT_ALLOCATORS[call.name]} and PyMem_Free",
+            fix=v.edits,
+            no_fix=v.reason,
+        )
 
 
 @rule("FT207")

@@ -36,6 +36,7 @@ from ...facts import (
     StaticVar,
     param_key,
 )
+from ..memory import has_allocation
 from ..recorder import (
     BRANCH_HINT,
     RAW_POINTER_ACCESSORS,
@@ -1078,4 +1079,8 @@ def walk_function(ctx: FileContext, c: ci.Cursor) -> Function | None:
     walker = FunctionWalker(ctx, fn)
     if walker.stmt(body):
         walker.returning()
+    if has_allocation(call.name for call in fn.calls):
+        from .escapes import flows_of  # escapes builds on this module's helpers
+
+        fn.pointer_flows = flows_of(c, body)
     return fn

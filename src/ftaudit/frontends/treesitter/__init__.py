@@ -22,8 +22,10 @@ from ...facts import Function, FunctionRef, Param, Span, Storage, Unit
 from ...source import Source as TextSource
 from ..conditions import blank_dead_branches
 from ..flags import is_cxx
+from ..memory import has_allocation
 from ..modules import module_decls
 from ..textscan import Assertions, blank_comments_and_strings, defined_macros
+from .escapes import flows_of
 from .scope import branch_taken, in_anonymous_namespace, static_of_declaration
 from .syntax import Node, Source, declarator_chain, declarator_name, named, span, type_words
 from .walker import GIL_ACQUIRE_MARK, GIL_RELEASE_MARK, FileFacts, TsWalker
@@ -448,6 +450,9 @@ class TreeSitterFrontend:
         walker = TsWalker(facts, fn)
         if walker.stmt(body):
             walker.returning()
+        if has_allocation(call.name for call in fn.calls):
+            pointers = {name for name, t in walker.local_types.items() if "*" in t}
+            fn.pointer_flows = flows_of(body, src, pointers, [p.name for p in fn.params], fn.span)
         return fn
 
     def _table(
