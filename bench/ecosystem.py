@@ -143,7 +143,10 @@ def scan(project: Project, work: Path, jobs: int, cache: Path) -> tuple[list[dic
     out = work / "reports" / f"{project.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)  # a failed scan must not leave the previous report to be read as this one's
-    cmd = [sys.executable, "-m", "ftaudit", "scan", ".", "--format", "json", "-o", str(out), "-q"]
+    # `-P` (3.11+): `python -m` would otherwise put the project's directory first on sys.path, and a module of
+    # the scanned tree (a `click.py`, an `ftaudit/`) would be imported in place of ftaudit's own: code from it.
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    cmd = [sys.executable, *safe_path, "-m", "ftaudit", "scan", ".", "--format", "json", "-o", str(out), "-q"]
     cmd += ["--jobs", str(jobs), "--cache-dir", str(cache), "--root", "."]
     # The scan runs in the project's directory: a relative PYTHONPATH (`PYTHONPATH=src`) would no longer name
     # this checkout there, and the subprocess would silently import another installed ftaudit.
