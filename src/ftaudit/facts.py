@@ -225,6 +225,17 @@ class FieldWrite:
     op: str = "="
     object_field: bool = False  # the field holds an object reference (a race can free it twice)
     pointer_field: bool = False  # the field is any other data pointer (a buffer the object may own)
+    regions: tuple[int, ...] = ()  # as Call.regions
+
+
+class Store(NamedTuple):
+    """A local's value stored where other code can reach it (a field, an item, a global: not another
+    local), at `span` inside `regions` (as Call.regions): from there on the object is published.
+    Passing it to a call is a `Call` argument, not a Store."""
+
+    name: str
+    span: Span
+    regions: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -257,6 +268,9 @@ class Function:
     # Structured control flow, for reaching definitions: region id -> the id of the if/else whose arm it
     # is (arms of one if exclude each other), or LOOP_REGION for a loop body.
     regions: dict[int, int] = field(default_factory=dict)
+    # Locals stored into fields, items or globals (Cython only: the C frontends record none yet, so a
+    # C object is never judged unpublished by it; rules/_fresh.py).
+    stores: list[Store] = field(default_factory=list)
 
 
 LOOP_REGION = -1
@@ -317,4 +331,6 @@ class Unit:
     # Fields of the Python object types declared here (C structs starting with PyObject_HEAD/ob_base,
     # Cython `cdef class` attributes): field name -> its type as written (`FT_Face`, `z_stream`, `CURL *`).
     object_fields: dict[str, str] = field(default_factory=dict)
+    # Classes this file defines (Cython `cdef class` and Python `class`): calling one makes a new object.
+    classes: list[str] = field(default_factory=list)
     generator: str = ""  # the tool whose banner opens the file ("f2c", "SWIG", ...; vendored.generator_of)

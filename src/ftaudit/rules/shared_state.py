@@ -11,6 +11,7 @@ from ..engine import Context, rule
 from ..facts import Access, AccessKind, Arg, ArgKind, FieldWrite, Function, LazyInit, Span, Storage, Unit
 from ..findings import Finding, Related
 from ..summaries import INITIALISES, Effect
+from ._fresh import freshness
 from ._protection import Privacy, aliases, protects
 from ._roles import ProjectRoles, Role, roles_of
 from ._statics import (
@@ -179,8 +180,9 @@ _NOT_SHARED_YET = {Role.CONSTRUCTOR, Role.DEALLOC, Role.GC}
 
 def _unsynchronized_field_writes(unit: Unit, ctx: Context) -> Iterator[tuple[Function, Role, FieldWrite]]:
     """Field writes of Python objects that another thread may be using: outside constructors, deallocators,
-    GC slots and what only they call, on an object the function did not create, without a critical
-    section on it or a lock."""
+    GC slots and what only they call, on an object the function did not create (nor a new object of the
+    scan's classes, or one every caller passes new: _fresh.py) or has not published yet, without a
+    critical section on it or a lock."""
     roles = roles_of(unit, ctx)
     single_owner = _single_owner_functions(ctx)
     for fn in unit.functions:
@@ -188,8 +190,9 @@ def _unsynchronized_field_writes(unit: Unit, ctx: Context) -> Iterator[tuple[Fun
         if role in _NOT_SHARED_YET or role.init_only or not fn.field_writes or own_key(unit, fn) in single_owner:
             continue
         privacy = Privacy(fn, ctx.catalogue)
+        fresh = freshness(unit, fn, ctx)
         for w in fn.field_writes:
-            if privacy.is_private(Arg(ArgKind.NAME, w.root, w.root)):
+            if privacy.is_private(Arg(ArgKind.NAME, w.root, w.root)) or fresh.is_fresh(w.root, (w.span, w.regions)):
                 continue
             if any(protects(w.locks, Arg(ArgKind.MEMBER, w.path, root)) for root in aliases(fn, w.root)):
                 continue

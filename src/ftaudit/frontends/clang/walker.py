@@ -761,7 +761,7 @@ class FunctionWalker(Recorder):
         data = t.kind == ci.TypeKind.POINTER and t.get_pointee().get_canonical().kind not in _FUNCTION_TYPES
         held = self.ctx.judge.points_to_object(t) if whole and data else None
         self.fn.field_writes.append(
-            FieldWrite(field_path, base.spelling, obj, span, self.state, op, held is True, held is False)
+            FieldWrite(field_path, base.spelling, obj, span, self.state, op, held is True, held is False, self.regions)
         )
 
     def binary(self, c: ci.Cursor) -> None:

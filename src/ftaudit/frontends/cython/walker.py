@@ -33,6 +33,7 @@ from ...facts import (
     Span,
     StaticVar,
     Storage,
+    Store,
     param_key,
 )
 from ..recorder import Recorder, mark_abort_path, pointer_params, static_arg_kind
@@ -63,6 +64,19 @@ _LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
 _END_OF_LINE = 1 << 20  # an end column past any line
 _EXITS = {"ReturnStatNode", "RaiseStatNode", "ReraiseStatNode"}
 _ESCAPES = _EXITS | {"BreakStatNode", "ContinueStatNode"}
+# Statements whose node kind does not end in StatNode (a loop body's assignments are walked as statements).
+_STATEMENTS = {
+    "SingleAssignmentNode",
+    "CascadedAssignmentNode",
+    "InPlaceAssignmentNode",
+    "CVarDefNode",
+    "GlobalNode",
+    "NonlocalNode",
+    "DefNode",
+    "CFuncDefNode",
+    "PyClassDefNode",
+    "CClassDefNode",
+}
 
 
 def kind(n: Node) -> str:
@@ -351,6 +365,7 @@ class CythonWalker(Recorder):
             for t in targets:
                 self.store(t, AccessKind.WRITE, n, "=")
                 self.origin(t, n.rhs)
+                self.publish(t, n.rhs)
             return True
         if k == "InPlaceAssignmentNode":
             self.expr(n.rhs)
@@ -366,6 +381,8 @@ class CythonWalker(Recorder):
                 default = declarator_default(d)
                 if default is not None:
                     self.expr(default)
+                    if name:
+                        self.define_local(name, d, default)
             return True
         if k == "IfStatNode":
             return self.if_stat(n)
@@ -401,7 +418,7 @@ class CythonWalker(Recorder):
             for c in v if isinstance(v, list) else [v]:
                 if c is None or not hasattr(c, "child_attrs"):
                     continue
-                if hasattr(c, "stats") or kind(c).endswith("StatNode"):
+                if hasattr(c, "stats") or kind(c).endswith("StatNode") or kind(c) in _STATEMENTS:
                     self.stmt(c)
                 else:
                     self.expr(c)
@@ -629,7 +646,9 @@ class CythonWalker(Recorder):
         in_place = op != "=" and field_name in self.info.in_place_fields.get(klass, ())
         is_object = bool(fields[field_name]) and whole and not in_place
         is_pointer = field_name in self.info.pointer_fields.get(klass, ()) and whole
-        write = FieldWrite(".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer)
+        write = FieldWrite(
+            ".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer, self.regions
+        )
         self.fn.field_writes.append(write)
 
     def self_name(self) -> str:
@@ -638,6 +657,12 @@ class CythonWalker(Recorder):
     def origin(self, target: Node, value: Node) -> None:
         if kind(target) != "NameNode":
             return
+        self.define_local(target.name, target, value)
+
+    def define_local(self, name: str, target: Node, value: Node) -> None:
+        """Record where the local `name` (assigned at `target`: a NameNode, or a declarator with a
+        default) gets its value from. `self.__class__(...)` and `type(x)(...)` are recorded as calls of
+        `__class__`: a new object of the class the function belongs to (or a subclass)."""
         for _ in range(8):  # `d = <dict>thread_dict`: a cast keeps the object
             if kind(value) != "TypecastNode" or getattr(value, "operand", None) is None:
                 break
@@ -650,15 +675,30 @@ class CythonWalker(Recorder):
         if k in _FRESH:
             o = Assignment(OriginKind.CALL, _FRESH[k], **at)
         elif k in ("SimpleCallNode", "GeneralCallNode"):
-            name, _, _ = self.resolve(value.function)
-            o = Assignment(OriginKind.CALL, name, tuple(self.arg(a) for a in self.call_args(value)), **at)
+            callee = "__class__" if _is_own_class(value.function) else self.resolve(value.function)[0]
+            o = Assignment(OriginKind.CALL, callee, tuple(self.arg(a) for a in self.call_args(value)), **at)
         elif k == "NameNode":
             o = Assignment(OriginKind.NAME, source=value.name, **at)
         elif k in ("NoneNode", "NullNode"):
             o = Assignment(OriginKind.NULL, **at)
         else:
             o = Assignment(OriginKind.OTHER, **at)
-        self.fn.locals.setdefault(target.name, []).append(o)
+        self.fn.locals.setdefault(name, []).append(o)
+
+    def publish(self, target: Node, value: Node) -> None:
+        """`self.f = x`, `d[k] = x`, `g = x` (a global), `self.f = (x, y)`: the locals stored where other
+        code can reach them (facts.Store). Stores into another local are origins, not this."""
+        k = kind(target)
+        if k in ("TupleNode", "ListNode"):
+            for t in target.args:
+                self.publish(t, value)  # `a, self.f = x, y`: judged as if each target took all of them
+            return
+        if k == "NameNode" and target.name not in self.globals:
+            return
+        where = span(target, len(_path(target)) or 1)
+        for name in _stored_names(value):
+            if name in self.locals and name not in self.globals:
+                self.fn.stores.append(Store(name, where, self.regions))
 
     def call_args(self, n: Node) -> list[Node]:
         if kind(n) == "SimpleCallNode":
@@ -738,6 +778,10 @@ class CythonWalker(Recorder):
             )
         )
         if kind(f) == "AttributeNode":
+            receiver = f.obj
+            if kind(receiver) == "NameNode" and receiver.name in self.locals and receiver.name not in self.globals:
+                # `x.method()`: its own method may store `x` anywhere.
+                self.fn.stores.append(Store(receiver.name, span(receiver, len(receiver.name)), self.regions))
             self.expr(f.obj)
             self.method_lock(f)
         for i, a in enumerate(args):
@@ -827,6 +871,11 @@ def _is_python_visible(n: Node) -> bool:
     return kind(n) == "DefNode" or bool(getattr(n, "overridable", False))
 
 
+def _is_c_api(n: Node) -> bool:
+    """`cdef public` / `cdef api` functions: C code outside the module may call them."""
+    return bool(getattr(n, "api", False)) or getattr(n, "visibility", "private") == "public"
+
+
 def _lock_decorator(n: Node) -> str:
     """The name of a decorator that runs the function under a lock (`@with_phil`, `@synchronized`,
     `@locked`), "" if none: by name, as the decorator is usually another module's."""
@@ -883,6 +932,45 @@ def _members(cls: Node) -> Iterable[tuple[Node, str]]:
                     yield accessor, f"{member.name}.{function_name(accessor)}"
 
 
+def _is_own_class(f: Node) -> bool:
+    """`self.__class__` or `type(x)`: the callee of a call that makes a new object of x's class."""
+    if kind(f) == "AttributeNode":
+        return f.attribute == "__class__" and kind(f.obj) == "NameNode"
+    if kind(f) == "SimpleCallNode" and kind(f.function) == "NameNode" and f.function.name == "type":
+        return len(f.args or []) == 1 and kind(f.args[0]) == "NameNode"
+    return False
+
+
+def _stored_names(value: Node) -> list[str]:
+    """The locals a stored value is, or holds directly: `x`, `<T>x`, `(x, y)`, `[x]`, `{k: x}`."""
+    for _ in range(8):
+        if kind(value) not in ("TypecastNode", "CastNode") or getattr(value, "operand", None) is None:
+            break
+        value = value.operand
+    k = kind(value)
+    if k == "NameNode":
+        return [value.name]
+    if k in ("TupleNode", "ListNode", "SetNode"):
+        return [n for item in value.args or [] for n in _stored_names(item)]
+    if k == "DictNode":
+        return [
+            n for item in value.key_value_pairs or [] for n in (*_stored_names(item.key), *_stored_names(item.value))
+        ]
+    return []
+
+
+def defined_classes(tree: Node) -> list[str]:
+    """The classes a module defines at its top level (`cdef class`, `class`)."""
+    out = []
+    for stat in _flatten(tree.body):
+        k = kind(stat)
+        if k == "CClassDefNode":
+            out.append(stat.class_name)
+        elif k == "PyClassDefNode":
+            out.append(stat.name)
+    return out
+
+
 def walk_module(cat: Catalogue, info: ModuleInfo, tree: Node) -> tuple[list[Function], list[FunctionRef]]:
     """Every function of the module, the module body as `<module>`, and how Python reaches them."""
     functions: list[Function] = []
@@ -896,6 +984,8 @@ def walk_module(cat: Catalogue, info: ModuleInfo, tree: Node) -> tuple[list[Func
             fn = build_function(cat, info, stat, function_name(stat), "", functions)
             if fn is not None and _is_python_visible(stat):
                 refs.append(FunctionRef(fn.name, "python-def", fn.span))
+            elif fn is not None and _is_c_api(stat):
+                refs.append(FunctionRef(fn.name, "c-api", fn.span))
         elif k in ("CClassDefNode", "PyClassDefNode"):
             cname = stat.class_name if k == "CClassDefNode" else stat.name
             for member, mname in _members(stat):

@@ -542,7 +542,17 @@ class TsWalker(Recorder):
         whole = path.count(".") == 1 and "[" not in path  # the field itself, not an element or a member of it
         pointer = whole and name in self.f.pointer_fields.get(struct, ())
         self.fn.field_writes.append(
-            FieldWrite(field_path, root, struct, where, self.state, op, fields.get(name, False) and whole, pointer)
+            FieldWrite(
+                field_path,
+                root,
+                struct,
+                where,
+                self.state,
+                op,
+                fields.get(name, False) and whole,
+                pointer,
+                self.regions,
+            )
         )
 
     def assignment(self, n: Node) -> None:
