@@ -268,8 +268,8 @@ class Function:
     # Structured control flow, for reaching definitions: region id -> the id of the if/else whose arm it
     # is (arms of one if exclude each other), or LOOP_REGION for a loop body.
     regions: dict[int, int] = field(default_factory=dict)
-    # Locals stored into fields, items or globals (Cython only: the C frontends record none yet, so a
-    # C object is never judged unpublished by it; rules/_fresh.py).
+    # Locals stored into fields, items, globals or through pointers, and receivers of their own method
+    # calls (Cython `x.m()`): where an object may be published (rules/_fresh.py).
     stores: list[Store] = field(default_factory=list)
 
 

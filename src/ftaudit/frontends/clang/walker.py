@@ -774,6 +774,9 @@ class FunctionWalker(Recorder):
                 lhs = reduce_arg(kids[0])
                 if lhs.kind == ArgKind.NAME:
                     self.assign(lhs.path, kids[1], span_of(c))
+                self.publish(
+                    reduce_arg(kids[1]), span_of(c), lhs.kind == ArgKind.NAME and self.static_of(kids[0]) is None
+                )
                 self.hint_destination(kids[1], kids[0].type)
                 keep = self.self_selecting(kids[0], kids[1])
                 self.store(kids[0], AccessKind.WRITE, span_of(c), "=")

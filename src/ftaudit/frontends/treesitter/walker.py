@@ -568,6 +568,7 @@ class TsWalker(Recorder):
                 self.hint_destination(right, self.local_types.get(name, ""))
                 if name in self.local_types:
                     self.assign(name, right, span(n))
+            self.publish(reduce_arg(right, self.src), span(n), lt == "identifier" and self.static_named(target) is None)
         keep = self.self_selecting(left, right) if left is not None and right is not None and op == "=" else None
         if right is not None:
             saved = self.ref_context
