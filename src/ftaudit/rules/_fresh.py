@@ -113,8 +113,9 @@ def _events(fn: Function, names: set[str], cat: Catalogue) -> Iterable[_Event]:
 def published(fn: Function, cat: Catalogue, name: str, since: tuple[Span, tuple[int, ...]] | None, at: Point) -> bool:
     """May the object `name` holds at `at` have been published since `since` (a definition's span and
     regions; None: since the function was entered)? Stores and calls of `name` or a copy of it in
-    between count, and those after `at` inside a loop that encloses `at` but not `since`; those in the
-    other arm of an if/else than the use (or the definition) do not."""
+    between count, those on the use's own line (other than the use itself), and those after `at`
+    inside a loop that encloses `at` but not `since`; those in the other arm of an if/else than the
+    use (or the definition) do not."""
     use_span, use_regions = at
     use = (use_span.line, use_span.col)
     start = (since[0].end_line, since[0].end_col) if since is not None else (0, 0)
@@ -123,7 +124,9 @@ def published(fn: Function, cat: Catalogue, name: str, since: tuple[Span, tuple[
         here = (e.span.line, e.span.col)
         if here < start or _exclusive(fn, e.regions, use_regions) or _exclusive(fn, e.regions, since_regions):
             continue
-        if here < use or _loop_around(fn, e.regions, use_regions, since_regions):
+        # The use's own statement may publish it first (`x.f = keep(x)`: the value is evaluated first).
+        same_statement = e.span.line == use_span.line and e.span != use_span
+        if here < use or same_statement or _loop_around(fn, e.regions, use_regions, since_regions):
             return True
     return False
 
@@ -244,12 +247,23 @@ def _solve(
         if unit.language != "cython" and not fn.internal:
             continue  # an external C function may be called from outside the scan
         candidates[key] = {p.index for p in fn.params}
+    refused: set[tuple[int, int]] = set()  # (call, index): not fresh, and no later round can change that
+
+    def passes(site: tuple[Key, Unit, Function, Call], index: int) -> bool:
+        memo = (id(site[3]), index)
+        if memo in refused:
+            return False
+        if _site_passes_fresh(site, index, candidates, roles, cat, classes):
+            return True  # may still change: it can rest on the caller's parameters, which only shrink
+        refused.add(memo)
+        return False
+
     changed = True
-    while changed:
+    while changed:  # a greatest fixpoint: drop a parameter as soon as one call site does not pass it fresh
         changed = False
         for key, indexes in candidates.items():
             for index in sorted(indexes):
-                if not all(_site_passes_fresh(s, index, candidates, roles, cat, classes) for s in sites[key]):
+                if not all(passes(s, index) for s in sites[key]):
                     indexes.discard(index)
                     changed = True
     return {k: frozenset(v) for k, v in candidates.items() if v}
