@@ -230,7 +230,7 @@ def _solve(
     referenced: set[Key] = set()
     for unit in graph.units:
         for ref in [*unit.refs, *(r for fn in unit.functions for r in fn.refs)]:
-            referenced.update(graph.resolve_all(unit, ref.name))
+            referenced.update(graph.resolve_ref(unit, ref.name))
     sites: dict[Key, list[tuple[Key, Unit, Function, Call]]] = defaultdict(list)
     for unit in graph.units:
         for fn in unit.functions:
