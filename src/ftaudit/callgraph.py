@@ -20,7 +20,8 @@ true hazards:
 - edges are calls and the functions a body uses as values (a callback passed
   on, a lambda given to pybind11's `def`); a call to `method` reaches every
   `Class::method` (and every Cython `Class.method`), since member calls are
-  recorded by their bare name.
+  recorded by their bare name; a use as a value of a name the scan defines
+  a function of reaches that function only (`resolve_ref`).
 
 What is left is code that only a program's `main()` runs (a platform demo, a
 command-line tool, a test harness built as an executable): never part of an
