@@ -20,7 +20,8 @@ true hazards:
 - edges are calls and the functions a body uses as values (a callback passed
   on, a lambda given to pybind11's `def`); a call to `method` reaches every
   `Class::method` (and every Cython `Class.method`), since member calls are
-  recorded by their bare name.
+  recorded by their bare name; a use as a value of a name the scan defines
+  a function of reaches that function only (`resolve_ref`).
 
 What is left is code that only a program's `main()` runs (a platform demo, a
 command-line tool, a test harness built as an executable): never part of an
@@ -89,7 +90,7 @@ class CallGraph:
         self.file_refs: set[Key] = set()  # used as a value at file scope (tables, initialisers)
         for unit in units:
             for ref in unit.refs:
-                self.file_refs.update(self.resolve_all(unit, ref.name))
+                self.file_refs.update(self.resolve_ref(unit, ref.name))
             for fn in unit.functions:
                 me = own_key(unit, fn)
                 for call in fn.calls:
@@ -97,7 +98,7 @@ class CallGraph:
                         self.callers[callee].add(me)
                         self.edges[me].add(callee)
                 for ref in fn.refs:
-                    for target in self.resolve_all(unit, ref.name):
+                    for target in self.resolve_ref(unit, ref.name):
                         self.callers[target].add(me)
                         self.edges[me].add(target)
 
@@ -115,6 +116,12 @@ class CallGraph:
         if not _is_member(name):
             found += [m for m in self._methods.get(name, ()) if m != key]
         return found
+
+    def resolve_ref(self, unit: Unit, name: str) -> list[Key]:
+        """The functions a use of `name` as a value reaches: the function of that name when the scan
+        defines one (a Cython `cdef public` function `f` is not every method `f`), else as a call."""
+        key = self.resolve(unit, name)
+        return [key] if key in self.functions else self.resolve_all(unit, name)
 
     def methods_named(self, base: str) -> list[Key]:
         """Every `Class::base` defined in the scan (what a member call by the bare name `base` reaches)."""

@@ -201,6 +201,9 @@ class Catalogue:
     call_private_params: frozenset[str]
     statics: StaticsVocabulary
     uniqueness_tests: frozenset[str] = frozenset()
+    # Calls that keep none of their arguments, and the C API calls that run their first argument's code.
+    inspecting_calls: frozenset[str] = frozenset()
+    operand_code_prefixes: tuple[str, ...] = ()
     # From configuration ([tool.ftaudit]); empty in the bare catalogue.
     unsafe_functions: tuple[str, ...] = ()
     unsafe_headers: tuple[str, ...] = ()
@@ -367,6 +370,8 @@ def load() -> Catalogue:
         call_private_params=frozenset(ct["call-private-params"]),
         statics=statics,
         uniqueness_tests=frozenset(ct["uniqueness-tests"]),
+        inspecting_calls=frozenset(ct["inspecting-calls"]),
+        operand_code_prefixes=tuple(ct["operand-code-prefixes"]),
         noreturn=NoReturnVocabulary(
             functions=frozenset(nr["functions"]),
             resumable=frozenset(nr["resumable"]),

@@ -225,6 +225,17 @@ class FieldWrite:
     op: str = "="
     object_field: bool = False  # the field holds an object reference (a race can free it twice)
     pointer_field: bool = False  # the field is any other data pointer (a buffer the object may own)
+    regions: tuple[int, ...] = ()  # as Call.regions
+
+
+class Store(NamedTuple):
+    """A local's value stored where other code can reach it (a field, an item, a global: not another
+    local), at `span` inside `regions` (as Call.regions): from there on the object is published.
+    Passing it to a call is a `Call` argument, not a Store."""
+
+    name: str
+    span: Span
+    regions: tuple[int, ...] = ()
 
 
 class FlowKind(str, Enum):
@@ -293,6 +304,9 @@ class Function:
     # Every local pointer that receives an allocation (frontends/memory.ALLOCATORS), and every local a
     # value of one is copied into: where its value comes from and where it goes (the FT206 fix reads it).
     pointer_flows: dict[str, list[Flow]] = field(default_factory=dict)
+    # Locals stored into fields, items, globals or through pointers, and receivers of their own method
+    # calls (Cython `x.m()`): where an object may be published (rules/_fresh.py).
+    stores: list[Store] = field(default_factory=list)
 
 
 LOOP_REGION = -1
@@ -353,4 +367,6 @@ class Unit:
     # Fields of the Python object types declared here (C structs starting with PyObject_HEAD/ob_base,
     # Cython `cdef class` attributes): field name -> its type as written (`FT_Face`, `z_stream`, `CURL *`).
     object_fields: dict[str, str] = field(default_factory=dict)
+    # Classes this file defines (Cython `cdef class` and Python `class`): calling one makes a new object.
+    classes: list[str] = field(default_factory=list)
     generator: str = ""  # the tool whose banner opens the file ("f2c", "SWIG", ...; vendored.generator_of)

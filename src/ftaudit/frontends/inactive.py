@@ -161,7 +161,8 @@ def merge_inner(unit: Unit, other: Unit, arms: list[tuple[Branch, Function]]) ->
         fn.calls += calls
         fn.accesses += [a for a in twin.accesses if within(a.span.line)]
         fn.comparisons += [replace(c, regions=()) for c in twin.comparisons if within(c.span.line)]
-        fn.field_writes += [w for w in twin.field_writes if within(w.span.line)]
+        fn.field_writes += [replace(w, regions=()) for w in twin.field_writes if within(w.span.line)]
+        fn.stores += [st._replace(regions=()) for st in twin.stores if within(st.span.line)]
         fn.refs += [r for r in twin.refs if within(r.span.line)]
         unit.conditional.append((b.first + 1, b.last, b.condition))
 

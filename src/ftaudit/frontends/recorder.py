@@ -29,6 +29,7 @@ from ..facts import (
     Param,
     Span,
     StaticVar,
+    Store,
     param_index,
     param_key,
 )
@@ -169,6 +170,12 @@ class Recorder:
     def define(self, name: str, value: Arg, args: tuple[Arg, ...], where: Span) -> None:
         """Record an assignment to the local `name` at `where` (the walker's current regions)."""
         self.fn.locals.setdefault(name, []).append(origin(value, args, where, self.regions))
+
+    def publish(self, value: Arg, where: Span, into_local: bool) -> None:
+        """`self->f = x`, `g = x`, `p[i] = x`, `*out = x`: the local `x` stored where other code can reach
+        it (facts.Store); an assignment into another local is an origin instead."""
+        if value.kind == ArgKind.NAME and not into_local:
+            self.fn.stores.append(Store(value.path, where, self.regions))
 
     assertions: Assertions | None = None
 

@@ -8,6 +8,7 @@ from ..engine import Context, rule
 from ..facts import Arg, ArgKind, Call, Comparison, Function, LockKind, Operand, OriginKind, Unit
 from ..findings import Finding
 from ._buffers import verdicts
+from ._fresh import Freshness, freshness
 from ._protection import Privacy, protects
 
 _UNLOCKED_MACROS = ("PyList_GET_ITEM", "PySequence_Fast_GET_ITEM", "PySequence_Fast_ITEMS")
@@ -27,22 +28,29 @@ def _describe(arg: Arg, lang: str = "c") -> str:
     return "the container"
 
 
-def _container_calls(unit: Unit, ctx: Context, names: Container[str]) -> Iterator[tuple[Privacy, str, Call]]:
+def _container_calls(unit: Unit, ctx: Context, names: Container[str]) -> Iterator[tuple[Freshness, str, Call]]:
+    """The calls of `names` in the unit, each with the judge of its function's fresh objects (whose
+    `privacy` is the function's Privacy)."""
     for fn in unit.functions:
-        privacy = Privacy(fn, ctx.catalogue)
+        fresh: Freshness | None = None
         for call in fn.calls:
             if call.name in names:
-                yield privacy, fn.name, call
+                fresh = fresh or freshness(unit, fn, ctx)
+                yield fresh, fn.name, call
 
 
-def _shared(privacy: Privacy, call: Call, index: int) -> Arg | None:
-    """The container argument when it is shared and unprotected, else None."""
+def _shared(fresh: Freshness, call: Call, index: int) -> Arg | None:
+    """The container argument when it is shared and unprotected, else None: not private to the function
+    (Privacy), nor a parameter every caller passes a new container (_fresh.py), nor locked."""
     if index < 0:
         return Arg(ArgKind.OTHER) if not protects(call.locks, Arg(ArgKind.OTHER)) else None
     if index >= len(call.args):
         return None
     arg = call.args[index]
-    if privacy.is_private(arg, at=(call.span, call.regions)) or protects(call.locks, arg):
+    at = (call.span, call.regions)
+    if fresh.privacy.is_private(arg, at=at) or protects(call.locks, arg):
+        return None
+    if arg.kind == ArgKind.NAME and fresh.is_fresh(arg.path, at):
         return None
     return arg
 
@@ -50,9 +58,9 @@ def _shared(privacy: Privacy, call: Call, index: int) -> Arg | None:
 @rule("FT201")
 def borrowed_reference(unit: Unit, ctx: Context) -> Iterator[Finding]:
     table = ctx.catalogue.borrowed
-    for privacy, fname, call in _container_calls(unit, ctx, table):
+    for fresh, fname, call in _container_calls(unit, ctx, table):
         b = table[call.name]
-        arg = _shared(privacy, call, b.container_arg)
+        arg = _shared(fresh, call, b.container_arg)
         if arg is None:
             continue
         source = f" from {_describe(arg, unit.language)}" if b.container_arg >= 0 else ""
@@ -69,8 +77,8 @@ def borrowed_reference(unit: Unit, ctx: Context) -> Iterator[Finding]:
 
 @rule("FT202")
 def unlocked_container_macro(unit: Unit, ctx: Context) -> Iterator[Finding]:
-    for privacy, fname, call in _container_calls(unit, ctx, _UNLOCKED_MACROS):
-        arg = _shared(privacy, call, 0)
+    for fresh, fname, call in _container_calls(unit, ctx, _UNLOCKED_MACROS):
+        arg = _shared(fresh, call, 0)
         if arg is None:
             continue
         what = _describe(arg, unit.language)
@@ -106,8 +114,8 @@ def _section(arg: Arg, lang: str, what: str = "the access") -> str:
 
 @rule("FT203")
 def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
-    for privacy, fname, call in _container_calls(unit, ctx, ("PyDict_Next",)):
-        arg = _shared(privacy, call, 0)
+    for fresh, fname, call in _container_calls(unit, ctx, ("PyDict_Next",)):
+        arg = _shared(fresh, call, 0)
         if arg is None:
             continue
         yield ctx.finding(
@@ -167,8 +175,8 @@ def _fresh_operand(privacy: Privacy, refside: Operand, cmp: Comparison) -> bool:
 
 @rule("FT205")
 def set_item_on_shared_container(unit: Unit, ctx: Context) -> Iterator[Finding]:
-    for privacy, fname, call in _container_calls(unit, ctx, _SET_ITEM):
-        arg = _shared(privacy, call, 0)
+    for fresh, fname, call in _container_calls(unit, ctx, _SET_ITEM):
+        arg = _shared(fresh, call, 0)
         if arg is None:
             continue
         fix = "PyList_SetItem" if call.name == "PyList_SET_ITEM" else "a new tuple"

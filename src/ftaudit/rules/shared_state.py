@@ -12,6 +12,7 @@ from ..facts import Access, AccessKind, Arg, ArgKind, FieldWrite, Function, Lazy
 from ..findings import Finding, Related
 from ..summaries import INITIALISES, Effect
 from ._construction import NOT_SHARED_YET, single_owner_functions, under_construction
+from ._fresh import freshness
 from ._protection import Privacy, aliases, protects
 from ._roles import Role, roles_of
 from ._statics import (
@@ -177,8 +178,9 @@ def _call_init_finding(unit: Unit, ctx: Context, function: str, role: Role, ci: 
 
 def _unsynchronized_field_writes(unit: Unit, ctx: Context) -> Iterator[tuple[Function, Role, FieldWrite]]:
     """Field writes of Python objects that another thread may be using: outside constructors, deallocators,
-    GC slots and what only they call, on an object the function did not create or receives only while it
-    is constructed (_construction.py), without a critical section on it or a lock."""
+    GC slots and what only they call, on an object the function did not create (nor a new object of the
+    scan's classes, or one every caller passes new: _fresh.py) or has not published yet, or receives only
+    while it is constructed (_construction.py), without a critical section on it or a lock."""
     roles = roles_of(unit, ctx)
     single_owner = single_owner_functions(ctx)
     for fn in unit.functions:
@@ -186,8 +188,13 @@ def _unsynchronized_field_writes(unit: Unit, ctx: Context) -> Iterator[tuple[Fun
         if role in NOT_SHARED_YET or role.init_only or not fn.field_writes or own_key(unit, fn) in single_owner:
             continue
         privacy = Privacy(fn, ctx.catalogue)
+        fresh = freshness(unit, fn, ctx)
         for w in fn.field_writes:
-            if privacy.is_private(Arg(ArgKind.NAME, w.root, w.root)) or under_construction(unit, fn, w.root, ctx):
+            if (
+                privacy.is_private(Arg(ArgKind.NAME, w.root, w.root))
+                or fresh.is_fresh(w.root, (w.span, w.regions))
+                or under_construction(unit, fn, w.root, ctx)
+            ):
                 continue
             if any(protects(w.locks, Arg(ArgKind.MEMBER, w.path, root)) for root in aliases(fn, w.root)):
                 continue

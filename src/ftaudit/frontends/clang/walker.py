@@ -753,7 +753,7 @@ class FunctionWalker(Recorder):
         data = t.kind == ci.TypeKind.POINTER and t.get_pointee().get_canonical().kind not in _FUNCTION_TYPES
         held = self.ctx.judge.points_to_object(t) if whole and data else None
         self.fn.field_writes.append(
-            FieldWrite(field_path, base.spelling, obj, span, self.state, op, held is True, held is False)
+            FieldWrite(field_path, base.spelling, obj, span, self.state, op, held is True, held is False, self.regions)
         )
 
     def binary(self, c: ci.Cursor) -> None:
@@ -766,6 +766,9 @@ class FunctionWalker(Recorder):
                 lhs = reduce_arg(kids[0])
                 if lhs.kind == ArgKind.NAME:
                     self.assign(lhs.path, kids[1], span_of(c))
+                self.publish(
+                    reduce_arg(kids[1]), span_of(c), lhs.kind == ArgKind.NAME and self.static_of(kids[0]) is None
+                )
                 self.hint_destination(kids[1], kids[0].type)
                 keep = self.self_selecting(kids[0], kids[1])
                 self.store(kids[0], AccessKind.WRITE, span_of(c), "=")

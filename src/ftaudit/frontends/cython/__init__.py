@@ -21,7 +21,7 @@ from ...facts import DeclKind, ModuleDecl, Problem, Span, Unit
 from ...source import Source, read_tree_text
 from ..flags import looks_like_cxx
 from .siblings import module_cimports
-from .walker import ModuleInfo, collect_module, walk_module
+from .walker import ModuleInfo, collect_module, defined_classes, walk_module
 
 _INCLUDE = re.compile(r'^([ \t]*)include[ \t]+(["\'])([^"\'\n]+)\2', re.M)
 _LANGUAGE_CXX = re.compile(r"^#\s*distutils\s*:\s*language\s*=\s*c\+\+", re.M)
@@ -86,6 +86,7 @@ class CythonFrontend:
         unit.refs = refs
         unit.statics = {v.key: v for v in info.statics.values()}
         unit.object_fields = info.field_types
+        unit.classes = defined_classes(tree)
         # `cdef extern from "h"` headers: named, never read (as tree-sitter lists its #includes).
         unit.missing_headers = sorted({h for h in info.externs.values() if h} | info.extern_headers)
         self._embedded_c(tree, src.text, path, unit, bool(_LANGUAGE_CXX.search(src.text)))

@@ -33,6 +33,7 @@ from ...facts import (
     Span,
     StaticVar,
     Storage,
+    Store,
     param_key,
 )
 from ..recorder import Recorder, mark_abort_path, pointer_params, static_arg_kind, union
@@ -59,13 +60,26 @@ _SPECIAL = {
 }
 _BUILTINS = frozenset(dir(builtins))  # `len()`, `print()`: never from a star cimport
 _FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTuple_New", "SetNode": "PySet_New"}
-# What a new instance is recorded as (`x = Cls.__new__(Cls)`, `x = Frame()`): the C call Cython makes, one of
+# What an instance allocated without `__init__` is recorded as (`x = Cls.__new__(Cls)`): the C call Cython makes, one of
 # the catalogue's fresh constructors, so the object's fields are judged as a C object's from tp_alloc.
 _NEW_INSTANCE = "tp_alloc"
 _LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
 _END_OF_LINE = 1 << 20  # an end column past any line
 _EXITS = {"ReturnStatNode", "RaiseStatNode", "ReraiseStatNode"}
 _ESCAPES = _EXITS | {"BreakStatNode", "ContinueStatNode"}
+# Statements whose node kind does not end in StatNode (a loop body's assignments are walked as statements).
+_STATEMENTS = {
+    "SingleAssignmentNode",
+    "CascadedAssignmentNode",
+    "InPlaceAssignmentNode",
+    "CVarDefNode",
+    "GlobalNode",
+    "NonlocalNode",
+    "DefNode",
+    "CFuncDefNode",
+    "PyClassDefNode",
+    "CClassDefNode",
+}
 
 
 def kind(n: Node) -> str:
@@ -354,6 +368,7 @@ class CythonWalker(Recorder):
             for t in targets:
                 self.store(t, AccessKind.WRITE, n, "=")
                 self.origin(t, n.rhs)
+                self.publish(t, n.rhs)
             return True
         if k == "InPlaceAssignmentNode":
             self.expr(n.rhs)
@@ -370,7 +385,7 @@ class CythonWalker(Recorder):
                 if default is not None:
                     self.expr(default)
                     if name and not declarator_shape(d):
-                        self.origin(d, default, name)  # `cdef Frame c = Frame.__new__(Frame)`
+                        self.define_local(name, d, default)  # `cdef Frame c = Frame.__new__(Frame)`
             return True
         if k == "IfStatNode":
             return self.if_stat(n)
@@ -414,7 +429,7 @@ class CythonWalker(Recorder):
             for c in v if isinstance(v, list) else [v]:
                 if c is None or not hasattr(c, "child_attrs"):
                     continue
-                if hasattr(c, "stats") or kind(c).endswith("StatNode"):
+                if hasattr(c, "stats") or kind(c).endswith("StatNode") or kind(c) in _STATEMENTS:
                     self.stmt(c)
                 else:
                     self.expr(c)
@@ -642,17 +657,23 @@ class CythonWalker(Recorder):
         in_place = op != "=" and field_name in self.info.in_place_fields.get(klass, ())
         is_object = bool(fields[field_name]) and whole and not in_place
         is_pointer = field_name in self.info.pointer_fields.get(klass, ()) and whole
-        write = FieldWrite(".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer)
+        write = FieldWrite(
+            ".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer, self.regions
+        )
         self.fn.field_writes.append(write)
 
     def self_name(self) -> str:
         return self.fn.params[0].name if self.fn.params else "self"
 
-    def origin(self, target: Node, value: Node, local: str = "") -> None:
-        """Where the local `target` (a NameNode, or the declarator of `local`) gets its value from."""
-        if not local and kind(target) != "NameNode":
+    def origin(self, target: Node, value: Node) -> None:
+        if kind(target) != "NameNode":
             return
-        local = local or target.name
+        self.define_local(target.name, target, value)
+
+    def define_local(self, name: str, target: Node, value: Node) -> None:
+        """Record where the local `name` (assigned at `target`: a NameNode, or a declarator with a
+        default) gets its value from. `self.__class__(...)` and `type(x)(...)` are recorded as calls of
+        `__class__`: a new object of the class the function belongs to (or a subclass)."""
         for _ in range(8):  # `d = <dict>thread_dict`: a cast keeps the object
             if kind(value) != "TypecastNode" or getattr(value, "operand", None) is None:
                 break
@@ -667,7 +688,7 @@ class CythonWalker(Recorder):
         elif k in ("SimpleCallNode", "GeneralCallNode") and self.makes_instance(value.function):
             o = Assignment(OriginKind.CALL, _NEW_INSTANCE, **at)
         elif k in ("SimpleCallNode", "GeneralCallNode"):
-            callee, _, _ = self.resolve(value.function)
+            callee = "__class__" if _is_own_class(value.function) else self.resolve(value.function)[0]
             o = Assignment(OriginKind.CALL, callee, tuple(self.arg(a) for a in self.call_args(value)), **at)
         elif k == "NameNode":
             o = Assignment(OriginKind.NAME, source=value.name, **at)
@@ -675,21 +696,29 @@ class CythonWalker(Recorder):
             o = Assignment(OriginKind.NULL, **at)
         else:
             o = Assignment(OriginKind.OTHER, **at)
-        self.fn.locals.setdefault(local, []).append(o)
+        self.fn.locals.setdefault(name, []).append(o)
 
     def makes_instance(self, f: Node) -> bool:
-        """Whether calling `f` makes a new instance no other thread can see yet: a cdef class of this module
-        (`Frame()`), `Cls.__new__(Cls)`, `type(self).__new__(...)`, `self.__class__(...)`, `type(self)(...)`.
-        Python classes are left out (their `__init__` is anyone's code)."""
-        k = kind(f)
-        if k == "NameNode":
-            return f.name in self.info.classes and f.name not in self.locals
-        if k == "AttributeNode":
-            return f.attribute in ("__new__", "__class__")
-        if k in ("SimpleCallNode", "GeneralCallNode"):
-            inner = f.function
-            return kind(inner) == "NameNode" and inner.name == "type" and len(self.call_args(f)) == 1
-        return False
+        """Whether calling `f` allocates a new instance without running `__init__`: `Cls.__new__(Cls)`,
+        `type(self).__new__(...)` (recorded as the `tp_alloc` it compiles to). A class called (`Frame()`,
+        `self.__class__()`) is a call of the class instead: rules/_fresh.py judges whether its constructor
+        publishes the object."""
+        return kind(f) == "AttributeNode" and f.attribute == "__new__"
+
+    def publish(self, target: Node, value: Node) -> None:
+        """`self.f = x`, `d[k] = x`, `g = x` (a global), `self.f = (x, y)`: the locals stored where other
+        code can reach them (facts.Store). Stores into another local are origins, not this."""
+        k = kind(target)
+        if k in ("TupleNode", "ListNode"):
+            for t in target.args:
+                self.publish(t, value)  # `a, self.f = x, y`: judged as if each target took all of them
+            return
+        if k == "NameNode" and target.name not in self.globals:
+            return
+        where = span(target, len(_path(target)) or 1)
+        for name in _stored_names(value):
+            if name in self.locals and name not in self.globals:
+                self.fn.stores.append(Store(name, where, self.regions))
 
     def call_args(self, n: Node) -> list[Node]:
         if kind(n) == "SimpleCallNode":
@@ -768,6 +797,11 @@ class CythonWalker(Recorder):
                 self.regions,
             )
         )
+        if kind(f) == "AttributeNode":
+            receiver = f.obj
+            if kind(receiver) == "NameNode" and receiver.name in self.locals and receiver.name not in self.globals:
+                # `x.method()`: its own method may store `x` anywhere.
+                self.fn.stores.append(Store(receiver.name, span(receiver, len(receiver.name)), self.regions))
         if kind(f) == "AttributeNode" and own:
             self.expr(f.obj)
             self.method_lock(f)
@@ -862,6 +896,11 @@ def _is_python_visible(n: Node) -> bool:
     return kind(n) == "DefNode" or bool(getattr(n, "overridable", False))
 
 
+def _is_c_api(n: Node) -> bool:
+    """`cdef public` / `cdef api` functions: C code outside the module may call them."""
+    return bool(getattr(n, "api", False)) or getattr(n, "visibility", "private") == "public"
+
+
 def _lock_decorator(n: Node) -> str:
     """The name of a decorator that runs the function under a lock (`@with_phil`, `@synchronized`,
     `@locked`), "" if none: by name, as the decorator is usually another module's."""
@@ -919,6 +958,45 @@ def _members(cls: Node) -> Iterable[tuple[Node, str]]:
                     yield accessor, f"{member.name}.{function_name(accessor)}"
 
 
+def _is_own_class(f: Node) -> bool:
+    """`self.__class__` or `type(x)`: the callee of a call that makes a new object of x's class."""
+    if kind(f) == "AttributeNode":
+        return f.attribute == "__class__" and kind(f.obj) == "NameNode"
+    if kind(f) == "SimpleCallNode" and kind(f.function) == "NameNode" and f.function.name == "type":
+        return len(f.args or []) == 1 and kind(f.args[0]) == "NameNode"
+    return False
+
+
+def _stored_names(value: Node) -> list[str]:
+    """The locals a stored value is, or holds directly: `x`, `<T>x`, `(x, y)`, `[x]`, `{k: x}`."""
+    for _ in range(8):
+        if kind(value) not in ("TypecastNode", "CastNode") or getattr(value, "operand", None) is None:
+            break
+        value = value.operand
+    k = kind(value)
+    if k == "NameNode":
+        return [value.name]
+    if k in ("TupleNode", "ListNode", "SetNode"):
+        return [n for item in value.args or [] for n in _stored_names(item)]
+    if k == "DictNode":
+        return [
+            n for item in value.key_value_pairs or [] for n in (*_stored_names(item.key), *_stored_names(item.value))
+        ]
+    return []
+
+
+def defined_classes(tree: Node) -> list[str]:
+    """The classes a module defines at its top level (`cdef class`, `class`)."""
+    out = []
+    for stat in _flatten(tree.body):
+        k = kind(stat)
+        if k == "CClassDefNode":
+            out.append(stat.class_name)
+        elif k == "PyClassDefNode":
+            out.append(stat.name)
+    return out
+
+
 def walk_module(cat: Catalogue, info: ModuleInfo, tree: Node) -> tuple[list[Function], list[FunctionRef]]:
     """Every function of the module, the module body as `<module>`, and how Python reaches them."""
     functions: list[Function] = []
@@ -932,6 +1010,8 @@ def walk_module(cat: Catalogue, info: ModuleInfo, tree: Node) -> tuple[list[Func
             fn = build_function(cat, info, stat, function_name(stat), "", functions)
             if fn is not None and _is_python_visible(stat):
                 refs.append(FunctionRef(fn.name, "python-def", fn.span))
+            elif fn is not None and _is_c_api(stat):
+                refs.append(FunctionRef(fn.name, "c-api", fn.span))
         elif k in ("CClassDefNode", "PyClassDefNode"):
             cname = stat.class_name if k == "CClassDefNode" else stat.name
             for member, mname in _members(stat):

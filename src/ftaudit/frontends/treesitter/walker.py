@@ -536,7 +536,17 @@ class TsWalker(Recorder):
         whole = path.count(".") == 1 and "[" not in path  # the field itself, not an element or a member of it
         pointer = whole and name in self.f.pointer_fields.get(struct, ())
         self.fn.field_writes.append(
-            FieldWrite(field_path, root, struct, where, self.state, op, fields.get(name, False) and whole, pointer)
+            FieldWrite(
+                field_path,
+                root,
+                struct,
+                where,
+                self.state,
+                op,
+                fields.get(name, False) and whole,
+                pointer,
+                self.regions,
+            )
         )
 
     def assignment(self, n: Node) -> None:
@@ -552,6 +562,7 @@ class TsWalker(Recorder):
                 self.hint_destination(right, self.local_types.get(name, ""))
                 if name in self.local_types:
                     self.assign(name, right, span(n))
+            self.publish(reduce_arg(right, self.src), span(n), lt == "identifier" and self.static_named(target) is None)
         keep = self.self_selecting(left, right) if left is not None and right is not None and op == "=" else None
         if right is not None:
             saved = self.ref_context

@@ -1,0 +1,291 @@
+"""Objects no other thread can see yet: new instances of the scan's own classes until they are
+published, and the parameters every call site passes such an object (a per-scan function summary).
+
+Facts used (every frontend's): `Unit.classes` (the classes a file defines), `Function.locals` (where a
+local's value comes from; a call of `__class__` is `self.__class__(...)` / `type(self)(...)`),
+`Function.calls` (a call an object is passed to may keep it), `Function.stores` (a local stored into a
+field, an item, a global, through a pointer, or handed to its own method) and the call graph. C units
+define no classes, so in C only what the catalogue calls fresh (`fresh_constructors`, judged by
+`Privacy`) reaches a helper's parameter.
+
+- **Constructed objects.** `x = Cls(...)` where `Cls` is a class of the scan whose own `__init__` /
+  `__cinit__` does not publish `self` (pass it to a call, store it, call a method on it), and
+  `x = self.__class__(...)` / `type(self)(...)` in a method of such a class: the object is this call's
+  alone until it is published. Every definition of `x` reaching the use must be one (reaching
+  definitions, `_protection.reaching`), and nothing may publish it (or a local copy of it) between
+  that definition and the use, nor round a loop enclosing the use but not the definition.
+- **Fresh parameters.** A function that no table, slot, Python definition or address-of makes an entry
+  point (`FunctionRef` of any context), that is not a member (`Class.method`: the receiver makes the
+  argument positions ambiguous) and whose every call site in the scan passes, at position `i`, a value
+  private there (fresh by the catalogue or constructed, or a fresh parameter of the caller, or `self`
+  of a constructor) and not published before the call, gets parameter `i` as private, as long as the
+  function itself does not publish it before the use. A greatest fixpoint, so a chain of helpers (and
+  recursion) is followed; any call site that does not qualify, or none at all, keeps it judged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..callgraph import CallGraph, Key, own_key
+from ..catalogue import Catalogue
+from ..engine import Context
+from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Call, Function, OriginKind, Span, Unit
+from ._protection import Point, Privacy, reaching
+from ._roles import ProjectRoles, Role
+
+CLASS_OF_SELF = "__class__"  # the callee the Cython frontend records for `self.__class__()`, `type(self)()`
+_CONSTRUCTORS = ("__init__", "__cinit__")
+_MAX_DEPTH = 8
+_MAX_ALIASES = 16
+
+
+def constructible_classes(ctx: Context) -> frozenset[str]:
+    """The classes of the scan whose construction does not publish the new object (memoised per scan)."""
+
+    def build() -> frozenset[str]:
+        defined = {c for unit in ctx.project.units for c in unit.classes}
+        leaky: set[str] = set()
+        for unit in ctx.project.units:
+            for fn in unit.functions:
+                cls, _, method = fn.name.rpartition(".")
+                if cls in defined and method in _CONSTRUCTORS and fn.params and _publishes_self(fn, ctx.catalogue):
+                    leaky.add(cls)
+        return frozenset(defined - leaky)
+
+    return ctx.project.memo("constructible-classes", build)
+
+
+def _publishes_self(fn: Function, cat: Catalogue) -> bool:
+    """Does a constructor hand `self` (or a local copy of it) to a call or store it anywhere?"""
+    names = aliases_of(fn, fn.params[0].name)
+    return any(s.name in names for s in fn.stores) or any(_passes(c, names, cat) for c in fn.calls)
+
+
+def _passes(call: Call, names: set[str], cat: Catalogue) -> bool:
+    """Does `call` take one of `names` where it may keep it (catalogue: inspecting-calls, and the C
+    API's first argument unless the call runs its code: operand-code-prefixes)?"""
+    if call.name in cat.inspecting_calls:
+        return False
+    operand = call.name.startswith(("Py", "_Py")) and not call.name.startswith(cat.operand_code_prefixes)
+    return any(a.kind == ArgKind.NAME and a.path in names and not (i == 0 and operand) for i, a in enumerate(call.args))
+
+
+def aliases_of(fn: Function, name: str) -> set[str]:
+    """`name` and the locals copied from it or into it (`y = x`, `x = y`), transitively."""
+    seen = {name}
+    todo = [name]
+    while todo and len(seen) < _MAX_ALIASES:
+        cur = todo.pop()
+        for local, defs in fn.locals.items():
+            for d in defs:
+                if d.kind != OriginKind.NAME:
+                    continue
+                other = d.source if local == cur else local if d.source == cur else ""
+                if other and other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+    return seen
+
+
+def _class_of(fn: Function) -> str:
+    return fn.name.rpartition(".")[0].rpartition(".")[2]
+
+
+@dataclass(frozen=True)
+class _Event:
+    span: Span
+    regions: tuple[int, ...]
+
+
+def _events(fn: Function, names: set[str], cat: Catalogue) -> Iterable[_Event]:
+    """Where the object a local holds may be published: stored, or passed to a call."""
+    for s in fn.stores:
+        if s.name in names:
+            yield _Event(s.span, s.regions)
+    for c in fn.calls:
+        if _passes(c, names, cat):
+            yield _Event(c.span, c.regions)
+
+
+def published(fn: Function, cat: Catalogue, name: str, since: tuple[Span, tuple[int, ...]] | None, at: Point) -> bool:
+    """May the object `name` holds at `at` have been published since `since` (a definition's span and
+    regions; None: since the function was entered)? Stores and calls of `name` or a copy of it in
+    between count, those on the use's own line (other than the use itself), and those after `at`
+    inside a loop that encloses `at` but not `since`; those in the other arm of an if/else than the
+    use (or the definition) do not."""
+    use_span, use_regions = at
+    use = (use_span.line, use_span.col)
+    start = (since[0].end_line, since[0].end_col) if since is not None else (0, 0)
+    since_regions = since[1] if since is not None else ()
+    for e in _events(fn, aliases_of(fn, name), cat):
+        here = (e.span.line, e.span.col)
+        if here < start or _exclusive(fn, e.regions, use_regions) or _exclusive(fn, e.regions, since_regions):
+            continue
+        # The use's own statement may publish it first (`x.f = keep(x)`: the value is evaluated first).
+        same_statement = e.span.line == use_span.line and e.span != use_span
+        if here < use or same_statement or _loop_around(fn, e.regions, use_regions, since_regions):
+            return True
+    return False
+
+
+def _exclusive(fn: Function, a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    for ra, rb in zip(a, b, strict=False):
+        if ra != rb:
+            ga, gb = fn.regions.get(ra, LOOP_REGION), fn.regions.get(rb, LOOP_REGION)
+            return ga == gb and ga != LOOP_REGION
+    return False
+
+
+def _loop_around(fn: Function, a: tuple[int, ...], b: tuple[int, ...], outside: tuple[int, ...]) -> bool:
+    """Is there a loop enclosing both `a` and `b` that does not enclose `outside`?"""
+    for ra, rb in zip(a, b, strict=False):
+        if ra != rb:
+            return False
+        if fn.regions.get(ra) == LOOP_REGION and ra not in outside:
+            return True
+    return False
+
+
+class Freshness:
+    """Judges, in one function, whether a local or parameter holds an object only this call can see."""
+
+    def __init__(self, fn: Function, catalogue: Catalogue, classes: frozenset[str], params: frozenset[int]) -> None:
+        self.fn = fn
+        self.classes = classes
+        self.params = {p.name: p.index for p in fn.params}
+        self.fresh_params = params
+        self.cat = catalogue
+        self.privacy = Privacy(fn, catalogue)
+        self.klass = _class_of(fn)
+
+    def is_fresh(self, name: str, at: Point, depth: int = 0) -> bool:
+        """Is the object `name` holds at `at` new (constructed here, or a fresh parameter) and unpublished?"""
+        if depth > _MAX_DEPTH:
+            return False
+        defs, entry = reaching(self.fn, name, at)
+        origins = [d for d in defs if d.kind != OriginKind.NULL]
+        if entry:
+            index = self.params.get(name)
+            if index is None or index not in self.fresh_params or published(self.fn, self.cat, name, None, at):
+                return False
+        elif not origins:
+            return False
+        return all(self._origin_fresh(name, d, at, depth) for d in origins)
+
+    def _origin_fresh(self, name: str, d: Assignment, at: Point, depth: int) -> bool:
+        if d.span is None:
+            return False
+        since = (d.span, d.regions)
+        if d.kind == OriginKind.CALL and self.constructs(d.callee):
+            return not published(self.fn, self.cat, name, since, at)
+        if d.kind == OriginKind.NAME:
+            return self.is_fresh(d.source, (d.span, d.regions), depth + 1) and not published(
+                self.fn, self.cat, name, since, at
+            )
+        return False
+
+    def constructs(self, callee: str) -> bool:
+        """Does a call of `callee` make a new object nobody else holds?"""
+        if callee == CLASS_OF_SELF:
+            return self.klass in self.classes
+        return callee in self.classes
+
+    def private_argument(self, arg: Arg, call: Call, constructor_self: str) -> bool:
+        """Is `arg` of `call` an object private to this function there and not yet published?"""
+        if arg.kind == ArgKind.CALL:
+            return arg.path in self.cat.fresh_constructors or self.constructs(arg.path)
+        if arg.kind != ArgKind.NAME:
+            return False
+        at = (call.span, call.regions)
+        if arg.path == constructor_self:
+            return not published(self.fn, self.cat, arg.path, None, at)
+        if self.is_fresh(arg.path, at):
+            return True
+        if arg.path not in self.params and self.privacy.is_private(arg, at=at):
+            defs, entry = reaching(self.fn, arg.path, at)
+            return not entry and all(
+                d.span is not None and not published(self.fn, self.cat, arg.path, (d.span, d.regions), at) for d in defs
+            )
+        return False
+
+
+def fresh_params(ctx: Context) -> dict[Key, frozenset[int]]:
+    """Per function of the scan, the parameters every call site passes an unpublished new object
+    (see the module docstring); memoised per scan."""
+
+    def build() -> dict[Key, frozenset[int]]:
+        graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
+        roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
+        return _solve(graph, roles, ctx.catalogue, constructible_classes(ctx))
+
+    return ctx.project.memo("fresh-params", build)
+
+
+def _solve(
+    graph: CallGraph, roles: dict[Key, Role], cat: Catalogue, classes: frozenset[str]
+) -> dict[Key, frozenset[int]]:
+    referenced: set[Key] = set()
+    for unit in graph.units:
+        for ref in [*unit.refs, *(r for fn in unit.functions for r in fn.refs)]:
+            referenced.update(graph.resolve_ref(unit, ref.name))
+    sites: dict[Key, list[tuple[Key, Unit, Function, Call]]] = defaultdict(list)
+    for unit in graph.units:
+        for fn in unit.functions:
+            me = own_key(unit, fn)
+            for call in fn.calls:
+                for target in graph.resolve_all(unit, call.name):
+                    sites[target].append((me, unit, fn, call))
+    candidates: dict[Key, set[int]] = {}
+    for key, (unit, fn) in graph.functions.items():
+        if key in referenced or not sites.get(key) or "." in fn.name or "::" in fn.name:
+            continue
+        if roles.get(key, Role.INIT_HELPER) != Role.INIT_HELPER:
+            continue
+        if unit.language != "cython" and not fn.internal:
+            continue  # an external C function may be called from outside the scan
+        candidates[key] = {p.index for p in fn.params}
+    refused: set[tuple[int, int]] = set()  # (call, index): not fresh, and no later round can change that
+
+    def passes(site: tuple[Key, Unit, Function, Call], index: int) -> bool:
+        memo = (id(site[3]), index)
+        if memo in refused:
+            return False
+        if _site_passes_fresh(site, index, candidates, roles, cat, classes):
+            return True  # may still change: it can rest on the caller's parameters, which only shrink
+        refused.add(memo)
+        return False
+
+    changed = True
+    while changed:  # a greatest fixpoint: drop a parameter as soon as one call site does not pass it fresh
+        changed = False
+        for key, indexes in candidates.items():
+            for index in sorted(indexes):
+                if not all(passes(s, index) for s in sites[key]):
+                    indexes.discard(index)
+                    changed = True
+    return {k: frozenset(v) for k, v in candidates.items() if v}
+
+
+def _site_passes_fresh(
+    site: tuple[Key, Unit, Function, Call],
+    index: int,
+    candidates: dict[Key, set[int]],
+    roles: dict[Key, Role],
+    cat: Catalogue,
+    classes: frozenset[str],
+) -> bool:
+    caller, _unit, fn, call = site
+    if index >= len(call.args):
+        return False
+    own = frozenset(candidates.get(caller, ()))
+    constructor_self = fn.params[0].name if roles.get(caller) == Role.CONSTRUCTOR and fn.params else ""
+    return Freshness(fn, cat, classes, own).private_argument(call.args[index], call, constructor_self)
+
+
+def freshness(unit: Unit, fn: Function, ctx: Context) -> Freshness:
+    """The judge of fresh objects for `fn` of `unit`, with the scan's classes and fresh parameters."""
+    params = fresh_params(ctx).get(own_key(unit, fn), frozenset())
+    return Freshness(fn, ctx.catalogue, constructible_classes(ctx), params)
