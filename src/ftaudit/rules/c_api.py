@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Container, Iterator
+from dataclasses import replace
 
 from ..engine import Context, rule
 from ..facts import Arg, ArgKind, Call, Comparison, Function, LockKind, Operand, OriginKind, Unit
-from ..findings import Finding
+from ..findings import Finding, Suppression
+from ._containers import frozen_containers
 from ._protection import Privacy, protects
 
 _UNLOCKED_MACROS = ("PyList_GET_ITEM", "PySequence_Fast_GET_ITEM", "PySequence_Fast_ITEMS")
@@ -32,6 +34,15 @@ def _container_calls(unit: Unit, ctx: Context, names: Container[str]) -> Iterato
         for call in fn.calls:
             if call.name in names:
                 yield privacy, fn.name, call
+
+
+def _frozen(finding: Finding, unit: Unit, ctx: Context, privacy: Privacy, arg: Arg) -> Finding:
+    """The finding, set aside (origin "frozen", shown as a note with -v) when its container is frozen:
+    nothing in the scan changes it after construction (rules/_containers.py)."""
+    why = frozen_containers(ctx).reason(unit, privacy.fn, arg)
+    if why is None:
+        return finding
+    return replace(finding, suppression=Suppression("external", why, "frozen"))
 
 
 def _shared(privacy: Privacy, call: Call, index: int) -> Arg | None:
@@ -63,7 +74,7 @@ def borrowed_reference(unit: Unit, ctx: Context) -> Iterator[Finding]:
             f"another thread can free it; {note}use {b.replacement} (Python {b.since}+{compat}), which returns a "
             f"strong reference{alternative}"
         )
-        yield ctx.finding(unit, call.span, msg, fname, detail=detail)
+        yield _frozen(ctx.finding(unit, call.span, msg, fname, detail=detail), unit, ctx, privacy, arg)
 
 
 @rule("FT202")
@@ -80,13 +91,14 @@ def unlocked_container_macro(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 f"PySequence_Fast returns the very list it was given: wrap the loop in "
                 f"Py_BEGIN_CRITICAL_SECTION_SEQUENCE_FAST({_plain(arg)}) or use PySequence_GetItem"
             )
-        yield ctx.finding(
+        found = ctx.finding(
             unit,
             call.span,
             f"{call.name} reads {what} without a lock",
             fname,
             detail=f"other threads may resize it or replace its items; {fix}",
         )
+        yield _frozen(found, unit, ctx, privacy, arg)
 
 
 def _plain(arg: Arg, lang: str = "c") -> str:
@@ -109,7 +121,7 @@ def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
         arg = _shared(privacy, call, 0)
         if arg is None:
             continue
-        yield ctx.finding(
+        found = ctx.finding(
             unit,
             call.span,
             f"PyDict_Next iterates {_describe(arg, unit.language)} without locking it",
@@ -117,6 +129,7 @@ def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
             detail=f"another thread can resize the dict or free the borrowed key and value; "
             f"{_section(arg, unit.language, 'the loop')} or iterate a PyDict_Copy snapshot",
         )
+        yield _frozen(found, unit, ctx, privacy, arg)
 
 
 @rule("FT204")

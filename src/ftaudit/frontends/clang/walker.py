@@ -973,6 +973,7 @@ class FunctionWalker(Recorder):
 
     def call_arguments(self, name: str, arg_cursors: list[ci.Cursor]) -> None:
         sv = self.svocab
+        containers = self.ctx.catalogue.containers
         once_index = sv.once_functions.get(name)
         saved_state, saved_context = self.state, self.ref_context
         if once_index is not None:
@@ -983,6 +984,8 @@ class FunctionWalker(Recorder):
             address = inner.kind == K.UNARY_OPERATOR and unary_kind(inner) == _ADDR_OF
             target = next(iter(inner.get_children()), None) if address else inner
             var = self.static_of(target) if target is not None and strip_casts(target).kind == K.DECL_REF_EXPR else None
+            if not address:
+                self.container_use(containers, name, i, reduce_arg(a), var.key if var is not None else "", span_of(a))
             if var is None:
                 passed = strip_casts(a)
                 if not address and passed.kind == K.DECL_REF_EXPR and _is_param(passed):
@@ -995,7 +998,8 @@ class FunctionWalker(Recorder):
                 ci.TypeKind.CONSTANTARRAY,
                 ci.TypeKind.INCOMPLETEARRAY,
             )
-            self.access(var, static_arg_kind(sv, name, i, address, is_array), span_of(a), var.name, name, i)
+            kind = static_arg_kind(sv, name, i, address, is_array, containers)
+            self.access(var, kind, span_of(a), var.name, name, i)
         self.state, self.ref_context = saved_state, saved_context
 
 

@@ -754,6 +754,9 @@ class TsWalker(Recorder):
             address = inner.type == "pointer_expression" and self._op(inner) == "&"
             target = inner.child_by_field_name("argument") if address else inner
             var = self.static_named(target) if target is not None and strip(target).type == "identifier" else None
+            if not address:
+                static = var.key if var is not None else ""
+                self.container_use(self.cat.containers, name, i, reduce_arg(a, self.src), static, span(a))
             if var is None:
                 through = self.ptr_params.get(self.src.text(inner)) if inner.type == "identifier" else None
                 if through is not None and not name.startswith(("Py", "_Py")):  # passed on: may be written
@@ -761,7 +764,8 @@ class TsWalker(Recorder):
                 self.expr(a)
                 continue
             is_array = var.type.endswith("]")
-            self.access(var, static_arg_kind(sv, name, i, address, is_array), span(a), var.name, name, i)
+            kind = static_arg_kind(sv, name, i, address, is_array, self.cat.containers)
+            self.access(var, kind, span(a), var.name, name, i)
         self.state, self.ref_context = saved_state, saved_context
 
     def macro_callee(self, f: Node) -> str:
