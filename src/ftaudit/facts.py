@@ -228,6 +228,9 @@ class FieldWrite:
     op: str = "="
     object_field: bool = False  # the field holds an object reference (a race can free it twice)
     pointer_field: bool = False  # the field is any other data pointer (a buffer the object may own)
+    # The value is the same field of another object (`copy.f = self.f`, Cython): a copy being built shares
+    # the container, it brings no new one (rules/_containers.py keeps it frozen).
+    same_field: bool = False
 
 
 class MutationKind(str, Enum):

@@ -124,6 +124,8 @@ class FrozenContainers:
         with the old container."""
         for fw in fn.field_writes:
             parts = fw.path.split(".")
+            if fw.same_field:  # `copy.f = self.f`: the copy shares the (frozen) container
+                continue
             if len(parts) >= 2 and "[" not in fw.path and not self._excused(("field", parts[-1]), me):
                 self._thaw(("field", parts[-1]), Thaw(f"`{fw.path}` is assigned", fn.name))
         for a in fn.accesses:

@@ -671,7 +671,7 @@ class CythonWalker(Recorder):
         if var is not None:
             self.access(var, AccessKind.READ, where, name)  # an item of a Python object: locked by CPython
             return
-        self.field_write(root, path, where, op)
+        self.field_write(root, path, where, op, getattr(stmt, "rhs", None) if op == "=" else None)
 
     def container_ref(self, n: Node) -> tuple[str, str, str, StaticVar | None] | None:
         """(scope, key, path, static) of the container an expression names (ContainerMutation): a module
@@ -757,7 +757,7 @@ class CythonWalker(Recorder):
         fields = self.info.classes.get(klass, {}) if klass else {}
         return n.attribute not in fields or bool(fields[n.attribute])
 
-    def field_write(self, root: Node, path: str, where: Span, op: str) -> None:
+    def field_write(self, root: Node, path: str, where: Span, op: str, value: Node | None = None) -> None:
         """A write to an attribute of a cdef class instance (`self.hits`, `self.st.has_gauss`, `lk._count`
         through a typed parameter), as the C frontends record `self->st.has_gauss = 0`. A write into an
         attribute that holds a Python object (`self.obj.x = 1`) is that other object's own business."""
@@ -771,7 +771,10 @@ class CythonWalker(Recorder):
         in_place = op != "=" and field_name in self.info.in_place_fields.get(klass, ())
         is_object = bool(fields[field_name]) and whole and not in_place
         is_pointer = field_name in self.info.pointer_fields.get(klass, ()) and whole
-        write = FieldWrite(".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer)
+        while kind(value) in ("TypecastNode", "CastNode"):
+            value = value.operand
+        same = whole and kind(value) == "AttributeNode" and value.attribute == field_name
+        write = FieldWrite(".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer, same)
         self.fn.field_writes.append(write)
 
     def self_name(self) -> str:
