@@ -68,6 +68,13 @@ def origin(a: Arg, args: tuple[Arg, ...] = (), span: Span | None = None, regions
     return Assignment(OriginKind.OTHER, source=source, span=span, regions=regions)
 
 
+def holds_named_value(fn: Function, local: str) -> bool:
+    """Whether a local was loaded from a field or another name so far (`d = self->map`, `d = registry`): a
+    change through it may be that container's. Changes through other locals are not recorded (fresh or
+    unknown values, which rules/_containers.py could not name anyway)."""
+    return any(d.source for d in fn.locals.get(local, ()))
+
+
 def container_of(arg: Arg, static: str, params: dict[str, int]) -> tuple[str, str] | None:
     """(scope, key) of the container an argument names (ContainerMutation): the static `static` (its key,
     when the argument is one), a field (`self->map`, `st->cache`: by the field's name), a parameter, or a
@@ -212,7 +219,7 @@ class Recorder:
             return
         params = {p.name: p.index for p in self.fn.params}
         which = container_of(arg, static, params)
-        if which is None:
+        if which is None or (which[0] == "local" and not holds_named_value(self.fn, which[1])):
             return
         kind = MutationKind.CALL if mutated is not None else MutationKind.PASSED
         arg_index = -1 if mutated is not None else index

@@ -37,7 +37,7 @@ from ...facts import (
     Storage,
     param_key,
 )
-from ..recorder import Recorder, mark_abort_path, pointer_params, static_arg_kind
+from ..recorder import Recorder, holds_named_value, mark_abort_path, pointer_params, static_arg_kind
 
 Node = Any  # Cython.Compiler.Nodes.Node: untyped
 State = tuple[Lock, ...]
@@ -702,6 +702,8 @@ class CythonWalker(Recorder):
         """Record a container change; a change to a module-level container (a Python global bound to a
         list/dict/set, or an object-typed `cdef` global) is also a write of that static (FT101)."""
         scope, key, path, var = ref
+        if scope == "local" and not holds_named_value(self.fn, key):
+            return
         self.fn.mutations.append(ContainerMutation(scope, key, mkind, how, where, self.state, path, arg))
         in_place = mkind in (MutationKind.CALL, MutationKind.METHOD, MutationKind.STORE, MutationKind.DELETE)
         if var is not None and in_place and self._python_global(var):
