@@ -700,13 +700,14 @@ class CythonWalker(Recorder):
         self, ref: tuple[str, str, str, StaticVar | None], mkind: MutationKind, how: str, where: Span, arg: int = -1
     ) -> None:
         """Record a container change; a change to a module-level container (a Python global bound to a
-        list/dict/set, or an object-typed `cdef` global) is also a write of that static (FT101)."""
+        list/dict/set, a `cdef dict`/`list`/`set` global) is also a write of that static (FT101). A `cdef
+        object` global may hold anything (`.clear()` of a threading.Event): not a write."""
         scope, key, path, var = ref
         if scope == "local" and not holds_named_value(self.fn, key):
             return
         self.fn.mutations.append(ContainerMutation(scope, key, mkind, how, where, self.state, path, arg))
         in_place = mkind in (MutationKind.CALL, MutationKind.METHOD, MutationKind.STORE, MutationKind.DELETE)
-        if var is not None and in_place and self._python_global(var):
+        if var is not None and in_place and (var.name in self.info.py_containers or var.type in IN_PLACE_TYPES):
             self.access(var, AccessKind.METHOD_WRITE, where, path, how.lstrip("."))
 
     def _python_global(self, var: StaticVar) -> bool:
