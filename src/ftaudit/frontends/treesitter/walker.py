@@ -714,7 +714,7 @@ class TsWalker(Recorder):
                 self.regions,
             )
         )
-        self.call_arguments(name, args)
+        self.call_arguments(name, args, reduced)
         self.lock_event(name, reduced, member_base if is_member else None)
 
     def critical_section_macro(self, n: Node, macro: str, args: list[Node]) -> None:
@@ -739,7 +739,8 @@ class TsWalker(Recorder):
         kind = AccessKind.METHOD_WRITE if name in self.sv.mutating_members else AccessKind.READ
         self.access(var, kind, span(n), var.name + path[len(self.src.text(base)) :], name)
 
-    def call_arguments(self, name: str, args: list[Node]) -> None:
+    def call_arguments(self, name: str, args: list[Node], reduced: tuple[Arg, ...]) -> None:
+        """Statics and containers passed to `name` (`reduced`: the arguments as call facts, aligned)."""
         sv = self.sv
         once_index = sv.once_functions.get(name)
         saved_state, saved_context = self.state, self.ref_context
@@ -756,7 +757,7 @@ class TsWalker(Recorder):
             var = self.static_named(target) if target is not None and strip(target).type == "identifier" else None
             if not address:
                 static = var.key if var is not None else ""
-                self.container_use(self.cat.containers, name, i, reduce_arg(a, self.src), static, span(a))
+                self.container_use(self.cat.containers, name, i, reduced[i], static, span(a))
             if var is None:
                 through = self.ptr_params.get(self.src.text(inner)) if inner.type == "identifier" else None
                 if through is not None and not name.startswith(("Py", "_Py")):  # passed on: may be written
