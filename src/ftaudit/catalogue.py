@@ -127,6 +127,21 @@ class LockVocabulary:
 
 
 @dataclass(frozen=True)
+class ContainerVocabulary:
+    """What changes a container in place and what only reads it (containers.toml `[mutators]`...)."""
+
+    mutators: dict[str, int] = field(default_factory=dict)  # C-API call -> index of the container argument
+    readers: frozenset[str] = frozenset()  # calls that only read the containers passed to them
+    mutating_methods: frozenset[str] = frozenset()  # `.append`, `.update`...
+    reading_methods: frozenset[str] = frozenset()  # `.get`, `.items`...
+    frame_owned: frozenset[str] = frozenset()  # calls whose result the running frame keeps alive
+
+    def mutated_arg(self, callee: str) -> int | None:
+        """The index of the container argument `callee` changes, None if it changes none."""
+        return self.mutators.get(callee)
+
+
+@dataclass(frozen=True)
 class StaticsVocabulary:
     exempt_types: frozenset[str]
     once_functions: dict[str, int]
@@ -204,6 +219,7 @@ class Catalogue:
     # Calls that keep none of their arguments, and the C API calls that run their first argument's code.
     inspecting_calls: frozenset[str] = frozenset()
     operand_code_prefixes: tuple[str, ...] = ()
+    containers: ContainerVocabulary = field(default_factory=ContainerVocabulary)
     # From configuration ([tool.ftaudit]); empty in the bare catalogue.
     unsafe_functions: tuple[str, ...] = ()
     unsafe_headers: tuple[str, ...] = ()
@@ -372,6 +388,13 @@ def load() -> Catalogue:
         uniqueness_tests=frozenset(ct["uniqueness-tests"]),
         inspecting_calls=frozenset(ct["inspecting-calls"]),
         operand_code_prefixes=tuple(ct["operand-code-prefixes"]),
+        containers=ContainerVocabulary(
+            mutators=dict(ct["mutators"]),
+            readers=frozenset(ct["readers"]),
+            mutating_methods=frozenset(ct["mutating-methods"]),
+            reading_methods=frozenset(ct["reading-methods"]),
+            frame_owned=frozenset(ct["frame-owned"]),
+        ),
         noreturn=NoReturnVocabulary(
             functions=frozenset(nr["functions"]),
             resumable=frozenset(nr["resumable"]),

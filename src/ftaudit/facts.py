@@ -153,6 +153,9 @@ class StaticVar:
     exempt: str = ""  # why it is never shared mutable state (a Python table, a lock, a once flag)
     definition: bool = True
     system: bool = False  # declared in a system header: not the project's to fix
+    # A Python-level module global (Cython `_cache = []` at module level): a module attribute, which any
+    # Python code can reach and change.
+    module_attribute: bool = False
 
 
 class AccessKind(str, Enum):
@@ -226,6 +229,9 @@ class FieldWrite:
     object_field: bool = False  # the field holds an object reference (a race can free it twice)
     pointer_field: bool = False  # the field is any other data pointer (a buffer the object may own)
     regions: tuple[int, ...] = ()  # as Call.regions
+    # The value is the same field of another object (`copy.f = self.f`, Cython): a copy being built shares
+    # the container, it brings no new one (rules/_containers.py keeps it frozen).
+    same_field: bool = False
 
 
 class Store(NamedTuple):
@@ -266,6 +272,34 @@ class Flow(NamedTuple):
     used: bool = False
 
 
+class MutationKind(str, Enum):
+    CALL = "call"  # a C-API mutator: `PyDict_SetItem(d, k, v)`, `PyList_Append(l, x)`, `PyList_SET_ITEM`
+    METHOD = "method"  # a mutating method: `d.update(x)`, `l.append(x)`, `s.discard(x)`
+    STORE = "store"  # a subscript store: `d[k] = v`
+    DELETE = "delete"  # a subscript delete: `del d[k]`
+    AUGMENTED = "augmented"  # an in-place operator: `l += more`
+    PASSED = "passed"  # passed whole to a call that may mutate or keep it: judged by what the callee does
+    ESCAPED = "escaped"  # returned or stored somewhere else: any code may mutate it from there
+
+
+class ContainerMutation(NamedTuple):
+    """A container changed in place (or handed to code that may change it), named by how it is reached.
+
+    `scope` says which container: "static" (`key` is the StaticVar's key: a C static, a Cython module-level
+    container), "field" (`key` is the attribute's name: `self._map`, `lookup._class_mapping`, `st->cache`),
+    "param" (`key` is the parameter's index: what the caller passed), or "local" (`key` is the local's name:
+    what it holds is in Function.locals). Facts of every frontend (recorder.container_use, the Cython walker)."""
+
+    scope: str
+    key: str
+    kind: MutationKind
+    how: str  # the mutator (`PyDict_SetItem`, `.append`, `[]=`, `del []`, `+=`) or the callee it is passed to
+    span: Span
+    locks: tuple[Lock, ...] = ()
+    path: str = ""  # as written: `self._map`, `_registry`
+    arg: int = -1  # PASSED: the callee's argument index
+
+
 @dataclass(frozen=True)
 class FunctionRef:
     """A function used as a value: a table entry, a callback, a once routine.
@@ -290,6 +324,7 @@ class Function:
     accesses: list[Access] = field(default_factory=list)
     lazy_inits: list[LazyInit] = field(default_factory=list)
     field_writes: list[FieldWrite] = field(default_factory=list)
+    mutations: list[ContainerMutation] = field(default_factory=list)  # containers changed in place
     refs: list[FunctionRef] = field(default_factory=list)
     internal: bool = True  # `static` (internal linkage): no caller outside this file
     parallel_gil: list[Span] = field(default_factory=list)  # Cython `with gil:` inside prange/parallel
@@ -369,4 +404,7 @@ class Unit:
     object_fields: dict[str, str] = field(default_factory=dict)
     # Classes this file defines (Cython `cdef class` and Python `class`): calling one makes a new object.
     classes: list[str] = field(default_factory=list)
+    # Fields Python code can reach directly: Cython `cdef public`/`readonly` attributes, C fields named in a
+    # PyMemberDef table as objects (T_OBJECT, Py_T_OBJECT_EX...): their containers are Python's to mutate.
+    exposed_fields: list[str] = field(default_factory=list)
     generator: str = ""  # the tool whose banner opens the file ("f2c", "SWIG", ...; vendored.generator_of)

@@ -402,9 +402,24 @@ def _analyse_and_judge(
 
     _phase(opts, f"running {len(rule_ids)} rules")
     found = run_rules(units, cat, rule_ids, mark, not_judged, graph, targets, mods, frozenset(unbuilt))
-    findings = sorted(found, key=Finding.sort_key)
+    findings, frozen = frozen_notes(sorted(found, key=Finding.sort_key))
+    problems += frozen
     unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []
     return records, findings, problems + unused, tool_errors, len(unused), mods
+
+
+def frozen_notes(findings: list[Finding]) -> tuple[list[Finding], list[Problem]]:
+    """Findings on frozen containers (rules/_containers.py) become `frozen-container` notes (shown with
+    -v, in JSON and SARIF notifications), saying which finding is not reported and why."""
+    kept: list[Finding] = []
+    notes: list[Problem] = []
+    for f in findings:
+        if f.suppression is not None and f.suppression.origin == "frozen":
+            message = f"{f.rule} not reported: {f.message}, but {f.suppression.justification}"
+            notes.append(Problem(f.path, "note", "frozen-container", message, f.span.line))
+        else:
+            kept.append(f)
+    return kept, notes
 
 
 def _relocate(f: Finding, root: Path) -> Finding:

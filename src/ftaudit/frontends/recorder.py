@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..catalogue import LockVocabulary, StaticsVocabulary
+from ..catalogue import ContainerVocabulary, LockVocabulary, StaticsVocabulary
 from ..facts import (
     Access,
     AccessKind,
@@ -20,10 +20,12 @@ from ..facts import (
     Assignment,
     Call,
     Comparison,
+    ContainerMutation,
     Function,
     LazyInit,
     Lock,
     LockKind,
+    MutationKind,
     Operand,
     OriginKind,
     Param,
@@ -69,11 +71,46 @@ def origin(a: Arg, args: tuple[Arg, ...] = (), span: Span | None = None, regions
         return Assignment(OriginKind.NAME, source=a.path, span=span, regions=regions)
     if a.kind == ArgKind.LITERAL and a.value == 0:
         return Assignment(OriginKind.NULL, span=span, regions=regions)
-    return Assignment(OriginKind.OTHER, span=span, regions=regions)
+    # A field read (`d = self->map`) keeps the field's path: a container changed through `d` is that field's.
+    source = a.path if a.kind == ArgKind.MEMBER else ""
+    return Assignment(OriginKind.OTHER, source=source, span=span, regions=regions)
 
 
-def static_arg_kind(sv: StaticsVocabulary, callee: str, index: int, address: bool, array: bool) -> AccessKind:
-    """What passing a static (`x`, `&x`, an array) as argument `index` of `callee` does to it."""
+def holds_named_value(fn: Function, local: str) -> bool:
+    """Whether a local was loaded from a field or another name so far (`d = self->map`, `d = registry`): a
+    change through it may be that container's. Changes through other locals are not recorded (fresh or
+    unknown values, which rules/_containers.py could not name anyway)."""
+    return any(d.source for d in fn.locals.get(local, ()))
+
+
+def container_of(arg: Arg, static: str, params: dict[str, int]) -> tuple[str, str] | None:
+    """(scope, key) of the container an argument names (ContainerMutation): the static `static` (its key,
+    when the argument is one), a field (`self->map`, `st->cache`: by the field's name), a parameter, or a
+    local; None for anything else (a call's result, a literal)."""
+    if static:
+        return "static", static
+    if arg.kind == ArgKind.MEMBER and arg.path:
+        last = arg.path.replace("[]", "").rsplit(".", 1)
+        return ("field", last[-1]) if len(last) == 2 and last[-1] else None
+    if arg.kind == ArgKind.NAME and arg.path:
+        if arg.path in params:
+            return "param", str(params[arg.path])
+        return "local", arg.path
+    return None
+
+
+def static_arg_kind(
+    sv: StaticsVocabulary,
+    callee: str,
+    index: int,
+    address: bool,
+    array: bool,
+    containers: ContainerVocabulary | None = None,
+) -> AccessKind:
+    """What passing a static (`x`, `&x`, an array) as argument `index` of `callee` does to it: a container
+    the call changes in place (`PyDict_SetItem(cache, k, v)`, when `containers` is given) is modified."""
+    if containers is not None and not (address or array) and containers.mutated_arg(callee) == index:
+        return AccessKind.METHOD_WRITE
     if sv.is_atomic_call(callee) and (address or array):
         return AccessKind.ATOMIC
     # Variadic out-parameters (`PyArg_ParseTuple(args, "O!", type, &obj)`) are written only when passed
@@ -192,6 +229,26 @@ class Recorder:
             return True
         held = self.fn.locals.get(side.name or "") if side.name else None
         return bool(held) and held[-1].kind == OriginKind.CALL
+
+    def container_use(
+        self, containers: ContainerVocabulary, callee: str, index: int, arg: Arg, static: str, where: Span
+    ) -> None:
+        """Argument `index` of a call of `callee`: a container the call changes (`PyDict_SetItem(d, ...)`), or
+        hands to code that may (any call that is not a catalogued reader), as a ContainerMutation."""
+        if not callee or callee in containers.readers:
+            return
+        mutated = containers.mutated_arg(callee)
+        if mutated is not None and mutated != index:
+            return
+        params = {p.name: p.index for p in self.fn.params}
+        which = container_of(arg, static, params)
+        if which is None or (which[0] == "local" and not holds_named_value(self.fn, which[1])):
+            return
+        kind = MutationKind.CALL if mutated is not None else MutationKind.PASSED
+        arg_index = -1 if mutated is not None else index
+        self.fn.mutations.append(
+            ContainerMutation(which[0], which[1], kind, callee, where, self.state, arg.path, arg_index)
+        )
 
     def record(self, a: Access) -> None:
         self.fn.accesses.append(a)

@@ -166,3 +166,17 @@ def expand_name(macros: dict[str, MacroDef], name: str, arg: str, depth: int = 0
     if inner:
         return expand_name(macros, inner.group(1), inner.group(2), depth + 1)
     return ""
+
+
+# A PyMemberDef entry of an object member: `{"name", T_OBJECT, offsetof(Type, field), flags, doc}` (also
+# `Py_T_OBJECT_EX`, `_Py_T_OBJECT`, and PyMemberDef written with designated or positional initialisers).
+_OBJECT_MEMBER = re.compile(
+    r"\b(?:_?Py_)?T_OBJECT(?:_EX)?\b[^{};]*?\boffsetof\s*\(\s*[\w\s:]+?\s*,\s*([\w.]+)\s*\)",
+)
+
+
+def member_object_fields(text: str) -> list[str]:
+    """Fields a PyMemberDef table hands to Python as objects (T_OBJECT, Py_T_OBJECT_EX...), READONLY or
+    not: Python code gets the container itself and may change it (by their last name: `a.b` gives `b`)."""
+    found = (m.group(1).rsplit(".", 1)[-1] for m in _OBJECT_MEMBER.finditer(blank_comments_and_strings(text)))
+    return sorted(set(found))

@@ -125,6 +125,7 @@ class ProjectRoles:
                     roles[key] = Role.INIT_HELPER
                     changed = True
         self.roles = roles
+        self.address_taken = address_taken  # used as a value (a callback, a table entry without a role)
 
     def of(self, unit: Unit) -> dict[str, Role]:
         return {fn.name: self.roles.get(own_key(unit, fn), Role.OTHER) for fn in unit.functions}

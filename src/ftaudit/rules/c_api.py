@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Container, Iterator
+from dataclasses import replace
 
 from ..engine import Context, rule
 from ..facts import Arg, ArgKind, Call, Comparison, Function, LockKind, Operand, OriginKind, Unit
-from ..findings import Finding
+from ..findings import Finding, Suppression
 from ._buffers import verdicts
+from ._containers import frozen_containers
 from ._fresh import Freshness, freshness
 from ._protection import Privacy, protects
 
@@ -37,6 +39,15 @@ def _container_calls(unit: Unit, ctx: Context, names: Container[str]) -> Iterato
             if call.name in names:
                 fresh = fresh or freshness(unit, fn, ctx)
                 yield fresh, fn.name, call
+
+
+def _frozen(finding: Finding, unit: Unit, ctx: Context, privacy: Privacy, arg: Arg) -> Finding:
+    """The finding, set aside (origin "frozen", shown as a note with -v) when its container is frozen:
+    nothing in the scan changes it after construction (rules/_containers.py)."""
+    why = frozen_containers(ctx).reason(unit, privacy.fn, arg)
+    if why is None:
+        return finding
+    return replace(finding, suppression=Suppression("external", why, "frozen"))
 
 
 def _shared(fresh: Freshness, call: Call, index: int) -> Arg | None:
@@ -72,7 +83,7 @@ def borrowed_reference(unit: Unit, ctx: Context) -> Iterator[Finding]:
             f"another thread can free it; {note}use {b.replacement} (Python {b.since}+{compat}), which returns a "
             f"strong reference{alternative}"
         )
-        yield ctx.finding(unit, call.span, msg, fname, detail=detail)
+        yield _frozen(ctx.finding(unit, call.span, msg, fname, detail=detail), unit, ctx, fresh.privacy, arg)
 
 
 @rule("FT202")
@@ -89,13 +100,14 @@ def unlocked_container_macro(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 f"PySequence_Fast returns the very list it was given: wrap the loop in "
                 f"Py_BEGIN_CRITICAL_SECTION_SEQUENCE_FAST({_plain(arg)}) or use PySequence_GetItem"
             )
-        yield ctx.finding(
+        found = ctx.finding(
             unit,
             call.span,
             f"{call.name} reads {what} without a lock",
             fname,
             detail=f"other threads may resize it or replace its items; {fix}",
         )
+        yield _frozen(found, unit, ctx, fresh.privacy, arg)
 
 
 def _plain(arg: Arg, lang: str = "c") -> str:
@@ -118,7 +130,7 @@ def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
         arg = _shared(fresh, call, 0)
         if arg is None:
             continue
-        yield ctx.finding(
+        found = ctx.finding(
             unit,
             call.span,
             f"PyDict_Next iterates {_describe(arg, unit.language)} without locking it",
@@ -126,6 +138,7 @@ def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
             detail=f"another thread can resize the dict or free the borrowed key and value; "
             f"{_section(arg, unit.language, 'the loop')} or iterate a PyDict_Copy snapshot",
         )
+        yield _frozen(found, unit, ctx, fresh.privacy, arg)
 
 
 @rule("FT204")

@@ -18,7 +18,7 @@ from ...source import Source
 from ..flags import SHIM, FlagSettings, is_cxx
 from ..includes import HeaderPlan, missing_header_problem, stand_in_problem
 from ..modules import module_decls
-from ..textscan import Assertions, blank_comments_and_strings, macro_uses
+from ..textscan import Assertions, blank_comments_and_strings, macro_uses, member_object_fields
 from .types import TypeJudge, bare_type_name
 from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, is_from_main_file, span_of, walk_function
 
@@ -111,6 +111,7 @@ class ClangFrontend:
         unit.functions += ctx.functions
         unit.statics = ctx.statics
         unit.object_fields = ctx.object_fields
+        unit.exposed_fields = member_object_fields(src.text)
         unit.module_decls = self._module_decls(unit, module_vars, src)
         unit.includes = sorted(set(included) - set(standins))
         return unit

@@ -887,6 +887,7 @@ class FunctionWalker(Recorder):
         self.object_fields(arg_cursors, args)
         member_base: Arg | None = None
         user_defined = False
+        shifted = False
         declared_in: str | None = ""
         ref = c.referenced
         obj: ci.Cursor | None = None
@@ -896,6 +897,7 @@ class FunctionWalker(Recorder):
             declared_in = "" if f is None or f.name == self.main_file else f.name
             if name.startswith("operator") and arg_cursors and ref.kind == K.CXX_METHOD:
                 obj, arg_cursors = arg_cursors[0], arg_cursors[1:]
+                shifted = True
             else:
                 obj = self.member_base(c)
                 first = next(iter(c.get_children()), None)
@@ -937,7 +939,7 @@ class FunctionWalker(Recorder):
         )
         if obj is not None:
             self.method_object(c, name, obj)
-        self.call_arguments(name, arg_cursors)
+        self.call_arguments(name, arg_cursors, args[1:] if shifted else args)
         self.lock_event(name, args, member_base)
 
     def arguments_catalogued(self, name: str) -> bool:
@@ -966,8 +968,10 @@ class FunctionWalker(Recorder):
         kind = AccessKind.METHOD_WRITE if name in sv.mutating_members or inserting else AccessKind.READ
         self.access(var, kind, span_of(c), var.name + path[len(base.spelling) :], name)
 
-    def call_arguments(self, name: str, arg_cursors: list[ci.Cursor]) -> None:
+    def call_arguments(self, name: str, arg_cursors: list[ci.Cursor], reduced: tuple[Arg, ...]) -> None:
+        """Statics and containers passed to `name` (`reduced`: the arguments as call facts, aligned)."""
         sv = self.svocab
+        containers = self.ctx.catalogue.containers
         once_index = sv.once_functions.get(name)
         saved_state, saved_context = self.state, self.ref_context
         if once_index is not None:
@@ -978,6 +982,8 @@ class FunctionWalker(Recorder):
             address = inner.kind == K.UNARY_OPERATOR and unary_kind(inner) == _ADDR_OF
             target = next(iter(inner.get_children()), None) if address else inner
             var = self.static_of(target) if target is not None and strip_casts(target).kind == K.DECL_REF_EXPR else None
+            if not address:
+                self.container_use(containers, name, i, reduced[i], var.key if var is not None else "", span_of(a))
             if var is None:
                 passed = strip_casts(a)
                 if not address and passed.kind == K.DECL_REF_EXPR and _is_param(passed):
@@ -990,7 +996,8 @@ class FunctionWalker(Recorder):
                 ci.TypeKind.CONSTANTARRAY,
                 ci.TypeKind.INCOMPLETEARRAY,
             )
-            self.access(var, static_arg_kind(sv, name, i, address, is_array), span_of(a), var.name, name, i)
+            kind = static_arg_kind(sv, name, i, address, is_array, containers)
+            self.access(var, kind, span_of(a), var.name, name, i)
         self.state, self.ref_context = saved_state, saved_context
 
 

@@ -84,9 +84,10 @@ class CythonFrontend:
                 fn.internal = fn.name == "<module>"
         unit.functions = functions
         unit.refs = refs
-        unit.statics = {v.key: v for v in info.statics.values()}
+        unit.statics = {v.key: v for v in [*info.statics.values(), *info.py_containers.values()]}
         unit.object_fields = info.field_types
         unit.classes = defined_classes(tree)
+        unit.exposed_fields = sorted(info.exposed)
         # `cdef extern from "h"` headers: named, never read (as tree-sitter lists its #includes).
         unit.missing_headers = sorted({h for h in info.externs.values() if h} | info.extern_headers)
         self._embedded_c(tree, src.text, path, unit, bool(_LANGUAGE_CXX.search(src.text)))
@@ -168,6 +169,7 @@ class CythonFrontend:
             for name, is_object in attributes.items():
                 merged.setdefault(name, is_object)
         info.locks |= {lk for lk in declared.locks if lk.startswith("self.")}
+        info.exposed |= declared.exposed
         unit.includes.append(os.path.normpath(pxd))
 
     def _includer_context(self, path: str, info: ModuleInfo, unit: Unit) -> None:
@@ -264,8 +266,12 @@ def _adopt(info: ModuleInfo, outer: ModuleInfo) -> None:
             info.statics[name] = var
             if name in outer.object_globals:
                 info.object_globals.add(name)
+    for name, var in outer.py_containers.items():
+        if name not in info.statics:
+            info.py_containers.setdefault(name, var)
     for name, attributes in outer.classes.items():
         info.classes.setdefault(name, attributes)
+    info.exposed |= outer.exposed
     info.functions |= outer.functions
     info.locks |= outer.locks
     info.star_cimports += [m for m in outer.star_cimports if m not in info.star_cimports]

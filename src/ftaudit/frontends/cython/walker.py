@@ -23,11 +23,13 @@ from ...facts import (
     ArgKind,
     Assignment,
     Call,
+    ContainerMutation,
     FieldWrite,
     Function,
     FunctionRef,
     Lock,
     LockKind,
+    MutationKind,
     OriginKind,
     Param,
     Span,
@@ -36,7 +38,7 @@ from ...facts import (
     Store,
     param_key,
 )
-from ..recorder import Recorder, mark_abort_path, pointer_params, static_arg_kind, union
+from ..recorder import Recorder, holds_named_value, mark_abort_path, pointer_params, static_arg_kind, union
 
 Node = Any  # Cython.Compiler.Nodes.Node: untyped
 State = tuple[Lock, ...]
@@ -63,6 +65,12 @@ _FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTu
 # What an instance allocated without `__init__` is recorded as (`x = Cls.__new__(Cls)`): the C call Cython makes, one of
 # the catalogue's fresh constructors, so the object's fields are judged as a C object's from tp_alloc.
 _NEW_INSTANCE = "tp_alloc"
+# A module-level Python name bound to one of these is a container the module shares (`_cache = []`).
+_CONTAINER_LITERALS = {"ListNode": "list", "DictNode": "dict", "SetNode": "set", "ComprehensionNode": "list"}
+_CONTAINER_FACTORIES = {
+    "list": "list", "dict": "dict", "set": "set", "defaultdict": "dict", "OrderedDict": "dict", "deque": "deque",
+    "WeakValueDictionary": "dict", "WeakKeyDictionary": "dict", "WeakSet": "set",
+}  # fmt: skip
 _LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
 _END_OF_LINE = 1 << 20  # an end column past any line
 _EXITS = {"ReturnStatNode", "RaiseStatNode", "ReraiseStatNode"}
@@ -166,6 +174,10 @@ class ModuleInfo:
     locks: set[str] = field(default_factory=set)  # names and paths known to hold locks
     star_cimports: list[str] = field(default_factory=list)  # modules of `from X cimport *`
     imported: set[str] = field(default_factory=set)  # names bound by Python `from X import name`
+    # Module-level Python names bound to a list/dict/set (`_registry = {}`): shared containers, which
+    # FT101 judges when code after import changes them in place (StaticVars of their own).
+    py_containers: dict[str, StaticVar] = field(default_factory=dict)
+    exposed: set[str] = field(default_factory=set)  # `cdef public`/`readonly` class attributes
     parallel_names: set[str] = field(default_factory=lambda: {"prange", "parallel"})
 
 
@@ -230,6 +242,8 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
                 if kind(member) == "CVarDefNode":
                     tname, _ = base_type(member.base_type)
                     for d, name in _cvar_names(member):
+                        if getattr(member, "visibility", "private") in ("public", "readonly"):
+                            info.exposed.add(name)
                         fields[name] = not declarator_shape(d) and (tname in PYTHON_TYPES or tname in info.classes)
                         if declarator_shape(d).startswith("*"):
                             pointers.add(name)
@@ -245,7 +259,35 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
             info.functions.add(function_name(stat))
         elif k == "SingleAssignmentNode" and _is_lock_factory(stat.rhs):
             info.locks.add(_path(stat.lhs))
+        elif k == "SingleAssignmentNode" and kind(stat.lhs) == "NameNode" and stat.lhs.name not in info.statics:
+            ctype = _container_type(stat.rhs)
+            if ctype:
+                name = stat.lhs.name
+                info.py_containers.setdefault(
+                    name,
+                    StaticVar(
+                        f"cython:{path}:{name}",
+                        name,
+                        path,
+                        span(stat.lhs, len(name)),
+                        Storage.FILE,
+                        ctype,
+                        module_attribute=True,
+                    ),
+                )
     return info
+
+
+def _container_type(n: Node) -> str:
+    """ "list", "dict", "set"... when `n` builds a new container (`[]`, `{}`, `dict()`, `defaultdict(list)`)."""
+    k = kind(n)
+    if k in _CONTAINER_LITERALS:
+        return _CONTAINER_LITERALS[k]
+    if k in ("SimpleCallNode", "GeneralCallNode"):
+        f = n.function
+        name = f.attribute if kind(f) == "AttributeNode" else getattr(f, "name", "")
+        return _CONTAINER_FACTORIES.get(str(name), "")
+    return ""
 
 
 def _is_lock_factory(n: Node) -> bool:
@@ -310,6 +352,7 @@ class CythonWalker(Recorder):
     ) -> None:
         self.cat = catalogue
         self.vocab = catalogue.locks
+        self.containers = catalogue.containers
         self.info = info
         self.fn = fn
         self.klass = klass
@@ -366,14 +409,27 @@ class CythonWalker(Recorder):
             self.expr(n.rhs)
             targets = n.lhs_list if k == "CascadedAssignmentNode" else [n.lhs]
             for t in targets:
+                self.stored_elsewhere(t, n.rhs)
                 self.store(t, AccessKind.WRITE, n, "=")
                 self.origin(t, n.rhs)
                 self.publish(t, n.rhs)
             return True
         if k == "InPlaceAssignmentNode":
             self.expr(n.rhs)
-            self.store(n.lhs, AccessKind.RMW, n, getattr(n, "operator", "") + "=")
+            op = getattr(n, "operator", "") + "="
+            ref = self.container_ref(n.lhs)
+            if ref is not None and op in ("+=", "|=", "-=", "&=", "^="):
+                self.mutation(ref, MutationKind.AUGMENTED, op, span(n.lhs, len(ref[2]) or 1))
+            self.store(n.lhs, AccessKind.RMW, n, op)
             return True
+        if k == "DelStatNode":
+            for t in n.args or []:
+                self.delete(t)
+            return True
+        if k == "ReturnStatNode" and getattr(n, "value", None) is not None:
+            ref = self.container_ref(n.value)
+            if ref is not None:  # handed to the caller: any code may change it from there
+                self.mutation(ref, MutationKind.ESCAPED, "return", span(n.value, len(ref[2]) or 1))
         if k == "CVarDefNode":
             tname, _ = base_type(n.base_type)
             for d in n.declarators or []:
@@ -618,6 +674,8 @@ class CythonWalker(Recorder):
                 sub = getattr(target, attr, None)
                 if sub is not None:
                     self.expr(sub)
+        if k in ("IndexNode", "SliceIndexNode") and self.item_store(target):
+            return
         if root is None:
             self.expr(target)
             return
@@ -641,9 +699,96 @@ class CythonWalker(Recorder):
         if var is not None:
             self.access(var, AccessKind.READ, where, name)  # an item of a Python object: locked by CPython
             return
-        self.field_write(root, path, where, op)
+        self.field_write(root, path, where, op, getattr(stmt, "rhs", None) if op == "=" else None)
 
-    def field_write(self, root: Node, path: str, where: Span, op: str) -> None:
+    def container_ref(self, n: Node) -> tuple[str, str, str, StaticVar | None] | None:
+        """(scope, key, path, static) of the container an expression names (ContainerMutation): a module
+        global or `cdef` global (static), an attribute (field, by name: `self._map`, `lookup._class_mapping`),
+        a parameter or a local; None for anything else (a call's result, a literal)."""
+        for _ in range(8):
+            if kind(n) not in ("TypecastNode", "CastNode") or getattr(n, "operand", None) is None:
+                break
+            n = n.operand
+        k = kind(n)
+        if k == "NameNode":
+            name = n.name
+            if name not in self.locals or name in self.globals:
+                var = self.info.statics.get(name) or self.info.py_containers.get(name)
+                if var is not None:
+                    return "static", var.key, name, var
+            params = {p.name: p.index for p in self.fn.params}
+            if name in params:
+                return "param", str(params[name]), name, None
+            return "local", name, name, None
+        if k == "AttributeNode" and _root(n) is not None and _path(n):
+            return "field", str(n.attribute), _path(n), None
+        return None
+
+    def mutation(
+        self, ref: tuple[str, str, str, StaticVar | None], mkind: MutationKind, how: str, where: Span, arg: int = -1
+    ) -> None:
+        """Record a container change; a change to a module-level container (a Python global bound to a
+        list/dict/set, a `cdef dict`/`list`/`set` global) is also a write of that static (FT101). A `cdef
+        object` global may hold anything (`.clear()` of a threading.Event): not a write."""
+        scope, key, path, var = ref
+        if scope == "local" and not holds_named_value(self.fn, key):
+            return
+        self.fn.mutations.append(ContainerMutation(scope, key, mkind, how, where, self.state, path, arg))
+        in_place = mkind in (MutationKind.CALL, MutationKind.METHOD, MutationKind.STORE, MutationKind.DELETE)
+        if var is not None and in_place and (var.name in self.info.py_containers or var.type in IN_PLACE_TYPES):
+            self.access(var, AccessKind.METHOD_WRITE, where, path, how.lstrip("."))
+
+    def _python_global(self, var: StaticVar) -> bool:
+        """A module-level container (`_cache = []`) or an object-typed `cdef` global (`cdef dict _table`)."""
+        return var.name in self.info.object_globals or var.name in self.info.py_containers
+
+    def delete(self, target: Node) -> None:
+        """`del d[k]`, `del self._map[k]`: the container loses an item."""
+        if kind(target) in ("IndexNode", "SliceIndexNode"):
+            ref = self.container_ref(target.base)
+            for attr in ("index", "start", "stop"):
+                self.expr(getattr(target, attr, None))
+            if ref is not None:
+                self.mutation(ref, MutationKind.DELETE, "del []", span(target, len(_path(target)) or 1))
+                return
+        self.expr(target)
+
+    def stored_elsewhere(self, target: Node, value: Node) -> None:
+        """`other.x = self._map`, `_global = self._map`, `d[k] = self._map`: the container is kept somewhere
+        other code may change it from (a local keeps its name: Function.locals; the same-named attribute of
+        another object is the same field)."""
+        ref = self.container_ref(value)
+        if ref is None or ref[0] == "local" or (kind(target) == "NameNode" and target.name not in self.globals):
+            return
+        if kind(target) == "AttributeNode" and ref[0] == "field" and target.attribute == ref[1]:
+            return
+        self.mutation(ref, MutationKind.ESCAPED, "stored", span(value, len(ref[2]) or 1))
+
+    def item_store(self, target: Node) -> bool:
+        """`d[k] = v` on a Python container (a module-level or object-typed global, an object attribute of a
+        cdef class, a local or parameter): a container mutation, not a write of the variable or field
+        itself. False for C data (`arr[i] = 0` on a C global or a C array attribute), written as before."""
+        ref = self.container_ref(target.base)
+        if ref is None or (ref[0] == "param" and ref[2] in self.ptr_params):
+            return False  # `out[0] = v` writes through a C pointer parameter
+        var = ref[3]
+        if var is not None and not self._python_global(var):
+            return False  # an element of a C-typed cdef global
+        if ref[0] == "field" and not self._object_attribute(target.base):
+            return False
+        self.mutation(ref, MutationKind.STORE, "[]=", span(target, len(_path(target)) or 1))
+        return True
+
+    def _object_attribute(self, n: Node) -> bool:
+        """Is `n` (`self._map`, `lk.items`) an attribute holding a Python object, or not a cdef class's own?"""
+        root = _root(n)
+        if root is None or kind(n) != "AttributeNode" or kind(n.obj) != "NameNode":
+            return True
+        klass = self.klass if self.klass and root.name == self.self_name() else self.typed.get(root.name, "")
+        fields = self.info.classes.get(klass, {}) if klass else {}
+        return n.attribute not in fields or bool(fields[n.attribute])
+
+    def field_write(self, root: Node, path: str, where: Span, op: str, value: Node | None = None) -> None:
         """A write to an attribute of a cdef class instance (`self.hits`, `self.st.has_gauss`, `lk._count`
         through a typed parameter), as the C frontends record `self->st.has_gauss = 0`. A write into an
         attribute that holds a Python object (`self.obj.x = 1`) is that other object's own business."""
@@ -657,8 +802,11 @@ class CythonWalker(Recorder):
         in_place = op != "=" and field_name in self.info.in_place_fields.get(klass, ())
         is_object = bool(fields[field_name]) and whole and not in_place
         is_pointer = field_name in self.info.pointer_fields.get(klass, ()) and whole
+        while kind(value) in ("TypecastNode", "CastNode"):
+            value = value.operand
+        same = whole and kind(value) == "AttributeNode" and value.attribute == field_name
         write = FieldWrite(
-            ".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer, self.regions
+            ".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer, self.regions, same
         )
         self.fn.field_writes.append(write)
 
@@ -694,6 +842,8 @@ class CythonWalker(Recorder):
             o = Assignment(OriginKind.NAME, source=value.name, **at)
         elif k in ("NoneNode", "NullNode"):
             o = Assignment(OriginKind.NULL, **at)
+        elif k == "AttributeNode" and _path(value):  # `d = self._map`: a change through `d` is the field's
+            o = Assignment(OriginKind.OTHER, source=_path(value), **at)
         else:
             o = Assignment(OriginKind.OTHER, **at)
         self.fn.locals.setdefault(name, []).append(o)
@@ -805,11 +955,14 @@ class CythonWalker(Recorder):
         if kind(f) == "AttributeNode" and own:
             self.expr(f.obj)
             self.method_lock(f)
+            self.method_mutation(f)
         else:  # a C function (`PyThread_acquire_lock(l, 1)`, `python.PyMutex_Lock(&m)`): the C frontends' vocabulary
             if kind(f) == "AttributeNode":
                 self.expr(f.obj)
             self.lock_event(name, reduced, None)
+        method = kind(f) == "AttributeNode" and own  # a Python method, not a cimported C function
         for i, a in enumerate(args):
+            self.passed(f".{name}" if method else name, i, a)
             if not self.address_argument(name, i, a):
                 self.expr(a)
         if kind(n) == "GeneralCallNode" and getattr(n, "keyword_args", None) is not None:
@@ -841,6 +994,39 @@ class CythonWalker(Recorder):
             var, static_arg_kind(self.cat.statics, callee, index, address, array), where, var.name, callee, index
         )
         return True
+
+    def method_mutation(self, f: Node) -> None:
+        """`x.append(v)`, `self._map.update(d)`: a mutating method changes the container; a reading one
+        (`.get`, `.items`) does not; any other method of a module global or attribute may (not a write of
+        a static: FT101 needs a known mutation)."""
+        if f.attribute in self.containers.reading_methods or _path(f.obj) in self.info.locks:
+            return
+        ref = self.container_ref(f.obj)
+        if ref is None:
+            return
+        mutating = f.attribute in self.containers.mutating_methods
+        if not mutating and ref[0] in ("local", "param"):
+            return  # an unknown method of a local object: nothing known of the containers it holds
+        mkind = MutationKind.METHOD if mutating else MutationKind.ESCAPED
+        self.mutation(ref, mkind, f".{f.attribute}", span(f, len(_path(f)) or 1))
+
+    def passed(self, callee: str, index: int, a: Node) -> None:
+        """A container passed to a call: changed by a C-API mutator (`PyDict_SetItem(d, k, v)`), or handed
+        to code that may change it (any call that is not a catalogued reader: judged by its callee)."""
+        if not callee or callee in self.containers.readers or callee[1:] in self.containers.reading_methods:
+            return
+        ref = self.container_ref(a)
+        if ref is None:
+            return
+        if callee.startswith("."):  # `other.append(self._map)`: the receiver may keep it
+            self.mutation(ref, MutationKind.ESCAPED, callee, span(a, len(ref[2]) or 1))
+            return
+        mutated = self.containers.mutated_arg(callee)
+        if mutated is not None:
+            if mutated == index:
+                self.mutation(ref, MutationKind.CALL, callee, span(a, len(ref[2]) or 1))
+            return
+        self.mutation(ref, MutationKind.PASSED, callee, span(a, len(ref[2]) or 1), index)
 
     def method_lock(self, f: Node) -> None:
         """`lock.acquire()` / `lock.release()`: the member vocabulary the C frontends use."""

@@ -24,7 +24,7 @@ from ..conditions import blank_dead_branches
 from ..flags import is_cxx
 from ..memory import has_allocation
 from ..modules import module_decls
-from ..textscan import Assertions, blank_comments_and_strings, defined_macros
+from ..textscan import Assertions, blank_comments_and_strings, defined_macros, member_object_fields
 from .escapes import flows_of
 from .scope import branch_taken, in_anonymous_namespace, static_of_declaration
 from .syntax import Node, Source, declarator_chain, declarator_name, named, span, type_words
@@ -304,6 +304,7 @@ class TreeSitterFrontend:
         unit.module_decls = module_decls(tables, slots, unit.functions, src.text)
         unit.missing_headers = _includes(src.text)  # tree-sitter reads none of them
         unit.object_fields = facts.object_fields
+        unit.exposed_fields = member_object_fields(src.text)
         return unit
 
     def _top_level(self, root: Node) -> Any:

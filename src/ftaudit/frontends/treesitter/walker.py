@@ -719,7 +719,7 @@ class TsWalker(Recorder):
                 self.regions,
             )
         )
-        self.call_arguments(name, args)
+        self.call_arguments(name, args, reduced)
         self.lock_event(name, reduced, member_base if is_member else None)
 
     def critical_section_macro(self, n: Node, macro: str, args: list[Node]) -> None:
@@ -744,7 +744,8 @@ class TsWalker(Recorder):
         kind = AccessKind.METHOD_WRITE if name in self.sv.mutating_members else AccessKind.READ
         self.access(var, kind, span(n), var.name + path[len(self.src.text(base)) :], name)
 
-    def call_arguments(self, name: str, args: list[Node]) -> None:
+    def call_arguments(self, name: str, args: list[Node], reduced: tuple[Arg, ...]) -> None:
+        """Statics and containers passed to `name` (`reduced`: the arguments as call facts, aligned)."""
         sv = self.sv
         once_index = sv.once_functions.get(name)
         saved_state, saved_context = self.state, self.ref_context
@@ -759,6 +760,9 @@ class TsWalker(Recorder):
             address = inner.type == "pointer_expression" and self._op(inner) == "&"
             target = inner.child_by_field_name("argument") if address else inner
             var = self.static_named(target) if target is not None and strip(target).type == "identifier" else None
+            if not address:
+                static = var.key if var is not None else ""
+                self.container_use(self.cat.containers, name, i, reduced[i], static, span(a))
             if var is None:
                 through = self.ptr_params.get(self.src.text(inner)) if inner.type == "identifier" else None
                 if through is not None and not name.startswith(("Py", "_Py")):  # passed on: may be written
@@ -766,7 +770,8 @@ class TsWalker(Recorder):
                 self.expr(a)
                 continue
             is_array = var.type.endswith("]")
-            self.access(var, static_arg_kind(sv, name, i, address, is_array), span(a), var.name, name, i)
+            kind = static_arg_kind(sv, name, i, address, is_array, self.cat.containers)
+            self.access(var, kind, span(a), var.name, name, i)
         self.state, self.ref_context = saved_state, saved_context
 
     def macro_callee(self, f: Node) -> str:
