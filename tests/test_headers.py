@@ -318,6 +318,30 @@ def test_missing_headers_are_summed_up_by_cause(tmp_path):
     ]
 
 
+def test_header_syntax_errors_are_summed_up_by_header(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "inc/odd.h": "int x = ;\n",
+            "inc/worse.h": "int y = ;\nint z = ;\n",
+            **{f"src/m{i}.c": f'#include "odd.h"\nstatic int n{i};\n' for i in range(3)},
+            "src/w.c": '#include "worse.h"\n#include "odd.h"\nstatic int w;\n',
+        },
+    )
+    args = ["scan", str(tmp_path / "src"), "-I", str(tmp_path / "inc"), "--no-config", "--no-cache", "--jobs", "1"]
+    res = _cli(*args, "--root", str(tmp_path))
+    out = res.output
+    assert "[header-syntax-error]" not in out  # no line per file
+    assert "4 file(s) include headers with syntax errors under libclang" in out
+    lines = out.splitlines()
+    odd = next(i for i, line in enumerate(lines) if line.endswith("odd.h`:1 in 3"))
+    worse = next(i for i, line in enumerate(lines) if line.endswith("worse.h`:1 in 1"))
+    assert odd < worse  # most files first; w.c's first error is in worse.h, so it counts there
+    res = _cli(*args, "--root", str(tmp_path), "-v")
+    assert res.output.count("[header-syntax-error]") == 4
+
+
 # -- language
 
 

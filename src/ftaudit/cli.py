@@ -27,7 +27,7 @@ from .report.outputs import FORMATS, STATISTICS_FORMATS, ReportSpec, ReportSpecE
 from .report.text import Style
 from .safeio import write_atomic
 from .terminal import use_colour
-from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Limits
+from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_PARSE_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
 # Problems that explain rather than warn: on stderr only with -v (always in JSON and SARIF).
 VERBOSE_ONLY = {"program-only", "build-file"}
@@ -104,6 +104,15 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             default=DEFAULT_TIME_LIMIT,
             show_default=True,
             help="Seconds one file may take to analyse; past it the file is a `limit` error (0: no limit).",
+        ),
+        click.option(
+            "--parse-timeout",
+            "parse_limit",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Seconds libclang may take on one C/C++ file before the file goes to tree-sitter instead "
+            f"(a `parse-time-limit` problem, not an error; 0: no such limit). Default: the configuration's "
+            f"`parse-timeout`, else {DEFAULT_PARSE_LIMIT:g}.",
         ),
         click.option(
             "--memory-limit",
@@ -183,6 +192,7 @@ def _options(
         cache=not kw["no_cache"],
         cache_dir=kw["cache_dir"],
         limits=Limits(kw["time_limit"], kw["memory_limit"]),
+        parse_limit=kw["parse_limit"],
         include_vendored=kw["include_vendored"],
         verbose=kw["verbose"],
         overrides=cli_values,

@@ -20,6 +20,7 @@ from typing import Any
 from .catalogue import Catalogue
 from .pathfilter import DEFAULT_EXCLUDES, Patterns, compile_patterns
 from .safeio import UnsafeFileError, read_regular, within
+from .workers import DEFAULT_PARSE_LIMIT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,6 +35,7 @@ class ConfigError(Exception):
 KINDS = {
     "string": "string",
     "bool": "boolean",
+    "number": "number (>= 0)",
     "list": "list of strings",
     "table": "table of strings",
     "list-table": "table of lists of strings",
@@ -81,6 +83,15 @@ KEYS: tuple[Key, ...] = (
         '"auto"',
         ("auto", "clang", "treesitter"),
         default="auto",
+    ),
+    Key(
+        "parse-timeout",
+        "number",
+        "Seconds libclang may take on one C/C++ file (frontend `auto`) before it is stopped and the file "
+        "analysed with tree-sitter instead, a `parse-time-limit` problem (0: no such limit; `--timeout` "
+        "still bounds every file). `--parse-timeout` overrides it.",
+        "90",
+        default=DEFAULT_PARSE_LIMIT,
     ),
     Key(
         "ignore",
@@ -344,6 +355,9 @@ def _typed(key: Key, value: Any) -> tuple[bool, str]:
         return isinstance(value, list) and all(isinstance(v, str) for v in value), "a list of strings"
     if key.kind == "bool":
         return isinstance(value, bool), "true or false"
+    if key.kind == "number":
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return number and value >= 0, "a number, 0 or more"
     if key.kind == "list-table":
         ok = isinstance(value, dict) and all(
             isinstance(v, list) and all(isinstance(r, str) for r in v) for v in value.values()

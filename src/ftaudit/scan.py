@@ -56,6 +56,7 @@ class ScanOptions:
     cache: bool = False  # reuse facts of unchanged files from the cache (cache.py)
     cache_dir: Path | None = None  # None: the root's folder in the user's cache directory (cachedirs.py)
     limits: Limits = field(default_factory=Limits)  # per-file time, per-worker memory
+    parse_limit: float | None = None  # seconds of libclang per file; None: the configuration's `parse-timeout`
     verbose: bool = False  # also report the compile-database options the allowlist dropped
     include_vendored: bool = False  # judge third-party and generated code too (vendored.py)
     # The command line's values of configuration keys (cliopts.overrides): extend-select, exclude...
@@ -219,7 +220,9 @@ def scan(opts: ScanOptions) -> ScanResult:
         if unavailable is not None:
             problems.append(unavailable)
             setup_errors += unavailable.level == "error"
-    settings = Settings(cat, prep.flags, choice, config.cython_directives(), opts.max_bytes, opts.limits)
+    parse_limit = opts.parse_limit if opts.parse_limit is not None else float(config.get("parse-timeout"))
+    limits = replace(opts.limits, parse=parse_limit)
+    settings = Settings(cat, prep.flags, choice, config.cython_directives(), opts.max_bytes, limits)
     vendoring = Vendoring(
         vendoring_root(root, opts.paths),
         config.list("vendored"),

@@ -11,6 +11,13 @@ in the main one, under two limits:
 - time: the main process kills a worker whose current file has run longer
   than the per-file limit.
 
+A C/C++ file has a smaller budget first when libclang may parse it (frontend
+`auto`): the parse time limit (`--parse-timeout`). A file past it is not an
+error: its worker is killed and the file is queued again, alone, to be analysed
+with tree-sitter on a fresh worker (a `parse-time-limit` problem says so; the
+pybind11 header whose Eigen includes are missing, which libclang parses for more
+than 12 minutes). That second pass is bounded by the per-file limit.
+
 Workers report each file as it is done, so when one dies (a signal, an abort,
 the kill for time) the main process knows the file it was on: that file becomes
 a `crash` or `limit` problem (an error: exit code 2), the files queued behind it
@@ -37,14 +44,22 @@ if TYPE_CHECKING:
 
 DEFAULT_TIME_LIMIT = 120.0  # seconds per file; numpy's largest file takes under 10 s
 DEFAULT_MEMORY_LIMIT = 3072  # MiB of address space per worker; a numpy-sized scan peaks near 450 MB resident
+DEFAULT_PARSE_LIMIT = 60.0  # seconds per C/C++ file libclang may parse before tree-sitter; docs/architecture.md
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-file time limit (seconds, wall clock) and per-worker address-space limit (MiB); 0 = none."""
+    """Per-file time limit (seconds, wall clock), per-worker address-space limit (MiB), and the time a
+    file libclang may parse has before it goes to tree-sitter instead (seconds; `parse_applies`); 0 = none."""
 
     time: float = DEFAULT_TIME_LIMIT
     memory: int = DEFAULT_MEMORY_LIMIT
+    parse: float = DEFAULT_PARSE_LIMIT
+
+    def for_file(self, parse_applies: bool) -> float:
+        """The seconds a file may run (0: no limit): the smaller limit while libclang may parse it."""
+        limits = [t for t in (self.time, self.parse if parse_applies else 0.0) if t > 0]
+        return min(limits, default=0.0)
 
 
 def _context() -> Any:
@@ -69,7 +84,9 @@ def _apply_memory_limit(mib: int) -> None:
 
 
 def _worker_main(conn: Connection, settings: Settings, limits: Limits, analyse: Callable[..., FileResult]) -> None:
-    """Receive chunks of `(index, SourceFile)`, send `(index, FileResult)` for each file as it is done."""
+    """Receive chunks of `(index, SourceFile, seconds)`, send `(index, FileResult)` for each file as it
+    is done. `seconds` > 0: the file ran past the parse time limit before; analyse it with tree-sitter
+    (`FrontendChooser.after_parse_limit`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     _apply_memory_limit(limits.memory)
     from .analyse import FrontendChooser
@@ -82,8 +99,9 @@ def _worker_main(conn: Connection, settings: Settings, limits: Limits, analyse: 
             return
         if chunk is None:
             return
-        for i, sf in chunk:
-            conn.send((i, analyse(sf, chooser, settings.max_bytes)))
+        for i, sf, stopped_after in chunk:
+            use = chooser.after_parse_limit(stopped_after) if stopped_after else chooser
+            conn.send((i, analyse(sf, use, settings.max_bytes)))
 
 
 @dataclass
@@ -93,6 +111,7 @@ class _Worker:
     pending: deque[int] = field(default_factory=deque)  # file indices sent, not yet answered, in order
     chunk_ends: deque[int] = field(default_factory=deque)  # the last index of each chunk sent
     since: float = 0.0  # when its current file started (monotonic seconds)
+    limit: float = 0.0  # the seconds its current file may take (0: no limit)
 
 
 def died_problem(path: str, exitcode: int | None, limits: Limits, timed_out: bool) -> tuple[str, str]:
@@ -120,6 +139,7 @@ class WorkerPool:
         analyse: Callable[..., FileResult],
         on_death: Callable[[SourceFile, str, str], FileResult],
     ) -> None:
+        """`on_death(file, code, message)`: the result of a file whose worker died on it or was stopped."""
         self.settings = settings
         self.jobs = max(1, jobs)
         self.limits = limits
@@ -127,6 +147,19 @@ class WorkerPool:
         self.on_death = on_death
         self.ctx = _context()
         self.workers: list[_Worker] = []
+        self.reparse: set[int] = set()  # files past the parse time limit: queued again for tree-sitter
+
+    def _parse_limited(self, files: list[SourceFile], i: int) -> bool:
+        """Whether the parse time limit, not the per-file one, is what bounds file `i` now: a C/C++ file
+        libclang may parse (frontend auto), not already sent to tree-sitter, with the smaller limit."""
+        lim = self.limits
+        smaller = lim.parse > 0 and (lim.time <= 0 or lim.parse < lim.time)
+        libclang = self.settings.frontend == "auto" and files[i].language in ("c", "cpp")
+        return smaller and libclang and i not in self.reparse
+
+    def _limit_of(self, files: list[SourceFile], i: int) -> float:
+        """The seconds file `i` may take (0: no limit)."""
+        return self.limits.for_file(self._parse_limited(files, i))
 
     def run(self, files: list[SourceFile], chunks: list[list[int]]) -> Iterator[tuple[int, FileResult]]:
         """`(index, result)` for every file of `chunks`, in the order they finish."""
@@ -151,7 +184,7 @@ class WorkerPool:
             while queue and len(w.chunk_ends) < 2:
                 chunk = queue.popleft()
                 try:
-                    w.conn.send([(i, files[i]) for i in chunk])
+                    w.conn.send([(i, files[i], self.limits.parse if i in self.reparse else 0.0) for i in chunk])
                 except OSError:  # gone between the check and the send: the chunk waits for another worker
                     queue.appendleft(chunk)
                     if not w.pending:
@@ -159,6 +192,7 @@ class WorkerPool:
                     break
                 if not w.pending:
                     w.since = time.monotonic()
+                    w.limit = self._limit_of(files, chunk[0])
                 w.pending.extend(chunk)
                 w.chunk_ends.append(chunk[-1])
 
@@ -171,8 +205,9 @@ class WorkerPool:
         """Wait for results (or deaths, or the time limit) and yield what arrived."""
         busy = [w for w in self.workers if w.pending]
         timeout = None
-        if self.limits.time > 0 and busy:
-            timeout = max(0.0, min(w.since for w in busy) + self.limits.time - time.monotonic())
+        limited = [w for w in busy if w.limit > 0]
+        if limited:
+            timeout = max(0.0, min(w.since + w.limit for w in limited) - time.monotonic())
         ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
         now = time.monotonic()
         for w in busy:
@@ -184,13 +219,15 @@ class WorkerPool:
                         if w.chunk_ends and w.chunk_ends[0] == i:
                             w.chunk_ends.popleft()
                         w.since = time.monotonic()
+                        if w.pending:
+                            w.limit = self._limit_of(files, w.pending[0])
                         yield i, result
                     if w.process.sentinel not in ready or w.conn.poll():
                         continue
                 except (EOFError, OSError):
                     pass
                 yield from self._died(w, files, queue, timed_out=False)
-            elif self.limits.time > 0 and now - w.since >= self.limits.time:
+            elif w.limit > 0 and now - w.since >= w.limit:
                 w.process.kill()
                 yield from self._died(w, files, queue, timed_out=True)
 
@@ -203,6 +240,11 @@ class WorkerPool:
         culprit = w.pending.popleft()
         if w.pending:  # the files queued behind it go to a fresh worker
             queue.appendleft(list(w.pending))
+        if timed_out and self._parse_limited(files, culprit):
+            # past the parse time limit, not the file's own: tree-sitter analyses it, first in line
+            self.reparse.add(culprit)
+            queue.appendleft([culprit])
+            return
         code, message = died_problem(str(files[culprit].path), w.process.exitcode, self.limits, timed_out)
         yield culprit, self.on_death(files[culprit], code, message)
 
