@@ -335,8 +335,8 @@ def test_header_syntax_errors_are_summed_up_by_header(tmp_path):
     assert "[header-syntax-error]" not in out  # no line per file
     assert "4 file(s) include headers with syntax errors under libclang" in out
     lines = out.splitlines()
-    odd = next(i for i, line in enumerate(lines) if line.endswith("odd.h`:1 in 3"))
-    worse = next(i for i, line in enumerate(lines) if line.endswith("worse.h`:1 in 1"))
+    odd = next(i for i, line in enumerate(lines) if line.endswith("  `inc/odd.h`:1 in 3"))
+    worse = next(i for i, line in enumerate(lines) if line.endswith("  `inc/worse.h`:1 in 1"))
     assert odd < worse  # most files first; w.c's first error is in worse.h, so it counts there
     res = _cli(*args, "--root", str(tmp_path), "-v")
     assert res.output.count("[header-syntax-error]") == 4

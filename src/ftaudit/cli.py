@@ -110,7 +110,7 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "parse_limit",
             type=click.FloatRange(min=0),
             default=None,
-            help="Seconds libclang may take on one C/C++ file before the file goes to tree-sitter instead "
+            help="CPU seconds libclang may take on one C/C++ file before the file goes to tree-sitter instead "
             f"(a `parse-time-limit` problem, not an error; 0: no such limit). Default: the configuration's "
             f"`parse-timeout`, else {DEFAULT_PARSE_LIMIT:g}.",
         ),
@@ -265,7 +265,7 @@ def _report_problems(result: Any, kw: dict[str, Any], style: Any, causes_here: b
             continue
         click.echo(text_report.problem_line(p, style), err=True, color=style.colour)
     if causes_here and not kw["quiet"]:
-        for line in cause_lines(result.problems, result.files):
+        for line in cause_lines(result.problems, result.files, str(result.root)):
             click.echo(line, err=True)
     if kw["verbose"]:
         from .frontends.availability import describe

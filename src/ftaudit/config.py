@@ -87,7 +87,7 @@ KEYS: tuple[Key, ...] = (
     Key(
         "parse-timeout",
         "number",
-        "Seconds libclang may take on one C/C++ file (frontend `auto`) before it is stopped and the file "
+        "CPU seconds libclang may take on one C/C++ file (frontend `auto`) before it is stopped and the file "
         "analysed with tree-sitter instead, a `parse-time-limit` problem (0: no such limit; `--timeout` "
         "still bounds every file). `--parse-timeout` overrides it.",
         "90",

@@ -12,11 +12,13 @@ in the main one, under two limits:
   than the per-file limit.
 
 A C/C++ file has a smaller budget first when libclang may parse it (frontend
-`auto`): the parse time limit (`--parse-timeout`). A file past it is not an
-error: its worker is killed and the file is queued again, alone, to be analysed
-with tree-sitter on a fresh worker (a `parse-time-limit` problem says so; the
-pybind11 header whose Eigen includes are missing, which libclang parses for more
-than 12 minutes). That second pass is bounded by the per-file limit.
+`auto`): the parse time limit (`--parse-timeout`), in CPU seconds of its worker
+where the system says (cputime.py; wall seconds elsewhere), so that the machine's
+load does not decide which files fall back. A file past it is not an error: its
+worker is killed and the file is queued again, alone, to be analysed with
+tree-sitter (a `parse-time-limit` problem says so; the pybind11 header whose
+Eigen includes are missing, which libclang parses for more than 12 minutes).
+The per-file limit, in wall seconds, bounds both passes.
 
 Workers report each file as it is done, so when one dies (a signal, an abort,
 the kill for time) the main process knows the file it was on: that file becomes
@@ -36,6 +38,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
+from .cputime import cpu_seconds
+
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
@@ -44,22 +48,17 @@ if TYPE_CHECKING:
 
 DEFAULT_TIME_LIMIT = 120.0  # seconds per file; numpy's largest file takes under 10 s
 DEFAULT_MEMORY_LIMIT = 3072  # MiB of address space per worker; a numpy-sized scan peaks near 450 MB resident
-DEFAULT_PARSE_LIMIT = 60.0  # seconds per C/C++ file libclang may parse before tree-sitter; docs/architecture.md
+DEFAULT_PARSE_LIMIT = 60.0  # CPU seconds per C/C++ file libclang may parse before tree-sitter; docs/architecture.md
 
 
 @dataclass(frozen=True)
 class Limits:
     """Per-file time limit (seconds, wall clock), per-worker address-space limit (MiB), and the time a
-    file libclang may parse has before it goes to tree-sitter instead (seconds; `parse_applies`); 0 = none."""
+    file libclang may parse has before it goes to tree-sitter instead (CPU seconds); 0 = none."""
 
     time: float = DEFAULT_TIME_LIMIT
     memory: int = DEFAULT_MEMORY_LIMIT
     parse: float = DEFAULT_PARSE_LIMIT
-
-    def for_file(self, parse_applies: bool) -> float:
-        """The seconds a file may run (0: no limit): the smaller limit while libclang may parse it."""
-        limits = [t for t in (self.time, self.parse if parse_applies else 0.0) if t > 0]
-        return min(limits, default=0.0)
 
 
 def _context() -> Any:
@@ -111,7 +110,8 @@ class _Worker:
     pending: deque[int] = field(default_factory=deque)  # file indices sent, not yet answered, in order
     chunk_ends: deque[int] = field(default_factory=deque)  # the last index of each chunk sent
     since: float = 0.0  # when its current file started (monotonic seconds)
-    limit: float = 0.0  # the seconds its current file may take (0: no limit)
+    parse_limited: bool = False  # its current file has the parse time limit (WorkerPool._parse_limited)
+    cpu_since: float | None = None  # the worker's CPU seconds when its current file started (None: unknown)
 
 
 def died_problem(path: str, exitcode: int | None, limits: Limits, timed_out: bool) -> tuple[str, str]:
@@ -157,9 +157,29 @@ class WorkerPool:
         libclang = self.settings.frontend == "auto" and files[i].language in ("c", "cpp")
         return smaller and libclang and i not in self.reparse
 
-    def _limit_of(self, files: list[SourceFile], i: int) -> float:
-        """The seconds file `i` may take (0: no limit)."""
-        return self.limits.for_file(self._parse_limited(files, i))
+    def _started(self, w: _Worker, files: list[SourceFile]) -> None:
+        """`w` has begun its next file (the first of `pending`): start its clocks."""
+        w.since = time.monotonic()
+        w.parse_limited = bool(w.pending) and self._parse_limited(files, w.pending[0])
+        w.cpu_since = cpu_seconds(w.process.pid) if w.parse_limited and w.process.pid else None
+
+    def _parse_used(self, w: _Worker, now: float) -> float:
+        """The seconds of `w`'s current file counted against the parse time limit: CPU where known."""
+        if w.cpu_since is not None and w.process.pid and (cpu := cpu_seconds(w.process.pid)) is not None:
+            return cpu - w.cpu_since
+        return now - w.since
+
+    def _wake_in(self, busy: list[_Worker]) -> float | None:
+        """Seconds until a limit may be reached (None: no limit). CPU time grows no faster than wall time
+        per process, so the parse budget left is a time before which it cannot run out."""
+        now = time.monotonic()
+        due: list[float] = []
+        for w in busy:
+            if self.limits.time > 0:
+                due.append(w.since + self.limits.time - now)
+            if w.parse_limited:
+                due.append(self.limits.parse - self._parse_used(w, now))
+        return max(0.0, min(due)) if due else None
 
     def run(self, files: list[SourceFile], chunks: list[list[int]]) -> Iterator[tuple[int, FileResult]]:
         """`(index, result)` for every file of `chunks`, in the order they finish."""
@@ -190,10 +210,10 @@ class WorkerPool:
                     if not w.pending:
                         self._drop(w)
                     break
-                if not w.pending:
-                    w.since = time.monotonic()
-                    w.limit = self._limit_of(files, chunk[0])
+                idle = not w.pending
                 w.pending.extend(chunk)
+                if idle:
+                    self._started(w, files)
                 w.chunk_ends.append(chunk[-1])
 
     def _drop(self, w: _Worker) -> None:
@@ -204,11 +224,7 @@ class WorkerPool:
     def _collect(self, files: list[SourceFile], queue: deque[list[int]]) -> Iterator[tuple[int, FileResult]]:
         """Wait for results (or deaths, or the time limit) and yield what arrived."""
         busy = [w for w in self.workers if w.pending]
-        timeout = None
-        limited = [w for w in busy if w.limit > 0]
-        if limited:
-            timeout = max(0.0, min(w.since + w.limit for w in limited) - time.monotonic())
-        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
+        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], self._wake_in(busy))
         now = time.monotonic()
         for w in busy:
             if w.conn in ready or w.process.sentinel in ready:
@@ -218,30 +234,31 @@ class WorkerPool:
                         w.pending.popleft()
                         if w.chunk_ends and w.chunk_ends[0] == i:
                             w.chunk_ends.popleft()
-                        w.since = time.monotonic()
-                        if w.pending:
-                            w.limit = self._limit_of(files, w.pending[0])
+                        self._started(w, files)
                         yield i, result
                     if w.process.sentinel not in ready or w.conn.poll():
                         continue
                 except (EOFError, OSError):
                     pass
                 yield from self._died(w, files, queue, timed_out=False)
-            elif w.limit > 0 and now - w.since >= w.limit:
+            elif w.parse_limited and self._parse_used(w, now) >= self.limits.parse:
+                w.process.kill()
+                yield from self._died(w, files, queue, timed_out=True, parse=True)
+            elif self.limits.time > 0 and now - w.since >= self.limits.time:
                 w.process.kill()
                 yield from self._died(w, files, queue, timed_out=True)
 
     def _died(
-        self, w: _Worker, files: list[SourceFile], queue: deque[list[int]], timed_out: bool
+        self, w: _Worker, files: list[SourceFile], queue: deque[list[int]], timed_out: bool, parse: bool = False
     ) -> Iterator[tuple[int, FileResult]]:
+        """`w` died or was killed (`timed_out`; `parse`: at the parse time limit) on its current file."""
         self._drop(w)
         if not w.pending:
             return
         culprit = w.pending.popleft()
         if w.pending:  # the files queued behind it go to a fresh worker
             queue.appendleft(list(w.pending))
-        if timed_out and self._parse_limited(files, culprit):
-            # past the parse time limit, not the file's own: tree-sitter analyses it, first in line
+        if parse:  # past the parse time limit, not the file's own: tree-sitter analyses it, first in line
             self.reparse.add(culprit)
             queue.appendleft([culprit])
             return

@@ -23,8 +23,9 @@ GROUPED = frozenset({"missing-header", "stand-in-header", "syntax-error", "parse
 MAX_HEADERS = 12
 
 
-def cause_lines(problems: Iterable[Problem], files: Iterable[FileRecord]) -> list[str]:
-    """The summary block (no lines when no problem of GROUPED is among `problems`)."""
+def cause_lines(problems: Iterable[Problem], files: Iterable[FileRecord], root: str = "") -> list[str]:
+    """The summary block (no lines when no problem of GROUPED is among `problems`); header paths are
+    shown relative to `root` (the report's root) when inside it."""
     problems = list(problems)
     frontend = {r.path: r.frontend for r in files}
     out: list[str] = []
@@ -37,7 +38,7 @@ def cause_lines(problems: Iterable[Problem], files: Iterable[FileRecord]) -> lis
             + (f" ({fallback} analysed with tree-sitter instead)" if fallback else "")
             + "; -v lists each file"
         )
-    out += _header_syntax_lines([p for p in problems if p.code == "header-syntax-error"])
+    out += _header_syntax_lines([p for p in problems if p.code == "header-syntax-error"], root or os.getcwd())
     slow = sorted({p.path for p in problems if p.code == "parse-time-limit"})
     if slow:
         out.append(
@@ -48,7 +49,7 @@ def cause_lines(problems: Iterable[Problem], files: Iterable[FileRecord]) -> lis
     return out
 
 
-def _header_syntax_lines(problems: list[Problem]) -> list[str]:
+def _header_syntax_lines(problems: list[Problem], root: str) -> list[str]:
     """One line per header libclang found syntax errors in (the first error of each file's problem),
     with how many scanned files reached it, most first."""
     files: dict[str, set[str]] = {}
@@ -69,17 +70,17 @@ def _header_syntax_lines(problems: list[Problem]) -> list[str]:
     ]
     ranked = sorted(files.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     for header, where in ranked[:MAX_HEADERS]:
-        out.append(f"  `{display(_relative(header))}`:{first[header]} in {len(where)}")
+        out.append(f"  `{display(_relative(header, root))}`:{first[header]} in {len(where)}")
     if len(ranked) > MAX_HEADERS:
         rest = {path for _, where in ranked[MAX_HEADERS:] for path in where}
         out.append(f"  {len(ranked) - MAX_HEADERS} more header(s), in {len(rest)} file(s)")
     return out
 
 
-def _relative(path: str) -> str:
-    """`path` relative to the working directory when it is inside it (libclang names headers absolutely)."""
+def _relative(path: str, root: str) -> str:
+    """`path` relative to `root` when it is inside it (libclang names headers absolutely)."""
     try:
-        rel = os.path.relpath(path)
+        rel = os.path.relpath(path, root)
     except ValueError:  # another drive
         return path
     return path if rel.startswith("..") else rel
