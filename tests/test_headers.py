@@ -342,6 +342,22 @@ def test_header_syntax_errors_are_summed_up_by_header(tmp_path):
     assert res.output.count("[header-syntax-error]") == 4
 
 
+def test_a_fallback_drops_libclangs_header_errors(tmp_path):
+    # `gen.h` is generated (a stand-in), and its macro missing breaks the file and the header alike: the
+    # file goes to tree-sitter with one problem, the missing header; the header's errors are its effect.
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "inc/uses.h": '#include "gen.h"\nint GEN_ATTR helper(void);\n',
+            "src/m.c": '#include "uses.h"\nstatic int GEN_ATTR n;\nint bump(void) { return ++n; }\n',
+        },
+    )
+    unit = _analyse(tmp_path, "src/m.c", FlagSettings(include_dirs=[str(tmp_path / "inc")], roots=[tmp_path]))
+    assert unit.frontend == "treesitter"
+    assert [p.code for p in unit.problems] == ["missing-header"], unit.problems
+
+
 # -- language
 
 
