@@ -93,7 +93,8 @@ class Settings:
         flags = {
             "include": f.include_dirs,
             "defines": f.defines,
-            "python": f.python_include,
+            "python": f.python_dirs,
+            "gil-disabled": f.python_headers.free_threaded,
             "db": [db.path, os.stat(db.path).st_mtime_ns] if db is not None and db.path else None,
             "roots": [str(r) for r in f.roots],
         }

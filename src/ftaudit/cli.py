@@ -22,6 +22,7 @@ from .catalogue import Catalogue
 from .cliopts import config_option_list, overrides, show_options
 from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
+from .frontends.pythonheaders import TARGETS
 from .names import display
 from .report.outputs import FORMATS, STATISTICS_FORMATS, ReportSpec, ReportSpecError
 from .report.text import Style
@@ -69,7 +70,14 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "--python-include",
             multiple=True,
             type=click.Path(file_okay=False, path_type=Path),
-            help="Python headers to parse against (default: the running interpreter's).",
+            help="Python headers to parse against (default: those of --target-version, else of a python3.14t "
+            "or python3.13t on PATH, else the running interpreter's; --show-settings says which).",
+        ),
+        click.option(
+            "--target-version",
+            type=click.Choice(TARGETS),
+            help="The Python the extension is built for (t: free-threaded): parse against the headers of "
+            "pythonX.Y[t] on PATH (never run). Default: the configuration's `target-version`.",
         ),
         click.option(
             "--root",
@@ -180,6 +188,7 @@ def _options(
         include_dirs=list(kw["includes"]),
         defines=list(kw["defines"]),
         python_include=[str(p) for p in kw["python_include"]] or None,
+        target_version=kw["target_version"] or "",
         compile_commands=kw["compile_commands"],
         root=kw["root"],
         config=config,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue import Catalogue
+from .frontends.pythonheaders import TARGETS
 from .pathfilter import DEFAULT_EXCLUDES, Patterns, compile_patterns
 from .safeio import UnsafeFileError, read_regular, within
 from .workers import DEFAULT_PARSE_LIMIT
@@ -83,6 +84,16 @@ KEYS: tuple[Key, ...] = (
         '"auto"',
         ("auto", "clang", "treesitter"),
         default="auto",
+    ),
+    Key(
+        "target-version",
+        "string",
+        "The Python the extension is built for (`t`: free-threaded): libclang parses against the headers "
+        "of `pythonX.Y[t]` found on PATH (by its installation's layout; it is never run), with "
+        "`Py_GIL_DISABLED` defined when they are free-threaded. Unset: `python3.14t`, then `python3.13t`, "
+        "else the running interpreter's headers. `--python-include` overrides both.",
+        '"3.14t"',
+        TARGETS,
     ),
     Key(
         "parse-timeout",

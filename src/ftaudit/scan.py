@@ -25,7 +25,7 @@ from .facts import Problem
 from .findings import Finding
 from .fingerprint import with_fingerprints
 from .frontends import availability as frontend_availability
-from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database
+from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database, header_facts
 from .membership import Module, modules
 from .pathfilter import PathFilter, Patterns, compile_patterns
 from .selection import PerFileIgnores, RuleLayer, layer_of, resolve
@@ -43,6 +43,7 @@ class ScanOptions:
     include_dirs: list[str] = field(default_factory=list)
     defines: list[str] = field(default_factory=list)
     python_include: list[str] | None = None
+    target_version: str = ""  # "3.14t"...; "" = the configuration's `target-version`, else any
     compile_commands: Path | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
     root: Path | None = None
@@ -76,6 +77,7 @@ class ScanResult:
     set_aside: list[SetAside] = field(default_factory=list)  # findings in vendored code, per directory
     frontend: str = ""  # the C/C++ frontend choice in effect: auto, clang or treesitter
     modules: list[Module] = field(default_factory=list)  # extension modules and their files (membership.py)
+    headers: dict[str, Any] = field(default_factory=dict)  # where C/C++ headers came from (flags.header_facts)
 
     @property
     def counted(self) -> list[Finding]:
@@ -188,6 +190,7 @@ def prepare(opts: ScanOptions) -> Prepared:
         opts.python_include,
         db,
         opts.paths,
+        target_version=opts.target_version or config.get("target-version") or "",
     )
     return Prepared(
         config, cat, root, rule_ids, files, problems, pathfilter, ignores, choice, flags, db_problems, targets
@@ -280,6 +283,7 @@ def scan(opts: ScanOptions) -> ScanResult:
         set_aside(findings),
         choice,
         [_relocate_module(m, root) for m in modules],
+        header_facts(prep.flags) if choice != "treesitter" and any(r.language in ("c", "cpp") for r in records) else {},
     )
 
 
