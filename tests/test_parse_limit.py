@@ -151,3 +151,19 @@ def test_causes_group_parse_time_limits() -> None:
     records = [FileRecord(f"f{i}.cpp", "cpp", "treesitter") for i in range(3)]
     [line] = cause_lines(problems, records)
     assert line.startswith("3 file(s) analysed with tree-sitter instead of libclang: libclang was stopped")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="CPU time of another process: Linux's /proc")
+def test_cpu_seconds_of_a_process() -> None:
+    import os
+
+    from ftaudit.cputime import cpu_seconds
+
+    before = cpu_seconds(os.getpid())
+    assert before is not None
+    end = time.process_time() + 0.3
+    while time.process_time() < end:
+        pass
+    after = cpu_seconds(os.getpid())
+    assert after is not None and after - before >= 0.2
+    assert cpu_seconds(2**22 + 12345) is None  # above Linux's pid_max: no such process

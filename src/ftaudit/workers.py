@@ -170,8 +170,9 @@ class WorkerPool:
         return now - w.since
 
     def _wake_in(self, busy: list[_Worker]) -> float | None:
-        """Seconds until a limit may be reached (None: no limit). CPU time grows no faster than wall time
-        per process, so the parse budget left is a time before which it cannot run out."""
+        """Seconds until a limit may be reached (None: no limit). A worker parses on one thread, so its CPU
+        time grows no faster than wall time: the parse budget left is a time before which it cannot run out
+        (and a late wake-up, were it to use more threads, only stops the file later)."""
         now = time.monotonic()
         due: list[float] = []
         for w in busy:
