@@ -124,15 +124,17 @@ def test_the_pool_requeues_a_file_past_the_parse_limit(tmp_path: Path, jobs: int
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_file_limit_still_bounds_the_second_pass(tmp_path: Path, jobs: int) -> None:
     files = [SourceFile(tmp_path / "stuck.c", "c"), SourceFile(tmp_path / "quick.c", "c")]
-    pool = WorkerPool(_settings("auto"), jobs, Limits(time=4, memory=0, parse=1), _never_ends, _lost)
+    # Half a CPU second, then 12 wall seconds: a loaded machine (a load of 13 on 2 cores) gives a spinning
+    # process a sixth of a core, and the wall limit must not come first.
+    pool = WorkerPool(_settings("auto"), jobs, Limits(time=12, memory=0, parse=0.5), _never_ends, _lost)
     start = time.monotonic()
     results = dict(pool.run(files, [[0, 1]]))
     took = time.monotonic() - start
     assert results[1].problems == []
     assert pool.reparse == {0}  # stopped at the parse limit once, then...
     [problem] = results[0].problems
-    assert problem.code == "limit" and "4-second limit" in problem.message  # ...at the file limit
-    assert 5 <= took < 60, took
+    assert problem.code == "limit" and "12-second limit" in problem.message  # ...at the file limit
+    assert 12.5 <= took < 120, took
 
 
 def test_no_parse_limit_for_cython(tmp_path: Path) -> None:
