@@ -318,6 +318,46 @@ def test_missing_headers_are_summed_up_by_cause(tmp_path):
     ]
 
 
+def test_header_syntax_errors_are_summed_up_by_header(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "inc/odd.h": "int x = ;\n",
+            "inc/worse.h": "int y = ;\nint z = ;\n",
+            **{f"src/m{i}.c": f'#include "odd.h"\nstatic int n{i};\n' for i in range(3)},
+            "src/w.c": '#include "worse.h"\n#include "odd.h"\nstatic int w;\n',
+        },
+    )
+    args = ["scan", str(tmp_path / "src"), "-I", str(tmp_path / "inc"), "--no-config", "--no-cache", "--jobs", "1"]
+    res = _cli(*args, "--root", str(tmp_path))
+    out = res.output
+    assert "[header-syntax-error]" not in out  # no line per file
+    assert "4 file(s) include headers with syntax errors under libclang" in out
+    lines = out.splitlines()
+    odd = next(i for i, line in enumerate(lines) if line.endswith("  `inc/odd.h`:1 in 3"))
+    worse = next(i for i, line in enumerate(lines) if line.endswith("  `inc/worse.h`:1 in 1"))
+    assert odd < worse  # most files first; w.c's first error is in worse.h, so it counts there
+    res = _cli(*args, "--root", str(tmp_path), "-v")
+    assert res.output.count("[header-syntax-error]") == 4
+
+
+def test_a_fallback_drops_libclangs_header_errors(tmp_path):
+    # `gen.h` is generated (a stand-in), and its macro missing breaks the file and the header alike: the
+    # file goes to tree-sitter with one problem, the missing header; the header's errors are its effect.
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "inc/uses.h": '#include "gen.h"\nint GEN_ATTR helper(void);\n',
+            "src/m.c": '#include "uses.h"\nstatic int GEN_ATTR n;\nint bump(void) { return ++n; }\n',
+        },
+    )
+    unit = _analyse(tmp_path, "src/m.c", FlagSettings(include_dirs=[str(tmp_path / "inc")], roots=[tmp_path]))
+    assert unit.frontend == "treesitter"
+    assert [p.code for p in unit.problems] == ["missing-header"], unit.problems
+
+
 # -- language
 
 

@@ -22,12 +22,13 @@ from .catalogue import Catalogue
 from .cliopts import config_option_list, overrides, show_options
 from .config import Config, ConfigError, find_config, load_config
 from .engine import matches
+from .frontends.pythonheaders import TARGETS
 from .names import display
 from .report.outputs import FORMATS, STATISTICS_FORMATS, ReportSpec, ReportSpecError
 from .report.text import Style
 from .safeio import write_atomic
 from .terminal import use_colour
-from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Limits
+from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_PARSE_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
 # Problems that explain rather than warn: on stderr only with -v (always in JSON and SARIF).
 VERBOSE_ONLY = {"program-only", "build-file", "not-built", "frozen-container"}
@@ -69,7 +70,14 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "--python-include",
             multiple=True,
             type=click.Path(file_okay=False, path_type=Path),
-            help="Python headers to parse against (default: the running interpreter's).",
+            help="Python headers to parse against (default: those of --target-version, else of a python3.14t "
+            "or python3.13t on PATH, else the running interpreter's; --show-settings says which).",
+        ),
+        click.option(
+            "--target-version",
+            type=click.Choice(TARGETS),
+            help="The Python the extension is built for (t: free-threaded): parse against the headers of "
+            "pythonX.Y[t] on PATH (never run). Default: the configuration's `target-version`.",
         ),
         click.option(
             "--root",
@@ -104,6 +112,15 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             default=DEFAULT_TIME_LIMIT,
             show_default=True,
             help="Seconds one file may take to analyse; past it the file is a `limit` error (0: no limit).",
+        ),
+        click.option(
+            "--parse-timeout",
+            "parse_limit",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="CPU seconds libclang may take on one C/C++ file before the file goes to tree-sitter instead "
+            f"(a `parse-time-limit` problem, not an error; 0: no such limit). Default: the configuration's "
+            f"`parse-timeout`, else {DEFAULT_PARSE_LIMIT:g}.",
         ),
         click.option(
             "--memory-limit",
@@ -177,6 +194,7 @@ def _options(
         include_dirs=list(kw["includes"]),
         defines=list(kw["defines"]),
         python_include=[str(p) for p in kw["python_include"]] or None,
+        target_version=kw["target_version"] or "",
         compile_commands=kw["compile_commands"],
         root=kw["root"],
         config=config,
@@ -189,6 +207,7 @@ def _options(
         cache=not kw["no_cache"],
         cache_dir=kw["cache_dir"],
         limits=Limits(kw["time_limit"], kw["memory_limit"]),
+        parse_limit=kw["parse_limit"],
         include_vendored=kw["include_vendored"],
         include_unbuilt=kw["include_unbuilt"],
         verbose=kw["verbose"],
@@ -262,7 +281,7 @@ def _report_problems(result: Any, kw: dict[str, Any], style: Any, causes_here: b
             continue
         click.echo(text_report.problem_line(p, style), err=True, color=style.colour)
     if causes_here and not kw["quiet"]:
-        for line in cause_lines(result.problems, result.files):
+        for line in cause_lines(result.problems, result.files, str(result.root)):
             click.echo(line, err=True)
     if kw["verbose"]:
         from .frontends.availability import describe

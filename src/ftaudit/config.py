@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue import Catalogue
+from .frontends.pythonheaders import TARGETS
 from .pathfilter import DEFAULT_EXCLUDES, Patterns, compile_patterns
 from .safeio import UnsafeFileError, read_regular, within
+from .workers import DEFAULT_PARSE_LIMIT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,6 +36,7 @@ class ConfigError(Exception):
 KINDS = {
     "string": "string",
     "bool": "boolean",
+    "number": "number (>= 0)",
     "list": "list of strings",
     "table": "table of strings",
     "list-table": "table of lists of strings",
@@ -81,6 +84,25 @@ KEYS: tuple[Key, ...] = (
         '"auto"',
         ("auto", "clang", "treesitter"),
         default="auto",
+    ),
+    Key(
+        "target-version",
+        "string",
+        "The Python the extension is built for (`t`: free-threaded): libclang parses against the headers "
+        "of `pythonX.Y[t]` found on PATH (by its installation's layout; it is never run), with "
+        "`Py_GIL_DISABLED` defined when they are free-threaded. Unset: `python3.14t`, then `python3.13t`, "
+        "else the running interpreter's headers. `--python-include` overrides both.",
+        '"3.14t"',
+        TARGETS,
+    ),
+    Key(
+        "parse-timeout",
+        "number",
+        "CPU seconds libclang may take on one C/C++ file (frontend `auto`) before it is stopped and the file "
+        "analysed with tree-sitter instead, a `parse-time-limit` problem (0: no such limit; `--timeout` "
+        "still bounds every file). `--parse-timeout` overrides it.",
+        "90",
+        default=DEFAULT_PARSE_LIMIT,
     ),
     Key(
         "ignore",
@@ -352,6 +374,9 @@ def _typed(key: Key, value: Any) -> tuple[bool, str]:
         return isinstance(value, list) and all(isinstance(v, str) for v in value), "a list of strings"
     if key.kind == "bool":
         return isinstance(value, bool), "true or false"
+    if key.kind == "number":
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return number and value >= 0, "a number, 0 or more"
     if key.kind == "list-table":
         ok = isinstance(value, dict) and all(
             isinstance(v, list) and all(isinstance(r, str) for r in v) for v in value.values()

@@ -110,6 +110,8 @@ def _default(value: object) -> str:
         return "unset"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if isinstance(value, (int, float)):
+        return f"`{value:g}`"
     if isinstance(value, str):
         return f'`"{value}"`'
     if isinstance(value, list):

@@ -27,7 +27,7 @@ from .facts import Problem
 from .findings import Finding
 from .fingerprint import with_fingerprints
 from .frontends import availability as frontend_availability
-from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database
+from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings, find_compile_database, header_facts
 from .lockscope import with_held_locks
 from .membership import Module, modules
 from .pathfilter import PathFilter, Patterns, compile_patterns
@@ -46,6 +46,7 @@ class ScanOptions:
     include_dirs: list[str] = field(default_factory=list)
     defines: list[str] = field(default_factory=list)
     python_include: list[str] | None = None
+    target_version: str = ""  # "3.14t"...; "" = the configuration's `target-version`, else any
     compile_commands: Path | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
     root: Path | None = None
@@ -59,6 +60,7 @@ class ScanOptions:
     cache: bool = False  # reuse facts of unchanged files from the cache (cache.py)
     cache_dir: Path | None = None  # None: the root's folder in the user's cache directory (cachedirs.py)
     limits: Limits = field(default_factory=Limits)  # per-file time, per-worker memory
+    parse_limit: float | None = None  # seconds of libclang per file; None: the configuration's `parse-timeout`
     verbose: bool = False  # also report the compile-database options the allowlist dropped
     include_vendored: bool = False  # judge third-party and generated code too (vendored.py)
     include_unbuilt: bool = False  # judge files no built extension module contains too (built.py)
@@ -79,6 +81,7 @@ class ScanResult:
     set_aside: list[SetAside] = field(default_factory=list)  # findings in vendored code, per directory
     frontend: str = ""  # the C/C++ frontend choice in effect: auto, clang or treesitter
     modules: list[Module] = field(default_factory=list)  # extension modules and their files (membership.py)
+    headers: dict[str, Any] = field(default_factory=dict)  # where C/C++ headers came from (flags.header_facts)
 
     @property
     def counted(self) -> list[Finding]:
@@ -193,6 +196,7 @@ def prepare(opts: ScanOptions) -> Prepared:
         opts.python_include,
         db,
         opts.paths,
+        target_version=opts.target_version or config.get("target-version") or "",
     )
     return Prepared(
         config,
@@ -237,7 +241,9 @@ def scan(opts: ScanOptions) -> ScanResult:
         if unavailable is not None:
             problems.append(unavailable)
             setup_errors += unavailable.level == "error"
-    settings = Settings(cat, prep.flags, choice, config.cython_directives(), opts.max_bytes, opts.limits)
+    parse_limit = opts.parse_limit if opts.parse_limit is not None else float(config.get("parse-timeout"))
+    limits = replace(opts.limits, parse=parse_limit)
+    settings = Settings(cat, prep.flags, choice, config.cython_directives(), opts.max_bytes, limits)
     vendoring = Vendoring(
         vendoring_root(root, opts.paths),
         config.list("vendored"),
@@ -309,6 +315,7 @@ def scan(opts: ScanOptions) -> ScanResult:
         set_aside(findings),
         choice,
         [_relocate_module(m, root) for m in modules],
+        header_facts(prep.flags) if choice != "treesitter" and any(r.language in ("c", "cpp") for r in records) else {},
     )
 
 

@@ -27,6 +27,8 @@ def _property(key: Key) -> dict[str, Any]:
         prop |= {"type": "array", "items": items}
     elif key.kind == "bool":
         prop["type"] = "boolean"
+    elif key.kind == "number":
+        prop |= {"type": "number", "minimum": 0}
     elif key.kind == "table":
         values = {"type": "string", "enum": list(key.choices)} if key.choices else string
         prop |= {"type": "object", "additionalProperties": values}

@@ -40,6 +40,7 @@ def settings(prep: Prepared, opts: ScanOptions) -> dict[str, Any]:
         "paths": [str(p) for p in opts.paths],
         "frontend": {"choice": prep.frontend, "installed": frontend_availability()},
         "python-include": list(flags.python_dirs),
+        "python-headers": flags.python_headers.describe(),
         "other-include": list(flags.external_dirs),
         "include-dirs": list(flags.include_dirs),
         "tree-include-dirs": list(flags.tree_dirs),

@@ -15,7 +15,6 @@ import os
 import re
 import shlex
 import stat
-import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,6 +25,7 @@ from ..safeio import read_regular, within
 from .allowlist import clean_args
 from .headerindex import HeaderIndex
 from .includes import clang_resource_include
+from .pythonheaders import PythonHeaders, find_python_headers
 
 SHIM = Path(__file__).resolve().parent / "clang" / "shim" / "ftaudit_shim.h"
 # C++ by its text: a namespace, a template, a class, `std::`, or an include of a C++ standard header
@@ -39,16 +39,6 @@ _CXX_HINT = re.compile(
 _PY_HINT = re.compile(r"\bPy[A-Z_a-z]|Python\.h|PYBIND11_|NB_MODULE|\bpybind11\b|\bnanobind\b")
 _INCLUDE_DIR_NAMES = {"include", "includes", "inc", "src"}
 COMPILE_DB_MAX_BYTES = 64 << 20  # numpy's is a few MB
-
-
-def python_include_dirs() -> list[str]:
-    """The running interpreter's C headers (include and platinclude)."""
-    dirs: list[str] = []
-    for key in ("include", "platinclude"):
-        d = sysconfig.get_paths().get(key)
-        if d and os.path.isfile(os.path.join(d, "Python.h")) and d not in dirs:
-            dirs.append(d)
-    return dirs
 
 
 def numpy_include_dir() -> str | None:
@@ -322,10 +312,16 @@ class FlagSettings:
     # An empty in-memory stand-in for each quoted include found nowhere (includes.py); off: such a
     # file goes to tree-sitter without a libclang parse (measured in docs/architecture.md).
     standins: bool = True
+    target_version: str = ""  # the Python to analyse for ("3.14t"), "" for any (pythonheaders.py)
+
+    @cached_property
+    def python_headers(self) -> PythonHeaders:
+        """The Python headers parsed against and where they come from (pythonheaders.py)."""
+        return find_python_headers(self.python_include, self.target_version, self.roots)
 
     @cached_property
     def python_dirs(self) -> list[str]:
-        return self.python_include if self.python_include is not None else python_include_dirs()
+        return list(self.python_headers.dirs)
 
     @cached_property
     def tree_dirs(self) -> list[str]:
@@ -373,6 +369,8 @@ class FlagSettings:
             args += [f"-I{os.path.abspath(path.parent)}"] + [f"-I{d}" for d in self.tree_dirs]
             args += [a for d in self.external_dirs for a in ("-isystem", d)]
         if self.python_dirs and uses_python(text):
+            if self.python_headers.free_threaded:  # as the build defines it (Windows' pyconfig.h does not)
+                args.append("-DPy_GIL_DISABLED=1")
             args += ["-include", str(SHIM)]
         return args
 
@@ -387,6 +385,7 @@ def header_facts(flags: FlagSettings) -> dict[str, Any]:
     index = flags.header_index
     return {
         "python-include": list(flags.python_dirs),
+        "python-headers": flags.python_headers.describe(),
         "binding-include": list(flags.external_dirs),
         "tree-include": list(flags.tree_dirs),
         "include-dirs": list(flags.include_dirs),

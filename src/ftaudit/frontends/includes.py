@@ -93,6 +93,29 @@ def stand_in_problem(path: str, missing: list[str], line: int | None, hints: dic
     )
 
 
+_HEADER_SYNTAX = re.compile(r"(\d+) syntax error\(s\) in included headers, first at `([^`]+)`:(\d+): ")
+
+
+def header_syntax_problem(path: str, count: int, header: str, line: int, error: str, at: int | None) -> Problem:
+    """`count` errors libclang reported in project headers `path` includes, the first `error` at
+    `header`:`line`; `at`: the line of `path`'s include that reached that header."""
+    return Problem(
+        path,
+        "warning",
+        "header-syntax-error",
+        f"{count} syntax error(s) in included headers, first at `{header}`:{line}: {error}; "
+        "declarations from that header may be missing",
+        at,
+    )
+
+
+def header_of_syntax_problem(problem: Problem) -> tuple[str, int] | None:
+    """(header, line) of the first error a `header-syntax-error` problem names (the inverse of
+    `header_syntax_problem`); None for any other problem."""
+    m = _HEADER_SYNTAX.match(problem.message) if problem.code == "header-syntax-error" else None
+    return (m.group(2), int(m.group(3))) if m else None
+
+
 def headers_named(problem: Problem) -> list[tuple[str, str]]:
     """(name, hint) of each header a `missing-header` or `stand-in-header` problem names (the inverse
     of the two functions above); [] for any other problem."""

@@ -9,20 +9,23 @@ build`...") come from the problems' own wording (`includes.headers_named`), whic
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable
 
 from ..analyse import FileRecord
 from ..facts import Problem
-from ..frontends.includes import headers_named
-from ..names import clean
+from ..frontends.includes import header_of_syntax_problem, headers_named
+from ..names import clean, display
 
-GROUPED = frozenset({"missing-header", "stand-in-header", "syntax-error"})  # per-file lines only with -v
+# Per-file lines only with -v:
+GROUPED = frozenset({"missing-header", "stand-in-header", "syntax-error", "parse-time-limit", "header-syntax-error"})
 MAX_HEADERS = 12
 
 
-def cause_lines(problems: Iterable[Problem], files: Iterable[FileRecord]) -> list[str]:
-    """The summary block (no lines when no problem of GROUPED is among `problems`)."""
+def cause_lines(problems: Iterable[Problem], files: Iterable[FileRecord], root: str = "") -> list[str]:
+    """The summary block (no lines when no problem of GROUPED is among `problems`); header paths are
+    shown relative to `root` (the report's root) when inside it."""
     problems = list(problems)
     frontend = {r.path: r.frontend for r in files}
     out: list[str] = []
@@ -35,7 +38,52 @@ def cause_lines(problems: Iterable[Problem], files: Iterable[FileRecord]) -> lis
             + (f" ({fallback} analysed with tree-sitter instead)" if fallback else "")
             + "; -v lists each file"
         )
+    out += _header_syntax_lines([p for p in problems if p.code == "header-syntax-error"], root or os.getcwd())
+    slow = sorted({p.path for p in problems if p.code == "parse-time-limit"})
+    if slow:
+        out.append(
+            f"{len(slow)} file(s) analysed with tree-sitter instead of libclang: libclang was stopped at the parse "
+            "time limit (--parse-timeout; often headers it cannot find, as -I or --compile-commands would give it)"
+            "; -v lists each file"
+        )
     return out
+
+
+def _header_syntax_lines(problems: list[Problem], root: str) -> list[str]:
+    """One line per header libclang found syntax errors in (the first error of each file's problem),
+    with how many scanned files reached it, most first."""
+    files: dict[str, set[str]] = {}
+    first: dict[str, int] = {}
+    for p in problems:
+        where = header_of_syntax_problem(p)
+        if where is None:
+            continue
+        header, line = where
+        files.setdefault(header, set()).add(p.path)
+        first[header] = min(first.get(header, line), line)
+    if not files:
+        return []
+    paths = {path for where in files.values() for path in where}
+    out = [
+        f"{len(paths)} file(s) include headers with syntax errors under libclang (declarations after the error "
+        "may be missing; -v lists each file):"
+    ]
+    ranked = sorted(files.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    for header, where in ranked[:MAX_HEADERS]:
+        out.append(f"  `{display(_relative(header, root))}`:{first[header]} in {len(where)}")
+    if len(ranked) > MAX_HEADERS:
+        rest = {path for _, where in ranked[MAX_HEADERS:] for path in where}
+        out.append(f"  {len(ranked) - MAX_HEADERS} more header(s), in {len(rest)} file(s)")
+    return out
+
+
+def _relative(path: str, root: str) -> str:
+    """`path` relative to `root` when it is inside it (libclang names headers absolutely)."""
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:  # another drive
+        return path
+    return path if rel.startswith("..") else rel
 
 
 def _header_lines(problems: list[Problem], frontend: dict[str, str]) -> list[str]:

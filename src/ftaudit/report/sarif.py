@@ -173,6 +173,8 @@ def build(result: ScanResult, catalogue: Catalogue, category: str | None = None)
     run["columnKind"] = "utf16CodeUnits"
     run["originalUriBaseIds"] = {SRCROOT: {"uri": result.root.as_uri() + "/"}}
     run["invocations"] = [invocation]
+    if result.headers:  # which Python and project headers libclang parsed against (flags.header_facts)
+        run["properties"] = {"ftaudit.headers": result.headers}
     run["results"] = [_result(f, index[f.rule], catalogue, columns) for f in result.findings]
     # Which frontend analysed each file (libclang, tree-sitter, Cython), or why it was skipped.
     run["artifacts"] = [

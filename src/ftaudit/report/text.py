@@ -153,7 +153,7 @@ def render(
     out += _by_rule(counted, catalogue, style)
     out += _by_directory(counted, style)
     out += _set_aside(result)
-    causes = cause_lines(result.problems, result.files)
+    causes = cause_lines(result.problems, result.files, str(result.root))
     if causes:
         out += ["", *causes]
     out.append(summary(result))

@@ -16,7 +16,7 @@ from ...discover import SourceFile
 from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
 from ..flags import SHIM, FlagSettings, is_cxx
-from ..includes import HeaderPlan, missing_header_problem, stand_in_problem
+from ..includes import HeaderPlan, header_syntax_problem, missing_header_problem, stand_in_problem
 from ..modules import module_decls
 from ..textscan import Assertions, blank_comments_and_strings, macro_uses, member_object_fields
 from .types import TypeJudge, bare_type_name
@@ -183,17 +183,9 @@ class ClangFrontend:
             # An error that breaks this file's own parse (an unclosed brace) also shows in this file, as
             # a syntax-error above; one that stays in the header leaves the file's analysis whole.
             d = in_headers[0]
-            where = f"{d.location.file.name}:{d.location.line}"
-            problems.append(
-                Problem(
-                    path,
-                    "warning",
-                    "header-syntax-error",
-                    f"{len(in_headers)} syntax error(s) in included headers, first at {where}: {d.spelling}; "
-                    "declarations from that header may be missing",
-                    _include_line(tu, name, d.location.file.name),
-                )
-            )
+            header = d.location.file.name
+            at = _include_line(tu, name, header)
+            problems.append(header_syntax_problem(path, len(in_headers), header, d.location.line, d.spelling, at))
         return problems
 
     def _module_decls(self, unit: Unit, module_vars: list[ci.Cursor], src: Source) -> list[ModuleDecl]:
