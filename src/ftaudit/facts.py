@@ -347,6 +347,16 @@ class Function:
 LOOP_REGION = -1
 
 
+def exclusive_regions(fn: Function, a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Do the region paths `a` and `b` (outermost first, as Call.regions) of `fn` part in two arms of one
+    if/else, so that never both run?"""
+    for ra, rb in zip(a, b, strict=False):
+        if ra != rb:
+            ga, gb = fn.regions.get(ra, LOOP_REGION), fn.regions.get(rb, LOOP_REGION)
+            return ga == gb and ga != LOOP_REGION
+    return False
+
+
 class DeclKind(str, Enum):
     MULTI_PHASE = "multi-phase"  # PyModuleDef with m_slots (PyModuleDef_Init)
     SINGLE_PHASE = "single-phase"  # PyModuleDef used by PyModule_Create

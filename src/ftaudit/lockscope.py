@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .callgraph import CallGraph, Key, own_key
-from .facts import Access, Call, Function, Lock, LockKind, Problem, Span, Unit
+from .facts import Access, Call, Function, Lock, LockKind, Problem, Span, Unit, exclusive_regions
 
 Pos = tuple[int, int]
 _MUTEX_LIKE = (LockKind.MUTEX, LockKind.ONCE)
@@ -79,15 +79,6 @@ def _renamed(lock: Lock, callee: Function, call: Call) -> Lock:
         return path
 
     return Lock(lock.kind, rename(lock.key), tuple(rename(o) for o in lock.objects))
-
-
-def _exclusive(fn: Function, a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    """Do the region paths `a` and `b` part in two arms of one if/else (never both run)?"""
-    for ra, rb in zip(a, b, strict=False):
-        if ra != rb:
-            ga, gb = fn.regions.get(ra, -1), fn.regions.get(rb, -1)
-            return ga == gb and ga != -1
-    return False
 
 
 class LockScope:
@@ -136,7 +127,7 @@ class LockScope:
                 continue
             if regions is None and a.regions:
                 continue  # a fact of unknown branch after a conditional acquire: not judged held
-            if regions is not None and _exclusive(fn, a.regions, regions):
+            if regions is not None and exclusive_regions(fn, a.regions, regions):
                 continue
             released = False
             for r in events:

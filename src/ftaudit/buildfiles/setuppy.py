@@ -24,7 +24,8 @@ UNKNOWN = _Unknown()
 Value = str | list["Value"] | _Unknown
 
 
-def _call_name(func: ast.expr) -> str:
+def call_name(func: ast.expr) -> str:
+    """The name a call's function is written with (`Extension`, `setuptools.Extension` -> `Extension`)."""
     if isinstance(func, ast.Name):
         return func.id
     if isinstance(func, ast.Attribute):
@@ -55,7 +56,7 @@ def _evaluate(node: ast.expr, env: dict[str, Value], depth: int = 0) -> Value:
         if isinstance(left, str) and isinstance(right, str):
             return left + right
         return UNKNOWN
-    if isinstance(node, ast.Call) and _call_name(node.func) == "join" and not node.keywords:
+    if isinstance(node, ast.Call) and call_name(node.func) == "join" and not node.keywords:
         parts = [_evaluate(a, env, depth + 1) for a in node.args]
         if parts and all(isinstance(p, str) for p in parts):
             return os.path.join(*parts)  # type: ignore[arg-type]
@@ -94,7 +95,7 @@ def targets(text: str, path: str) -> list[BuildTarget]:
     base = os.path.dirname(path)
     out = []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or _call_name(node.func) not in EXTENSION_CALLS:
+        if not isinstance(node, ast.Call) or call_name(node.func) not in EXTENSION_CALLS:
             continue
         kw = {k.arg: k.value for k in node.keywords if k.arg}
         name_node = node.args[0] if node.args else kw.get("name")

@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 
 from . import BuildTarget, source_path
+from .setuppy import call_name as _call_name
 
 # Calls that change a list in place: a source list named before them is not all it will hold.
 _MUTATORS = frozenset({"append", "extend", "insert", "__iadd__"})
@@ -62,14 +63,6 @@ def _cmake(text: str, path: str, found: int) -> list[str]:
         word = m.group(1).split("(")[0].strip()
         out.append(f"{os.path.basename(path)}:{line}: {word}() may add sources to a module")
     return out
-
-
-def _call_name(func: ast.expr) -> str:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
 
 
 def _setup_py(text: str, path: str, targets: Sequence[BuildTarget]) -> list[str]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from ..callgraph import CallGraph, Key, own_key
 from ..catalogue import Catalogue
 from ..engine import Context
-from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Call, Function, OriginKind, Span, Unit
+from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Call, Function, OriginKind, Span, Unit, exclusive_regions
 from ._protection import Point, Privacy, reaching
 from ._roles import ProjectRoles, Role
 
@@ -122,20 +122,16 @@ def published(fn: Function, cat: Catalogue, name: str, since: tuple[Span, tuple[
     since_regions = since[1] if since is not None else ()
     for e in _events(fn, aliases_of(fn, name), cat):
         here = (e.span.line, e.span.col)
-        if here < start or _exclusive(fn, e.regions, use_regions) or _exclusive(fn, e.regions, since_regions):
+        if (
+            here < start
+            or exclusive_regions(fn, e.regions, use_regions)
+            or exclusive_regions(fn, e.regions, since_regions)
+        ):
             continue
         # The use's own statement may publish it first (`x.f = keep(x)`: the value is evaluated first).
         same_statement = e.span.line == use_span.line and e.span != use_span
         if here < use or same_statement or _loop_around(fn, e.regions, use_regions, since_regions):
             return True
-    return False
-
-
-def _exclusive(fn: Function, a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    for ra, rb in zip(a, b, strict=False):
-        if ra != rb:
-            ga, gb = fn.regions.get(ra, LOOP_REGION), fn.regions.get(rb, LOOP_REGION)
-            return ga == gb and ga != LOOP_REGION
     return False
 
 

@@ -6,7 +6,7 @@ Every FT2 rule asks the same two questions, so they are answered once here.
 from __future__ import annotations
 
 from ..catalogue import Catalogue
-from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Function, Lock, OriginKind, Span
+from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Function, Lock, OriginKind, Span, exclusive_regions
 from ..lockscope import holds_mutex
 
 _MAX_DEPTH = 8
@@ -32,7 +32,7 @@ def reaching(fn: Function, name: str, at: Point | None) -> tuple[list[Assignment
     before: list[Assignment] = []
     around: list[Assignment] = []  # after the use, reaching it round a loop
     for d in defs:
-        if _exclusive(fn, d.regions, regions):
+        if exclusive_regions(fn, d.regions, regions):
             continue
         assert d.span is not None
         if (d.span.end_line, d.span.end_col) <= use:
@@ -44,15 +44,6 @@ def reaching(fn: Function, name: str, at: Point | None) -> tuple[list[Assignment
         if regions[: len(before[i].regions)] == before[i].regions:  # on every path to the use
             return before[i:] + around, False
     return before + around, True
-
-
-def _exclusive(fn: Function, a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    """Do the region paths `a` and `b` part in two arms of one if/else?"""
-    for ra, rb in zip(a, b, strict=False):
-        if ra != rb:
-            ga, gb = fn.regions.get(ra, LOOP_REGION), fn.regions.get(rb, LOOP_REGION)
-            return ga == gb and ga != LOOP_REGION
-    return False
 
 
 def _in_common_loop(fn: Function, a: tuple[int, ...], b: tuple[int, ...]) -> bool:

@@ -16,17 +16,8 @@ from clang import cindex as ci
 
 from ...facts import Flow, FlowKind
 from ..memory import Origin, pointer_flows, use_of_call_arg
-from .walker import K, callee_name, span_of, strip_casts
+from .walker import CASTS, K, callee_name, span_of, strip_casts
 
-_THROUGH = {
-    K.UNEXPOSED_EXPR,
-    K.PAREN_EXPR,
-    K.CSTYLE_CAST_EXPR,
-    K.CXX_STATIC_CAST_EXPR,
-    K.CXX_REINTERPRET_CAST_EXPR,
-    K.CXX_CONST_CAST_EXPR,
-    K.CXX_FUNCTIONAL_CAST_EXPR,
-}
 # Uses that read through the pointer or test it: the value goes nowhere.
 _READS = {
     K.ARRAY_SUBSCRIPT_EXPR,
@@ -119,7 +110,7 @@ class _Flows:
         for i in range(len(parents) - 1, -1, -1):
             p = parents[i]
             k = p.kind
-            if k in _THROUGH:
+            if k in CASTS:
                 node = p
                 continue
             if k == K.BINARY_OPERATOR:

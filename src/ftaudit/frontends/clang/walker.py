@@ -62,7 +62,7 @@ FUNCTION_KINDS = {
     K.FUNCTION_TEMPLATE,
     K.CONVERSION_FUNCTION,
 }
-_CASTS = {
+CASTS = {
     K.UNEXPOSED_EXPR,
     K.PAREN_EXPR,
     K.CSTYLE_CAST_EXPR,
@@ -71,7 +71,7 @@ _CASTS = {
     K.CXX_CONST_CAST_EXPR,
     K.CXX_FUNCTIONAL_CAST_EXPR,
 }
-_TRANSPARENT = _CASTS | {K.UNARY_OPERATOR}  # for reduce_arg: `&x` and `*p` name x and p
+_TRANSPARENT = CASTS | {K.UNARY_OPERATOR}  # for reduce_arg: `&x` and `*p` name x and p
 _LOOPS = {K.FOR_STMT, K.WHILE_STMT, K.DO_STMT, K.CXX_FOR_RANGE_STMT}
 _COMPARE = {
     ci.BinaryOperator.EQ: "==",
@@ -161,7 +161,7 @@ def unary_kind(c: ci.Cursor) -> int:
 def strip_casts(c: ci.Cursor) -> ci.Cursor:
     """The expression under implicit conversions, casts and parentheses."""
     for _ in range(32):
-        if c.kind not in _CASTS:
+        if c.kind not in CASTS:
             break
         kids = [ch for ch in c.get_children() if ch.kind != K.TYPE_REF]
         if not kids:
@@ -816,7 +816,7 @@ class FunctionWalker(Recorder):
             if c.kind == K.CALL_EXPR:
                 self.dest_hint[(c.location.line, c.location.column)] = self.ctx.judge.points_to_object(dest)
                 return
-            if c.kind not in _CASTS:
+            if c.kind not in CASTS:
                 return
             if c.kind in (K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR, K.CXX_REINTERPRET_CAST_EXPR):
                 dest = c.type
