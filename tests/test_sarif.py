@@ -132,3 +132,53 @@ def test_cython_code_point_columns_convert_too(tmp_path):
     # `y`: code point 10 (Cython), byte 13 (C); UTF-16 column 11 for both; past the end stays past it.
     assert cols.span("m.pyx", Span(1, 10, 1, 12)) == Span(1, 11, 1, 13)
     assert cols.span("m.c", Span(1, 13, 1, 15)) == Span(1, 11, 1, 13)
+
+
+def _apply_sarif_fixes(doc: dict, root: Path) -> dict[str, str]:
+    """Every file the run's `fixes` touch, with their replacements applied (UTF-16 offsets; ASCII here)."""
+    texts: dict[str, str] = {}
+    reps: dict[str, list[tuple[int, int, str]]] = {}
+    for res in doc["runs"][0]["results"]:
+        for fix in res.get("fixes", []):
+            for change in fix["artifactChanges"]:
+                uri = change["artifactLocation"]["uri"]
+                texts.setdefault(uri, (root / uri).read_text())
+                for r in change["replacements"]:
+                    region = r["deletedRegion"]
+                    reps.setdefault(uri, []).append(
+                        (region["charOffset"], region["charLength"], r["insertedContent"]["text"])
+                    )
+    for uri, edits in reps.items():
+        for offset, length, text in sorted(edits, reverse=True):
+            texts[uri] = texts[uri][:offset] + text + texts[uri][offset + length :]
+    return texts
+
+
+def test_results_carry_the_fixes_scan_fix_would_make(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from test_fix import BLOCKED, MULTI
+    from test_fix_buffers import ESCAPES, SAFE
+
+    from ftaudit.cli import main
+
+    files = {"multi.c": MULTI, "blocked.c": BLOCKED, "buf.c": SAFE, "escapes.c": ESCAPES}
+    for tree in ("report", "fixed"):
+        (tmp_path / tree).mkdir()
+        for name, text in files.items():
+            (tmp_path / tree / name).write_text(text)
+    report = tmp_path / "report"
+    res = CliRunner().invoke(main, ["scan", str(report), "--format", "sarif", "--root", str(report), "--no-cache"])
+    doc = json.loads(res.output)
+    _validate(doc)
+    with_fixes = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for r in
+                  doc["runs"][0]["results"] if r.get("fixes")}  # fmt: skip
+    assert with_fixes == {("FT401", "multi.c"), ("FT206", "buf.c")}  # not the blocked module, not escaping buffers
+    assert any(r["ruleId"] == "FT206" and r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] ==
+               "escapes.c" for r in doc["runs"][0]["results"])  # fmt: skip
+    fixed = tmp_path / "fixed"
+    CliRunner().invoke(main, ["scan", str(fixed), "--fix", "--root", str(fixed), "--no-cache"])
+    applied = _apply_sarif_fixes(doc, report)
+    assert set(applied) == {"multi.c", "buf.c"}
+    for uri, text in applied.items():
+        assert text == (fixed / uri).read_text(), uri  # the SARIF edit is exactly the --fix edit
+        assert text != files[uri]

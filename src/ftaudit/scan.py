@@ -82,6 +82,7 @@ class ScanResult:
     frontend: str = ""  # the C/C++ frontend choice in effect: auto, clang or treesitter
     modules: list[Module] = field(default_factory=list)  # extension modules and their files (membership.py)
     headers: dict[str, Any] = field(default_factory=dict)  # where C/C++ headers came from (flags.header_facts)
+    paths: list[Path] = field(default_factory=list)  # the scanned paths as given (edits stay inside them)
 
     @property
     def counted(self) -> list[Finding]:
@@ -316,6 +317,7 @@ def scan(opts: ScanOptions) -> ScanResult:
         choice,
         [_relocate_module(m, root) for m in modules],
         header_facts(prep.flags) if choice != "treesitter" and any(r.language in ("c", "cpp") for r in records) else {},
+        list(opts.paths),
     )
 
 

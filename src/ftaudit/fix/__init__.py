@@ -57,6 +57,9 @@ class FixPlan:
     fixed: list[Finding] = field(default_factory=list)
     buffers: list[Finding] = field(default_factory=list)  # the FT206 findings whose buffer was switched
     edits: dict[str, list[Edit]] = field(default_factory=dict)  # shown path -> every edit of it
+    # id() of each finding in `fixed` -> the edits that fix it, with their file (shown path) and its text
+    # as read: what a SARIF result's `fixes` says (report/sarif.py).
+    changes: dict[int, list[tuple[str, FileText, Edit]]] = field(default_factory=dict)
 
     def diff(self) -> str:
         """Every edit as one unified diff, files in path order."""
@@ -124,7 +127,10 @@ def plan(result: ScanResult, roots: list[Path]) -> FixPlan:
         out.files[shown] = (texts[shown], trial)
         out.declared.append(m)
         here = os.path.normpath(m.path)
-        out.fixed += [f for f in result.findings if f.rule in DECLARATION_RULES and os.path.normpath(f.path) == here]
+        for f in result.findings:
+            if f.rule in DECLARATION_RULES and os.path.normpath(f.path) == here:
+                out.fixed.append(f)
+                out.changes[id(f)] = [(shown, texts[shown], e) for e in edits]
     _buffers(result, roots, out, texts)
     return out
 
@@ -151,6 +157,7 @@ def _buffers(result: ScanResult, roots: list[Path], out: FixPlan, texts: dict[st
         out.files[f.path] = (ft, trial)
         out.fixed.append(f)
         out.buffers.append(f)
+        out.changes[id(f)] = [(f.path, ft, e) for e in new]
 
 
 def write(p: FixPlan) -> list[Refusal]:

@@ -176,12 +176,65 @@ def build(result: ScanResult, catalogue: Catalogue, category: str | None = None)
     if result.headers:  # which Python and project headers libclang parsed against (flags.header_facts)
         run["properties"] = {"ftaudit.headers": result.headers}
     run["results"] = [_result(f, index[f.rule], catalogue, columns) for f in result.findings]
+    for res, fixes in zip(run["results"], _fixes(result), strict=True):
+        if fixes:
+            res["fixes"] = fixes
     # Which frontend analysed each file (libclang, tree-sitter, Cython), or why it was skipped.
     run["artifacts"] = [
         {"location": _artifact(rec.path), "properties": {"frontend": rec.frontend, "language": rec.language}}
         for rec in result.files
     ]
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+_FIXABLE = ("FT206", "FT401", "FT402", "FT403", "FT404")
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _fixes(result: ScanResult) -> list[list[dict[str, Any]]]:
+    """Per finding of `result`, the SARIF `fixes` of the edit `ftaudit scan --fix` would make for it
+    (fix.plan: a declaration of a module ready to declare, an FT206 buffer that never leaves its
+    function), else []. Offsets are UTF-16 code units of the file as read (the run's columnKind)."""
+    none: list[list[dict[str, Any]]] = [[] for _ in result.findings]
+    if not any(f.rule in _FIXABLE for f in result.findings):
+        return none
+    from ..fix import plan  # fix builds on the scan result; imported only when a fix may exist
+
+    changes = plan(result, result.paths or [result.root]).changes
+    out = none
+    for i, f in enumerate(result.findings):
+        edits = changes.get(id(f))
+        if not edits:
+            continue
+        by_file: dict[str, list[dict[str, Any]]] = {}
+        for shown, ft, e in edits:
+            by_file.setdefault(shown, []).append(
+                {
+                    "deletedRegion": {
+                        "charOffset": _utf16(ft.text[: e.offset]),
+                        "charLength": _utf16(ft.text[e.offset : e.offset + e.length]),
+                    },
+                    "insertedContent": {"text": e.text},
+                }
+            )
+        what = (
+            "use the PyMem_* allocator for this buffer, its reallocations and frees"
+            if f.rule == "FT206"
+            else "declare free-threading support for this module (it has no hazard left)"
+        )
+        out[i] = [
+            {
+                "description": {"text": what},
+                "artifactChanges": [
+                    {"artifactLocation": _artifact(path), "replacements": reps}
+                    for path, reps in sorted(by_file.items())
+                ],
+            }
+        ]
+    return out
 
 
 def too_many_results(count: int) -> str:
