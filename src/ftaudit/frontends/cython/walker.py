@@ -705,10 +705,7 @@ class CythonWalker(Recorder):
         """(scope, key, path, static) of the container an expression names (ContainerMutation): a module
         global or `cdef` global (static), an attribute (field, by name: `self._map`, `lookup._class_mapping`),
         a parameter or a local; None for anything else (a call's result, a literal)."""
-        for _ in range(8):
-            if kind(n) not in ("TypecastNode", "CastNode") or getattr(n, "operand", None) is None:
-                break
-            n = n.operand
+        n = _uncast(n)
         k = kind(n)
         if k == "NameNode":
             name = n.name
@@ -802,8 +799,7 @@ class CythonWalker(Recorder):
         in_place = op != "=" and field_name in self.info.in_place_fields.get(klass, ())
         is_object = bool(fields[field_name]) and whole and not in_place
         is_pointer = field_name in self.info.pointer_fields.get(klass, ()) and whole
-        while kind(value) in ("TypecastNode", "CastNode"):
-            value = value.operand
+        value = _uncast(value)
         same = whole and kind(value) == "AttributeNode" and value.attribute == field_name
         write = FieldWrite(
             ".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer, self.regions, same
@@ -822,10 +818,7 @@ class CythonWalker(Recorder):
         """Record where the local `name` (assigned at `target`: a NameNode, or a declarator with a
         default) gets its value from. `self.__class__(...)` and `type(x)(...)` are recorded as calls of
         `__class__`: a new object of the class the function belongs to (or a subclass)."""
-        for _ in range(8):  # `d = <dict>thread_dict`: a cast keeps the object
-            if kind(value) != "TypecastNode" or getattr(value, "operand", None) is None:
-                break
-            value = value.operand
+        value = _uncast(value, ("TypecastNode",))  # `d = <dict>thread_dict`: a cast keeps the object
         k = kind(value)
         # Cython gives start positions only: the definition takes effect from the end of its line.
         where = span(target)
@@ -1153,12 +1146,18 @@ def _is_own_class(f: Node) -> bool:
     return False
 
 
+def _uncast(n: Node, casts: tuple[str, ...] = ("TypecastNode", "CastNode")) -> Node:
+    """`n` without the casts around it (`<dict>d`, `<object>p`: the same object), at most 8 deep."""
+    for _ in range(8):
+        if kind(n) not in casts or getattr(n, "operand", None) is None:
+            break
+        n = n.operand
+    return n
+
+
 def _stored_names(value: Node) -> list[str]:
     """The locals a stored value is, or holds directly: `x`, `<T>x`, `(x, y)`, `[x]`, `{k: x}`."""
-    for _ in range(8):
-        if kind(value) not in ("TypecastNode", "CastNode") or getattr(value, "operand", None) is None:
-            break
-        value = value.operand
+    value = _uncast(value)
     k = kind(value)
     if k == "NameNode":
         return [value.name]
