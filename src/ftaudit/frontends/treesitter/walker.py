@@ -735,11 +735,9 @@ class TsWalker(Recorder):
 
     def method_object(self, n: Node, name: str, obj: Node) -> None:
         base, path, others = self.lvalue(obj)
-        self.exprs(others)
+        self.exprs(others)  # with no base, `others` ends with what the lvalue stopped at: `obj` is not walked again
         var = self.static_named(base) if base is not None else None
         if var is None:
-            if base is None:
-                self.expr(obj)
             return
         kind = AccessKind.METHOD_WRITE if name in self.sv.mutating_members else AccessKind.READ
         self.access(var, kind, span(n), var.name + path[len(self.src.text(base)) :], name)
