@@ -151,6 +151,8 @@ class StaticsVocabulary:
     inserting_subscript: frozenset[str]
     assigning_macros: frozenset[str] = frozenset()
     releasing_calls: frozenset[str] = frozenset()  # free a buffer: a field passed to one owns its buffer (FT105)
+    # Same result on every call with the same constant arguments, nothing to give back (FT102).
+    idempotent_lookups: frozenset[str] = frozenset()
 
     def is_atomic_call(self, name: str) -> bool:
         return name.startswith(self.atomic_prefixes)
@@ -375,6 +377,7 @@ def load() -> Catalogue:
         inserting_subscript=frozenset(st["cxx"]["inserting-subscript"]),
         assigning_macros=frozenset(st["macros"]["assign-first-arg"]),
         releasing_calls=frozenset(st["fields"]["releasing-calls"]),
+        idempotent_lookups=frozenset(st["idempotent-lookups"]["functions"]),
     )
     return Catalogue(
         rules=dict(sorted(rules.items())),

@@ -176,6 +176,7 @@ class Recorder:
     gil_released: bool
 
     stored: set[str]  # statics this function wrote or passed by address so far
+    static_values: dict[Span, Assignment]  # what each plain `x = v` on a static stored (static_value)
     regions: tuple[int, ...] = ()  # the branch arms and loop bodies being walked, outermost first
     entry_locks: State = ()  # held on entry (a lock decorator's): not taken by the body
 
@@ -261,14 +262,26 @@ class Recorder:
                     del self.pending[i]
                     break
 
-    def lazy_init(self, key: str, check: Span, locks: State, branch: list[Access], calls: Sequence[Call] = ()) -> None:
+    def static_value(self, where: Span, value: Arg, args: tuple[Arg, ...]) -> None:
+        """`x = value` on a static `x` itself, at `where` (its write's span): what it stores, kept for the
+        lazy initialisation whose branch this write may be (LazyInit.value)."""
+        self.static_values[where] = origin(value, args, where, self.regions)
+
+    def lazy_init(
+        self, key: str, check: Span, locks: State, branch: list[Access], calls: Sequence[Call] | None = None
+    ) -> None:
         """A check of `key` whose guarded branch writes it (and maybe other statics), or, writing nothing of
-        it, makes `calls` (one of which may store it: summaries.py decides)."""
+        it, makes `calls` (one of which may store it: summaries.py decides). `calls` are every call of the
+        branch, None when the caller does not delimit them."""
         writes = [a for a in branch if a.kind.writes]
         own = [a for a in writes if a.var == key]
         if own:
             others = [a for a in writes if a.var != key]
-            self.fn.lazy_inits.append(LazyInit(key, check, locks, (*own, *others)))
+            value = None
+            if len(writes) == 1 and own[0].kind == AccessKind.WRITE:
+                value = self.static_values.get(own[0].span)
+            made = tuple(calls) if calls is not None else None
+            self.fn.lazy_inits.append(LazyInit(key, check, locks, (*own, *others), value=value, made=made))
         elif calls and param_index(key) is None:
             self.fn.lazy_inits.append(LazyInit(key, check, locks, (), tuple(calls)))
 

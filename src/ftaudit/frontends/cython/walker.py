@@ -368,6 +368,7 @@ class CythonWalker(Recorder):
         self.typed: dict[str, str] = {p.name: p.type for p in fn.params if p.type in info.classes}
         self.pending: list[tuple[str, Span, State]] = []
         self.stored: set[str] = set()
+        self.static_values: dict[Span, Assignment] = {}
         self.parallel_gil: list[Span] = []
         self.died = False  # the if statement just walked certainly ends the process
 

@@ -19,6 +19,7 @@ from ...facts import (
     AccessKind,
     Arg,
     ArgKind,
+    Assignment,
     Call,
     FieldWrite,
     Function,
@@ -126,6 +127,7 @@ class TsWalker(Recorder):
         self.gotos: dict[str, State] = {}
         self.pending = []
         self.stored: set[str] = set()
+        self.static_values: dict[Span, Assignment] = {}
         self.ref_context = "value"
         self.local_types: dict[str, str] = {p.name: p.type for p in fn.params}
         self.local_statics: dict[str, StaticVar] = {}
@@ -562,6 +564,10 @@ class TsWalker(Recorder):
                 self.hint_destination(right, self.local_types.get(name, ""))
                 if name in self.local_types:
                     self.assign(name, right, span(n))
+                if self.static_named(target) is not None:
+                    value, call = reduce_arg(right, self.src), strip(right)
+                    args = call_arguments(call) if value.kind == ArgKind.CALL and call.type == "call_expression" else []
+                    self.static_value(span(n), value, tuple(reduce_arg(x, self.src) for x in args))
             self.publish(reduce_arg(right, self.src), span(n), lt == "identifier" and self.static_named(target) is None)
         keep = self.self_selecting(left, right) if left is not None and right is not None and op == "=" else None
         if right is not None:
