@@ -96,8 +96,8 @@ _MAX_DEPTH = 2  # a local that holds a lookup of a local that holds a lookup: as
 @dataclass(frozen=True)
 class Lookups:
     """What `idempotent_lookup` judges with: the catalogued lookups (statics.toml `[idempotent-lookups]`),
-    the calls that only release or retake the calling thread's state around them, and the unit's
-    functions that run only during module init (their writes fix a static before other code runs)."""
+    the calls that change only the calling thread's state (its exception, its hold on the GIL), and the
+    unit's functions that run only during module init (their writes fix a static before other code runs)."""
 
     functions: frozenset[str]
     thread_calls: frozenset[str]
@@ -105,17 +105,19 @@ class Lookups:
 
     @classmethod
     def of(cls, ctx: Context, roles: Mapping[str, Role]) -> Lookups:
-        locks = ctx.catalogue.locks
+        locks, statics = ctx.catalogue.locks, ctx.catalogue.statics
         init = frozenset(name for name, role in roles.items() if role.init_only)
-        return cls(ctx.catalogue.statics.idempotent_lookups, frozenset((*locks.gil_release, *locks.gil_acquire)), init)
+        thread = frozenset((*statics.per_thread_calls, *locks.gil_release, *locks.gil_acquire))
+        return cls(statics.idempotent_lookups, thread, init)
 
 
 def idempotent_lookup(unit: Unit, fn: Function, li: LazyInit, lookups: Lookups) -> bool:
     """Whether a lazy initialisation only stores an idempotent lookup of constant arguments
     (`if (!p) p = (fn_t)dlsym(RTLD_DEFAULT, "name");`): its one static write is the checked static, its
-    value a catalogued lookup, and every call its branch makes is such a lookup of constant arguments (or
-    a release of the GIL around them). Threads racing through it all store the same value and nothing
-    leaks. A shape whose branch the frontend does not delimit (LazyInit.made is None) is never one."""
+    value a catalogued lookup, and every call its branch makes is such a lookup of constant arguments or
+    changes only the calling thread's state (raising the lookup's failure, releasing the GIL around it).
+    Threads racing through it all store the same value and nothing leaks. A shape whose branch the
+    frontend does not delimit (LazyInit.made is None) is never one."""
     v = li.value
     if v is None or li.made is None or len(li.writes) != 1 or v.kind != OriginKind.CALL:
         return False
