@@ -128,6 +128,8 @@ class TsWalker(Recorder):
         self.pending = []
         self.stored: set[str] = set()
         self.static_values: dict[Span, Assignment] = {}
+        self.early_marks: dict[Span, tuple[int, int]] = {}
+        self.early_inits: list[tuple[int, int, int]] = []
         self.ref_context = "value"
         self.local_types: dict[str, str] = {p.name: p.type for p in fn.params}
         self.local_statics: dict[str, StaticVar] = {}
@@ -263,7 +265,7 @@ class TsWalker(Recorder):
             made = self.fn.calls[first_call:then_calls] if unset else self.fn.calls[then_calls:]
             self.lazy_init(key, check, start, branch, made)
             if not unset and not then_live and alt is None:
-                self.pending.append((key, check, start))
+                self.early_return(key, check, start)
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
 
     def unique_branch(self, cond: Node | None, holds: bool) -> None:
