@@ -151,6 +151,9 @@ class StaticsVocabulary:
     inserting_subscript: frozenset[str]
     assigning_macros: frozenset[str] = frozenset()
     releasing_calls: frozenset[str] = frozenset()  # free a buffer: a field passed to one owns its buffer (FT105)
+    # Same result on every call with the same constant arguments, nothing to give back (FT102).
+    idempotent_lookups: frozenset[str] = frozenset()
+    per_thread_calls: frozenset[str] = frozenset()  # change only the calling thread's exception (FT102)
 
     def is_atomic_call(self, name: str) -> bool:
         return name.startswith(self.atomic_prefixes)
@@ -375,6 +378,8 @@ def load() -> Catalogue:
         inserting_subscript=frozenset(st["cxx"]["inserting-subscript"]),
         assigning_macros=frozenset(st["macros"]["assign-first-arg"]),
         releasing_calls=frozenset(st["fields"]["releasing-calls"]),
+        idempotent_lookups=frozenset(st["idempotent-lookups"]["functions"]),
+        per_thread_calls=frozenset(st["idempotent-lookups"]["per-thread"]),
     )
     return Catalogue(
         rules=dict(sorted(rules.items())),

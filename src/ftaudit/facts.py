@@ -214,6 +214,11 @@ class LazyInit:
     # The calls made under the check when it writes nothing itself (`if (!table) init_table();`): a callee
     # that stores the checked static makes it lazy initialisation all the same (summaries.py).
     via: tuple[Call, ...] = ()
+    # What the checked static's one write stores, when it is the only static the check writes, and every
+    # call the guarded branch makes (None: a shape whose branch the frontend does not delimit, such as
+    # `if (x) return x;` followed by the write): an idempotent lookup is judged from them (rules/_statics.py).
+    value: Assignment | None = None
+    made: tuple[Call, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..catalogue import ContainerVocabulary, LockVocabulary, StaticsVocabulary
@@ -176,6 +177,9 @@ class Recorder:
     gil_released: bool
 
     stored: set[str]  # statics this function wrote or passed by address so far
+    static_values: dict[Span, Assignment]  # what each plain `x = v` on a static stored (static_value)
+    early_marks: dict[Span, tuple[int, int]]  # an early-return check: the calls and accesses made before it
+    early_inits: list[tuple[int, int, int]]  # lazy inits after one: (index in lazy_inits, its marks)
     regions: tuple[int, ...] = ()  # the branch arms and loop bodies being walked, outermost first
     entry_locks: State = ()  # held on entry (a lock decorator's): not taken by the body
 
@@ -186,6 +190,25 @@ class Recorder:
         taken = tuple(lk for lk in self.state if lk.kind in _HELPER_KINDS and lk not in self.entry_locks)
         if taken:
             self.fn.exit_locks = union(self.fn.exit_locks, taken)
+        self._close_early_inits()
+
+    def early_return(self, key: str, check: Span, locks: State) -> None:
+        """`if (x) return x;` just walked: a later write to `x` in this block is its lazy initialisation, and
+        every call from here to a return is made only while `x` is unset (LazyInit.made)."""
+        self.pending.append((key, check, locks))
+        self.early_marks[check] = (len(self.fn.calls), len(self.fn.accesses))
+
+    def _close_early_inits(self) -> None:
+        """At a return: the lazy initialisations after an early return made the calls since their check, if
+        they wrote no other static (a second one makes them more than a lookup's store: `made` stays None)."""
+        for index, calls, accesses in self.early_inits:
+            li = self.fn.lazy_inits[index]
+            own = li.writes[0].span
+            if any(a.kind.writes and a.span != own for a in self.fn.accesses[accesses:]):
+                made = None
+            else:
+                made = tuple(self.fn.calls[calls:])
+            self.fn.lazy_inits[index] = replace(li, made=made)
 
     def new_region(self, group: int) -> tuple[int, ...]:
         """The current regions plus a new one: an arm of the if/else `group`, or a loop body (LOOP_REGION)."""
@@ -257,18 +280,34 @@ class Recorder:
         if a.kind.writes and self.pending:
             for i, (key, check, locks) in enumerate(self.pending):
                 if key == a.var:
-                    self.fn.lazy_inits.append(LazyInit(key, check, locks, (a,)))
+                    value = self.static_values.get(a.span) if a.kind == AccessKind.WRITE else None
+                    mark = self.early_marks.get(check)
+                    if mark is not None:
+                        self.early_inits.append((len(self.fn.lazy_inits), *mark))
+                    self.fn.lazy_inits.append(LazyInit(key, check, locks, (a,), value=value))
                     del self.pending[i]
                     break
 
-    def lazy_init(self, key: str, check: Span, locks: State, branch: list[Access], calls: Sequence[Call] = ()) -> None:
+    def static_value(self, where: Span, value: Arg, args: tuple[Arg, ...]) -> None:
+        """`x = value` on a static `x` itself, at `where` (its write's span): what it stores, kept for the
+        lazy initialisation whose branch this write may be (LazyInit.value)."""
+        self.static_values[where] = origin(value, args, where, self.regions)
+
+    def lazy_init(
+        self, key: str, check: Span, locks: State, branch: list[Access], calls: Sequence[Call] | None = None
+    ) -> None:
         """A check of `key` whose guarded branch writes it (and maybe other statics), or, writing nothing of
-        it, makes `calls` (one of which may store it: summaries.py decides)."""
+        it, makes `calls` (one of which may store it: summaries.py decides). `calls` are every call of the
+        branch, None when the caller does not delimit them."""
         writes = [a for a in branch if a.kind.writes]
         own = [a for a in writes if a.var == key]
         if own:
             others = [a for a in writes if a.var != key]
-            self.fn.lazy_inits.append(LazyInit(key, check, locks, (*own, *others)))
+            value = None
+            if len(writes) == 1 and own[0].kind == AccessKind.WRITE:
+                value = self.static_values.get(own[0].span)
+            made = tuple(calls) if calls is not None else None
+            self.fn.lazy_inits.append(LazyInit(key, check, locks, (*own, *others), value=value, made=made))
         elif calls and param_index(key) is None:
             self.fn.lazy_inits.append(LazyInit(key, check, locks, (), tuple(calls)))
 

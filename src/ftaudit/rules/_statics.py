@@ -5,6 +5,7 @@ write FT102 reports is not reported again by FT101.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from ..facts import (
     AccessKind,
     Arg,
     ArgKind,
+    Assignment,
     Call,
     Function,
     LazyInit,
@@ -84,6 +86,88 @@ def _reset_later(fn: Function, li: LazyInit) -> bool:
     return any(
         a.var == li.var and a.kind.writes and (a.span.line, a.span.col) > last and a.span not in own
         for a in fn.accesses
+    )
+
+
+_MACRO_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")  # `RTLD_DEFAULT`, an enum constant: fixed when it is built
+_MAX_DEPTH = 2  # a local that holds a lookup of a local that holds a lookup: as deep as real code goes
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What `idempotent_lookup` judges with: the catalogued lookups (statics.toml `[idempotent-lookups]`),
+    the calls that change only the calling thread's state (its exception, its hold on the GIL), and the
+    unit's functions that run only during module init (their writes fix a static before other code runs)."""
+
+    functions: frozenset[str]
+    thread_calls: frozenset[str]
+    init_only: frozenset[str]
+
+    @classmethod
+    def of(cls, ctx: Context, roles: Mapping[str, Role]) -> Lookups:
+        locks, statics = ctx.catalogue.locks, ctx.catalogue.statics
+        init = frozenset(name for name, role in roles.items() if role.init_only)
+        thread = frozenset((*statics.per_thread_calls, *locks.gil_release, *locks.gil_acquire))
+        return cls(statics.idempotent_lookups, thread, init)
+
+
+def idempotent_lookup(unit: Unit, fn: Function, li: LazyInit, lookups: Lookups) -> bool:
+    """Whether a lazy initialisation only stores an idempotent lookup of constant arguments
+    (`if (!p) p = (fn_t)dlsym(RTLD_DEFAULT, "name");`): its one static write is the checked static, its
+    value a catalogued lookup, and every call its branch makes is such a lookup of constant arguments or
+    changes only the calling thread's state (raising the lookup's failure, releasing the GIL around it).
+    Threads racing through it all store the same value and nothing leaks. A shape whose branch the
+    frontend does not delimit (LazyInit.made is None) is never one."""
+    v = li.value
+    if v is None or li.made is None or len(li.writes) != 1 or v.kind != OriginKind.CALL:
+        return False
+    if v.callee not in lookups.functions or v.callee not in {c.name for c in li.made}:
+        return False
+    for call in li.made:
+        if call.name in lookups.thread_calls:
+            continue
+        if call.name not in lookups.functions or not all(_constant(unit, fn, a, lookups, 0) for a in call.args):
+            return False
+    return all(_constant(unit, fn, a, lookups, 0) for a in v.args)
+
+
+def _constant(unit: Unit, fn: Function, a: Arg, lookups: Lookups, depth: int) -> bool:
+    """An argument every call passes the same: a literal, a lookup (a call of the branch, judged there),
+    a constant-like name, a static only module init writes, or a local that holds a lookup of such."""
+    if a.kind == ArgKind.LITERAL:
+        return True
+    if a.kind == ArgKind.CALL:
+        return a.path in lookups.functions and depth == 0  # a local's lookup: its own calls are not in the branch
+    if a.kind != ArgKind.NAME or any(p.name == a.path for p in fn.params):
+        return False
+    statics = [v for v in unit.statics.values() if v.name == a.path or v.name.endswith(f"::{a.path}")]
+    if statics:
+        return all(_fixed_after_init(unit, v, lookups) for v in statics)
+    origins = fn.locals.get(a.path)
+    if origins:
+        return depth < _MAX_DEPTH and all(_holds_lookup(unit, fn, o, lookups, depth + 1) for o in origins)
+    return _MACRO_NAME.match(a.path) is not None
+
+
+def _holds_lookup(unit: Unit, fn: Function, o: Assignment, lookups: Lookups, depth: int) -> bool:
+    if o.kind == OriginKind.NULL:
+        return True
+    return (
+        o.kind == OriginKind.CALL
+        and o.callee in lookups.functions
+        and all(_constant(unit, fn, a, lookups, depth) for a in o.args)
+    )
+
+
+def _fixed_after_init(unit: Unit, var: StaticVar, lookups: Lookups) -> bool:
+    """A const static, or one this unit writes (or hands out by address) only in module-init code."""
+    if var.const:
+        return True
+    return not any(
+        a.var == var.key and (a.kind.writes or a.kind == AccessKind.ADDRESS)
+        for f in unit.functions
+        if f.name not in lookups.init_only
+        for a in f.accesses
     )
 
 

@@ -17,9 +17,11 @@ from ._protection import Privacy, aliases, protects
 from ._roles import Role, roles_of
 from ._statics import (
     CallInit,
+    Lookups,
     attribute_caches,
     call_writes,
     guarded,
+    idempotent_lookup,
     is_shared_state,
     racy_call_inits,
     racy_lazy_inits,
@@ -110,11 +112,14 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
 def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
     roles = roles_of(unit, ctx)
     sums = summaries(ctx)
+    lookups = Lookups.of(ctx, roles)
     for fn in unit.functions:
         role = roles[fn.name]
         # One finding per check: `if (a == NULL || b == NULL)` tests two statics at one place.
         by_check: dict[Span, list[LazyInit]] = {}
         for li in racy_lazy_inits(unit, fn, role):
+            if idempotent_lookup(unit, fn, li, lookups):
+                continue  # every racing thread stores the same value (FT101 does not take the write either)
             by_check.setdefault(li.check, []).append(li)
         for check, inits in by_check.items():
             checked = list(dict.fromkeys(unit.statics[li.var].name for li in inits))

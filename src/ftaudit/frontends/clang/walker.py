@@ -24,6 +24,7 @@ from ...facts import (
     AccessKind,
     Arg,
     ArgKind,
+    Assignment,
     Call,
     FieldWrite,
     Function,
@@ -332,6 +333,9 @@ class FunctionWalker(Recorder):
         self.ref_context = "value"
         self.pending: list[tuple[str, Span, State]] = []  # `if (x) return x;` seen, a write to x follows
         self.stored: set[str] = set()
+        self.static_values: dict[Span, Assignment] = {}
+        self.early_marks: dict[Span, tuple[int, int]] = {}
+        self.early_inits: list[tuple[int, int, int]] = []
         self.dest_hint: dict[tuple[int, int], bool | None] = {}  # call position -> stored as object?
         self.died = False  # the compound or if statement just walked certainly ends the process
         span = fn.span
@@ -452,7 +456,7 @@ class FunctionWalker(Recorder):
             made = self.fn.calls[first_call:then_calls] if unset else self.fn.calls[then_calls:]
             self.lazy_init(key, span_of(kids[0]), start, branch, made)
             if not unset and not then_live and len(kids) == 2:
-                self.pending.append((key, span_of(kids[0]), start))
+                self.early_return(key, span_of(kids[0]), start)
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
 
     def unique_branch(self, cond: ci.Cursor, holds: bool) -> None:
@@ -766,6 +770,9 @@ class FunctionWalker(Recorder):
                 lhs = reduce_arg(kids[0])
                 if lhs.kind == ArgKind.NAME:
                     self.assign(lhs.path, kids[1], span_of(c))
+                    if self.static_of(kids[0]) is not None:
+                        value = reduce_arg(kids[1])
+                        self.static_value(span_of(c), value, call_args(kids[1]) if value.kind == ArgKind.CALL else ())
                 self.publish(
                     reduce_arg(kids[1]), span_of(c), lhs.kind == ArgKind.NAME and self.static_of(kids[0]) is None
                 )

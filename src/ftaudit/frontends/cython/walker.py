@@ -368,6 +368,9 @@ class CythonWalker(Recorder):
         self.typed: dict[str, str] = {p.name: p.type for p in fn.params if p.type in info.classes}
         self.pending: list[tuple[str, Span, State]] = []
         self.stored: set[str] = set()
+        self.static_values: dict[Span, Assignment] = {}
+        self.early_marks: dict[Span, tuple[int, int]] = {}
+        self.early_inits: list[tuple[int, int, int]] = []
         self.parallel_gil: list[Span] = []
         self.died = False  # the if statement just walked certainly ends the process
 
@@ -511,7 +514,7 @@ class CythonWalker(Recorder):
                 if unset:
                     self.lazy_init(key, span(clause.condition), start, branch, self.fn.calls[first_call:])
                 elif not live and i == 0 and len(clauses) == 1 and n.else_clause is None:
-                    self.pending.append((key, span(clause.condition), start))
+                    self.early_return(key, span(clause.condition), start)
             if live:
                 ends.append(self.state)
                 any_live = True

@@ -19,6 +19,7 @@ from ...facts import (
     AccessKind,
     Arg,
     ArgKind,
+    Assignment,
     Call,
     FieldWrite,
     Function,
@@ -126,6 +127,9 @@ class TsWalker(Recorder):
         self.gotos: dict[str, State] = {}
         self.pending = []
         self.stored: set[str] = set()
+        self.static_values: dict[Span, Assignment] = {}
+        self.early_marks: dict[Span, tuple[int, int]] = {}
+        self.early_inits: list[tuple[int, int, int]] = []
         self.ref_context = "value"
         self.local_types: dict[str, str] = {p.name: p.type for p in fn.params}
         self.local_statics: dict[str, StaticVar] = {}
@@ -261,7 +265,7 @@ class TsWalker(Recorder):
             made = self.fn.calls[first_call:then_calls] if unset else self.fn.calls[then_calls:]
             self.lazy_init(key, check, start, branch, made)
             if not unset and not then_live and alt is None:
-                self.pending.append((key, check, start))
+                self.early_return(key, check, start)
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
 
     def unique_branch(self, cond: Node | None, holds: bool) -> None:
@@ -562,6 +566,10 @@ class TsWalker(Recorder):
                 self.hint_destination(right, self.local_types.get(name, ""))
                 if name in self.local_types:
                     self.assign(name, right, span(n))
+                if self.static_named(target) is not None:
+                    value, call = reduce_arg(right, self.src), strip(right)
+                    args = call_arguments(call) if value.kind == ArgKind.CALL and call.type == "call_expression" else []
+                    self.static_value(span(n), value, tuple(reduce_arg(x, self.src) for x in args))
             self.publish(reduce_arg(right, self.src), span(n), lt == "identifier" and self.static_named(target) is None)
         keep = self.self_selecting(left, right) if left is not None and right is not None and op == "=" else None
         if right is not None:
