@@ -50,6 +50,7 @@ class Project:
 
     name: str
     version: str
+    holdout: bool = False  # added after the rules were tuned: judged before any change aimed at it
 
     @property
     def spec(self) -> str:
@@ -61,7 +62,7 @@ def load_projects(path: Path = PROJECTS) -> list[Project]:
     """The pinned projects of ``projects.toml``, in file order."""
     with path.open("rb") as f:
         data = tomllib.load(f)
-    return [Project(p["name"], p["version"]) for p in data["project"]]
+    return [Project(p["name"], p["version"], bool(p.get("holdout", False))) for p in data["project"]]
 
 
 def normalise(code: str) -> str:
@@ -273,23 +274,42 @@ def load_verdicts(path: Path = VERDICTS) -> list[dict[str, Any]]:
     return verdicts
 
 
-def precision(findings: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> None:
+def precision(
+    findings: list[dict[str, Any]], verdicts: list[dict[str, Any]], holdout: frozenset[str] = frozenset()
+) -> None:
     """Print precision per rule (true / (true + false)) over the verdicts that match a current finding,
-    the debatable ones apart, coverage (current findings with a verdict) and the stale verdicts."""
+    the debatable ones apart, coverage (current findings with a verdict) and the stale verdicts; then the
+    same table for the held-out projects (``holdout``: project names) alone, the measure of what tuning on
+    the others did not buy."""
+    _table(findings, verdicts, "all projects")
+    if holdout:
+        _table(
+            [f for f in findings if f["project"] in holdout],
+            verdicts,
+            "held-out projects: " + ", ".join(sorted(holdout)),
+        )
+    current = collections.Counter(verdict_key(f["project"], f["path"], f["rule"], f["code"]) for f in findings)
+    judged = {k for v in verdicts if (k := verdict_key(v["project"], v["path"], v["rule"], v["code"])) in current}
+    stale = [v for v in verdicts if verdict_key(v["project"], v["path"], v["rule"], v["code"]) not in current]
+    covered = sum(n for k, n in current.items() if k in judged)
+    print(f"\ncoverage: {covered} of {len(findings)} current findings have a verdict ({len(judged)} distinct keys)")
+    print(f"stale: {len(stale)} verdict(s) match no current finding")
+    for v in stale:
+        print(f"  {v['project']} {v['path']}:{v['line']} {v['rule']} ({v['verdict']}): {v['code'][:80]}")
+
+
+def _table(findings: list[dict[str, Any]], verdicts: list[dict[str, Any]], title: str) -> None:
+    """One precision table (per rule, then FT1-FT3 and FT4) of ``findings`` against ``verdicts``."""
     current = collections.Counter(verdict_key(f["project"], f["path"], f["rule"], f["code"]) for f in findings)
     per_rule: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    stale = []
     judged: set[tuple[str, str, str, str]] = set()
     for v in verdicts:
         key = verdict_key(v["project"], v["path"], v["rule"], v["code"])
-        if key in current:
-            if key not in judged:
-                per_rule[v["rule"]][v["verdict"]] += 1
-                judged.add(key)
-        else:
-            stale.append(v)
+        if key in current and key not in judged:
+            per_rule[v["rule"]][v["verdict"]] += 1
+            judged.add(key)
     all_rules = collections.Counter(f["rule"] for f in findings)
-    print("\nrule     findings  judged  true  false  debatable  precision")
+    print(f"\n{title}\nrule     findings  judged  true  false  debatable  precision")
     groups = {"FT1-FT3": collections.Counter[str](), "FT4": collections.Counter[str]()}
     for rule in sorted(all_rules.keys() | per_rule.keys()):
         c = per_rule[rule]
@@ -298,11 +318,6 @@ def precision(findings: list[dict[str, Any]], verdicts: list[dict[str, Any]]) ->
     for name, c in groups.items():
         n = sum(v for k, v in all_rules.items() if k.startswith("FT4") == (name == "FT4"))
         print(_row(name, n, c))
-    covered = sum(n for k, n in current.items() if k in judged)
-    print(f"\ncoverage: {covered} of {len(findings)} current findings have a verdict ({len(judged)} distinct keys)")
-    print(f"stale: {len(stale)} verdict(s) match no current finding")
-    for v in stale:
-        print(f"  {v['project']} {v['path']}:{v['line']} {v['rule']} ({v['verdict']}): {v['code'][:80]}")
 
 
 def _row(name: str, findings: int, c: collections.Counter[str]) -> str:
@@ -367,7 +382,7 @@ def main() -> None:
     default_work = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ftaudit-ecosystem"
     ap.add_argument("--work-dir", type=Path, default=default_work, help="sdists, unpacked trees, reports, cache")
     ap.add_argument("--jobs", type=int, default=2, help="ftaudit --jobs for each project (default 2)")
-    ap.add_argument("--project", action="append", help="scan only this project (repeatable; not written)")
+    ap.add_argument("--project", action="append", help="scan (or sample) only this project (repeatable; not written)")
     ap.add_argument("--diff", action="store_true", help="compare a fresh scan with the snapshot; do not write it")
     ap.add_argument("--no-scan", action="store_true", help="use the committed snapshot instead of scanning")
     ap.add_argument("--sample", type=int, metavar="N", help="print N unjudged findings to judge")
@@ -394,7 +409,9 @@ def main() -> None:
             print(f"wrote {SNAPSHOT}", file=sys.stderr)
     verdicts = load_verdicts()
     if args.sample:
-        print_sample(sample(snapshot["findings"], verdicts, args.sample, args.seed))
+        names = {p.name for p in projects}  # `--project` narrows the pool
+        pool = [f for f in snapshot["findings"] if f["project"] in names]
+        print_sample(sample(pool, verdicts, args.sample, args.seed))
         return
     per_rule = collections.Counter(f["rule"] for f in snapshot["findings"])
     print("project        version   files  findings  exit  seconds  problems")
@@ -403,7 +420,7 @@ def main() -> None:
         print(f"{s['project']:14} {s['version']:8} {s['files']:6} {s['findings']:9} {s['exit_code']:5} "
               f"{s['seconds']:8}  {probs}")  # fmt: skip
     print("\nfindings per rule: " + ", ".join(f"{r} {n}" for r, n in sorted(per_rule.items())))
-    precision(snapshot["findings"], verdicts)
+    precision(snapshot["findings"], verdicts, frozenset(p.name for p in projects if p.holdout))
 
 
 if __name__ == "__main__":
