@@ -107,7 +107,6 @@ class OriginKind(str, Enum):
     CALL = "call"  # x = f(...)
     NAME = "name"  # x = y
     NULL = "null"  # x = NULL / 0
-    ITEM = "item"  # x = d[k]: an item of the container the local `source` holds
     OTHER = "other"
 
 

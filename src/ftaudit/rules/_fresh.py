@@ -21,6 +21,8 @@ define no classes, so in C only what the catalogue calls fresh (`fresh_construct
   of a constructor) and not published before the call, gets parameter `i` as private, as long as the
   function itself does not publish it before the use. A greatest fixpoint, so a chain of helpers (and
   recursion) is followed; any call site that does not qualify, or none at all, keeps it judged.
+- **Factory results.** A local whose reaching definitions are all calls of a function the return
+  summary (rules/_returns.py) says returns new objects is constructed too (`Freshness.constructs`).
 """
 
 from __future__ import annotations

@@ -842,8 +842,6 @@ class CythonWalker(Recorder):
             o = Assignment(OriginKind.NULL, **at)
         elif k == "AttributeNode" and _path(value):  # `d = self._map`: a change through `d` is the field's
             o = Assignment(OriginKind.OTHER, source=_path(value), **at)
-        elif k == "IndexNode" and kind(base := _uncast(value.base)) == "NameNode":  # `x = (<object>d)[k]`
-            o = Assignment(OriginKind.ITEM, source=base.name, **at)
         else:
             o = Assignment(OriginKind.OTHER, **at)
         return o
