@@ -9,7 +9,8 @@ define no classes, so in C only what the catalogue calls fresh (`fresh_construct
 `Privacy`) reaches a helper's parameter.
 
 - **Constructed objects.** `x = Cls(...)` where `Cls` is a class of the scan whose own `__init__` /
-  `__cinit__` does not publish `self` (pass it to a call, store it, call a method on it), and
+  `__cinit__` does not publish `self` (keep it, by the summary of kept parameters, rules/_keeps.py:
+  store it, return it, hand it to a call or call a method that may keep it), and
   `x = self.__class__(...)` / `type(self)(...)` in a method of such a class: the object is this call's
   alone until it is published. Every definition of `x` reaching the use must be one (reaching
   definitions, `_protection.reaching`), and nothing may publish it (or a local copy of it) between
@@ -36,6 +37,7 @@ from ..callgraph import CallGraph, Key, own_key
 from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Call, Function, OriginKind, Span, Unit, exclusive_regions
+from ._keeps import keeps_summary
 from ._protection import Point, Privacy, reaching
 from ._roles import ProjectRoles, Role
 
@@ -52,22 +54,17 @@ def constructible_classes(ctx: Context) -> frozenset[str]:
     """The classes of the scan whose construction does not publish the new object (memoised per scan)."""
 
     def build() -> frozenset[str]:
+        keeps = keeps_summary(ctx)
         defined = {c for unit in ctx.project.units for c in unit.classes}
         leaky: set[str] = set()
         for unit in ctx.project.units:
             for fn in unit.functions:
                 cls, _, method = fn.name.rpartition(".")
-                if cls in defined and method in _CONSTRUCTORS and fn.params and _publishes_self(fn, ctx.catalogue):
+                if cls in defined and method in _CONSTRUCTORS and fn.params and keeps.keeps(own_key(unit, fn), 0):
                     leaky.add(cls)
         return frozenset(defined - leaky)
 
     return ctx.project.memo("constructible-classes", build)
-
-
-def _publishes_self(fn: Function, cat: Catalogue) -> bool:
-    """Does a constructor hand `self` (or a local copy of it) to a call or store it anywhere?"""
-    names = aliases_of(fn, fn.params[0].name)
-    return any(s.name in names for s in fn.stores) or any(_passes(c, names, cat) for c in fn.calls)
 
 
 def _passes(call: Call, names: set[str], cat: Catalogue) -> bool:
