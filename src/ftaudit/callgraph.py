@@ -30,6 +30,7 @@ extension module, so the FT1-FT3 rules do not judge it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict, deque
 from collections.abc import Sequence
@@ -80,6 +81,12 @@ class CallGraph:
         for unit in units:
             for fn in unit.functions:
                 self.functions.setdefault(own_key(unit, fn), (unit, fn))
+        self._module_of = cython_modules(units)
+        self._in_module: dict[tuple[str, str], Key] = {}  # (module, name) -> a static function of its files
+        for key in self.functions:
+            module = self._module_of.get(key[0]) if key[0] else None
+            if module is not None:
+                self._in_module.setdefault((module, key[1]), key)
         by_base: dict[str, list[Key]] = defaultdict(list)
         for key in self.functions:
             if _is_member(key[1]):
@@ -103,10 +110,17 @@ class CallGraph:
                         self.edges[me].add(target)
 
     def resolve(self, unit: Unit, name: str) -> Key:
-        """A name as seen from `unit`: its own static function first, else the external one."""
+        """A name as seen from `unit`: its own static function first (in Cython, one of any file of
+        the module it is compiled into: the `.pyx` and the `.pxi` files it includes), else the
+        external one."""
         name = plain_name(name)
         local = (unit.path, name)
-        return local if local in self.functions else ("", name)
+        if local in self.functions:
+            return local
+        module = self._module_of.get(unit.path)
+        if module is not None:
+            return self._in_module.get((module, name), ("", name))
+        return ("", name)
 
     def resolve_all(self, unit: Unit, name: str) -> list[Key]:
         """Every defined function a call of `name` from `unit` may reach (a bare member name: each method)."""
@@ -157,6 +171,25 @@ class CallGraph:
                     seen.add(nxt)
                     todo.append(nxt)
         return seen
+
+
+def cython_modules(units: Sequence[Unit]) -> dict[str, str]:
+    """Each Cython file's module: the `.pyx` it is, or that includes it (`include "x.pxi"`, listed in
+    `Unit.includes` by the Cython frontend, also through an included `.pxi`). Cython compiles them
+    as one C file, so a `cdef` function of one is called by its name from the others."""
+    by_path = {os.path.normpath(u.path): u for u in units if u.language == "cython"}
+    out: dict[str, str] = {}
+    for pyx in by_path.values():
+        if not pyx.path.endswith(".pyx"):
+            continue
+        todo = [pyx]
+        while todo:
+            unit = todo.pop()
+            if unit.path in out:
+                continue
+            out[unit.path] = pyx.path
+            todo += [u for p in unit.includes if p.endswith(".pxi") and (u := by_path.get(os.path.normpath(p)))]
+    return out
 
 
 def program_only_notes(graph: CallGraph, not_judged: set[Key]) -> list[Problem]:

@@ -347,6 +347,10 @@ class Function:
     # Locals stored into fields, items, globals or through pointers, and receivers of their own method
     # calls (Cython `x.m()`): where an object may be published (rules/_fresh.py).
     stores: list[Store] = field(default_factory=list)
+    # Where the value of each `return` with a value comes from, as a local's origin (Assignment: the
+    # call, the local or the item returned, at the return's span and regions): what a caller receives
+    # (returns.py summarises it).
+    returns: list[Assignment] = field(default_factory=list)
 
 
 LOOP_REGION = -1

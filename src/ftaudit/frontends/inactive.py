@@ -163,6 +163,7 @@ def merge_inner(unit: Unit, other: Unit, arms: list[tuple[Branch, Function]]) ->
         fn.comparisons += [replace(c, regions=()) for c in twin.comparisons if within(c.span.line)]
         fn.field_writes += [replace(w, regions=()) for w in twin.field_writes if within(w.span.line)]
         fn.stores += [st._replace(regions=()) for st in twin.stores if within(st.span.line)]
+        fn.returns += [replace(r, regions=()) for r in twin.returns if r.span is None or within(r.span.line)]
         fn.refs += [r for r in twin.refs if within(r.span.line)]
         unit.conditional.append((b.first + 1, b.last, b.condition))
 

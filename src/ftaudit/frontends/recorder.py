@@ -231,6 +231,10 @@ class Recorder:
         """Record an assignment to the local `name` at `where` (the walker's current regions)."""
         self.fn.locals.setdefault(name, []).append(origin(value, args, where, self.regions))
 
+    def returns_value(self, value: Arg, args: tuple[Arg, ...], where: Span) -> None:
+        """`return value` at `where` (the walker's current regions): what a caller receives (Function.returns)."""
+        self.fn.returns.append(origin(value, args, where, self.regions))
+
     def publish(self, value: Arg, where: Span, into_local: bool) -> None:
         """`self->f = x`, `g = x`, `p[i] = x`, `*out = x`: the local `x` stored where other code can reach
         it (facts.Store); an assignment into another local is an origin instead."""

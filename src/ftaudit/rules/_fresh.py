@@ -9,7 +9,8 @@ define no classes, so in C only what the catalogue calls fresh (`fresh_construct
 `Privacy`) reaches a helper's parameter.
 
 - **Constructed objects.** `x = Cls(...)` where `Cls` is a class of the scan whose own `__init__` /
-  `__cinit__` does not publish `self` (pass it to a call, store it, call a method on it), and
+  `__cinit__` does not publish `self` (keep it, by the summary of kept parameters, rules/_keeps.py:
+  store it, return it, hand it to a call or call a method that may keep it), and
   `x = self.__class__(...)` / `type(self)(...)` in a method of such a class: the object is this call's
   alone until it is published. Every definition of `x` reaching the use must be one (reaching
   definitions, `_protection.reaching`), and nothing may publish it (or a local copy of it) between
@@ -21,6 +22,8 @@ define no classes, so in C only what the catalogue calls fresh (`fresh_construct
   of a constructor) and not published before the call, gets parameter `i` as private, as long as the
   function itself does not publish it before the use. A greatest fixpoint, so a chain of helpers (and
   recursion) is followed; any call site that does not qualify, or none at all, keeps it judged.
+- **Factory results.** A local whose reaching definitions are all calls of a function the return
+  summary (rules/_returns.py) says returns new objects is constructed too (`Freshness.constructs`).
 """
 
 from __future__ import annotations
@@ -28,13 +31,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from ..callgraph import CallGraph, Key, own_key
 from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Call, Function, OriginKind, Span, Unit, exclusive_regions
+from ._keeps import keeps_summary
 from ._protection import Point, Privacy, reaching
 from ._roles import ProjectRoles, Role
+
+if TYPE_CHECKING:
+    from ._returns import ReturnSummary
 
 CLASS_OF_SELF = "__class__"  # the callee the Cython frontend records for `self.__class__()`, `type(self)()`
 _CONSTRUCTORS = ("__init__", "__cinit__")
@@ -46,22 +54,17 @@ def constructible_classes(ctx: Context) -> frozenset[str]:
     """The classes of the scan whose construction does not publish the new object (memoised per scan)."""
 
     def build() -> frozenset[str]:
+        keeps = keeps_summary(ctx)
         defined = {c for unit in ctx.project.units for c in unit.classes}
         leaky: set[str] = set()
         for unit in ctx.project.units:
             for fn in unit.functions:
                 cls, _, method = fn.name.rpartition(".")
-                if cls in defined and method in _CONSTRUCTORS and fn.params and _publishes_self(fn, ctx.catalogue):
+                if cls in defined and method in _CONSTRUCTORS and fn.params and keeps.keeps(own_key(unit, fn), 0):
                     leaky.add(cls)
         return frozenset(defined - leaky)
 
     return ctx.project.memo("constructible-classes", build)
-
-
-def _publishes_self(fn: Function, cat: Catalogue) -> bool:
-    """Does a constructor hand `self` (or a local copy of it) to a call or store it anywhere?"""
-    names = aliases_of(fn, fn.params[0].name)
-    return any(s.name in names for s in fn.stores) or any(_passes(c, names, cat) for c in fn.calls)
 
 
 def _passes(call: Call, names: set[str], cat: Catalogue) -> bool:
@@ -145,10 +148,30 @@ def _loop_around(fn: Function, a: tuple[int, ...], b: tuple[int, ...], outside: 
     return False
 
 
-class Freshness:
-    """Judges, in one function, whether a local or parameter holds an object only this call can see."""
+class CallResults(Protocol):
+    """What a call returns, by the scan's return summary (rules/_returns.py)."""
 
-    def __init__(self, fn: Function, catalogue: Catalogue, classes: frozenset[str], params: frozenset[int]) -> None:
+    def new(self, callee: str, args: tuple[Arg, ...]) -> bool:
+        """Does this call of `callee` with `args` return a new object nobody else holds?"""
+        ...
+
+
+class Freshness:
+    """Judges, in one function, whether a local or parameter holds an object only this call can see.
+
+    `results` judges the calls whose result is new by the return summary (None: none is);
+    `class_params` names parameters taken to hold a constructible class of the scan (the return
+    summary's assumption while it judges a factory: `baseclass()`); `assumed` collects those used."""
+
+    def __init__(
+        self,
+        fn: Function,
+        catalogue: Catalogue,
+        classes: frozenset[str],
+        params: frozenset[int],
+        results: CallResults | None = None,
+        class_params: frozenset[str] = frozenset(),
+    ) -> None:
         self.fn = fn
         self.classes = classes
         self.params = {p.name: p.index for p in fn.params}
@@ -156,6 +179,9 @@ class Freshness:
         self.cat = catalogue
         self.privacy = Privacy(fn, catalogue)
         self.klass = _class_of(fn)
+        self.results = results
+        self.class_params = class_params
+        self.assumed: set[str] = set()
 
     def is_fresh(self, name: str, at: Point, depth: int = 0) -> bool:
         """Is the object `name` holds at `at` new (constructed here, or a fresh parameter) and unpublished?"""
@@ -175,7 +201,7 @@ class Freshness:
         if d.span is None:
             return False
         since = (d.span, d.regions)
-        if d.kind == OriginKind.CALL and self.constructs(d.callee):
+        if d.kind == OriginKind.CALL and self.constructs(d.callee, d.args):
             return not published(self.fn, self.cat, name, since, at)
         if d.kind == OriginKind.NAME:
             return self.is_fresh(d.source, (d.span, d.regions), depth + 1) and not published(
@@ -183,19 +209,28 @@ class Freshness:
             )
         return False
 
-    def constructs(self, callee: str) -> bool:
-        """Does a call of `callee` make a new object nobody else holds?"""
+    def constructs(self, callee: str, args: tuple[Arg, ...] = ()) -> bool:
+        """Does a call of `callee` (with `args`, when known) make a new object nobody else holds: a
+        constructible class, a factory the return summary knows, or a class parameter assumed one?"""
         if callee == CLASS_OF_SELF:
             return self.klass in self.classes
-        return callee in self.classes
+        if callee in self.class_params:
+            self.assumed.add(callee)
+            return True
+        return callee in self.classes or (self.results is not None and self.results.new(callee, args))
 
     def private_argument(self, arg: Arg, call: Call, constructor_self: str) -> bool:
         """Is `arg` of `call` an object private to this function there and not yet published?"""
         if arg.kind == ArgKind.CALL:
             return arg.path in self.cat.fresh_constructors or self.constructs(arg.path)
+        return self.private_at(arg, (call.span, call.regions), constructor_self)
+
+    def private_at(self, arg: Arg, at: Point, constructor_self: str = "") -> bool:
+        """Is the local or parameter `arg` (a NAME) private to this function at `at`, and not yet
+        published: fresh (`is_fresh`), a constructor's unpublished `self` (`constructor_self`), or a
+        local only catalogue fresh constructors fill (Privacy)?"""
         if arg.kind != ArgKind.NAME:
             return False
-        at = (call.span, call.regions)
         if arg.path == constructor_self:
             return not published(self.fn, self.cat, arg.path, None, at)
         if self.is_fresh(arg.path, at):
@@ -212,16 +247,18 @@ def fresh_params(ctx: Context) -> dict[Key, frozenset[int]]:
     """Per function of the scan, the parameters every call site passes an unpublished new object
     (see the module docstring); memoised per scan."""
 
+    from ._returns import return_summary  # built from Freshness judgements itself
+
     def build() -> dict[Key, frozenset[int]]:
         graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
         roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
-        return _solve(graph, roles, ctx.catalogue, constructible_classes(ctx))
+        return _solve(graph, roles, ctx.catalogue, constructible_classes(ctx), return_summary(ctx))
 
     return ctx.project.memo("fresh-params", build)
 
 
 def _solve(
-    graph: CallGraph, roles: dict[Key, Role], cat: Catalogue, classes: frozenset[str]
+    graph: CallGraph, roles: dict[Key, Role], cat: Catalogue, classes: frozenset[str], results: ReturnSummary
 ) -> dict[Key, frozenset[int]]:
     referenced: set[Key] = set()
     for unit in graph.units:
@@ -249,7 +286,7 @@ def _solve(
         memo = (id(site[3]), index)
         if memo in refused:
             return False
-        if _site_passes_fresh(site, index, candidates, roles, cat, classes):
+        if _site_passes_fresh(site, index, candidates, roles, cat, classes, results):
             return True  # may still change: it can rest on the caller's parameters, which only shrink
         refused.add(memo)
         return False
@@ -272,16 +309,21 @@ def _site_passes_fresh(
     roles: dict[Key, Role],
     cat: Catalogue,
     classes: frozenset[str],
+    results: ReturnSummary,
 ) -> bool:
-    caller, _unit, fn, call = site
+    caller, unit, fn, call = site
     if index >= len(call.args):
         return False
     own = frozenset(candidates.get(caller, ()))
     constructor_self = fn.params[0].name if roles.get(caller) == Role.CONSTRUCTOR and fn.params else ""
-    return Freshness(fn, cat, classes, own).private_argument(call.args[index], call, constructor_self)
+    judge = Freshness(fn, cat, classes, own, results.results(unit))
+    return judge.private_argument(call.args[index], call, constructor_self)
 
 
 def freshness(unit: Unit, fn: Function, ctx: Context) -> Freshness:
-    """The judge of fresh objects for `fn` of `unit`, with the scan's classes and fresh parameters."""
+    """The judge of fresh objects for `fn` of `unit`, with the scan's classes, fresh parameters and
+    factories (the return summary, rules/_returns.py)."""
+    from ._returns import return_summary
+
     params = fresh_params(ctx).get(own_key(unit, fn), frozenset())
-    return Freshness(fn, ctx.catalogue, constructible_classes(ctx), params)
+    return Freshness(fn, ctx.catalogue, constructible_classes(ctx), params, return_summary(ctx).results(unit))

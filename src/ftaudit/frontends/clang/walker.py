@@ -361,7 +361,11 @@ class FunctionWalker(Recorder):
             self.state, self.regions = union(entry, self.state), outer
             return True
         if k == K.RETURN_STMT:
-            self.exprs(c.get_children())
+            kids = list(c.get_children())
+            self.exprs(kids)
+            if kids:
+                a = reduce_arg(kids[-1])
+                self.returns_value(a, call_args(kids[-1]) if a.kind == ArgKind.CALL else (), span_of(c))
             self.returning()
             return False
         if k == K.GOTO_STMT:

@@ -430,6 +430,7 @@ class CythonWalker(Recorder):
                 self.delete(t)
             return True
         if k == "ReturnStatNode" and getattr(n, "value", None) is not None:
+            self.fn.returns.append(self.value_origin(n, n.value))
             ref = self.container_ref(n.value)
             if ref is not None:  # handed to the caller: any code may change it from there
                 self.mutation(ref, MutationKind.ESCAPED, "return", span(n.value, len(ref[2]) or 1))
@@ -821,10 +822,14 @@ class CythonWalker(Recorder):
         """Record where the local `name` (assigned at `target`: a NameNode, or a declarator with a
         default) gets its value from. `self.__class__(...)` and `type(x)(...)` are recorded as calls of
         `__class__`: a new object of the class the function belongs to (or a subclass)."""
+        self.fn.locals.setdefault(name, []).append(self.value_origin(target, value))
+
+    def value_origin(self, at_node: Node, value: Node) -> Assignment:
+        """Where `value` (assigned or returned at `at_node`) comes from, as facts.Assignment."""
         value = _uncast(value, ("TypecastNode",))  # `d = <dict>thread_dict`: a cast keeps the object
         k = kind(value)
         # Cython gives start positions only: the definition takes effect from the end of its line.
-        where = span(target)
+        where = span(at_node)
         where = Span(where.line, where.col, where.line, _END_OF_LINE)
         at = {"span": where, "regions": self.regions}
         if k in _FRESH:
@@ -842,7 +847,7 @@ class CythonWalker(Recorder):
             o = Assignment(OriginKind.OTHER, source=_path(value), **at)
         else:
             o = Assignment(OriginKind.OTHER, **at)
-        self.fn.locals.setdefault(name, []).append(o)
+        return o
 
     def makes_instance(self, f: Node) -> bool:
         """Whether calling `f` allocates a new instance without running `__init__`: `Cls.__new__(Cls)`,

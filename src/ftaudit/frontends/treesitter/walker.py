@@ -157,6 +157,12 @@ class TsWalker(Recorder):
         if t in ("return_statement", "throw_statement"):
             self.children(n)
             if t == "return_statement":
+                value = named(n)
+                if value:
+                    a = reduce_arg(value[0], self.src)
+                    call = strip(value[0])
+                    args = call_arguments(call) if a.kind == ArgKind.CALL and call.type == "call_expression" else []
+                    self.returns_value(a, tuple(reduce_arg(x, self.src) for x in args), span(n))
                 self.returning()
             return False
         if t == "goto_statement":
