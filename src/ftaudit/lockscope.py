@@ -155,9 +155,10 @@ class LockScope:
 
     def site_locked(self, caller: Key, call: Call) -> bool:
         """Does `call` in `caller` hold a mutex (its own or a helper's) that covers the call? For a method
-        call on a variable's object (`self._context.register_context()`), the lock must be rooted at that
-        variable (`self._eval_lock`) or at none of the caller's (a static, a lock held for the caller): a
-        lock of another object (`other._eval_lock`) guards that object's state, not this one's."""
+        call on an object a variable of the caller holds (`self._context.register_context()`), the lock must
+        be rooted at that variable (`self._eval_lock`) or at none of the caller's (a static, a lock held for
+        the caller): a lock of another object (`other._eval_lock`) guards that object's state, not this
+        one's. Any other call (a function, a module's or a global's method) takes any mutex."""
         fn = self.graph.functions[caller][1]
         held = call.locks + self._held(fn, self.held_after.get(caller, []), _pos(call.span), call.regions)
         mutexes = tuple(lk for lk in held if holds_mutex((lk,)))
@@ -167,6 +168,8 @@ class LockScope:
             return True  # a function call, or a receiver that is no variable: any mutex, as for C
         mine = {p.name for p in fn.params} | set(fn.locals) | ({fn.receiver} if fn.receiver else set())
         owner = _root(call.receiver)
+        if owner not in mine:
+            return True  # a module's or a global object's method: any mutex, as before
         roots = {_root(lk.key.lstrip("&*")) for lk in mutexes}
         return owner in roots or any(r not in mine for r in roots)
 

@@ -122,8 +122,9 @@ class PrivateParameters:
         info = next(iter(catalogue.rules.values()), None)
         self.private: dict[Key, frozenset[str]] = {}
         self.why: dict[Key, str] = {}
-        if info is None:
-            return
+        methods = {k for k in candidates - under_lock if graph.functions[k][1].receiver}
+        if info is None or not methods:
+            return  # C and C++ have no receivers: nothing to judge
         ctx = Context(catalogue, info, project)
         roles = project.memo("roles", lambda: ProjectRoles(graph)).roles
         publishing = publishers(graph)
@@ -148,6 +149,8 @@ class PrivateParameters:
             return fresh.private_argument(value, call, constructor_self)
 
         def guards(caller: Key, call: Call, fn: Function, name: str) -> bool:
+            if call.receiver in graph.classes:
+                return False  # `Base.m(obj, x)`: the object is the first argument, the positions shift
             if name == fn.receiver:
                 if caller in under_lock or site_locked(caller, call):
                     return True
@@ -159,10 +162,10 @@ class PrivateParameters:
         changed = True
         while changed:  # least fixpoint: a parameter joins once every call site passes it private
             changed = False
-            for key in sorted(candidates - under_lock):
+            for key in sorted(methods):
                 _unit, fn = graph.functions[key]
                 outside = [(c, call) for c, call in sites.get(key, ()) if c != key]
-                if not fn.receiver or not outside:
+                if not outside:
                     continue
                 for name in [fn.receiver, *(p.name for p in fn.params if p.name != fn.receiver)]:
                     if name in found[key] or not all(guards(c, call, fn, name) for c, call in outside):
