@@ -19,7 +19,13 @@ libclang, tree-sitter and Cython units are judged alike:
   linkage, so no caller outside the scan) whose every call site in the scan holds a mutex (its own or
   an acquire helper's), or lies in a function that is itself always under its callers' lock, runs
   under its callers' lock: its facts are given that lock too. A function with no callers, or one
-  unlocked call site, is judged as before.
+  unlocked call site, is judged as before. Calls are resolved by `CallGraph.resolve_call` (a Cython
+  method call on a typed receiver reaches the method it dispatches to and every override), and a method
+  call on an object a variable of the caller holds counts as locked only under that object's owner's lock
+  (rooted at the same variable) or a lock rooted at no variable of the caller (`site_locked`).
+- A method whose receiver or another parameter is private (or, for the receiver, locked) at every call
+  site (receivers.py) gets a critical section on those parameters: their fields count as guarded,
+  statics and other objects do not.
 
 The result is the scan's units with those locks added to the `locks` of their calls, accesses, field
 writes, comparisons and checks, which every rule asking whether something is guarded
