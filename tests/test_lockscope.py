@@ -49,9 +49,9 @@ def _units(tmp_path, frontend: str, **files: str):
     seen = []
     real = scan_mod.with_held_locks
 
-    def spy(units, graph):
+    def spy(units, graph, *rest):
         seen.extend(units)
-        return real(units, graph)
+        return real(units, graph, *rest)
 
     for name, text in files.items():
         (tmp_path / name).write_text(text)

@@ -21,7 +21,14 @@ true hazards:
   on, a lambda given to pybind11's `def`); a call to `method` reaches every
   `Class::method` (and every Cython `Class.method`), since member calls are
   recorded by their bare name; a use as a value of a name the scan defines
-  a function of reaches that function only (`resolve_ref`).
+  a function of reaches that function only (`resolve_ref`). A method call
+  whose receiver's class is known (`Call.receiver_class`: Cython typed
+  attributes, locals, parameters, casts, `self`) and defined in the scan
+  reaches only what it can dispatch to (`resolve_call`): the method the class
+  defines or inherits from its nearest base that defines one, and every
+  override in a class derived from it (the object may be of a subclass). A
+  class the scan does not define, or a hierarchy that defines no method of
+  that name, falls back to the bare name.
 
 What is left is code that only a program's `main()` runs (a platform demo, a
 command-line tool, a test harness built as an executable): never part of an
@@ -35,7 +42,7 @@ import re
 from collections import defaultdict, deque
 from collections.abc import Sequence
 
-from .facts import Function, Problem, Unit
+from .facts import Call, Function, Problem, Unit
 
 Key = tuple[str, str]  # (file, name) for `static` functions, ("", name) for external ones
 PROGRAM_ENTRIES = frozenset({"main", "wmain", "WinMain", "wWinMain", "_tmain"})
@@ -92,6 +99,20 @@ class CallGraph:
             if _is_member(key[1]):
                 by_base[_base(key[1])].append(key)
         self._methods = by_base
+        self._members: dict[str, list[Key]] = defaultdict(list)  # `Class.method` -> its definitions
+        for key in self.functions:
+            if _is_member(key[1]):
+                self._members[key[1]].append(key)
+        self.bases: dict[str, set[str]] = defaultdict(set)  # class -> its bases (every file's, by name)
+        self.derived: dict[str, set[str]] = defaultdict(set)  # class -> the classes naming it as a base
+        self.classes: set[str] = set()
+        for unit in units:
+            self.classes.update(unit.classes)
+            for cls, bases in unit.bases.items():
+                for b in bases:
+                    if b != cls:
+                        self.bases[cls].add(b)
+                        self.derived[b].add(cls)
         self.callers: dict[Key, set[Key]] = defaultdict(set)  # callee -> the functions that call it
         self.edges: dict[Key, set[Key]] = defaultdict(set)  # function -> what it calls or uses as a value
         self.file_refs: set[Key] = set()  # used as a value at file scope (tables, initialisers)
@@ -101,7 +122,7 @@ class CallGraph:
             for fn in unit.functions:
                 me = own_key(unit, fn)
                 for call in fn.calls:
-                    for callee in self.resolve_all(unit, call.name):
+                    for callee in self.resolve_call(unit, call):
                         self.callers[callee].add(me)
                         self.edges[me].add(callee)
                 for ref in fn.refs:
@@ -130,6 +151,61 @@ class CallGraph:
         if not _is_member(name):
             found += [m for m in self._methods.get(name, ()) if m != key]
         return found
+
+    def resolve_call(self, unit: Unit, call: Call) -> list[Key]:
+        """Every defined function `call` from `unit` may run: for a method call on a receiver of a class the
+        scan defines, the method that class defines or inherits and every override below it (see the module
+        docstring); otherwise `resolve_all` of its name."""
+        cls = call.receiver_class
+        if not cls or cls not in self.classes or _is_member(call.name):
+            return self.resolve_all(unit, call.name)
+        found = self._dispatch(unit, cls, plain_name(call.name))
+        return found if found else self.resolve_all(unit, call.name)
+
+    def _dispatch(self, unit: Unit, cls: str, method: str) -> list[Key]:
+        out: list[Key] = []
+        inherited = self._inherited(unit, cls, method)
+        if inherited is None:  # a base the scan does not define may hold it: not narrowed
+            return []
+        out += inherited
+        seen = {cls}
+        todo = sorted(self.derived.get(cls, ()))
+        while todo:  # every subclass's override (the receiver may be of any of them)
+            sub = todo.pop()
+            if sub in seen:
+                continue
+            seen.add(sub)
+            out += [k for k in self._defined(unit, sub, method) if k not in out]
+            todo += sorted(self.derived.get(sub, ()))
+        return out
+
+    def _inherited(self, unit: Unit, cls: str, method: str) -> list[Key] | None:
+        """The definitions of `method` in `cls` or, if it has none, in its nearest bases that define one
+        (each path up the hierarchy); None when a path reaches a class the scan does not define first."""
+        out: list[Key] = []
+        seen: set[str] = set()
+        todo = [cls]
+        while todo:
+            c = todo.pop()
+            if c in seen:
+                continue
+            seen.add(c)
+            if c not in self.classes:
+                return None
+            here = self._defined(unit, c, method)
+            if here:
+                out += [k for k in here if k not in out]
+            else:
+                todo += sorted(self.bases.get(c, ()))
+        return out or None
+
+    def _defined(self, unit: Unit, cls: str, method: str) -> list[Key]:
+        """`cls.method` as defined in the scan: the caller's own file's first, else every file's."""
+        name = f"{cls}.{method}"
+        local = (unit.path, name)
+        if local in self.functions:
+            return [local]
+        return list(self._members.get(name, ()))
 
     def resolve_ref(self, unit: Unit, name: str) -> list[Key]:
         """The functions a use of `name` as a value reaches: the function of that name when the scan

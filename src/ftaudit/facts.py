@@ -81,6 +81,12 @@ class Call(NamedTuple):
     # The arguments the callee's prototype takes as pointers to non-const data, variadic ones excluded
     # (libclang only): what a function defined outside the scan may write through (summaries.py).
     out_params: tuple[int, ...] = ()
+    # A method call's receiver (Cython `self._context.register_context(doc)`): its path (`self._context`,
+    # "" when it is no variable or attribute) and the class it is declared as (a typed cdef attribute, a
+    # typed local or parameter, a `<Cls>x` cast, `self` of a cdef class method; "" when unknown). The call
+    # graph resolves the call to that class's method, inherited or overridden (callgraph.resolve_call).
+    receiver: str = ""
+    receiver_class: str = ""
 
 
 @dataclass(frozen=True)
@@ -351,6 +357,12 @@ class Function:
     # call, the local or the item returned, at the return's span and regions): what a caller receives
     # (returns.py summarises it).
     returns: list[Assignment] = field(default_factory=list)
+    # The locals and parameters the body returns as they are (`return self`, `return <T>x`; Cython only):
+    # a method returning its receiver hands it to a caller that may store it (lockscope.py).
+    returned: list[str] = field(default_factory=list)
+    # A method's receiver, its first parameter as named (`self`; Cython leaves a cdef method's untyped `self`
+    # out of `params`): "" for a function that is no method.
+    receiver: str = ""
 
 
 LOOP_REGION = -1
@@ -423,6 +435,9 @@ class Unit:
     object_fields: dict[str, str] = field(default_factory=dict)
     # Classes this file defines (Cython `cdef class` and Python `class`): calling one makes a new object.
     classes: list[str] = field(default_factory=list)
+    # The base classes of those classes, as written (Cython `cdef class B(A)`, `class B(A, C)`): with the
+    # other files' classes, the hierarchy a method call on a typed receiver may dispatch through.
+    bases: dict[str, list[str]] = field(default_factory=dict)
     # Fields Python code can reach directly: Cython `cdef public`/`readonly` attributes, C fields named in a
     # PyMemberDef table as objects (T_OBJECT, Py_T_OBJECT_EX...): their containers are Python's to mutate.
     exposed_fields: list[str] = field(default_factory=list)

@@ -19,7 +19,13 @@ libclang, tree-sitter and Cython units are judged alike:
   linkage, so no caller outside the scan) whose every call site in the scan holds a mutex (its own or
   an acquire helper's), or lies in a function that is itself always under its callers' lock, runs
   under its callers' lock: its facts are given that lock too. A function with no callers, or one
-  unlocked call site, is judged as before.
+  unlocked call site, is judged as before. Calls are resolved by `CallGraph.resolve_call` (a Cython
+  method call on a typed receiver reaches the method it dispatches to and every override), and a method
+  call on an object a variable of the caller holds counts as locked only under that object's owner's lock
+  (rooted at the same variable) or a lock rooted at no variable of the caller (`site_locked`).
+- A method whose receiver or another parameter is private (or, for the receiver, locked) at every call
+  site (receivers.py) gets a critical section on those parameters: their fields count as guarded,
+  statics and other objects do not.
 
 The result is the scan's units with those locks added to the `locks` of their calls, accesses, field
 writes, comparisons and checks, which every rule asking whether something is guarded
@@ -33,7 +39,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .callgraph import CallGraph, Key, own_key
+from .catalogue import Catalogue
 from .facts import Access, Call, Function, Lock, LockKind, Problem, Span, Unit, exclusive_regions
+from .receivers import PrivateParameters
 
 Pos = tuple[int, int]
 _MUTEX_LIKE = (LockKind.MUTEX, LockKind.ONCE)
@@ -66,12 +74,15 @@ def _root(path: str) -> str:
 
 
 def _renamed(lock: Lock, callee: Function, call: Call) -> Lock:
-    """The helper's lock as the caller sees it: a key rooted at parameter i becomes the call's argument i
-    (Cython methods: `self` is parameter 0 and not among the call's arguments)."""
-    offset = 1 if "." in callee.name and callee.params and callee.params[0].name == "self" else 0
+    """The helper's lock as the caller sees it: a key rooted at parameter i becomes the call's argument i,
+    one rooted at a method's receiver the call's receiver (`self._eval_lock` of `other._lock()` is
+    `other._eval_lock`; Cython methods: the receiver is parameter 0 and not among the call's arguments)."""
+    offset = 1 if callee.receiver or ("." in callee.name and callee.params and callee.params[0].name == "self") else 0
 
     def rename(path: str) -> str:
         root = _root(path.lstrip("&*"))
+        if callee.receiver and root == callee.receiver and call.receiver:
+            return call.receiver + path.lstrip("&*")[len(root) :]
         for p in callee.params:
             i = p.index - offset
             if p.name and p.name == root and 0 <= i < len(call.args) and call.args[i].path:
@@ -85,7 +96,7 @@ class LockScope:
     """The acquire/release helpers of the scan, the functions always run under their callers' lock, and
     the units with the locks those imply added to their facts (`units`)."""
 
-    def __init__(self, graph: CallGraph) -> None:
+    def __init__(self, graph: CallGraph, catalogue: Catalogue | None = None) -> None:
         self.graph = graph
         fns = graph.functions
         self.acquires: dict[Key, tuple[Lock, ...]] = {k: fn.exit_locks for k, (_u, fn) in fns.items() if fn.exit_locks}
@@ -97,13 +108,15 @@ class LockScope:
                 if any(e.take for e in events):
                     self.held_after[key] = events
         self.under_lock: dict[Key, str] = {}  # function -> why (the first locked caller)
-        self._find_under_lock()
+        self.private: dict[Key, frozenset[str]] = {}  # method -> its parameters private at every call
+        self.private_why: dict[Key, str] = {}
+        self._find_under_lock(catalogue)
 
     # helpers' calls -----------------------------------------------------------
     def _events(self, unit: Unit, fn: Function) -> list[_Event]:
         out: list[_Event] = []
         for call in fn.calls:
-            targets = self.graph.resolve_all(unit, call.name)
+            targets = self.graph.resolve_call(unit, call)
             if not targets:
                 continue
             at = (call.span.line, call.span.col)
@@ -146,7 +159,27 @@ class LockScope:
             return True
         return unit.language != "cython" and not fn.internal
 
-    def _find_under_lock(self) -> None:
+    def site_locked(self, caller: Key, call: Call) -> bool:
+        """Does `call` in `caller` hold a mutex (its own or a helper's) that covers the call? For a method
+        call on an object a variable of the caller holds (`self._context.register_context()`), the lock must
+        be rooted at that variable (`self._eval_lock`) or at none of the caller's (a static, a lock held for
+        the caller): a lock of another object (`other._eval_lock`) guards that object's state, not this
+        one's. Any other call (a function, a module's or a global's method) takes any mutex."""
+        fn = self.graph.functions[caller][1]
+        held = call.locks + self._held(fn, self.held_after.get(caller, []), _pos(call.span), call.regions)
+        mutexes = tuple(lk for lk in held if holds_mutex((lk,)))
+        if not mutexes:
+            return False
+        if not call.receiver:
+            return True  # a function call, or a receiver that is no variable: any mutex, as for C
+        mine = {p.name for p in fn.params} | set(fn.locals) | ({fn.receiver} if fn.receiver else set())
+        owner = _root(call.receiver)
+        if owner not in mine:
+            return True  # a module's or a global object's method: any mutex, as before
+        roots = {_root(lk.key.lstrip("&*")) for lk in mutexes}
+        return owner in roots or any(r not in mine for r in roots)
+
+    def _find_under_lock(self, catalogue: Catalogue | None) -> None:
         graph = self.graph
         valued: set[Key] = set()
         sites: dict[Key, list[tuple[Key, Call]]] = defaultdict(list)
@@ -154,17 +187,13 @@ class LockScope:
             for ref in fn.refs:
                 valued.update(graph.resolve_all(unit, ref.name))
             for call in fn.calls:
-                for target in graph.resolve_all(unit, call.name):
+                for target in graph.resolve_call(unit, call):
                     sites[target].append((caller, call))
         locked_site: dict[tuple[Key, Call], bool] = {}
         for callee_sites in sites.values():
             for caller, call in callee_sites:
                 if (caller, call) not in locked_site:
-                    locked_site[(caller, call)] = holds_mutex(call.locks) or holds_mutex(
-                        self._held(
-                            graph.functions[caller][1], self.held_after.get(caller, []), _pos(call.span), call.regions
-                        )
-                    )
+                    locked_site[(caller, call)] = self.site_locked(caller, call)
         candidates = {
             k
             for k, (unit, fn) in graph.functions.items()
@@ -178,6 +207,11 @@ class LockScope:
                 if all(locked_site[(c, call)] or c in self.under_lock for c, call in outside):
                     self.under_lock[key] = _why(outside, locked_site)
                     changed = True
+        if catalogue is not None:
+            found = PrivateParameters(
+                graph, catalogue, candidates, sites, lambda c, call: locked_site[(c, call)], set(self.under_lock)
+            )
+            self.private, self.private_why = found.private, found.why
 
     # the result ------------------------------------------------------------------
     def units(self, units: Sequence[Unit]) -> list[Unit]:
@@ -191,9 +225,13 @@ class LockScope:
     def _locked(self, key: Key, fn: Function) -> Function:
         events = self.held_after.get(key)
         callers = self.under_lock.get(key)
-        if events is None and callers is None:
+        private = self.private.get(key)
+        if events is None and callers is None and private is None:
             return fn
         extra = (Lock(LockKind.MUTEX, f"<lock held by every caller of {fn.name}>"),) if callers is not None else ()
+        if private is not None and callers is None:  # covers those objects and their fields only
+            key_text = f"<private or locked at every call of {fn.name}>"
+            extra += (Lock(LockKind.CRITICAL_SECTION, key_text, tuple(sorted(private))),)
 
         def add(locks: tuple[Lock, ...], span: Span, regions: tuple[int, ...] | None) -> tuple[Lock, ...]:
             more = extra + (self._held(fn, events, _pos(span), regions) if events else ())
@@ -225,7 +263,7 @@ class LockScope:
     def notes(self) -> list[Problem]:
         """One note per file naming its functions that run only under their callers' lock (for `-v`)."""
         by_file: dict[str, list[tuple[Function, str]]] = defaultdict(list)
-        for key, why in self.under_lock.items():
+        for key, why in [*self.under_lock.items(), *self.private_why.items()]:
             if key in self.releases:
                 continue  # an unlock helper: called with the lock held by nature, not worth a line
             unit, fn = self.graph.functions[key]
@@ -236,8 +274,8 @@ class LockScope:
             named = "; ".join(f"{fn.name}: {why}" for fn, why in items[:5])
             more = f" and {len(items) - 5} more" if len(items) > 5 else ""
             message = (
-                f"{len(items)} function(s) run only under their callers' lock, so their accesses count as "
-                f"guarded: {named}{more}"
+                f"{len(items)} function(s) run only under their callers' lock (or on an object only the caller "
+                f"holds), so their accesses count as guarded: {named}{more}"
             )
             notes.append(Problem(path, "note", "under-callers-lock", message, items[0][0].span.line))
         return notes
@@ -257,12 +295,15 @@ def _pos(span: Span) -> Pos:
     return (span.line, span.col)
 
 
-def with_held_locks(units: Sequence[Unit], graph: CallGraph) -> tuple[list[Unit], CallGraph, list[Problem]]:
+def with_held_locks(
+    units: Sequence[Unit], graph: CallGraph, catalogue: Catalogue | None = None
+) -> tuple[list[Unit], CallGraph, list[Problem]]:
     """The scan's units with the locks helpers and callers hold for them, their call graph, and the notes
-    saying which functions run under their callers' lock. The units and graph are returned unchanged when
-    no helper or such function exists."""
-    scope = LockScope(graph)
-    if not scope.held_after and not scope.under_lock:
+    saying which functions run under their callers' lock. With the `catalogue` (what rules/_fresh.py judges
+    fresh by), methods whose receiver or parameters are private at every call site too (receivers.py).
+    The units and graph are returned unchanged when no helper or such function exists."""
+    scope = LockScope(graph, catalogue)
+    if not scope.held_after and not scope.under_lock and not scope.private:
         return list(units), graph, []
     locked = scope.units(units)
     return locked, CallGraph(locked), scope.notes()

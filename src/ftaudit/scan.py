@@ -393,7 +393,7 @@ def _analyse_and_judge(
         ignores.add(r.record.path, r.ignores)
     tool_errors = sum(r.tool_errors for r in results)
     graph = CallGraph(units)
-    units, graph, under_lock = with_held_locks(units, graph)  # locks helpers and callers hold (lockscope.py)
+    units, graph, under_lock = with_held_locks(units, graph, cat)  # locks helpers and callers hold (lockscope.py)
     problems += under_lock
     mods = modules(units, graph, targets)
     unbuilt = unbuilt_files(units, build.description, mods, build.is_built) if build is not None else {}

@@ -87,6 +87,7 @@ class CythonFrontend:
         unit.statics = {v.key: v for v in [*info.statics.values(), *info.py_containers.values()]}
         unit.object_fields = info.field_types
         unit.classes = defined_classes(tree)
+        unit.bases = {c: info.bases[c] for c in unit.classes if info.bases.get(c)}
         unit.exposed_fields = sorted(info.exposed)
         # `cdef extern from "h"` headers: named, never read (as tree-sitter lists its #includes).
         unit.missing_headers = sorted({h for h in info.externs.values() if h} | info.extern_headers)
@@ -168,6 +169,7 @@ class CythonFrontend:
             merged = info.classes.setdefault(cls, {})
             for name, is_object in attributes.items():
                 merged.setdefault(name, is_object)
+        _adopt_hierarchy(info, declared)
         info.locks |= {lk for lk in declared.locks if lk.startswith("self.")}
         info.exposed |= declared.exposed
         unit.includes.append(os.path.normpath(pxd))
@@ -271,10 +273,22 @@ def _adopt(info: ModuleInfo, outer: ModuleInfo) -> None:
             info.py_containers.setdefault(name, var)
     for name, attributes in outer.classes.items():
         info.classes.setdefault(name, attributes)
+    _adopt_hierarchy(info, outer)
     info.exposed |= outer.exposed
     info.functions |= outer.functions
     info.locks |= outer.locks
     info.star_cimports += [m for m in outer.star_cimports if m not in info.star_cimports]
+
+
+def _adopt_hierarchy(info: ModuleInfo, outer: ModuleInfo) -> None:
+    """The bases and typed attributes `outer` (a `.pxd`, an includer) declares for classes `info` leaves out."""
+    for name, bases in outer.bases.items():
+        if not info.bases.get(name):
+            info.bases[name] = list(bases)
+    for name, types in outer.attribute_types.items():
+        merged = info.attribute_types.setdefault(name, {})
+        for attr, tname in types.items():
+            merged.setdefault(attr, tname)
 
 
 def _extern_blocks(tree: Any) -> list[Any]:

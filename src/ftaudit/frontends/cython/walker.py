@@ -170,6 +170,9 @@ class ModuleInfo:
     pointer_fields: dict[str, set[str]] = field(default_factory=dict)  # cdef class -> its C pointer fields
     in_place_fields: dict[str, set[str]] = field(default_factory=dict)  # cdef class -> list/dict/set fields
     field_types: dict[str, str] = field(default_factory=dict)  # cdef class attribute -> its C type
+    # cdef class -> attribute -> the type it is declared as (`cdef _XPathContext _context`), for receivers
+    attribute_types: dict[str, dict[str, str]] = field(default_factory=dict)
+    bases: dict[str, list[str]] = field(default_factory=dict)  # class -> its base classes, as written
     extern_headers: set[str] = field(default_factory=set)  # every `cdef extern from "h"` header
     locks: set[str] = field(default_factory=set)  # names and paths known to hold locks
     star_cimports: list[str] = field(default_factory=list)  # modules of `from X cimport *`
@@ -235,6 +238,8 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
                     exempt=exempt,
                 )
         elif k == "CClassDefNode":
+            info.bases[stat.class_name] = class_bases(stat)
+            typed = info.attribute_types.setdefault(stat.class_name, {})
             fields: dict[str, bool] = {}
             pointers: set[str] = set()
             in_place: set[str] = set()
@@ -250,11 +255,15 @@ def collect_module(tree: Node, path: str, exempt_types: frozenset[str]) -> Modul
                         elif not declarator_shape(d) and tname in IN_PLACE_TYPES:
                             in_place.add(name)
                         info.field_types.setdefault(name, f"{tname} {declarator_shape(d)}".strip())
+                        if not declarator_shape(d):
+                            typed[name] = tname
                         if tname in LOCK_TYPES:
                             info.locks.add(f"self.{name}")
             info.classes[stat.class_name] = fields
             info.pointer_fields[stat.class_name] = pointers
             info.in_place_fields[stat.class_name] = in_place
+        elif k == "PyClassDefNode":
+            info.bases[stat.name] = class_bases(stat)
         elif k in ("CFuncDefNode", "DefNode"):
             info.functions.add(function_name(stat))
         elif k == "SingleAssignmentNode" and _is_lock_factory(stat.rhs):
@@ -366,6 +375,9 @@ class CythonWalker(Recorder):
         # Names typed as a cdef class of this module: parameters (`cdef int _acquire(FastLock self)`)
         # and `cdef FastLock lk` locals, so writes through them are field writes of that class.
         self.typed: dict[str, str] = {p.name: p.type for p in fn.params if p.type in info.classes}
+        # Every name declared with a plain type (a class of another `.pxi` of the module too): receivers.
+        self.declared: dict[str, str] = {p.name: p.type for p in fn.params if p.type.isidentifier()}
+        self.receiver_name = "self"  # a method's first parameter (build_function)
         self.pending: list[tuple[str, Span, State]] = []
         self.stored: set[str] = set()
         self.static_values: dict[Span, Assignment] = {}
@@ -431,6 +443,9 @@ class CythonWalker(Recorder):
             return True
         if k == "ReturnStatNode" and getattr(n, "value", None) is not None:
             self.fn.returns.append(self.value_origin(n, n.value))
+            returned = _uncast(n.value)
+            if kind(returned) == "NameNode" and (returned.name in self.locals or returned.name == self.receiver_name):
+                self.fn.returned.append(str(returned.name))
             ref = self.container_ref(n.value)
             if ref is not None:  # handed to the caller: any code may change it from there
                 self.mutation(ref, MutationKind.ESCAPED, "return", span(n.value, len(ref[2]) or 1))
@@ -441,6 +456,8 @@ class CythonWalker(Recorder):
                 self.locals.add(name)
                 if tname in self.info.classes and not declarator_shape(d):
                     self.typed[name] = tname
+                if tname.isidentifier() and not declarator_shape(d):
+                    self.declared[name] = tname
                 default = declarator_default(d)
                 if default is not None:
                     self.expr(default)
@@ -786,7 +803,7 @@ class CythonWalker(Recorder):
         if root is None or kind(n) != "AttributeNode" or kind(n.obj) != "NameNode":
             return True
         klass = self.klass if self.klass and root.name == self.self_name() else self.typed.get(root.name, "")
-        fields = self.info.classes.get(klass, {}) if klass else {}
+        fields = self.class_fields(klass)
         return n.attribute not in fields or bool(fields[n.attribute])
 
     def field_write(self, root: Node, path: str, where: Span, op: str, value: Node | None = None) -> None:
@@ -795,20 +812,45 @@ class CythonWalker(Recorder):
         attribute that holds a Python object (`self.obj.x = 1`) is that other object's own business."""
         klass = self.klass if self.klass and root.name == self.self_name() else self.typed.get(root.name, "")
         parts = path.split("[", 1)[0].split(".")
-        fields = self.info.classes.get(klass, {}) if klass else {}
+        fields = self.class_fields(klass)
         if len(parts) < 2 or parts[1] not in fields or (len(parts) > 2 and fields[parts[1]]):
             return
         field_name = parts[1]
         whole = len(parts) == 2 and "[" not in path  # the field itself, not an item or a member of it
-        in_place = op != "=" and field_name in self.info.in_place_fields.get(klass, ())
+        owner = self.field_owner(klass, field_name)
+        in_place = op != "=" and field_name in self.info.in_place_fields.get(owner, ())
         is_object = bool(fields[field_name]) and whole and not in_place
-        is_pointer = field_name in self.info.pointer_fields.get(klass, ()) and whole
+        is_pointer = field_name in self.info.pointer_fields.get(owner, ()) and whole
         value = _uncast(value)
         same = whole and kind(value) == "AttributeNode" and value.attribute == field_name
         write = FieldWrite(
             ".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer, self.regions, same
         )
         self.fn.field_writes.append(write)
+
+    def class_fields(self, klass: str) -> dict[str, bool]:
+        """The attributes of cdef class `klass` (field -> holds an object), those of its bases included (a
+        subclass method's `self._last = v` writes the base's field), as far as the module declares them."""
+        out: dict[str, bool] = {}
+        for cls in self.lineage(klass):
+            for name, is_object in self.info.classes.get(cls, {}).items():
+                out.setdefault(name, is_object)
+        return out
+
+    def field_owner(self, klass: str, field_name: str) -> str:
+        """The class of `klass`'s lineage that declares `field_name` ("" if none)."""
+        return next((c for c in self.lineage(klass) if field_name in self.info.classes.get(c, {})), "")
+
+    def lineage(self, klass: str) -> list[str]:
+        """`klass` and its bases, nearest first (at most 16: a cycle or a deep chain ends there)."""
+        out: list[str] = []
+        todo = [klass] if klass else []
+        while todo and len(out) < 16:
+            cls = todo.pop(0)
+            if cls not in out:
+                out.append(cls)
+                todo += self.info.bases.get(cls, [])
+        return out
 
     def self_name(self) -> str:
         return self.fn.params[0].name if self.fn.params else "self"
@@ -935,6 +977,8 @@ class CythonWalker(Recorder):
         name, declared_in, own = self.resolve(f)
         args = self.call_args(n)
         reduced = tuple(self.arg(a) for a in args)
+        method = kind(f) == "AttributeNode" and own  # a Python method, not a cimported C function
+        receiver = _uncast(f.obj) if method else None
         self.fn.calls.append(
             Call(
                 name,
@@ -946,6 +990,8 @@ class CythonWalker(Recorder):
                 declared_in,
                 "",
                 self.regions,
+                receiver=(_path(receiver) or "") if receiver is not None else "",
+                receiver_class=self.class_of(f.obj) if method else "",
             )
         )
         if kind(f) == "AttributeNode":
@@ -961,13 +1007,49 @@ class CythonWalker(Recorder):
             if kind(f) == "AttributeNode":
                 self.expr(f.obj)
             self.lock_event(name, reduced, None)
-        method = kind(f) == "AttributeNode" and own  # a Python method, not a cimported C function
         for i, a in enumerate(args):
             self.passed(f".{name}" if method else name, i, a)
             if not self.address_argument(name, i, a):
                 self.expr(a)
         if kind(n) == "GeneralCallNode" and getattr(n, "keyword_args", None) is not None:
             self.expr(n.keyword_args)
+
+    def class_of(self, n: Node, depth: int = 0) -> str:
+        """The type an expression is declared as, "" if not known: `self` in a cdef class method, a typed
+        local or parameter (`cdef _XSLTContext context`), a cast (`<Cls>x`), or an attribute declared with
+        a type in the class of its object or a base of it (`self._context` for `cdef _XPathContext
+        _context`). Never guessed from an assignment. A name that is no class of the scan (a C struct, a
+        class of another module) is returned all the same: the call graph ignores a class it does not know."""
+        k = kind(n)
+        if depth > 8:
+            return ""
+        if k in ("TypecastNode", "CastNode"):
+            tname, _ = base_type(getattr(n, "base_type", None))
+            if tname.isidentifier() and not declarator_shape(getattr(n, "declarator", None)):
+                return tname
+            return self.class_of(n.operand, depth + 1)
+        if k == "NameNode":
+            if self.klass and n.name == self.receiver_name and n.name not in self.assigned_names():
+                return self.klass
+            return self.declared.get(n.name, "")
+        if k == "AttributeNode":
+            owner = self.class_of(n.obj, depth + 1)
+            seen: set[str] = set()
+            todo = [owner] if owner else []
+            while todo:  # the attribute is declared in the owner's class or one of its bases
+                cls = todo.pop()
+                if cls in seen:
+                    continue
+                seen.add(cls)
+                tname = self.info.attribute_types.get(cls, {}).get(n.attribute, "")
+                if tname:
+                    return tname
+                todo += self.info.bases.get(cls, [])
+        return ""
+
+    def assigned_names(self) -> set[str]:
+        """The locals (parameters included) the body rebinds: `self` rebound is no longer the receiver."""
+        return set(self.fn.locals)
 
     def address_argument(self, callee: str, index: int, a: Node) -> bool:
         """`f(&x)` or `f(arr)` on a C-typed cdef global (recorded as the C walkers do: True), or a pointer
@@ -1079,6 +1161,24 @@ def _params(n: Node) -> list[Param]:
     return out
 
 
+def _receiver_name(n: Node) -> str:
+    """The name of a method's first parameter, its receiver: Cython parses a cdef method's untyped `self` as
+    a type name with no declarator name (so `_params` leaves it out), a def method's as a plain argument."""
+    if kind(n) == "CFuncDefNode":
+        fd = _func_declarator(n.declarator)
+        args = list(getattr(fd, "args", None) or [])
+    else:
+        args = list(getattr(n, "args", None) or [])
+    decorators = [getattr(d.decorator, "name", "") for d in getattr(n, "decorators", None) or []]
+    if "staticmethod" in decorators:
+        return ""
+    if not args:
+        return "self"
+    first = args[0]
+    name = declarator_name(getattr(first, "declarator", None)) or str(getattr(first, "name", "") or "")
+    return name or str(getattr(getattr(first, "base_type", None), "name", "") or "self")
+
+
 def _is_python_visible(n: Node) -> bool:
     return kind(n) == "DefNode" or bool(getattr(n, "overridable", False))
 
@@ -1116,6 +1216,7 @@ def build_function(
         return None
     fn = Function(name, span(n, len(name)), _params(n) if kind(n) != "LambdaNode" else [])
     w = CythonWalker(cat, info, fn, klass, out)
+    w.receiver_name = _receiver_name(n)
     if _critical_section_decorated(n) and fn.params:
         first = fn.params[0].name
         w.state = (Lock(LockKind.CRITICAL_SECTION, first, (first,)),)
@@ -1178,6 +1279,18 @@ def _stored_names(value: Node) -> list[str]:
     return []
 
 
+def class_bases(stat: Node) -> list[str]:
+    """The base classes a class statement names (`cdef class B(A)`, `class P(A, mod.B)`: `A`, `B`)."""
+    bases = getattr(stat, "bases", None)
+    out = []
+    for b in getattr(bases, "args", None) or []:
+        if kind(b) == "NameNode":
+            out.append(str(b.name))
+        elif kind(b) == "AttributeNode":
+            out.append(str(b.attribute))
+    return out
+
+
 def defined_classes(tree: Node) -> list[str]:
     """The classes a module defines at its top level (`cdef class`, `class`)."""
     out = []
@@ -1213,6 +1326,7 @@ def walk_module(cat: Catalogue, info: ModuleInfo, tree: Node) -> tuple[list[Func
                 )
                 if fn is None:
                     continue
+                fn.receiver = _receiver_name(member)
                 context = _SPECIAL.get(mname) or ("python-def" if _is_python_visible(member) else None)
                 if context is not None:
                     refs.append(FunctionRef(fn.name, context, fn.span))
