@@ -154,6 +154,11 @@ class StaticsVocabulary:
     # Same result on every call with the same constant arguments, nothing to give back (FT102).
     idempotent_lookups: frozenset[str] = frozenset()
     per_thread_calls: frozenset[str] = frozenset()  # change only the calling thread's exception (FT102)
+    # A new reference to one canonical object for the same constant arguments (interned strings, imported
+    # modules and their attributes), and calls that give a singleton for these literal arguments (FT102).
+    canonical_objects: frozenset[str] = frozenset()
+    singletons: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    own_references: frozenset[str] = frozenset()  # drop a local's reference, in such a branch (FT102)
 
     def is_atomic_call(self, name: str) -> bool:
         return name.startswith(self.atomic_prefixes)
@@ -380,6 +385,9 @@ def load() -> Catalogue:
         releasing_calls=frozenset(st["fields"]["releasing-calls"]),
         idempotent_lookups=frozenset(st["idempotent-lookups"]["functions"]),
         per_thread_calls=frozenset(st["idempotent-lookups"]["per-thread"]),
+        canonical_objects=frozenset(st["idempotent-lookups"]["canonical-objects"]),
+        singletons={k: tuple(v) for k, v in st["idempotent-lookups"]["singletons"].items()},
+        own_references=frozenset(st["idempotent-lookups"]["own-references"]),
     )
     return Catalogue(
         rules=dict(sorted(rules.items())),

@@ -225,6 +225,9 @@ class LazyInit:
     # `if (x) return x;` followed by the write): an idempotent lookup is judged from them (rules/_statics.py).
     value: Assignment | None = None
     made: tuple[Call, ...] | None = None
+    # What each write stores, aligned with `writes`, when the check writes several statics, each with a
+    # plain `x = v` (`if (!a || !b) { a = intern("a"); b = intern("b"); }`); else empty.
+    values: tuple[Assignment | None, ...] = ()
 
 
 @dataclass(frozen=True)

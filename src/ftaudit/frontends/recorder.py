@@ -310,8 +310,13 @@ class Recorder:
             value = None
             if len(writes) == 1 and own[0].kind == AccessKind.WRITE:
                 value = self.static_values.get(own[0].span)
+            values: tuple[Assignment | None, ...] = ()
+            if len(writes) > 1 and all(a.kind == AccessKind.WRITE for a in writes):
+                values = tuple(self.static_values.get(a.span) for a in (*own, *others))
             made = tuple(calls) if calls is not None else None
-            self.fn.lazy_inits.append(LazyInit(key, check, locks, (*own, *others), value=value, made=made))
+            self.fn.lazy_inits.append(
+                LazyInit(key, check, locks, (*own, *others), value=value, made=made, values=values)
+            )
         elif calls and param_index(key) is None:
             self.fn.lazy_inits.append(LazyInit(key, check, locks, (), tuple(calls)))
 

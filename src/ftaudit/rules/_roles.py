@@ -2,7 +2,11 @@
 
 A write to a global during module initialisation is safe: CPython runs
 `PyInit_*` and `Py_mod_exec` slots once per interpreter, under the import
-lock. A write from anything a Python caller can reach after import is not.
+lock. So is one during the module's teardown: a `PyModuleDef`'s `m_clear` and
+`m_free` run when the module object is being destroyed (at interpreter
+finalization, or once nothing references it: no function of the module can
+be running then, since each holds the module as its `m_self`). A write from
+anything a Python caller can reach after import is not.
 Roles come from names (`PyInit_*`), from the tables a function is listed in
 (method tables, type slots, module slots) and from the call graph in the file.
 """
@@ -19,7 +23,8 @@ from ..facts import Unit
 class Role(str, Enum):
     MODULE_INIT = "module init"
     EXEC_SLOT = "Py_mod_exec slot"
-    INIT_HELPER = "called only during module init"
+    MODULE_TEARDOWN = "module teardown (m_clear / m_free)"
+    INIT_HELPER = "called only during module init or teardown"
     ONCE = "run once (pthread_once / call_once)"
     PYTHON_ENTRY = "Python entry point"
     CONSTRUCTOR = "object constructor"
@@ -29,8 +34,9 @@ class Role(str, Enum):
 
     @property
     def init_only(self) -> bool:
-        """Runs only while the module is being initialised (or once, process-wide)."""
-        return self in (Role.MODULE_INIT, Role.EXEC_SLOT, Role.INIT_HELPER, Role.ONCE)
+        """Runs only while the module is being initialised or torn down (or once, process-wide): never
+        while Python threads use the module."""
+        return self in (Role.MODULE_INIT, Role.EXEC_SLOT, Role.MODULE_TEARDOWN, Role.INIT_HELPER, Role.ONCE)
 
 
 _INIT_PREFIXES = ("PyInit_", "pybind11_init_", "nanobind_init_")
@@ -42,14 +48,14 @@ _SLOT_ROLES = {
     "tp_finalize": Role.DEALLOC,
     "tp_free": Role.DEALLOC,
     "tp_del": Role.DEALLOC,
-    "m_free": Role.DEALLOC,
+    "m_free": Role.MODULE_TEARDOWN,
     "tp_new": Role.CONSTRUCTOR,
     "tp_init": Role.CONSTRUCTOR,
     "tp_alloc": Role.CONSTRUCTOR,
     "tp_traverse": Role.GC,
     "tp_clear": Role.GC,
     "m_traverse": Role.GC,
-    "m_clear": Role.GC,
+    "m_clear": Role.MODULE_TEARDOWN,
 }
 _ENTRY_TABLES = {
     "PyMethodDef",

@@ -99,36 +99,67 @@ class Lookups:
     the calls that change only the calling thread's state (its exception, its hold on the GIL), and the
     unit's functions that run only during module init (their writes fix a static before other code runs)."""
 
-    functions: frozenset[str]
+    functions: frozenset[str]  # idempotent lookups and canonical-object calls alike
     thread_calls: frozenset[str]
     init_only: frozenset[str]
+    singletons: Mapping[str, tuple[int, ...]]  # a call with these literal arguments gives a singleton
+    own_references: frozenset[str]  # reference drops allowed on a local of the branch
 
     @classmethod
     def of(cls, ctx: Context, roles: Mapping[str, Role]) -> Lookups:
         locks, statics = ctx.catalogue.locks, ctx.catalogue.statics
         init = frozenset(name for name, role in roles.items() if role.init_only)
         thread = frozenset((*statics.per_thread_calls, *locks.gil_release, *locks.gil_acquire))
-        return cls(statics.idempotent_lookups, thread, init)
+        lookups = statics.idempotent_lookups | statics.canonical_objects
+        return cls(lookups, thread, init, statics.singletons, statics.own_references)
+
+    def singleton(self, name: str, args: tuple[Arg, ...]) -> bool:
+        """`PyTuple_New(0)`: a call these literal arguments make return a singleton."""
+        want = self.singletons.get(name)
+        return want is not None and tuple(a.value if a.kind == ArgKind.LITERAL else None for a in args) == want
 
 
 def idempotent_lookup(unit: Unit, fn: Function, li: LazyInit, lookups: Lookups) -> bool:
-    """Whether a lazy initialisation only stores an idempotent lookup of constant arguments
-    (`if (!p) p = (fn_t)dlsym(RTLD_DEFAULT, "name");`): its one static write is the checked static, its
-    value a catalogued lookup, and every call its branch makes is such a lookup of constant arguments or
-    changes only the calling thread's state (raising the lookup's failure, releasing the GIL around it).
-    Threads racing through it all store the same value and nothing leaks. A shape whose branch the
+    """Whether a lazy initialisation only stores idempotent lookups of constant arguments
+    (`if (!p) p = (fn_t)dlsym(RTLD_DEFAULT, "name");`, `if (!s) s = PyUnicode_InternFromString("null");`,
+    `if (!t) t = PyTuple_New(0);`): each static the check writes is written once, with a catalogued lookup,
+    canonical-object call or singleton (statics.toml `[idempotent-lookups]`), and every call its branch
+    makes is such a call of constant arguments, changes only the calling thread's state (raising the
+    lookup's failure, releasing the GIL around it) or drops a reference a local of the branch holds.
+    Threads racing through it all store the same value and nothing is freed. A shape whose branch the
     frontend does not delimit (LazyInit.made is None) is never one."""
-    v = li.value
-    if v is None or li.made is None or len(li.writes) != 1 or v.kind != OriginKind.CALL:
-        return False
-    if v.callee not in lookups.functions or v.callee not in {c.name for c in li.made}:
-        return False
+    values = li.values if len(li.writes) > 1 else (li.value,)
+    if li.made is None or len(values) != len(li.writes) or len({w.var for w in li.writes}) != len(li.writes):
+        return False  # each static of the check written once, each with a plain `x = v`
+    if len(li.writes) > 1:  # and each tested by the check: a reader that passes it has seen every one set
+        checked = {other.var for other in fn.lazy_inits if other.check == li.check}
+        if not {w.var for w in li.writes} <= checked:
+            return False
+    made = {c.name for c in li.made}
+    for v in values:
+        if v is None or v.kind != OriginKind.CALL or v.callee not in made:
+            return False
+        if lookups.singleton(v.callee, v.args):
+            continue
+        if v.callee not in lookups.functions or not all(_constant(unit, fn, a, lookups, 0) for a in v.args):
+            return False
     for call in li.made:
-        if call.name in lookups.thread_calls:
+        if call.name in lookups.thread_calls or lookups.singleton(call.name, call.args):
+            continue
+        if call.name in lookups.own_references and _drops_local(unit, fn, call):
             continue
         if call.name not in lookups.functions or not all(_constant(unit, fn, a, lookups, 0) for a in call.args):
             return False
-    return all(_constant(unit, fn, a, lookups, 0) for a in v.args)
+    return True
+
+
+def _drops_local(unit: Unit, fn: Function, call: Call) -> bool:
+    """`Py_DECREF(module)` on a local of the function, never on a static: the branch gives back a reference
+    it took itself."""
+    if len(call.args) != 1 or call.args[0].kind != ArgKind.NAME:
+        return False
+    name = call.args[0].path
+    return name in fn.locals and not any(v.name == name for v in unit.statics.values())
 
 
 def _constant(unit: Unit, fn: Function, a: Arg, lookups: Lookups, depth: int) -> bool:
