@@ -29,7 +29,7 @@ define no classes, so in C only what the catalogue calls fresh (`fresh_construct
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -37,7 +37,7 @@ from ..callgraph import CallGraph, Key, own_key
 from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Call, Function, OriginKind, Span, Unit, exclusive_regions
-from ._keeps import keeps_summary
+from ._keeps import Keeps, keeps_summary
 from ._protection import Point, Privacy, reaching
 from ._roles import ProjectRoles, Role
 
@@ -103,17 +103,28 @@ class _Event:
     regions: tuple[int, ...]
 
 
-def _events(fn: Function, names: set[str], cat: Catalogue) -> Iterable[_Event]:
-    """Where the object a local holds may be published: stored, or passed to a call."""
+Kept = Callable[[Call, set[str]], bool]  # may this call keep one of these locals it is passed? (_keeps.py)
+
+
+def _events(fn: Function, names: set[str], cat: Catalogue, kept: Kept | None = None) -> Iterable[_Event]:
+    """Where the object a local holds may be published: stored, or passed to a call that may keep it
+    (`kept`: the scan's summary of kept parameters; None: any call the catalogue does not exempt)."""
     for s in fn.stores:
         if s.name in names:
             yield _Event(s.span, s.regions)
     for c in fn.calls:
-        if _passes(c, names, cat):
+        if _passes(c, names, cat) and (kept is None or kept(c, names)):
             yield _Event(c.span, c.regions)
 
 
-def published(fn: Function, cat: Catalogue, name: str, since: tuple[Span, tuple[int, ...]] | None, at: Point) -> bool:
+def published(
+    fn: Function,
+    cat: Catalogue,
+    name: str,
+    since: tuple[Span, tuple[int, ...]] | None,
+    at: Point,
+    kept: Kept | None = None,
+) -> bool:
     """May the object `name` holds at `at` have been published since `since` (a definition's span and
     regions; None: since the function was entered)? Stores and calls of `name` or a copy of it in
     between count, those on the use's own line (other than the use itself), and those after `at`
@@ -123,7 +134,7 @@ def published(fn: Function, cat: Catalogue, name: str, since: tuple[Span, tuple[
     use = (use_span.line, use_span.col)
     start = (since[0].end_line, since[0].end_col) if since is not None else (0, 0)
     since_regions = since[1] if since is not None else ()
-    for e in _events(fn, aliases_of(fn, name), cat):
+    for e in _events(fn, aliases_of(fn, name), cat, kept):
         here = (e.span.line, e.span.col)
         if (
             here < start
@@ -171,8 +182,10 @@ class Freshness:
         params: frozenset[int],
         results: CallResults | None = None,
         class_params: frozenset[str] = frozenset(),
+        kept: Kept | None = None,
     ) -> None:
         self.fn = fn
+        self.kept = kept
         self.classes = classes
         self.params = {p.name: p.index for p in fn.params}
         self.fresh_params = params
@@ -191,7 +204,11 @@ class Freshness:
         origins = [d for d in defs if d.kind != OriginKind.NULL]
         if entry:
             index = self.params.get(name)
-            if index is None or index not in self.fresh_params or published(self.fn, self.cat, name, None, at):
+            if (
+                index is None
+                or index not in self.fresh_params
+                or published(self.fn, self.cat, name, None, at, kept=self.kept)
+            ):
                 return False
         elif not origins:
             return False
@@ -202,10 +219,10 @@ class Freshness:
             return False
         since = (d.span, d.regions)
         if d.kind == OriginKind.CALL and self.constructs(d.callee, d.args):
-            return not published(self.fn, self.cat, name, since, at)
+            return not published(self.fn, self.cat, name, since, at, kept=self.kept)
         if d.kind == OriginKind.NAME:
             return self.is_fresh(d.source, (d.span, d.regions), depth + 1) and not published(
-                self.fn, self.cat, name, since, at
+                self.fn, self.cat, name, since, at, kept=self.kept
             )
         return False
 
@@ -232,13 +249,15 @@ class Freshness:
         if arg.kind != ArgKind.NAME:
             return False
         if arg.path == constructor_self:
-            return not published(self.fn, self.cat, arg.path, None, at)
+            return not published(self.fn, self.cat, arg.path, None, at, kept=self.kept)
         if self.is_fresh(arg.path, at):
             return True
         if arg.path not in self.params and self.privacy.is_private(arg, at=at):
             defs, entry = reaching(self.fn, arg.path, at)
             return not entry and all(
-                d.span is not None and not published(self.fn, self.cat, arg.path, (d.span, d.regions), at) for d in defs
+                d.span is not None
+                and not published(self.fn, self.cat, arg.path, (d.span, d.regions), at, kept=self.kept)
+                for d in defs
             )
         return False
 
@@ -252,13 +271,18 @@ def fresh_params(ctx: Context) -> dict[Key, frozenset[int]]:
     def build() -> dict[Key, frozenset[int]]:
         graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
         roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
-        return _solve(graph, roles, ctx.catalogue, constructible_classes(ctx), return_summary(ctx))
+        return _solve(graph, roles, ctx.catalogue, constructible_classes(ctx), return_summary(ctx), keeps_summary(ctx))
 
     return ctx.project.memo("fresh-params", build)
 
 
 def _solve(
-    graph: CallGraph, roles: dict[Key, Role], cat: Catalogue, classes: frozenset[str], results: ReturnSummary
+    graph: CallGraph,
+    roles: dict[Key, Role],
+    cat: Catalogue,
+    classes: frozenset[str],
+    results: ReturnSummary,
+    keeps: Keeps,
 ) -> dict[Key, frozenset[int]]:
     referenced: set[Key] = set()
     for unit in graph.units:
@@ -286,7 +310,7 @@ def _solve(
         memo = (id(site[3]), index)
         if memo in refused:
             return False
-        if _site_passes_fresh(site, index, candidates, roles, cat, classes, results):
+        if _site_passes_fresh(site, index, candidates, roles, cat, classes, results, keeps):
             return True  # may still change: it can rest on the caller's parameters, which only shrink
         refused.add(memo)
         return False
@@ -310,20 +334,25 @@ def _site_passes_fresh(
     cat: Catalogue,
     classes: frozenset[str],
     results: ReturnSummary,
+    keeps: Keeps,
 ) -> bool:
     caller, unit, fn, call = site
     if index >= len(call.args):
         return False
     own = frozenset(candidates.get(caller, ()))
     constructor_self = fn.params[0].name if roles.get(caller) == Role.CONSTRUCTOR and fn.params else ""
-    judge = Freshness(fn, cat, classes, own, results.results(unit))
+    judge = Freshness(fn, cat, classes, own, results.results(unit), kept=keeps.kept_by(unit))
     return judge.private_argument(call.args[index], call, constructor_self)
 
 
 def freshness(unit: Unit, fn: Function, ctx: Context) -> Freshness:
-    """The judge of fresh objects for `fn` of `unit`, with the scan's classes, fresh parameters and
-    factories (the return summary, rules/_returns.py)."""
+    """The judge of fresh objects for `fn` of `unit`, with the scan's classes, fresh parameters,
+    factories (the return summary, rules/_returns.py) and kept parameters (rules/_keeps.py: passing an
+    object to a helper of the scan that only uses it does not publish it)."""
     from ._returns import return_summary
 
     params = fresh_params(ctx).get(own_key(unit, fn), frozenset())
-    return Freshness(fn, ctx.catalogue, constructible_classes(ctx), params, return_summary(ctx).results(unit))
+    results = return_summary(ctx).results(unit)
+    return Freshness(
+        fn, ctx.catalogue, constructible_classes(ctx), params, results, kept=keeps_summary(ctx).kept_by(unit)
+    )

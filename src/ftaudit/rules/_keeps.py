@@ -24,6 +24,8 @@ deeper than _MAX_DEPTH, count as keeping it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..callgraph import CallGraph, Key
 from ..catalogue import Catalogue
 from ..engine import Context
@@ -92,6 +94,18 @@ class Keeps:
             if not member or t in self.graph.file_refs or self.keeps(t, 0, depth + 1):
                 return True
         return False
+
+    def kept_by(self, unit: Unit) -> Callable[[Call, set[str]], bool]:
+        """For calls made in `unit`: may `call` keep one of the locals `names` it is passed? A call of the
+        scan is asked of its definitions (every one a call may reach); any other call keeps it."""
+
+        def kept(call: Call, names: set[str]) -> bool:
+            return any(
+                a.kind == ArgKind.NAME and a.path in names and self._argument_kept(unit, call, j, False, 0)
+                for j, a in enumerate(call.args)
+            ) or not any(a.kind == ArgKind.NAME and a.path in names for a in call.args)
+
+        return kept
 
     def _argument_kept(self, unit: Unit, call: Call, j: int, bound: bool, depth: int) -> bool:
         targets = self.graph.resolve_all(unit, call.name)
