@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from . import BuildTarget, source_path
+from . import BuildTarget, ConfiguredFile, source_path
 
 _TOKEN = re.compile(
     r"""(?P<ws>[ \t\r\f]+|\\\n)
@@ -91,6 +91,7 @@ class _Reader:
     path: str
     env: dict[str, object] = field(default_factory=dict)
     targets: list[BuildTarget] = field(default_factory=list)
+    configured: list[ConfiguredFile] = field(default_factory=list)
     pos: int = 0
     steps: int = 0
 
@@ -287,7 +288,31 @@ class _Reader:
             return os.path.join(*args)  # type: ignore[arg-type]
         if tok.text in ("static_library", "library", "shared_library"):
             return Library(list(args[1:]) + _as_list(kwargs.get("sources")))
+        if tok.text == "configure_file":
+            self.configure_file(tok.line, kwargs)
         return UNKNOWN
+
+    def configure_file(self, line: int, kwargs: dict[str, object]) -> None:
+        """Record a `configure_file` whose input and output are known strings and that substitutes a
+        configuration (or copies): one run by `command:` writes what its script decides."""
+        template, output = kwargs.get("input"), kwargs.get("output")
+        if isinstance(template, list) and len(template) == 1:
+            template = template[0]
+        if not isinstance(template, str) or not isinstance(output, str) or "command" in kwargs:
+            return
+        fmt = kwargs.get("format", "meson")
+        if kwargs.get("copy") is True:
+            syntax = "copy"
+        elif fmt in ("meson", "cmake", "cmake@"):
+            syntax = str(fmt)
+        else:
+            return
+        # meson's placeholders for the input's file name, with and without its last extension
+        name = os.path.basename(template)
+        output = output.replace("@PLAINNAME@", name).replace("@BASENAME@", os.path.splitext(name)[0])
+        if "@" not in output:
+            base = os.path.dirname(self.path)
+            self.configured.append(ConfiguredFile(source_path(base, template), output, syntax, self.path, line))
 
     def module(self, tok_line: int, args: list[object], kwargs: dict[str, object]) -> None:
         name = args[0] if args else UNKNOWN
@@ -352,3 +377,11 @@ def targets(text: str, path: str) -> list[BuildTarget]:
     reader = _Reader(tokenize(text), path)
     reader.block(())
     return reader.targets
+
+
+def configured_files(text: str, path: str) -> list[ConfiguredFile]:
+    """The `configure_file` calls of a meson.build (at `path`) whose input and output are strings
+    this reader can evaluate. Raises ValueError on what it cannot read."""
+    reader = _Reader(tokenize(text), path)
+    reader.block(())
+    return reader.configured
