@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from ftaudit.buildfiles import cmake, meson
 from ftaudit.cli import main
-from ftaudit.frontends.configheaders import macro_value, standin_text
+from ftaudit.frontends.configheaders import build_values, macro_value, standin_text
 from ftaudit.frontends.headerindex import HeaderIndex
 from ftaudit.frontends.includes import MissingHeaders
 
@@ -78,9 +78,16 @@ def test_substitutions_known_unknown_in_comments_and_in_code():
     # meson syntax: ${VAR} is not a substitution; unknown @VAR@ in a comment or string is empty
     assert standin_text(text) == f'/* built by  */\n#define NAME ""\n#define W {wchar}\n#define C ${{SIZEOF_CHAR}}\n'
     assert standin_text(text, cmake=True) == f'/* built by  */\n#define NAME ""\n#define W {wchar}\n#define C 1\n'
-    # an unknown value in code: no stand-in from this template (an empty one is better than a guess)
+    # an unknown value in a macro's body: that macro undefined, continuation lines and all
+    text = "#define N_TARGETS @N@\n#define CALL(cb) \\\n@CALLS@\nint after;\n"
+    assert standin_text(text) == "/* #undef N_TARGETS */\n/* #undef CALL */\n\nint after;\n"
+    # anywhere else in code (a macro's name, a declaration): no stand-in from this template (an
+    # empty one is better than a guess)
     assert standin_text("#define @P@_CPU_H_\n") is None
     assert standin_text("int n = ${COUNT};\n", cmake=True) is None
+    assert (
+        standin_text("#define @P@_CPU_H_\n", values=lambda n: "NPY_" if n == "P" else None) == "#define NPY__CPU_H_\n"
+    )
 
 
 # -- the build files' configure_file
@@ -102,6 +109,48 @@ configure_file(input: name_unknown, output: 'unknown.h', configuration: cdata)
         ("raw.h", "raw_copy.h", "copy", 5),
     ]
     assert found[0].template == str(tmp_path / "config.h.in")
+
+
+def test_meson_configuration_values_known_for_certain(tmp_path):
+    text = """
+API = '0x11'
+vis = ''
+if cc.has_function_attribute('visibility:hidden')
+  vis = '__attribute__((visibility("hidden")))'
+  cdata.set10('HAVE_VIS', true)
+endif
+cdata = configuration_data()
+cdata.set('PKG_API_VERSION', API)
+cdata.set('PKG_VISIBILITY_HIDDEN', vis)
+cdata.set10('PKG_NO_SMP', false)
+cdata.set('PKG_SIZEOF_LONG', cc.sizeof('long'))
+cdata.set_quoted('PKG_NAME', 'pkg')
+if cc.has_header('endian.h')
+  cdata.set10('PKG_HAVE_ENDIAN_H', true)
+endif
+configure_file(input: 'pkgconfig.h.in', output: 'pkgconfig.h', configuration: cdata)
+conf = {'P': 'PKG_'}
+conf += {'N': n_targets.length()}
+configure_file(input: 'cpu.h.in', output: 'cpu.h', configuration: configuration_data(conf))
+configure_file(input: 'sep.h.in', output: 'sep.h', configuration: configuration_data({'sep': vis}))
+"""
+    pkg, cpu, sep = meson.configured_files(text, str(tmp_path / "meson.build"))
+    unknown = meson.UNKNOWN_VALUE
+    assert dict(pkg.values) == {
+        "PKG_API_VERSION": "0x11",
+        "PKG_VISIBILITY_HIDDEN": unknown,  # `vis` is assigned inside an `if`: a guess
+        "PKG_NO_SMP": "0",
+        "PKG_SIZEOF_LONG": unknown,
+        "PKG_NAME": '"pkg"',
+        "PKG_HAVE_ENDIAN_H": unknown,  # set inside an `if`
+    }
+    assert dict(cpu.values) == {"P": "PKG_", "N": unknown}
+    assert sep.values == ()
+    values = build_values(pkg)
+    assert values("PKG_API_VERSION") == "0x11" and values("PKG_HAVE_ENDIAN_H") is None
+    assert values("PKG_VISIBILITY_HIDDEN") == "" and values("PKG_SIZEOF_LONG") == str(ctypes.sizeof(ctypes.c_long))
+    template = "#mesondefine PKG_NO_SMP\n#mesondefine PKG_API_VERSION\n"
+    assert standin_text(template, values=values) == "#define PKG_NO_SMP 0\n#define PKG_API_VERSION 0x11\n"
 
 
 def test_cmake_configure_file_inputs_and_outputs(tmp_path):

@@ -53,13 +53,16 @@ class ConfiguredFile:
     CMake's `configure_file(<input> <output>)`. `template`: absolute, normalised path (it need not
     exist); `output`: as written, relative to the build directory; `syntax`: `meson`, `cmake`
     (`${VAR}` substituted too), `cmake@` (CMake's @ONLY) or `copy` (copied as is);
-    `path`/`line`: where the build file says so."""
+    `path`/`line`: where the build file says so; `values`: (name, text) the build file sets in the
+    configuration for certain (meson.ConfigData; None: set false, meson.UNKNOWN_VALUE: set to
+    something not known here)."""
 
     template: str
     output: str
     syntax: str
     path: str
     line: int
+    values: tuple[tuple[str, str | None], ...] = ()
 
 
 def source_path(base: str, rel: str) -> str:

@@ -49,6 +49,14 @@ class Library:
 
 
 @dataclass
+class ConfigData:
+    """A configuration_data() object: the values set outside any `if` (a value set inside one, or
+    one this reader cannot evaluate, is UNKNOWN: a feature check's result is not guessed)."""
+
+    values: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
 class _Token:
     kind: str
     text: str
@@ -94,6 +102,9 @@ class _Reader:
     configured: list[ConfiguredFile] = field(default_factory=list)
     pos: int = 0
     steps: int = 0
+    branch: int = 0  # depth of `if` blocks being read: their conditions are not evaluated
+    branched: set[str] = field(default_factory=set)  # variables assigned inside one
+    tainted: bool = False  # the expression being read used one of them
 
     # -- tokens
     def peek(self, text: str | None = None, kind: str | None = None) -> bool:
@@ -133,9 +144,11 @@ class _Reader:
         if tok.kind == "id" and tok.text == "if":
             self.take()
             self.expression(False)
+            self.branch += 1
             while self.block(("elif", "else", "endif"), run) in ("elif", "else"):
                 if self.take().text == "elif":
                     self.expression(False)
+            self.branch -= 1
             self.take("endif")
         elif tok.kind == "id" and tok.text == "foreach":
             self.foreach(run)
@@ -146,6 +159,8 @@ class _Reader:
             op = self.take().text
             value = self.expression(run)
             if run:
+                if self.branch:
+                    self.branched.add(tok.text)
                 if op == "=":
                     self.env[tok.text] = value
                 else:
@@ -213,9 +228,13 @@ class _Reader:
             if self.peek("."):
                 self.take()
                 method = self.take()
+                before, self.tainted = self.tainted, False
                 args, kwargs = self.arguments(run)
+                guessed, self.tainted = self.tainted, before or self.tainted
                 if run and method.text == "extension_module":
                     self.module(method.line, args, kwargs)
+                if run and isinstance(value, ConfigData) and method.text in ("set", "set10", "set_quoted"):
+                    self.config_set(value, method.text, args, guessed)
                 value = _method(method.text, value, args) if run else UNKNOWN
             elif self.peek("["):
                 self.take()
@@ -245,20 +264,31 @@ class _Reader:
             self.take("]")
             return items
         if tok.text == "{":
+            items: dict[object, object] | None = {}
             while not self.peek("}"):
-                self.expression(False)
+                key = self.expression(run)
                 self.take(":")
-                self.expression(False)
+                value = self.expression(run)
+                if items is not None and isinstance(key, str):
+                    items[key] = value
+                else:
+                    items = None
                 if not self.peek("}"):
                     self.take(",")
             self.take("}")
-            return UNKNOWN
+            return items if run and items is not None else UNKNOWN
         if tok.kind == "id" and tok.text not in _KEYWORDS:
             if self.peek("("):
+                before, self.tainted = self.tainted, False
                 args, kwargs = self.arguments(run)
+                guessed, self.tainted = self.tainted, before or self.tainted
+                if tok.text == "configuration_data" and guessed:
+                    args = []  # its values would be guesses
                 return self.function(tok, args, kwargs) if run else UNKNOWN
             if tok.text in ("true", "false"):
                 return tok.text == "true"
+            if tok.text in self.branched:
+                self.tainted = True
             return self.env.get(tok.text, UNKNOWN) if run else UNKNOWN
         raise ValueError(f"line {tok.line}: unexpected {tok.text!r}")
 
@@ -290,7 +320,22 @@ class _Reader:
             return Library(list(args[1:]) + _as_list(kwargs.get("sources")))
         if tok.text == "configure_file":
             self.configure_file(tok.line, kwargs)
+        if tok.text == "configuration_data":
+            given = args[0] if args else {}
+            return ConfigData(dict(given) if isinstance(given, dict) else {})
         return UNKNOWN
+
+    def config_set(self, data: ConfigData, method: str, args: list[object], guessed: bool) -> None:
+        """`data.set('X', v)`, `set10`, `set_quoted`: X's value, UNKNOWN inside an `if` or when `v`
+        reads a variable assigned inside one (`guessed`)."""
+        if not args or not isinstance(args[0], str):
+            return
+        value = args[1] if len(args) > 1 and not self.branch and not guessed else UNKNOWN
+        if method == "set10" and isinstance(value, bool):
+            value = int(value)
+        elif method == "set_quoted" and isinstance(value, str):
+            value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        data.values[args[0]] = value if isinstance(value, (str, int)) else UNKNOWN
 
     def configure_file(self, line: int, kwargs: dict[str, object]) -> None:
         """Record a `configure_file` whose input and output are known strings and that substitutes a
@@ -312,7 +357,11 @@ class _Reader:
         output = output.replace("@PLAINNAME@", name).replace("@BASENAME@", os.path.splitext(name)[0])
         if "@" not in output:
             base = os.path.dirname(self.path)
-            self.configured.append(ConfiguredFile(source_path(base, template), output, syntax, self.path, line))
+            data = kwargs.get("configuration")
+            values = tuple(
+                (k, _macro_text(v)) for k, v in (data.values if isinstance(data, ConfigData) else {}).items()
+            )
+            self.configured.append(ConfiguredFile(source_path(base, template), output, syntax, self.path, line, values))
 
     def module(self, tok_line: int, args: list[object], kwargs: dict[str, object]) -> None:
         name = args[0] if args else UNKNOWN
@@ -327,6 +376,19 @@ class _Reader:
         base = os.path.dirname(self.path)
         files = tuple(dict.fromkeys(source_path(base, s) for s in sources))
         self.targets.append(BuildTarget(name, "meson", self.path, tok_line, files, complete=complete))
+
+
+def _macro_text(value: object) -> str | None:
+    """A configuration value as configure_file writes it: a string or number as is, `true` an empty
+    definition, `false` none (None); UNKNOWN stays UNKNOWN's marker, "?"."""
+    if isinstance(value, bool):
+        return "" if value else None
+    if isinstance(value, (str, int)):
+        return str(value)
+    return UNKNOWN_VALUE
+
+
+UNKNOWN_VALUE = "\0?"  # a value set, but not known here: the stand-in's own rules decide
 
 
 def _as_list(value: object) -> list[object]:
@@ -351,6 +413,8 @@ def _sources(values: list[object]) -> tuple[list[str], bool]:
 
 
 def _add(left: object, right: object) -> object:
+    if isinstance(left, dict) and isinstance(right, dict):
+        return {**left, **right}
     if isinstance(left, list):
         return left + (right if isinstance(right, list) else [right])
     if isinstance(left, str) and isinstance(right, str):

@@ -15,9 +15,11 @@ the build would have it and no code path is invented:
 
 Directives: meson `#mesondefine X`, CMake `#cmakedefine X [value]` and `#cmakedefine01 X`,
 autoconf `#undef X` (only in a template without the other two: meson and CMake leave `#undef`
-alone), and `@VAR@` (meson, CMake, autoconf) and `${VAR}` (CMake) substitutions. A substitution
-whose value is unknown becomes empty inside a comment or a string; one in code makes the template
-unusable (`None`): an empty stand-in is then better than a guessed token.
+alone), and `@VAR@` (meson, CMake, autoconf) and `${VAR}` (CMake) substitutions, valued by the
+build file where it sets a known value (buildfiles: meson's `configuration_data`), else as above.
+A substitution whose value is unknown becomes empty inside a comment or a string and leaves its
+`#define` out (the macro is undefined); anywhere else in code it makes the template unusable
+(`None`): an empty stand-in is then better than a guessed token.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import ctypes
 import re
 from collections.abc import Callable
 
+from ..buildfiles import ConfiguredFile
+from ..buildfiles.meson import UNKNOWN_VALUE
 from .textscan import blank_comments_and_strings
 
 _DIRECTIVE = re.compile(
@@ -35,6 +39,8 @@ _DIRECTIVE = re.compile(
 )
 _AT_VAR = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)@")
 _CMAKE_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# A #define with its continuation lines; the name may itself hold a substitution (`@P@_CPU_H_`).
+_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(?P<name>[A-Za-z_0-9@${}]+)(?:[^\n]*\\\n)*[^\n]*", re.M)
 _SIZEOF = re.compile(r"(?:^|_)SIZEOF_([A-Z0-9_]+)$")
 _EXPORT = re.compile(r"_VISIBILITY_|(?:^|_)(?:VISIBILITY|EXPORT|EXPORTS|API|IMPORT)$")
 
@@ -82,6 +88,19 @@ def macro_value(name: str) -> str | None:
     return "" if _EXPORT.search(name) else None
 
 
+def build_values(configured: ConfiguredFile) -> Callable[[str], str | None]:
+    """Each macro's value for a stand-in of `configured`'s output: what its build file sets for
+    certain (`NPY_API_VERSION` from `cdata.set('NPY_API_VERSION', C_API_VERSION)`, false:
+    undefined), else `macro_value`'s choice."""
+    known = dict(configured.values)
+
+    def value(name: str) -> str | None:
+        given = known.get(name, UNKNOWN_VALUE)
+        return macro_value(name) if given == UNKNOWN_VALUE else given
+
+    return value
+
+
 def standin_text(template: str, cmake: bool = False, values: Callable[[str], str | None] = macro_value) -> str | None:
     """The header a configure step would write from `template` (its text), with each macro's value
     from `values` (None: undefined). `cmake`: `${VAR}` is a substitution too (CMake's
@@ -112,18 +131,28 @@ def standin_text(template: str, cmake: bool = False, values: Callable[[str], str
 
 
 def _substitute(text: str, pattern: re.Pattern[str], values: Callable[[str], str | None]) -> str | None:
-    """`text` with each `pattern` match replaced by its variable's value; an unknown one becomes
-    empty in a comment or string, and None is returned for one in code."""
+    """`text` with each `pattern` match replaced by its variable's value. An unknown one becomes
+    empty in a comment or string, leaves out the `#define` whose body holds it (the macro is
+    undefined, as an unknown feature is); anywhere else in code (a macro's name, a declaration)
+    it makes the template unusable: None."""
     code = blank_comments_and_strings(text)
+    defines = [(m.start(), m.end(), m.end("name")) for m in _DEFINE.finditer(code)]
     out: list[str] = []
     pos = 0
     for m in pattern.finditer(text):
+        if m.start() < pos:  # inside a #define already left out
+            continue
         value = values(m.group(1))
-        if value is None:
-            if code[m.start() : m.end()] == m.group():  # not blanked: it is in code
+        if value is None and code[m.start() : m.end()] == m.group():  # not blanked: it is in code
+            span = next(((a, b) for a, b, name_end in defines if name_end <= m.start() < b), None)
+            if span is None:
                 return None
-            value = ""
-        out += [text[pos : m.start()], value]
+            body = code[span[0] : span[1]]
+            name = _DEFINE.match(body)
+            out += [text[pos : span[0]], f"/* #undef {name.group('name') if name else ''} */", "\n" * body.count("\n")]
+            pos = span[1]
+            continue
+        out += [text[pos : m.start()], value or ""]
         pos = m.end()
     out.append(text[pos:])
     return "".join(out)

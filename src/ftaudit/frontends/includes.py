@@ -34,7 +34,7 @@ from typing import Any
 
 from ..facts import Problem
 from ..source import read_tree_text
-from .configheaders import standin_text
+from .configheaders import build_values, standin_text
 from .headerindex import HeaderIndex
 from .textscan import blank_comments_and_strings
 
@@ -311,10 +311,10 @@ class MissingHeaders:
                     template = read_tree_text(found.template)
                 except OSError:
                     template = None
-                if found.syntax == "copy":
+                if found.syntax == "copy" or template is None:
                     text = template
                 else:
-                    text = None if template is None else standin_text(template, cmake=found.syntax == "cmake")
+                    text = standin_text(template, found.syntax == "cmake", build_values(found))
                 if text is not None:
                     self._templates[key] = (found.template, text)
         return self._templates[key]
