@@ -215,9 +215,11 @@ class ClangFrontend:
 
 def _expanded_in_main_file(c: ci.Cursor, main_file: str) -> bool:
     """A scope a macro of a header opens in the main file: C++'s `PyMODINIT_FUNC` is `extern "C" PyObject *`,
-    so the `extern "C"` around every C++ module's `PyInit_` is spelled in pyport.h. cindex's location is
-    the expansion location, which is in the main file; clang_Location_isFromMainFile says no."""
-    if c.kind != K.LINKAGE_SPEC:
+    so the `extern "C"` around every C++ module's `PyInit_` is spelled in pyport.h; or a function whose
+    name a macro writes (numpy's f2c code: `#define saxpy_ BLAS_FUNC(saxpy)`, pasted with `##`, so the
+    name is spelled in clang's scratch space). cindex's location is the expansion location, which is in
+    the main file; clang_Location_isFromMainFile says no."""
+    if c.kind != K.LINKAGE_SPEC and c.kind not in FUNCTION_KINDS:
         return False
     f = c.location.file
     return f is not None and f.name == main_file
