@@ -85,7 +85,8 @@ def missing_header_problem(
 
 
 def stand_in_problem(path: str, missing: list[str], line: int | None, hints: dict[str, str] | None = None) -> Problem:
-    """Quoted headers found nowhere, for which libclang parsed an empty stand-in."""
+    """Quoted headers found nowhere, for which libclang parsed a stand-in (configured from the
+    header's template, or empty)."""
     return Problem(
         path,
         "warning",
