@@ -153,6 +153,14 @@ configure_file(input: 'sep.h.in', output: 'sep.h', configuration: configuration_
     assert standin_text(template, values=values) == "#define PKG_NO_SMP 0\n#define PKG_API_VERSION 0x11\n"
 
 
+def test_a_meson_value_that_doubles_stays_bounded(tmp_path):
+    # Nothing in the tree is trusted: `s += s` 200 times would be 2**200 characters.
+    text = "s = 'ab'\nl = ['x']\nforeach i : " + str(list(range(200))) + "\n  s += s\n  l += l\nendforeach\n"
+    text += "configure_file(input: 'c.h.in', output: 'c.h', configuration: configuration_data({'S': s}))\n"
+    (found,) = meson.configured_files(text, str(tmp_path / "meson.build"))
+    assert found.values == (("S", meson.UNKNOWN_VALUE),)
+
+
 def test_cmake_configure_file_inputs_and_outputs(tmp_path):
     text = """
 set(GEN ${CMAKE_CURRENT_SOURCE_DIR}/cmake)

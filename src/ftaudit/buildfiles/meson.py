@@ -31,6 +31,7 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'"}
 _KEYWORDS = {"if", "elif", "else", "endif", "foreach", "endforeach", "break", "continue", "and", "or", "not", "in"}
 _MAX_STEPS = 200_000  # statements evaluated per file (foreach bodies included)
+_MAX_VALUE = 100_000  # items of a list or dict, characters of a string
 
 
 class _Unknown:
@@ -414,12 +415,15 @@ def _sources(values: list[object]) -> tuple[list[str], bool]:
 
 def _add(left: object, right: object) -> object:
     if isinstance(left, dict) and isinstance(right, dict):
-        return {**left, **right}
-    if isinstance(left, list):
-        return left + (right if isinstance(right, list) else [right])
-    if isinstance(left, str) and isinstance(right, str):
-        return left + right
-    return UNKNOWN
+        out: object = {**left, **right}
+    elif isinstance(left, list):
+        out = left + (right if isinstance(right, list) else [right])
+    elif isinstance(left, str) and isinstance(right, str):
+        out = left + right
+    else:
+        return UNKNOWN
+    # `x += x` in a loop doubles a value per statement: past the bound it is not read
+    return UNKNOWN if len(out) > _MAX_VALUE else out  # type: ignore[arg-type]
 
 
 def _binary(op: str, left: object, right: object) -> object:
