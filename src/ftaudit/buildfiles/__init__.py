@@ -47,6 +47,24 @@ class BuildTarget:
         return self.name.rsplit(".", 1)[-1]
 
 
+@dataclass(frozen=True)
+class ConfiguredFile:
+    """A file the build writes from a template: meson's `configure_file(input: ..., output: ...)` or
+    CMake's `configure_file(<input> <output>)`. `template`: absolute, normalised path (it need not
+    exist); `output`: as written, relative to the build directory; `syntax`: `meson`, `cmake`
+    (`${VAR}` substituted too), `cmake@` (CMake's @ONLY) or `copy` (copied as is);
+    `path`/`line`: where the build file says so; `values`: (name, text) the build file sets in the
+    configuration for certain (meson.ConfigData; None: set false, meson.UNKNOWN_VALUE: set to
+    something not known here)."""
+
+    template: str
+    output: str
+    syntax: str
+    path: str
+    line: int
+    values: tuple[tuple[str, str | None], ...] = ()
+
+
 def source_path(base: str, rel: str) -> str:
     """`rel` (as written in a build file in directory `base`) as an absolute, normalised path."""
     return os.path.normpath(os.path.join(os.path.abspath(base), rel))
@@ -118,3 +136,28 @@ def read_description(files: Iterable[Path]) -> Description:
             unknown.append(f"{path}: cannot be parsed")
             read.append((os.path.dirname(os.path.abspath(path)), False, 0))
     return Description(tuple(targets), tuple(problems), tuple(unknown), tuple(read))
+
+
+def read_configured_files(files: Iterable[str]) -> list[ConfiguredFile]:
+    """The templated files (`configure_file`) the meson.build and CMakeLists.txt among `files` name, in
+    the order given. A file that cannot be read or parsed names none (its targets' note, if it is
+    scanned, is `read_description`'s); one that never says `configure_file` is not parsed."""
+    from . import cmake, meson
+
+    readers = {"meson.build": meson.configured_files, "CMakeLists.txt": cmake.configured_files}
+    out: list[ConfiguredFile] = []
+    for path in files:
+        reader = readers.get(os.path.basename(path))
+        if reader is None:
+            continue
+        try:
+            text = read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        if "configure_file" not in text:
+            continue
+        try:
+            out += reader(text, path)
+        except (ValueError, RecursionError, MemoryError):
+            continue
+    return out

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 
-from . import BuildTarget, source_path
+from . import BuildTarget, ConfiguredFile, source_path
 
 _COMMAND = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(")
 _BRACKET_OPEN = re.compile(r"\[(=*)\[")
@@ -109,29 +110,25 @@ def _arguments(text: str, pos: int) -> tuple[list[tuple[str, bool]], int]:
     return args, pos
 
 
-def targets(text: str, path: str) -> list[BuildTarget]:
-    """The Python extension targets a CMakeLists.txt names."""
-    base = os.path.dirname(path)
-    env = {"CMAKE_CURRENT_SOURCE_DIR": os.path.abspath(base), "CMAKE_CURRENT_LIST_DIR": os.path.abspath(base)}
+def _expanded(text: str, path: str, extra: dict[str, str] | None = None) -> Iterator[tuple[str, int, list[str], bool]]:
+    """(name, line, arguments with `${VAR}` expanded, every variable known) of each command of a
+    CMakeLists.txt at `path`, after keeping the `set`/`list(APPEND)` of the commands before it.
+    `extra`: more variables known from the start."""
+    base = os.path.abspath(os.path.dirname(path))
+    env = {"CMAKE_CURRENT_SOURCE_DIR": base, "CMAKE_CURRENT_LIST_DIR": base, **(extra or {})}
     unknown: set[str] = set()
-    found: dict[str, BuildTarget] = {}
 
-    def expand(args: list[tuple[str, bool]]) -> list[str]:
-        out: list[str] = []
-        for arg, quoted in args:
-
-            def sub(m: re.Match[str]) -> str:
-                if m.group(1) not in env:
-                    unknown.add(m.group(1))
-                return env.get(m.group(1), "")
-
-            value = _VAR.sub(sub, arg)
-            out += [value] if quoted else [v for v in value.split(";") if v]
-        return out
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) not in env:
+            unknown.add(m.group(1))
+        return env.get(m.group(1), "")
 
     for name, line, raw in commands(text):
         unknown.clear()
-        args = expand(raw)
+        args: list[str] = []
+        for arg, quoted in raw:
+            value = _VAR.sub(sub, arg)
+            args += [value] if quoted else [v for v in value.split(";") if v]
         if name == "set" and args:
             values = [a for a in args[1:] if a != "PARENT_SCOPE"]
             if "CACHE" in values:
@@ -139,18 +136,46 @@ def targets(text: str, path: str) -> list[BuildTarget]:
             env[args[0]] = ";".join(values)
         elif name == "list" and len(args) > 1 and args[0] == "APPEND":
             env[args[1]] = ";".join(([env[args[1]]] if env.get(args[1]) else []) + args[2:])
-        elif name in KINDS or name == "python3_add_library":
+        yield name, line, args, not unknown
+
+
+def targets(text: str, path: str) -> list[BuildTarget]:
+    """The Python extension targets a CMakeLists.txt names."""
+    base = os.path.dirname(path)
+    found: dict[str, BuildTarget] = {}
+    for name, line, args, known in _expanded(text, path):
+        if name in KINDS or name == "python3_add_library":
             kind = KINDS.get(name, "python")
             if args:
-                found[args[0]] = _target(args[0], kind, path, line, args[1:], base, not unknown)
+                found[args[0]] = _target(args[0], kind, path, line, args[1:], base, known)
         elif name == "target_sources" and args and args[0] in found:
             old = found[args[0]]
             more = [a for a in args[1:] if a not in _SCOPES]
             files = old.sources + tuple(_files(more, base))
             found[args[0]] = BuildTarget(
-                old.name, old.kind, old.path, old.line, files, old.options, old.complete and not unknown
+                old.name, old.kind, old.path, old.line, files, old.options, old.complete and known
             )
     return list(found.values())
+
+
+_BIN = "\0bin"  # stands for the binary directory, which is not known here
+_BINARY_DIRS = {"CMAKE_CURRENT_BINARY_DIR": _BIN, "CMAKE_BINARY_DIR": _BIN, "PROJECT_BINARY_DIR": _BIN}
+
+
+def configured_files(text: str, path: str) -> list[ConfiguredFile]:
+    """`configure_file(<input> <output> ...)` commands of a CMakeLists.txt at `path` whose input and
+    output are known; the output relative to the binary directory (`${CMAKE_CURRENT_BINARY_DIR}/x.h`
+    is `x.h`)."""
+    out: list[ConfiguredFile] = []
+    for name, line, args, known in _expanded(text, path, _BINARY_DIRS):
+        if name != "configure_file" or len(args) < 2 or not known:
+            continue
+        template, output = args[0], args[1].removeprefix(_BIN + "/")
+        if _BIN in template or _BIN in output or "$<" in template + output:
+            continue
+        syntax = "copy" if "COPYONLY" in args[2:] else "cmake@" if "@ONLY" in args[2:] else "cmake"
+        out.append(ConfiguredFile(source_path(os.path.dirname(path), template), output, syntax, path, line))
+    return out
 
 
 def _files(args: list[str], base: str) -> list[str]:

@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from . import BuildTarget, source_path
+from . import BuildTarget, ConfiguredFile, source_path
 
 _TOKEN = re.compile(
     r"""(?P<ws>[ \t\r\f]+|\\\n)
@@ -31,6 +31,7 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'"}
 _KEYWORDS = {"if", "elif", "else", "endif", "foreach", "endforeach", "break", "continue", "and", "or", "not", "in"}
 _MAX_STEPS = 200_000  # statements evaluated per file (foreach bodies included)
+_MAX_VALUE = 100_000  # items of a list or dict, characters of a string
 
 
 class _Unknown:
@@ -46,6 +47,14 @@ class Library:
     """A static_library()/library() result: its sources, for a module linking it."""
 
     sources: list[object]
+
+
+@dataclass
+class ConfigData:
+    """A configuration_data() object: the values set outside any `if` (a value set inside one, or
+    one this reader cannot evaluate, is UNKNOWN: a feature check's result is not guessed)."""
+
+    values: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,8 +100,12 @@ class _Reader:
     path: str
     env: dict[str, object] = field(default_factory=dict)
     targets: list[BuildTarget] = field(default_factory=list)
+    configured: list[ConfiguredFile] = field(default_factory=list)
     pos: int = 0
     steps: int = 0
+    branch: int = 0  # depth of `if` blocks being read: their conditions are not evaluated
+    branched: set[str] = field(default_factory=set)  # variables assigned inside one
+    tainted: bool = False  # the expression being read used one of them
 
     # -- tokens
     def peek(self, text: str | None = None, kind: str | None = None) -> bool:
@@ -132,9 +145,11 @@ class _Reader:
         if tok.kind == "id" and tok.text == "if":
             self.take()
             self.expression(False)
+            self.branch += 1
             while self.block(("elif", "else", "endif"), run) in ("elif", "else"):
                 if self.take().text == "elif":
                     self.expression(False)
+            self.branch -= 1
             self.take("endif")
         elif tok.kind == "id" and tok.text == "foreach":
             self.foreach(run)
@@ -145,6 +160,8 @@ class _Reader:
             op = self.take().text
             value = self.expression(run)
             if run:
+                if self.branch:
+                    self.branched.add(tok.text)
                 if op == "=":
                     self.env[tok.text] = value
                 else:
@@ -212,9 +229,13 @@ class _Reader:
             if self.peek("."):
                 self.take()
                 method = self.take()
+                before, self.tainted = self.tainted, False
                 args, kwargs = self.arguments(run)
+                guessed, self.tainted = self.tainted, before or self.tainted
                 if run and method.text == "extension_module":
                     self.module(method.line, args, kwargs)
+                if run and isinstance(value, ConfigData) and method.text in ("set", "set10", "set_quoted"):
+                    self.config_set(value, method.text, args, guessed)
                 value = _method(method.text, value, args) if run else UNKNOWN
             elif self.peek("["):
                 self.take()
@@ -244,20 +265,31 @@ class _Reader:
             self.take("]")
             return items
         if tok.text == "{":
+            items: dict[object, object] | None = {}
             while not self.peek("}"):
-                self.expression(False)
+                key = self.expression(run)
                 self.take(":")
-                self.expression(False)
+                value = self.expression(run)
+                if items is not None and isinstance(key, str):
+                    items[key] = value
+                else:
+                    items = None
                 if not self.peek("}"):
                     self.take(",")
             self.take("}")
-            return UNKNOWN
+            return items if run and items is not None else UNKNOWN
         if tok.kind == "id" and tok.text not in _KEYWORDS:
             if self.peek("("):
+                before, self.tainted = self.tainted, False
                 args, kwargs = self.arguments(run)
+                guessed, self.tainted = self.tainted, before or self.tainted
+                if tok.text == "configuration_data" and guessed:
+                    args = []  # its values would be guesses
                 return self.function(tok, args, kwargs) if run else UNKNOWN
             if tok.text in ("true", "false"):
                 return tok.text == "true"
+            if tok.text in self.branched:
+                self.tainted = True
             return self.env.get(tok.text, UNKNOWN) if run else UNKNOWN
         raise ValueError(f"line {tok.line}: unexpected {tok.text!r}")
 
@@ -287,7 +319,50 @@ class _Reader:
             return os.path.join(*args)  # type: ignore[arg-type]
         if tok.text in ("static_library", "library", "shared_library"):
             return Library(list(args[1:]) + _as_list(kwargs.get("sources")))
+        if tok.text == "configure_file":
+            self.configure_file(tok.line, kwargs)
+        if tok.text == "configuration_data":
+            given = args[0] if args else {}
+            return ConfigData(dict(given) if isinstance(given, dict) else {})
         return UNKNOWN
+
+    def config_set(self, data: ConfigData, method: str, args: list[object], guessed: bool) -> None:
+        """`data.set('X', v)`, `set10`, `set_quoted`: X's value, UNKNOWN inside an `if` or when `v`
+        reads a variable assigned inside one (`guessed`)."""
+        if not args or not isinstance(args[0], str):
+            return
+        value = args[1] if len(args) > 1 and not self.branch and not guessed else UNKNOWN
+        if method == "set10" and isinstance(value, bool):
+            value = int(value)
+        elif method == "set_quoted" and isinstance(value, str):
+            value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        data.values[args[0]] = value if isinstance(value, (str, int)) else UNKNOWN
+
+    def configure_file(self, line: int, kwargs: dict[str, object]) -> None:
+        """Record a `configure_file` whose input and output are known strings and that substitutes a
+        configuration (or copies): one run by `command:` writes what its script decides."""
+        template, output = kwargs.get("input"), kwargs.get("output")
+        if isinstance(template, list) and len(template) == 1:
+            template = template[0]
+        if not isinstance(template, str) or not isinstance(output, str) or "command" in kwargs:
+            return
+        fmt = kwargs.get("format", "meson")
+        if kwargs.get("copy") is True:
+            syntax = "copy"
+        elif fmt in ("meson", "cmake", "cmake@"):
+            syntax = str(fmt)
+        else:
+            return
+        # meson's placeholders for the input's file name, with and without its last extension
+        name = os.path.basename(template)
+        output = output.replace("@PLAINNAME@", name).replace("@BASENAME@", os.path.splitext(name)[0])
+        if "@" not in output:
+            base = os.path.dirname(self.path)
+            data = kwargs.get("configuration")
+            values = tuple(
+                (k, _macro_text(v)) for k, v in (data.values if isinstance(data, ConfigData) else {}).items()
+            )
+            self.configured.append(ConfiguredFile(source_path(base, template), output, syntax, self.path, line, values))
 
     def module(self, tok_line: int, args: list[object], kwargs: dict[str, object]) -> None:
         name = args[0] if args else UNKNOWN
@@ -302,6 +377,19 @@ class _Reader:
         base = os.path.dirname(self.path)
         files = tuple(dict.fromkeys(source_path(base, s) for s in sources))
         self.targets.append(BuildTarget(name, "meson", self.path, tok_line, files, complete=complete))
+
+
+def _macro_text(value: object) -> str | None:
+    """A configuration value as configure_file writes it: a string or number as is, `true` an empty
+    definition, `false` none (None); UNKNOWN stays UNKNOWN's marker, "?"."""
+    if isinstance(value, bool):
+        return "" if value else None
+    if isinstance(value, (str, int)):
+        return str(value)
+    return UNKNOWN_VALUE
+
+
+UNKNOWN_VALUE = "\0?"  # a value set, but not known here: the stand-in's own rules decide
 
 
 def _as_list(value: object) -> list[object]:
@@ -326,11 +414,16 @@ def _sources(values: list[object]) -> tuple[list[str], bool]:
 
 
 def _add(left: object, right: object) -> object:
-    if isinstance(left, list):
-        return left + (right if isinstance(right, list) else [right])
-    if isinstance(left, str) and isinstance(right, str):
-        return left + right
-    return UNKNOWN
+    if isinstance(left, dict) and isinstance(right, dict):
+        out: object = {**left, **right}
+    elif isinstance(left, list):
+        out = left + (right if isinstance(right, list) else [right])
+    elif isinstance(left, str) and isinstance(right, str):
+        out = left + right
+    else:
+        return UNKNOWN
+    # `x += x` in a loop doubles a value per statement: past the bound it is not read
+    return UNKNOWN if len(out) > _MAX_VALUE else out  # type: ignore[arg-type]
 
 
 def _binary(op: str, left: object, right: object) -> object:
@@ -352,3 +445,11 @@ def targets(text: str, path: str) -> list[BuildTarget]:
     reader = _Reader(tokenize(text), path)
     reader.block(())
     return reader.targets
+
+
+def configured_files(text: str, path: str) -> list[ConfiguredFile]:
+    """The `configure_file` calls of a meson.build (at `path`) whose input and output are strings
+    this reader can evaluate. Raises ValueError on what it cannot read."""
+    reader = _Reader(tokenize(text), path)
+    reader.block(())
+    return reader.configured

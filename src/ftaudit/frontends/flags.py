@@ -309,8 +309,9 @@ class FlagSettings:
     python_include: list[str] | None = None
     compile_db: CompileDatabase | None = None
     roots: list[Path] = field(default_factory=list)
-    # An empty in-memory stand-in for each quoted include found nowhere (includes.py); off: such a
-    # file goes to tree-sitter without a libclang parse (measured in docs/architecture.md).
+    # An in-memory stand-in (its template configured, or empty) for each quoted include found
+    # nowhere (includes.py, configheaders.py); off: such a file goes to tree-sitter without a
+    # libclang parse (measured in docs/architecture.md).
     standins: bool = True
     target_version: str = ""  # the Python to analyse for ("3.14t"), "" for any (pythonheaders.py)
 
@@ -380,7 +381,7 @@ def header_facts(flags: FlagSettings) -> dict[str, Any]:
     Python headers parsed against, the binding libraries' headers found in the environment, the
     scanned tree's include directories, the user's -I/-D, the compile database in effect and every
     build directory's database found, the project roots the header index serves, clang's resource
-    directory, and whether generated headers get empty stand-ins."""
+    directory, and whether generated headers get stand-ins."""
     db = flags.compile_db
     index = flags.header_index
     return {

@@ -5,10 +5,12 @@ What comes out (`HeaderPlan`) decides how libclang parses the file, before it do
 
 - directories the index found headers in (`-idirafter`: searched after every
   other directory, so they only serve names nothing else holds);
-- an empty stand-in, given to libclang as an in-memory file, for every quoted
+- a stand-in, given to libclang as an in-memory file, for every quoted
   include that no directory and no index entry holds: a header the build
-  generates (`config.h`, `_numpyconfig.h`, `__multiarray_api.h`); the file
-  parses on without its declarations, one parse, no second try;
+  generates (`config.h`, `_numpyconfig.h`, `__multiarray_api.h`). It is written
+  from the header's template when the tree has one (configheaders.py: sizes,
+  visibility macros, feature macros left undefined), else empty; the file
+  parses on without the rest of its declarations, one parse, no second try;
 - the quoted names certainly missing (on a chain of unconditional includes:
   includes inside `#if` blocks other than include guards may never be read),
   for the `missing-header` problem.
@@ -32,6 +34,7 @@ from typing import Any
 
 from ..facts import Problem
 from ..source import read_tree_text
+from .configheaders import build_values, standin_text
 from .headerindex import HeaderIndex
 from .textscan import blank_comments_and_strings
 
@@ -82,13 +85,15 @@ def missing_header_problem(
 
 
 def stand_in_problem(path: str, missing: list[str], line: int | None, hints: dict[str, str] | None = None) -> Problem:
-    """Quoted headers found nowhere, for which libclang parsed an empty stand-in."""
+    """Quoted headers found nowhere, for which libclang parsed a stand-in (configured from the
+    header's template, or empty)."""
     return Problem(
         path,
         "warning",
         "stand-in-header",
-        f"{_NOT_FOUND}{_names(missing, hints or {})}; libclang analysed the file with an empty stand-in for "
-        "each, so their declarations and macros are unknown (pass -I or --compile-commands for a complete parse)",
+        f"{_NOT_FOUND}{_names(missing, hints or {})}; libclang analysed the file with a stand-in for each "
+        "(written from its template, feature macros undefined, where the tree has one; else empty), so what "
+        "the build would write in them is unknown (pass -I or --compile-commands for a complete parse)",
         line,
     )
 
@@ -191,9 +196,11 @@ class HeaderPlan:
     missing: tuple[str, ...] = ()  # quoted names found nowhere, reached through unconditional includes
     line: int | None = None  # the file's first include line that leads to one of them
     dirs: tuple[str, ...] = ()  # directories the project's header index found headers in
-    # (absolute path, name as written) of the empty stand-ins: every quoted include found nowhere
+    # (absolute path, name as written) of the stand-ins: every quoted include found nowhere
     standins: tuple[tuple[str, str], ...] = ()
     hints: tuple[tuple[str, str], ...] = ()  # (name, why it is missing) where the project says (origin)
+    # (stand-in path, template path, text) of the stand-ins written from a template; the rest are empty
+    texts: tuple[tuple[str, str, str], ...] = ()
 
     def args(self) -> list[str]:
         """The compiler arguments for the index's directories."""
@@ -206,6 +213,7 @@ class _Verdict:
     dirs: tuple[str, ...]
     standins: tuple[tuple[str, str], ...]
     hints: tuple[tuple[str, str], ...] = ()
+    texts: tuple[tuple[str, str, str], ...] = ()
 
 
 def _add(target: list[Any], items: Sequence[Any]) -> None:
@@ -220,12 +228,14 @@ class MissingHeaders:
         self.index = index
         self._found: dict[tuple[str, str], bool] = {}
         self._verdict: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Verdict] = {}
+        self._templates: dict[tuple[str, str], tuple[str, str] | None] = {}
+        self._writing: set[str] = set()  # stand-ins whose includes are being followed (a cycle stops)
 
     def plan(self, path: str, text: str, args: list[str]) -> HeaderPlan:
         """The includes of the file `path` (its text given) under the compiler arguments `args`."""
         quote, angle = search_dirs(args)
         v, line = self._follow(os.path.dirname(os.path.abspath(path)), text, quote, angle, set())
-        return HeaderPlan(v.certain, line, v.dirs, v.standins, v.hints)
+        return HeaderPlan(v.certain, line, v.dirs, v.standins, v.hints, v.texts)
 
     def of_file(self, path: str, text: str, args: list[str]) -> tuple[list[str], int | None]:
         """The headers the file certainly lacks, and the line of its first include that leads to one."""
@@ -241,6 +251,7 @@ class MissingHeaders:
         dirs: list[str] = []
         standins: list[tuple[str, str]] = []
         hints: list[tuple[str, str]] = []
+        texts: list[tuple[str, str, str]] = []
         first: int | None = None
         # Outside the scan roots (Python's, the system's headers) only unconditional includes are
         # followed: glibc's `#if` forests cost a second, and a header there is not the project's to fix.
@@ -256,22 +267,58 @@ class MissingHeaders:
                     found = os.path.join(d, name)
             if found is None:
                 if quoted:
-                    _add(standins, [(os.path.normpath(os.path.join(here, name)), name)])
+                    target = os.path.normpath(os.path.join(here, name))
+                    _add(standins, [(target, name)])
                     hint = self.index.origin(here, name) if self.index is not None else ""
                     if hint:
                         _add(hints, [(name, hint)])
                     if not conditional:
                         _add(certain, [name])
                         first = first or line
+                    written = self._template(here, name)
+                    if written is not None:
+                        _add(texts, [(target, *written)])
+                    if written is not None and target not in self._writing:
+                        # libclang reads the stand-in's includes: so does the plan
+                        self._writing.add(target)
+                        sub, _ = self._follow(os.path.dirname(target), written[1], quote, angle, seen)
+                        self._writing.discard(target)
+                        _add(dirs, sub.dirs)
+                        _add(standins, sub.standins)
+                        _add(hints, sub.hints)
+                        _add(texts, sub.texts)
                 continue
             sub = self._header(os.path.normpath(found), quote, angle, seen)
             _add(dirs, sub.dirs)
             _add(standins, sub.standins)
             _add(hints, sub.hints)
+            _add(texts, sub.texts)
             if not conditional and sub.certain:
                 _add(certain, sub.certain)
                 first = first or line
-        return _Verdict(tuple(certain), tuple(dirs), tuple(standins), tuple(hints)), first
+        return _Verdict(tuple(certain), tuple(dirs), tuple(standins), tuple(hints), tuple(texts)), first
+
+    def _template(self, here: str, name: str) -> tuple[str, str] | None:
+        """(template path, stand-in text) for the header `name` included from `here` and found
+        nowhere, when the project has a template it can be written from (HeaderIndex.template_of)."""
+        if self.index is None:
+            return None
+        key = (here, name)
+        if key not in self._templates:
+            self._templates[key] = None
+            found = self.index.template_of(here, name)
+            if found is not None:
+                try:
+                    template = read_tree_text(found.template)
+                except OSError:
+                    template = None
+                if found.syntax == "copy" or template is None:
+                    text = template
+                else:
+                    text = standin_text(template, found.syntax == "cmake", build_values(found))
+                if text is not None:
+                    self._templates[key] = (found.template, text)
+        return self._templates[key]
 
     def _find(self, here: str, name: str, quoted: bool, quote: tuple[str, ...], angle: tuple[str, ...]) -> str | None:
         if os.path.isabs(name):

@@ -54,7 +54,7 @@ class ClangFrontend:
     ) -> Unit:
         """`args`: the file's compiler arguments when the caller has them already; `plan`: what
         following its includes found (includes.py): the header index's directories are searched last,
-        and each stand-in is an empty in-memory file."""
+        and each stand-in is an in-memory file (its template's text, or empty)."""
         path = str(sf.path)
         language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
         if args is None:
@@ -62,7 +62,9 @@ class ClangFrontend:
         unsaved = [(path, src.text)] if src.in_memory else None  # an expanded template is not on disk
         if plan is None:
             return self._analyse(path, language, args, src, unsaved)
-        return self._analyse(path, language, [*args, *plan.args()], src, unsaved, dict(plan.standins), dict(plan.hints))
+        return self._analyse(
+            path, language, [*args, *plan.args()], src, unsaved, dict(plan.standins), dict(plan.hints), plan.texts
+        )
 
     def analyse_embedded(self, path: str, text: str, cxx: bool) -> Unit:
         """C or C++ embedded in another file (Cython's `cdef extern from *` blocks), parsed from memory
@@ -81,13 +83,17 @@ class ClangFrontend:
         unsaved: list[tuple[str, str]] | None,
         standins: dict[str, str] | None = None,
         hints: dict[str, str] | None = None,
+        texts: tuple[tuple[str, str, str], ...] = (),
     ) -> Unit:
-        """`standins`: absolute path -> name as written, of the empty headers given to libclang;
-        `hints`: why a header is missing, by name (for the problem)."""
+        """`standins`: absolute path -> name as written, of the headers given to libclang in memory;
+        `hints`: why a header is missing, by name (for the problem); `texts`: (stand-in path,
+        template path, text) of the stand-ins written from a template (the others are empty)."""
         unit = Unit(path, language, self.name)
         name = clang_name(path)  # what libclang knows the file as: its diagnostics and cursors say this
         standins = standins or {}
-        files = [(clang_name(p), text) for p, text in unsaved or []] + [(p, "") for p in standins] or None
+        written = {p: (template, text) for p, template, text in texts}
+        stand = [(p, written[p][1] if p in written else "") for p in standins]
+        files = [(clang_name(p), text) for p, text in unsaved or []] + stand or None
         try:
             tu = self.preambles.parse(name, args, files)
         except ci.TranslationUnitLoadError as err:
@@ -100,6 +106,8 @@ class ClangFrontend:
             first = next(p for p in included if p in standins)
             unit.problems.append(stand_in_problem(path, used, _include_line(tu, name, first), hints))
             unit.missing_headers += [m for m in used if m not in unit.missing_headers]
+            # the cache checks a template like a header: editing it changes the stand-in
+            unit.depends += [written[p][0] for p in dict.fromkeys(included) if p in written]
         ctx = FileContext(self.catalogue, name, TypeJudge(self.catalogue.statics), cxx=language == "cpp")
         ctx.macro_events = lock_macro_events(self.catalogue.lock_macros, src.text)
         ctx.assertions = Assertions(src.text)
@@ -207,9 +215,11 @@ class ClangFrontend:
 
 def _expanded_in_main_file(c: ci.Cursor, main_file: str) -> bool:
     """A scope a macro of a header opens in the main file: C++'s `PyMODINIT_FUNC` is `extern "C" PyObject *`,
-    so the `extern "C"` around every C++ module's `PyInit_` is spelled in pyport.h. cindex's location is
-    the expansion location, which is in the main file; clang_Location_isFromMainFile says no."""
-    if c.kind != K.LINKAGE_SPEC:
+    so the `extern "C"` around every C++ module's `PyInit_` is spelled in pyport.h; or a function whose
+    name a macro writes (numpy's f2c code: `#define saxpy_ BLAS_FUNC(saxpy)`, pasted with `##`, so the
+    name is spelled in clang's scratch space). cindex's location is the expansion location, which is in
+    the main file; clang_Location_isFromMainFile says no."""
+    if c.kind != K.LINKAGE_SPEC and c.kind not in FUNCTION_KINDS:
         return False
     f = c.location.file
     return f is not None and f.name == main_file
