@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .cache import Cache
 
 _CACHE_FORMAT = "3"  # 2: msgpack entries authenticated by an HMAC (cache.py), no pickles; 3: Ignore spans (suppress.py)
-_FALLBACK = {"missing-header", "syntax-error", "parse-failed", "parse-time-limit"}
+_FALLBACK = frozenset({"missing-header", "syntax-error", "parse-failed", "parse-time-limit"})
 FALLBACK_NOTE = "analysed with tree-sitter instead of libclang (no headers needed, types from this file only)"
 
 
@@ -192,7 +192,7 @@ class FrontendChooser:
         if plan.missing and not plan.standins:  # libclang would parse the file only to fail: straight to tree-sitter
             missing = missing_header_problem(path, list(plan.missing), plan.line, dict(plan.hints))
             return self._fall_back(sf, src, [missing])
-        unit = self.clang.analyse(sf, src, args, plan)
+        unit = self.clang.analyse(sf, src, args, plan, unwalked=_FALLBACK)
         if not any(p.code in _FALLBACK for p in unit.problems):
             return self._with_inactive(sf, src, unit)
         standin = next((p for p in unit.problems if p.code == "stand-in-header"), None)
