@@ -175,3 +175,14 @@ def test_the_bodiless_preamble_is_accepted(tmp_path, name):
     assert fe.preambles.skip_bodies and fe.preambles.built and all(fe.preambles.built.values())
     assert not [p for p in unit.problems if p.level != "note"], unit.problems
     assert {f.name for f in unit.functions} >= {"bump"}
+
+
+def test_line_index_places_every_offset():
+    from ftaudit.frontends.textscan import LineIndex
+
+    text = "ab\n\nc\nlast"
+    index = LineIndex(text)
+    for offset in range(len(text) + 1):
+        line = text.count("\n", 0, offset) + 1
+        assert index.at(offset) == (line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+    assert index.at(0) == (1, 1) and index.at(3) == (2, 1) and index.at(len(text)) == (4, 5)
