@@ -162,7 +162,7 @@ def test_bad_cython_input_never_stops_the_scan(tmp_path):
 def test_frontend_crash_is_a_tool_error(tmp_path, monkeypatch):
     from ftaudit.frontends.clang import ClangFrontend
 
-    def boom(self, sf, src, args=None, plan=None):
+    def boom(self, sf, src, args=None, plan=None, unwalked=frozenset()):
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(ClangFrontend, "analyse", boom)

@@ -111,3 +111,78 @@ def test_a_worker_crash_loses_one_file_not_the_scan(tmp_path, monkeypatch, jobs)
     assert {f["path"] for f in doc["findings"]} == {f"ok{k}.c" for k in range(6)}
     crash = [p for p in doc["problems"] if p["path"] == "crash.c"]
     assert [p["code"] for p in crash] == ["crash"] and "died (exit code 3)" in crash[0]["message"]
+
+
+def test_deep_parse_shortcuts_change_no_output(tmp_path, monkeypatch):
+    """The preamble parsed without function bodies, and no walk of a libclang tree that falls back to
+    tree-sitter (frontends/clang): the fixture tree's report is the one of full parses, fully walked."""
+    from ftaudit.frontends import clang
+
+    tree = copy_fixtures(tmp_path)
+    args = (tree, "--select", "FT", "--format", "sarif", "--root", tree, "--jobs", "1", "--no-cache", "-q")
+    fast = run(*args)
+    assert fast.exit_code == 1, fast.output
+    real_init, real_analyse = clang.Preambles.__init__, clang.ClangFrontend.analyse
+
+    def with_bodies(self, index, skip_bodies=True):
+        real_init(self, index, skip_bodies=False)
+
+    def walking(self, sf, src, args=None, plan=None, unwalked=frozenset()):
+        return real_analyse(self, sf, src, args, plan)
+
+    monkeypatch.setattr(clang.Preambles, "__init__", with_bodies)  # the workers are forked: they see it
+    monkeypatch.setattr(clang.ClangFrontend, "analyse", walking)
+    assert run(*args).output == fast.output
+
+
+def test_a_failed_parse_the_caller_discards_is_not_walked(tmp_path):
+    from ftaudit.catalogue import load
+    from ftaudit.discover import SourceFile
+    from ftaudit.frontends.clang import ClangFrontend
+    from ftaudit.frontends.flags import FlagSettings
+    from ftaudit.source import read_source
+
+    path = tmp_path / "m.c"
+    path.write_text('#include "nowhere.h"\nstatic long n;\nvoid bump(void) { n++; }\n')
+    src, _ = read_source(path, 1 << 20)
+    fe = ClangFrontend(load(), FlagSettings(roots=[tmp_path]))
+    sf = SourceFile(path, "c")
+    walked = fe.analyse(sf, src)
+    assert [f.name for f in walked.functions] == ["bump"] and walked.statics
+    skipped = fe.analyse(sf, src, unwalked=frozenset({"missing-header"}))
+    assert not skipped.functions and not skipped.statics
+    assert [p.code for p in skipped.problems] == [p.code for p in walked.problems] == ["missing-header"]
+    assert skipped.missing_headers == walked.missing_headers == ["nowhere.h"]
+
+
+@pytest.mark.parametrize("name", ["m.c", "m.cpp"])
+def test_the_bodiless_preamble_is_accepted(tmp_path, name):
+    """The shared preamble, parsed with function bodies skipped, builds and is used (a refused one
+    would silently cost every file a plain parse)."""
+    from ftaudit.catalogue import load
+    from ftaudit.discover import SourceFile
+    from ftaudit.frontends.clang import ClangFrontend
+    from ftaudit.frontends.flags import FlagSettings
+    from ftaudit.source import read_source
+
+    path = tmp_path / name
+    body = "static long n;\nstatic PyObject *bump(PyObject *s, PyObject *a) { n++; Py_RETURN_NONE; }\n"
+    cxx = "#include <vector>\nstatic std::vector<int> v;\nvoid push(void) { v.push_back(1); }\n"
+    path.write_text('#include "Python.h"\n' + body + (cxx if name.endswith(".cpp") else ""))
+    src, _ = read_source(path, 1 << 20)
+    fe = ClangFrontend(load(), FlagSettings(roots=[tmp_path]))
+    unit = fe.analyse(SourceFile(path, "cpp" if name.endswith(".cpp") else "c"), src)
+    assert fe.preambles.skip_bodies and fe.preambles.built and all(fe.preambles.built.values())
+    assert not [p for p in unit.problems if p.level != "note"], unit.problems
+    assert {f.name for f in unit.functions} >= {"bump"}
+
+
+def test_line_index_places_every_offset():
+    from ftaudit.frontends.textscan import LineIndex
+
+    text = "ab\n\nc\nlast"
+    index = LineIndex(text)
+    for offset in range(len(text) + 1):
+        line = text.count("\n", 0, offset) + 1
+        assert index.at(offset) == (line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+    assert index.at(0) == (1, 1) and index.at(3) == (2, 1) and index.at(len(text)) == (4, 5)

@@ -116,3 +116,42 @@ def test_an_sdist_scanned_from_elsewhere_keeps_its_vendored_code_set_aside(tmp_p
     res = run(project / "src", project / "gen", "--format", "json", "--no-cache")
     counted = {Path(f["path"]).name for f in json.loads(res.output)["findings"] if not f.get("suppressed")}
     assert counted == {"own.c"}
+
+
+def _frontends(output: str) -> dict[str, str]:
+    doc = json.loads(output[output.index("{") :])
+    return {f["path"]: f["frontend"] for f in doc["files"]}
+
+
+def _reported(output: str) -> list[tuple[str, str, int]]:
+    doc = json.loads(output[output.index("{") :])
+    return sorted((f["rule"], f["path"], f["line"]) for f in doc["findings"] if not f["suppressed"])
+
+
+def test_vendored_code_is_analysed_by_tree_sitter_unless_included(tmp_path, user_cache_dir):
+    """Default (auto): vendored and generated files go to tree-sitter, the project's reported findings
+    are the deep parse's; --include-vendored parses them with libclang, also from a warm cache."""
+    lib = "#include <stddef.h>\nstatic size_t calls;\nsize_t lib_count(void) { return ++calls; }\n"
+    write(tmp_path, "vendor/zlib/lib.c", lib)
+    write(tmp_path, "src/lapack.c", "/* dgesv.f -- translated by f2c (version 20061008). */\n" + HAZARD)
+    module = (
+        '#include "Python.h"\n#include <stddef.h>\nsize_t lib_count(void);\nstatic long hits;\n'
+        "static PyObject *count(PyObject *self, PyObject *args) { hits++; lib_count(); Py_RETURN_NONE; }\n"
+        'static PyMethodDef methods[] = {{"count", count, METH_NOARGS, NULL}, {NULL}};\n'
+        'static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "m", NULL, -1, methods};\n'
+        "PyMODINIT_FUNC PyInit_m(void) { return PyModule_Create(&mod); }\n"
+    )
+    write(tmp_path, "src/m.c", module)
+    args = (tmp_path, "--root", tmp_path, "--format", "json", "-q", "--jobs", "1")
+    default = run(*args)
+    assert _frontends(default.output) == {
+        "vendor/zlib/lib.c": "treesitter",
+        "src/lapack.c": "treesitter",
+        "src/m.c": "clang",
+    }
+    deep = run(*args, "--include-vendored")  # the cache of the default scan must not answer for it
+    assert set(_frontends(deep.output).values()) == {"clang"}
+    reported = _reported(default.output)
+    assert ("FT101", "src/m.c", 4) in reported
+    assert reported == [f for f in _reported(deep.output) if f[1] == "src/m.c"]
+    assert _reported(run(*args, "--no-cache").output) == reported

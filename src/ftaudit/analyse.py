@@ -31,14 +31,14 @@ from .names import utf8_safe
 from .source import Source, read_source
 from .suppress import Ignore, parse_ignores
 from .templates import Template, TemplateError, expand, remap, template_for
-from .vendored import f2c_or, generator_of
+from .vendored import Vendoring, f2c_or, generator_of
 from .workers import Limits, WorkerPool
 
 if TYPE_CHECKING:
     from .cache import Cache
 
 _CACHE_FORMAT = "3"  # 2: msgpack entries authenticated by an HMAC (cache.py), no pickles; 3: Ignore spans (suppress.py)
-_FALLBACK = {"missing-header", "syntax-error", "parse-failed", "parse-time-limit"}
+_FALLBACK = frozenset({"missing-header", "syntax-error", "parse-failed", "parse-time-limit"})
 FALLBACK_NOTE = "analysed with tree-sitter instead of libclang (no headers needed, types from this file only)"
 
 
@@ -77,6 +77,10 @@ class Settings:
     max_bytes: int
     # Per-file time and per-worker memory: not in the digest, they change no fact.
     limits: Limits = field(default_factory=Limits)
+    # Vendored and generated files go to tree-sitter in auto mode (vendored.py); None: every file is
+    # parsed deeply (--include-vendored). `vendored`: the files vendored by path, for the digest.
+    vendoring: Vendoring | None = None
+    vendored: tuple[str, ...] = ()
 
     def digest(self, config_values: dict[str, Any]) -> str:
         """What, besides a file's bytes, decides its facts."""
@@ -98,7 +102,10 @@ class Settings:
             "db": [db.path, os.stat(db.path).st_mtime_ns] if db is not None and db.path else None,
             "roots": [str(r) for r in f.roots],
         }
-        h.update(json.dumps([flags, config_values, self.cython_directives], sort_keys=True, default=str).encode())
+        v = self.vendoring
+        shallow = [v.describe(), list(self.vendored)] if v is not None else None
+        shaping = [flags, config_values, self.cython_directives, shallow]
+        h.update(json.dumps(shaping, sort_keys=True, default=str).encode())
         return h.hexdigest()
 
 
@@ -179,6 +186,9 @@ class FrontendChooser:
             sf = replace(sf, language=language)
         if self.choice == "treesitter":
             return self.ts.analyse(sf, src)
+        vendoring = self.settings.vendoring
+        if self.choice == "auto" and vendoring is not None and vendoring.shallow(path, src.text):
+            return self.ts.analyse(sf, src)  # third-party code: its summaries suffice (vendored.py)
         if self.stopped_after:
             return self._fall_back(sf, src, [parse_limit_problem(path, self.stopped_after)])
         if not utf8_safe(path):
@@ -192,7 +202,7 @@ class FrontendChooser:
         if plan.missing and not plan.standins:  # libclang would parse the file only to fail: straight to tree-sitter
             missing = missing_header_problem(path, list(plan.missing), plan.line, dict(plan.hints))
             return self._fall_back(sf, src, [missing])
-        unit = self.clang.analyse(sf, src, args, plan)
+        unit = self.clang.analyse(sf, src, args, plan, unwalked=_FALLBACK)
         if not any(p.code in _FALLBACK for p in unit.problems):
             return self._with_inactive(sf, src, unit)
         standin = next((p for p in unit.problems if p.code == "stand-in-header"), None)

@@ -244,7 +244,6 @@ def scan(opts: ScanOptions) -> ScanResult:
             setup_errors += unavailable.level == "error"
     parse_limit = opts.parse_limit if opts.parse_limit is not None else float(config.get("parse-timeout"))
     limits = replace(opts.limits, parse=parse_limit)
-    settings = Settings(cat, prep.flags, choice, config.cython_directives(), opts.max_bytes, limits)
     vendoring = Vendoring(
         vendoring_root(root, opts.paths),
         config.list("vendored"),
@@ -254,6 +253,9 @@ def scan(opts: ScanOptions) -> ScanResult:
     )
     # By path (directories, .gitattributes, configuration); a generator's banner is found when a file is read.
     by_path = {str(sf.path): why for sf in files if (why := vendoring.reason(str(sf.path)))}
+    shallow = vendoring if vendoring.enabled else None  # vendored code to tree-sitter (vendored.py)
+    directives = config.cython_directives()
+    settings = Settings(cat, prep.flags, choice, directives, opts.max_bytes, limits, shallow, tuple(sorted(by_path)))
     if opts.cache:
         _phase(opts, "checking the cache")
     cache = _open_cache(opts, root, settings, config.values) if opts.cache else None

@@ -50,21 +50,27 @@ class ClangFrontend:
         self.preambles = Preambles(self.index)
 
     def analyse(
-        self, sf: SourceFile, src: Source, args: list[str] | None = None, plan: HeaderPlan | None = None
+        self,
+        sf: SourceFile,
+        src: Source,
+        args: list[str] | None = None,
+        plan: HeaderPlan | None = None,
+        unwalked: frozenset[str] = frozenset(),
     ) -> Unit:
         """`args`: the file's compiler arguments when the caller has them already; `plan`: what
         following its includes found (includes.py): the header index's directories are searched last,
-        and each stand-in is an in-memory file (its template's text, or empty)."""
+        and each stand-in is an in-memory file (its template's text, or empty). `unwalked`: problem codes
+        after which the caller discards libclang's unit (auto mode's fallbacks): with one of them the unit
+        holds the problems and missing headers only, and the tree is not walked."""
         path = str(sf.path)
         language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
         if args is None:
             args = self.flags.args_for(sf.path, src.text, sf.language)
         unsaved = [(path, src.text)] if src.in_memory else None  # an expanded template is not on disk
         if plan is None:
-            return self._analyse(path, language, args, src, unsaved)
-        return self._analyse(
-            path, language, [*args, *plan.args()], src, unsaved, dict(plan.standins), dict(plan.hints), plan.texts
-        )
+            return self._analyse(path, language, args, src, unsaved, unwalked=unwalked)
+        standins, hints = dict(plan.standins), dict(plan.hints)
+        return self._analyse(path, language, [*args, *plan.args()], src, unsaved, standins, hints, plan.texts, unwalked)
 
     def analyse_embedded(self, path: str, text: str, cxx: bool) -> Unit:
         """C or C++ embedded in another file (Cython's `cdef extern from *` blocks), parsed from memory
@@ -84,10 +90,12 @@ class ClangFrontend:
         standins: dict[str, str] | None = None,
         hints: dict[str, str] | None = None,
         texts: tuple[tuple[str, str, str], ...] = (),
+        unwalked: frozenset[str] = frozenset(),
     ) -> Unit:
         """`standins`: absolute path -> name as written, of the headers given to libclang in memory;
         `hints`: why a header is missing, by name (for the problem); `texts`: (stand-in path,
-        template path, text) of the stand-ins written from a template (the others are empty)."""
+        template path, text) of the stand-ins written from a template (the others are empty);
+        `unwalked`: as for `analyse`."""
         unit = Unit(path, language, self.name)
         name = clang_name(path)  # what libclang knows the file as: its diagnostics and cursors say this
         standins = standins or {}
@@ -108,6 +116,10 @@ class ClangFrontend:
             unit.missing_headers += [m for m in used if m not in unit.missing_headers]
             # the cache checks a template like a header: editing it changes the stand-in
             unit.depends += [written[p][0] for p in dict.fromkeys(included) if p in written]
+        if any(p.code in unwalked for p in unit.problems):
+            # A tree the caller throws away: on numpy's unbuilt tree, walking such trees was as costly as
+            # parsing them (20 s of 91 s of CPU), for nothing.
+            return unit
         ctx = FileContext(self.catalogue, name, TypeJudge(self.catalogue.statics), cxx=language == "cpp")
         ctx.macro_events = lock_macro_events(self.catalogue.lock_macros, src.text)
         ctx.assertions = Assertions(src.text)
@@ -273,10 +285,17 @@ class Preambles:
     """What every file with the same flags (their -I directories aside) includes first, parsed once per
     run into a precompiled header: Python.h and the analysis shim for files that use Python (a numpy
     file parses 3x faster), and for C++ the standard headers of CXX_PREAMBLE too (a C++ file parses
-    2.5x faster). A PCH that libclang refuses falls back to the plain parse, for good, for those flags."""
+    2.5x faster). A PCH that libclang refuses falls back to the plain parse, for good, for those flags.
 
-    def __init__(self, index: ci.Index) -> None:
+    The preamble is parsed with function bodies skipped (`skip_bodies`): only the scanned file's own
+    functions are walked, never a header's, and a body clang needs to go on (a `constexpr` function,
+    a deduced `auto` return type) is never skipped. What it saves is mostly in the files: a C++ file
+    that uses `std::vector<T>` no longer instantiates the bodies of its members (kiwisolver's 31
+    files: 14.1 s of CPU to 5.0 s; docs/performance.md)."""
+
+    def __init__(self, index: ci.Index, skip_bodies: bool = True) -> None:
         self.index = index
+        self.skip_bodies = skip_bodies
         self.built: dict[tuple[str, ...], str | None] = {}
         self.dir: str | None = None
 
@@ -325,9 +344,8 @@ class Preambles:
         header = os.path.join(self.dir, f"preamble{n}.h")
         target = os.path.join(self.dir, f"preamble{n}.pch")
         try:
-            tu = self.index.parse(
-                header, args=header_args, unsaved_files=[(header, text)], options=_INCOMPLETE | _FOR_SERIALIZATION
-            )
+            options = _INCOMPLETE | _FOR_SERIALIZATION | (_SKIP_FUNCTION_BODIES if self.skip_bodies else 0)
+            tu = self.index.parse(header, args=header_args, unsaved_files=[(header, text)], options=options)
             if any(d.severity >= ci.Diagnostic.Error for d in tu.diagnostics):
                 return None
             tu.save(target)
@@ -353,6 +371,7 @@ def _without_shim(args: list[str]) -> list[str]:
 
 _INCOMPLETE = 0x02  # CXTranslationUnit_Incomplete: a header, not a whole program
 _FOR_SERIALIZATION = 0x10  # CXTranslationUnit_ForSerialization
+_SKIP_FUNCTION_BODIES = 0x40  # CXTranslationUnit_SkipFunctionBodies: here, of the preamble's headers only
 _PCH_TROUBLE = re.compile(r"PCH|precompiled|AST file|was built with", re.I)
 
 _SLOT_TABLES = {"PyModuleDef_Slot", "PyType_Slot"}
