@@ -143,7 +143,8 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "--include-vendored",
             is_flag=True,
             help="Also report findings inside third-party and generated code (vendor/, third_party/, "
-            "linguist-vendored, f2c or SWIG output...), which are set aside by default.",
+            "linguist-vendored, f2c or SWIG output...), and analyse it with libclang: by default its findings "
+            "are set aside and auto mode gives it to tree-sitter.",
         ),
         click.option(
             "--include-unbuilt",

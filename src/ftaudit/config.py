@@ -162,7 +162,7 @@ KEYS: tuple[Key, ...] = (
         "list",
         "Gitignore-style patterns, relative to the configuration file, of third-party or generated code "
         "besides what ftaudit recognises itself (vendor/ directories, linguist-vendored, generator banners): "
-        "its findings are set aside unless --include-vendored.",
+        "its findings are set aside, and it is analysed with tree-sitter (auto mode), unless --include-vendored.",
         '["src/libfoo/**", "gen_*.c"]',
     ),
     Key(
