@@ -18,7 +18,7 @@ from ftaudit.discover import SourceFile
 from ftaudit.facts import Problem
 from ftaudit.frontends.flags import FlagSettings
 from ftaudit.report.causes import cause_lines
-from ftaudit.workers import Limits, WorkerPool
+from ftaudit.workers import WALL_FACTOR, Limits, WorkerPool
 
 GOOD = "#include <Python.h>\nPyObject *f(PyObject *l) { return PyList_GetItem(l, 0); }\n"
 # A 1 KB macro bomb (as in test_hostile_tree.py): 2^39 tokens libclang tries to expand for minutes;
@@ -169,3 +169,25 @@ def test_cpu_seconds_of_a_process() -> None:
     after = cpu_seconds(os.getpid())
     assert after is not None and after - before >= 0.2
     assert cpu_seconds(2**22 + 12345) is None  # above Linux's pid_max: no such process
+
+
+def _sleeps(sf: SourceFile, chooser: FrontendChooser, max_bytes: int) -> FileResult:
+    """An analysis that blocks without using CPU on `asleep.*` (a parser waiting on a FIFO) and spins on
+    `stuck.*`; any other file finishes at once."""
+    if sf.path.stem == "asleep":
+        time.sleep(600)
+    return _never_ends(sf, chooser, max_bytes)
+
+
+def test_the_file_limit_counts_cpu_and_a_blocked_worker_is_stopped_by_the_wall_bound(tmp_path: Path) -> None:
+    # 1 CPU second per file: the spinning file is stopped once it has used it; the blocked one uses none,
+    # so only the wall bound (WALL_FACTOR seconds) stops it: a loaded machine, which slows a worker's CPU
+    # the same way, no longer turns a slow file into an error at the first wall second.
+    files = [SourceFile(tmp_path / "asleep.pyx", "cython"), SourceFile(tmp_path / "quick.pyx", "cython")]
+    pool = WorkerPool(_settings("auto"), 1, Limits(time=1, memory=0, parse=0), _sleeps, _lost)
+    start = time.monotonic()
+    results = dict(pool.run(files, [[0, 1]]))
+    took = time.monotonic() - start
+    assert [p.code for p in results[0].problems] == ["limit"]
+    assert results[1].problems == []
+    assert WALL_FACTOR - 0.5 <= took < 60, took

@@ -111,7 +111,8 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             type=click.FloatRange(min=0),
             default=DEFAULT_TIME_LIMIT,
             show_default=True,
-            help="Seconds one file may take to analyse; past it the file is a `limit` error (0: no limit).",
+            help="CPU seconds one file may take to analyse (wall seconds where the system does not say; at most "
+            "3 times as many wall seconds); past it the file is a `limit` error (0: no limit).",
         ),
         click.option(
             "--parse-timeout",

@@ -8,8 +8,11 @@ in the main one, under two limits:
 - memory: `RLIMIT_AS` (address space) set in each worker, so an allocation
   past it fails inside the worker (a Python `MemoryError`, or an abort inside
   libclang) instead of exhausting the machine;
-- time: the main process kills a worker whose current file has run longer
-  than the per-file limit.
+- time: the main process kills a worker whose current file has used more
+  than the per-file limit: CPU seconds of the worker where the system says
+  (cputime.py), so that a loaded machine (a CI runner with other jobs) does not
+  turn a slow file into an error, and never more than WALL_FACTOR times the
+  limit in wall seconds (a worker blocked without using CPU is stopped too).
 
 A C/C++ file has a smaller budget first when libclang may parse it (frontend
 `auto`): the parse time limit (`--parse-timeout`), in CPU seconds of its worker
@@ -18,7 +21,7 @@ load does not decide which files fall back. A file past it is not an error: its
 worker is killed and the file is queued again, alone, to be analysed with
 tree-sitter (a `parse-time-limit` problem says so; the pybind11 header whose
 Eigen includes are missing, which libclang parses for more than 12 minutes).
-The per-file limit, in wall seconds, bounds both passes.
+The per-file limit bounds both passes.
 
 Workers report each file as it is done, so when one dies (a signal, an abort,
 the kill for time) the main process knows the file it was on: that file becomes
@@ -49,12 +52,14 @@ if TYPE_CHECKING:
 DEFAULT_TIME_LIMIT = 120.0  # seconds per file; numpy's largest file takes under 10 s
 DEFAULT_MEMORY_LIMIT = 3072  # MiB of address space per worker; a numpy-sized scan peaks near 450 MB resident
 DEFAULT_PARSE_LIMIT = 60.0  # CPU seconds per C/C++ file libclang may parse before tree-sitter; docs/architecture.md
+WALL_FACTOR = 3.0  # the per-file limit in wall seconds, as a multiple of its CPU seconds
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-file time limit (seconds, wall clock), per-worker address-space limit (MiB), and the time a
-    file libclang may parse has before it goes to tree-sitter instead (CPU seconds); 0 = none."""
+    """Per-file time limit (CPU seconds of the worker where known, else wall seconds; WALL_FACTOR times
+    it in wall seconds at most), per-worker address-space limit (MiB), and the time a file libclang may
+    parse has before it goes to tree-sitter instead (CPU seconds); 0 = none."""
 
     time: float = DEFAULT_TIME_LIMIT
     memory: int = DEFAULT_MEMORY_LIMIT
@@ -161,10 +166,10 @@ class WorkerPool:
         """`w` has begun its next file (the first of `pending`): start its clocks."""
         w.since = time.monotonic()
         w.parse_limited = bool(w.pending) and self._parse_limited(files, w.pending[0])
-        w.cpu_since = cpu_seconds(w.process.pid) if w.parse_limited and w.process.pid else None
+        w.cpu_since = cpu_seconds(w.process.pid) if w.process.pid else None
 
-    def _parse_used(self, w: _Worker, now: float) -> float:
-        """The seconds of `w`'s current file counted against the parse time limit: CPU where known."""
+    def _used(self, w: _Worker, now: float) -> float:
+        """The seconds of `w`'s current file counted against the limits: CPU where known, else wall."""
         if w.cpu_since is not None and w.process.pid and (cpu := cpu_seconds(w.process.pid)) is not None:
             return cpu - w.cpu_since
         return now - w.since
@@ -176,10 +181,11 @@ class WorkerPool:
         now = time.monotonic()
         due: list[float] = []
         for w in busy:
+            used = self._used(w, now)
             if self.limits.time > 0:
-                due.append(w.since + self.limits.time - now)
+                due.append(min(self.limits.time - used, w.since + self.limits.time * WALL_FACTOR - now))
             if w.parse_limited:
-                due.append(self.limits.parse - self._parse_used(w, now))
+                due.append(self.limits.parse - used)
         return max(0.0, min(due)) if due else None
 
     def run(self, files: list[SourceFile], chunks: list[list[int]]) -> Iterator[tuple[int, FileResult]]:
@@ -242,10 +248,12 @@ class WorkerPool:
                 except (EOFError, OSError):
                     pass
                 yield from self._died(w, files, queue, timed_out=False)
-            elif w.parse_limited and self._parse_used(w, now) >= self.limits.parse:
+            elif w.parse_limited and self._used(w, now) >= self.limits.parse:
                 w.process.kill()
                 yield from self._died(w, files, queue, timed_out=True, parse=True)
-            elif self.limits.time > 0 and now - w.since >= self.limits.time:
+            elif self.limits.time > 0 and (
+                self._used(w, now) >= self.limits.time or now - w.since >= self.limits.time * WALL_FACTOR
+            ):
                 w.process.kill()
                 yield from self._died(w, files, queue, timed_out=True)
 
