@@ -26,7 +26,7 @@ from .frontends.pythonheaders import TARGETS
 from .names import display
 from .report.outputs import FORMATS, STATISTICS_FORMATS, ReportSpec, ReportSpecError
 from .report.text import Style
-from .safeio import write_atomic
+from .safeio import write_output
 from .terminal import use_colour
 from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_PARSE_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
@@ -295,9 +295,10 @@ def _report_problems(result: Any, kw: dict[str, Any], style: Any, causes_here: b
 
 def _write_or_exit(target: Path, text: str, what: str) -> None:
     """Write `text` to `target` replacing what is there (a planted symbolic link is replaced, not
-    followed); a failure is one line on stderr and exit 2."""
+    followed; a stream such as /dev/null or /dev/stdout is written into); a failure is one line on stderr
+    and exit 2."""
     try:
-        write_atomic(target, text.encode("utf-8"))
+        write_output(target, text.encode("utf-8"))
     except OSError as err:
         _fail_write(target, what, err)
 

@@ -10,7 +10,11 @@ create itself or writes any file:
   is a regular file under a size limit, and never reads more than that limit;
 - `write_atomic` writes a new file (created with O_EXCL beside the target) and
   renames it over the target, so a planted symbolic link at the target is
-  replaced, never followed.
+  replaced, never followed;
+- `write_output` does the same for a report, except where the user names a
+  stream (`-o /dev/null`, `-o /dev/stdout`, a FIFO, a terminal): that is
+  written in place, since renaming over it (as root) replaced the system's
+  `/dev/null` with a regular file.
 """
 
 from __future__ import annotations
@@ -102,3 +106,49 @@ def write_atomic(target: str | os.PathLike[str], data: bytes, mode: int = 0o644)
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _stream(target: Path) -> bool:
+    """Is `target` (links followed) a stream a report may be written into in place: a FIFO, the null
+    device or a terminal? Other devices (a disk, `/dev/mem`) are not: a planted link to one is replaced."""
+    try:
+        st = os.stat(target)
+    except OSError:
+        return False
+    if stat.S_ISFIFO(st.st_mode):
+        return True
+    if not stat.S_ISCHR(st.st_mode):
+        return False
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        null = None
+    if null is not None and stat.S_ISCHR(null.st_mode) and st.st_rdev == null.st_rdev:
+        return True
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return False
+    try:
+        return os.isatty(fd)
+    finally:
+        os.close(fd)
+
+
+def write_output(target: str | os.PathLike[str], data: bytes) -> None:
+    """Write a report: into `target` in place when it is a stream the user named (a FIFO, the null device,
+    a terminal, `/dev/stdout` and `/proc/self/fd/N` leading to one), else as `write_atomic` does.
+
+    A FIFO is opened without blocking (no reader: an error, not a hang). Raises OSError as the writes do."""
+    target = Path(target)
+    if not _stream(target):
+        write_atomic(target, data)
+        return
+    fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        os.set_blocking(fd, True)  # opened without waiting for a reader; the writes themselves may wait
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
