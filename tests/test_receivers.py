@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ftaudit.callgraph import CallGraph
 from ftaudit.config import Config
-from ftaudit.facts import Arg, ArgKind, Call, Function, Span, Unit
+from ftaudit.facts import Arg, ArgKind, Assignment, Call, Function, OriginKind, Span, Unit
 from ftaudit.receivers import publishers
 from ftaudit.scan import ScanOptions, scan
 
@@ -59,7 +59,7 @@ def test_cython_records_receivers_their_declared_class_and_bases(tmp_path):
     assert calls == [("self.other", "Base"), ("a", "Base"), ("p", "Sub"), ("s", "Sub"), ("self", "Sub"), ("p", "")]
     assert unit.bases == {"Sub": ["Base"]}
     assert fns["Sub.n"].receiver == "self" and [p.name for p in fns["Sub.n"].params][:1] == ["a"]
-    assert fns["Base.keep"].returned == ["self"]
+    assert [r.source for r in fns["Base.keep"].returns if r.kind == OriginKind.NAME] == ["self"]
     # A subclass method writing a field its base declares writes a field of the object.
     assert [(w.path, w.object_field) for w in fns["Sub.m"].field_writes] == [("self.x", True)]
 
@@ -96,7 +96,7 @@ def test_a_class_with_a_base_outside_the_scan_is_not_narrowed():
 def test_what_publishes_a_receiver():
     quiet = _fn("A.quiet")
     returns = _fn("A.returns")
-    returns.returned = ["self"]
+    returns.returns = [Assignment(OriginKind.NAME, source="self")]
     passes = _fn("A.passes", Call("keep", Span(3, 1, 3, 5), (Arg(ArgKind.NAME, "self", "self"),)))
     unknown = _fn("A.unknown", _call("nowhere", "self", "A"))
     through = _fn("A.through", _call("returns", "self", "A"))

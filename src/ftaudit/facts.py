@@ -220,13 +220,11 @@ class LazyInit:
     # The calls made under the check when it writes nothing itself (`if (!table) init_table();`): a callee
     # that stores the checked static makes it lazy initialisation all the same (summaries.py).
     via: tuple[Call, ...] = ()
-    # What the checked static's one write stores, when it is the only static the check writes, and every
-    # call the guarded branch makes (None: a shape whose branch the frontend does not delimit, such as
-    # `if (x) return x;` followed by the write): an idempotent lookup is judged from them (rules/_statics.py).
-    value: Assignment | None = None
+    # Every call the guarded branch makes (None: a shape whose branch the frontend does not delimit, such
+    # as `if (x) return x;` followed by the write), and what each write stores, aligned with `writes`, when
+    # every one is a plain `x = v` (`if (!a || !b) { a = intern("a"); b = intern("b"); }`; else empty): an
+    # idempotent lookup is judged from them (rules/_statics.py).
     made: tuple[Call, ...] | None = None
-    # What each write stores, aligned with `writes`, when the check writes several statics, each with a
-    # plain `x = v` (`if (!a || !b) { a = intern("a"); b = intern("b"); }`); else empty.
     values: tuple[Assignment | None, ...] = ()
 
 
@@ -360,9 +358,6 @@ class Function:
     # call, the local or the item returned, at the return's span and regions): what a caller receives
     # (returns.py summarises it).
     returns: list[Assignment] = field(default_factory=list)
-    # The locals and parameters the body returns as they are (`return self`, `return <T>x`; Cython only):
-    # a method returning its receiver hands it to a caller that may store it (lockscope.py).
-    returned: list[str] = field(default_factory=list)
     # A method's receiver, its first parameter as named (`self`; Cython leaves a cdef method's untyped `self`
     # out of `params`): "" for a function that is no method.
     receiver: str = ""

@@ -6,7 +6,7 @@ nothing. Computed once per scan (lockscope.py), from the facts every frontend pr
 (`CallGraph.resolve_call`: a call on a typed receiver reaches the method it dispatches to and every override):
 
 - A method *publishes its receiver* when its body stores it (`Function.stores`, other than as the receiver
-  of its own method calls), passes it to a call, returns it (`Function.returned`), or calls on it a method
+  of its own method calls), passes it to a call, returns it (a `Function.returns` of it), or calls on it a method
   the scan does not define or one that publishes it (a least fixpoint: a cycle publishes nothing by itself).
 - A parameter of a method no Python thread enters directly (lockscope's entry test) is *private* when every
   call site from another function passes, at its position (the receiver for the method's `self`), a value
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from .callgraph import CallGraph, Key
 from .catalogue import Catalogue
-from .facts import Arg, ArgKind, Call, Function, Unit
+from .facts import Arg, ArgKind, Call, Function, OriginKind, Unit
 
 if TYPE_CHECKING:
     from .rules._fresh import Freshness
@@ -64,7 +64,8 @@ def publishers(graph: CallGraph) -> set[Key]:
         stored = any(s.name in names and (s.span.line, s.span.end_col, s.name) not in own for s in fn.stores)
         passed = any(a.kind == ArgKind.NAME and a.path in names for c in fn.calls for a in c.args)
         targets = [graph.resolve_call(unit, c) for c in fn.calls if c.receiver in names]
-        if stored or passed or any(n in names for n in fn.returned) or any(not t for t in targets):
+        returned = any(r.kind == OriginKind.NAME and r.source in names for r in fn.returns)
+        if stored or passed or returned or any(not t for t in targets):
             out.add(key)
         else:
             on_self[key] = targets

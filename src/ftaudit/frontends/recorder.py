@@ -284,17 +284,17 @@ class Recorder:
         if a.kind.writes and self.pending:
             for i, (key, check, locks) in enumerate(self.pending):
                 if key == a.var:
-                    value = self.static_values.get(a.span) if a.kind == AccessKind.WRITE else None
+                    values = (self.static_values.get(a.span),) if a.kind == AccessKind.WRITE else ()
                     mark = self.early_marks.get(check)
                     if mark is not None:
                         self.early_inits.append((len(self.fn.lazy_inits), *mark))
-                    self.fn.lazy_inits.append(LazyInit(key, check, locks, (a,), value=value))
+                    self.fn.lazy_inits.append(LazyInit(key, check, locks, (a,), values=values))
                     del self.pending[i]
                     break
 
     def static_value(self, where: Span, value: Arg, args: tuple[Arg, ...]) -> None:
         """`x = value` on a static `x` itself, at `where` (its write's span): what it stores, kept for the
-        lazy initialisation whose branch this write may be (LazyInit.value)."""
+        lazy initialisation whose branch this write may be (LazyInit.values)."""
         self.static_values[where] = origin(value, args, where, self.regions)
 
     def lazy_init(
@@ -307,16 +307,12 @@ class Recorder:
         own = [a for a in writes if a.var == key]
         if own:
             others = [a for a in writes if a.var != key]
-            value = None
-            if len(writes) == 1 and own[0].kind == AccessKind.WRITE:
-                value = self.static_values.get(own[0].span)
+            ordered = (*own, *others)
             values: tuple[Assignment | None, ...] = ()
-            if len(writes) > 1 and all(a.kind == AccessKind.WRITE for a in writes):
-                values = tuple(self.static_values.get(a.span) for a in (*own, *others))
+            if all(a.kind == AccessKind.WRITE for a in ordered):
+                values = tuple(self.static_values.get(a.span) for a in ordered)
             made = tuple(calls) if calls is not None else None
-            self.fn.lazy_inits.append(
-                LazyInit(key, check, locks, (*own, *others), value=value, made=made, values=values)
-            )
+            self.fn.lazy_inits.append(LazyInit(key, check, locks, ordered, made=made, values=values))
         elif calls and param_index(key) is None:
             self.fn.lazy_inits.append(LazyInit(key, check, locks, (), tuple(calls)))
 

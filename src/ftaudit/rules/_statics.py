@@ -128,7 +128,7 @@ def idempotent_lookup(unit: Unit, fn: Function, li: LazyInit, lookups: Lookups) 
     lookup's failure, releasing the GIL around it) or drops a reference a local of the branch holds.
     Threads racing through it all store the same value and nothing is freed. A shape whose branch the
     frontend does not delimit (LazyInit.made is None) is never one."""
-    values = li.values if len(li.writes) > 1 else (li.value,)
+    values = li.values
     if li.made is None or len(values) != len(li.writes) or len({w.var for w in li.writes}) != len(li.writes):
         return False  # each static of the check written once, each with a plain `x = v`
     if len(li.writes) > 1:  # and each tested by the check: a reader that passes it has seen every one set

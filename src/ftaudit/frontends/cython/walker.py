@@ -443,9 +443,6 @@ class CythonWalker(Recorder):
             return True
         if k == "ReturnStatNode" and getattr(n, "value", None) is not None:
             self.fn.returns.append(self.value_origin(n, n.value))
-            returned = _uncast(n.value)
-            if kind(returned) == "NameNode" and (returned.name in self.locals or returned.name == self.receiver_name):
-                self.fn.returned.append(str(returned.name))
             ref = self.container_ref(n.value)
             if ref is not None:  # handed to the caller: any code may change it from there
                 self.mutation(ref, MutationKind.ESCAPED, "return", span(n.value, len(ref[2]) or 1))
