@@ -36,6 +36,12 @@ def platform_of(path: str, root: str = "") -> str | None:
     return None
 
 
+# The platforms free-threaded CPython builds for (PEP 703 wheels: Linux with glibc or musl, macOS,
+# Windows). A function whose C library keeps its state per thread on every one of them is not a
+# hazard anywhere, whatever platform a file is built for.
+EVERY_PLATFORM = frozenset({"linux", "macos", "windows"})
+
+
 def _common_root(units: Sequence[Unit]) -> str:
     """The deepest directory holding every scanned file."""
     paths = [os.path.abspath(u.path) for u in units]
@@ -61,8 +67,8 @@ def mt_unsafe_libc(unit: Unit, ctx: Context) -> Iterator[Finding]:
                 continue  # the process ends right after: `fprintf(stderr, "%s", strerror(errno)); abort();`
             if info.reentrant_arity is not None and len(call.args) >= info.reentrant_arity:
                 continue  # another platform's reentrant form, with a caller-supplied buffer
-            if info.safe_on and platform_of(unit.path, root) in info.safe_on:
-                continue  # that platform's C library keeps the hidden state per thread
+            if info.safe_on and (set(info.safe_on) >= EVERY_PLATFORM or platform_of(unit.path, root) in info.safe_on):
+                continue  # that platform's C library (or every one) keeps the hidden state per thread
             idx = info.unsafe_if_null_arg
             if idx is not None and idx < len(call.args):
                 a = call.args[idx]
