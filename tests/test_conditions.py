@@ -54,3 +54,26 @@ def test_nested_dead_branches_and_unbalanced_directives() -> None:
     text = "#ifndef Py_GIL_DISABLED\n#if X\nx();\n#endif\n#endif\n#endif\ny();\n"
     kept = [ln.strip() for ln in blank_dead_branches(text).splitlines() if ln.strip()]
     assert kept == ["#endif", "y();"]  # the stray #endif is left alone
+
+
+def test_a_macro_the_file_defines_where_the_build_compiles_it_decides_later_conditions() -> None:
+    # cffi: `#if PY_VERSION_HEX >= 0x03080000` / `# define USE_WRITEUNRAISABLEMSG`, then `#ifdef ... #else`
+    text = (
+        "#if PY_VERSION_HEX >= 0x03080000\n# define USE_NEW\n#endif\n#define LEVEL 2\n"
+        "#ifdef USE_NEW\nnew();\n#else\nold();\n#endif\n"
+        "#if LEVEL >= 2 && defined(USE_NEW)\nhigh();\n#else\nlow();\n#endif\n"
+    )
+    kept = [ln.strip() for ln in blank_dead_branches(text).splitlines() if ln.strip()]
+    assert kept == ["# define USE_NEW", "#define LEVEL 2", "new();", "high();"]
+
+
+def test_a_macro_defined_or_undefined_where_the_build_may_not_compile_it_stays_unknown() -> None:
+    undecided = "#ifdef HAVE_FOO\n#define USE_FOO\n#endif\n#ifdef USE_FOO\nfoo();\n#else\nbar();\n#endif\n"
+    assert "bar();" in blank_dead_branches(undecided)
+    undefined = "#define USE_NEW\n#ifdef HAVE_FOO\n#undef USE_NEW\n#endif\n"
+    undefined += "#ifdef USE_NEW\nnew();\n#else\nold();\n#endif\n"
+    assert "old();" in blank_dead_branches(undefined)
+    before = "#ifdef USE_NEW\nnew();\n#else\nold();\n#endif\n#define USE_NEW\n"  # defined only after the test
+    assert "old();" in blank_dead_branches(before)
+    dead = "#if PY_MAJOR_VERSION < 3\n#define OLD\n#endif\n#ifdef OLD\nold();\n#else\nnew();\n#endif\n"
+    assert "old();" in blank_dead_branches(dead)  # not defined by the file: the build may still -DOLD

@@ -9,6 +9,10 @@ and Python 2's `void init_psutil_linux(void)` over `#if`/`#else` in front of one
 
 `evaluate` is three-valued: a condition that names anything else (a feature macro set by the build)
 is unknown, and both its branches stay. `&&`/`||` short-circuit over unknowns (`X && 0` is false).
+A macro the file itself defines where that build certainly compiles the `#define` (cffi's
+`#if PY_VERSION_HEX >= 0x03080000` / `#define USE_WRITEUNRAISABLEMSG`) is known from there on, so a
+later `#ifdef USE_WRITEUNRAISABLEMSG` is decided too; one defined or undefined in an undecided branch
+stays unknown.
 """
 
 from __future__ import annotations
@@ -27,8 +31,39 @@ _TOKEN = re.compile(
 )
 _PRECEDENCE = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4}
 _MAX_TOKENS = 200
+_DEFINE = re.compile(r"^[ \t]*#[ \t]*(define|undef)[ \t]+([A-Za-z_]\w*)(\([^)]*\))?(.*)$")
+_NUMBER = re.compile(r"\s*\(?\s*(0[xX][0-9A-Fa-f]+|\d+)[uUlL]*\s*\)?\s*$")
 
 Value = int | None  # None: unknown
+
+
+class FileMacros:
+    """Macros the file defines itself, as far as a free-threaded 3.14 build is known to see them:
+    `values` holds each one certainly defined (its number, or None when its replacement is not an
+    integer literal), `unknown` each one defined or undefined where the build may or may not compile
+    it (its state after that line cannot be told)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, int | None] = {}
+        self.unknown: set[str] = set()
+
+    def record(self, line: str, live: bool | None) -> None:
+        """Take one `#define`/`#undef` line compiled when `live` is True (False: never; None: unknown)."""
+        m = _DEFINE.match(line)
+        if m is None or live is False or m.group(2) in _DEFINED or m.group(2) in _VALUES:
+            return
+        name = m.group(2)
+        if live is None or m.group(1) == "undef" or line.rstrip().endswith("\\"):
+            self.values.pop(name, None)
+            self.unknown.add(name)
+            return
+        number = None if m.group(3) else _NUMBER.match(m.group(4) or "")
+        if name not in self.unknown:
+            self.values[name] = int(number.group(1), 0) if number and not _octal(number.group(1)) else None
+
+
+def _octal(text: str) -> bool:
+    return text.startswith("0") and len(text) > 1 and not text.lower().startswith("0x")
 
 
 class _Unparsed(Exception):
@@ -54,9 +89,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 class _Parser:
     """Precedence climbing over the small grammar `#if` lines use; anything else is _Unparsed."""
 
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+    def __init__(self, tokens: list[tuple[str, str]], macros: FileMacros | None = None) -> None:
         self.toks = tokens
         self.i = 0
+        self.macros = macros
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -99,13 +135,15 @@ class _Parser:
                 raise _Unparsed
             known = _DEFINED.get(name)
             if known is None:
-                return 1 if name in _VALUES else None
+                return 1 if name in _VALUES or (self.macros is not None and name in self.macros.values) else None
             return int(known)
         if kind == "id":
             if name_value := _VALUES.get(text):
                 return name_value
             if text in _DEFINED:
                 return _AS_NUMBER.get(text, 0) if _DEFINED[text] else 0
+            if self.macros is not None:
+                return self.macros.values.get(text)
             return None
         raise _Unparsed
 
@@ -126,23 +164,24 @@ def _apply(op: str, a: Value, b: Value) -> Value:
     )
 
 
-def evaluate(directive: str, condition: str) -> bool | None:
+def evaluate(directive: str, condition: str, macros: FileMacros | None = None) -> bool | None:
     """Is the branch of `#<directive> <condition>` compiled by a free-threaded 3.14 build?
 
     `directive` is `if`, `elif`, `ifdef`, `ifndef`, `elifdef` or `elifndef`; `condition` the rest of the
-    line with comments removed. Returns True or False when the condition depends only on the Python
-    version, `Py_GIL_DISABLED`, `Py_LIMITED_API` or `PYPY_VERSION`; None when it depends on anything
-    else or cannot be read."""
+    line with comments removed; `macros` what the file defined before this line (dead_lines). Returns
+    True or False when the condition depends only on the Python version, `Py_GIL_DISABLED`,
+    `Py_LIMITED_API`, `PYPY_VERSION` or macros `macros` knows; None when it depends on anything else or
+    cannot be read."""
     if directive in ("ifdef", "ifndef", "elifdef", "elifndef"):
         word = condition.strip()
         known = _DEFINED.get(word)
         if known is None:
-            known = True if word in _VALUES else None
+            known = True if word in _VALUES or (macros is not None and word in macros.values) else None
         if known is None:
             return None
         return known if directive in ("ifdef", "elifdef") else not known
     try:
-        parser = _Parser(_tokens(condition))
+        parser = _Parser(_tokens(condition), macros)
         value = parser.expr()
         if parser.peek() is not None:
             return None
@@ -158,7 +197,8 @@ class _Conditional:
     """One `#if ... #endif`: the line of each branch's directive and whether the branch is compiled
     (True, False, None: depends on the build)."""
 
-    def __init__(self, line: int, live: bool | None) -> None:
+    def __init__(self, line: int, live: bool | None, macros: FileMacros | None = None) -> None:
+        self.macros = macros
         self.branches: list[tuple[int, bool | None]] = [(line, live)]
         self.later_dead = live is True  # a branch certainly compiled: every later one is dead
         self.unknown_before = live is None
@@ -170,7 +210,7 @@ class _Conditional:
         elif directive == "else":
             live = None if self.unknown_before else True
         else:
-            value = evaluate(directive, rest)
+            value = evaluate(directive, rest, self.macros)
             live = None if value is None or (value and self.unknown_before) else value
             self.later_dead = value is True
             self.unknown_before = self.unknown_before or value is None
@@ -199,19 +239,34 @@ def blank_dead_branches(text: str, clean: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def _compiled(stack: list[_Conditional]) -> bool | None:
+    """Does the build compile the current line, given the open conditionals? (None: unknown.)"""
+    state: bool | None = True
+    for cond in stack:
+        live = cond.branches[-1][1]
+        if live is False:
+            return False
+        if live is None:
+            state = None
+    return state
+
+
 def dead_lines(text: str) -> set[int]:
     """The 0-based lines `blank_dead_branches` blanks."""
     lines = text.split("\n")
     stack: list[_Conditional] = []
     done: list[_Conditional] = []
+    macros = FileMacros()
     for i, line in enumerate(lines):
+        if "define" in line or "undef" in line:
+            macros.record(line, _compiled(stack))
         m = _DIRECTIVE.match(line)
         if m is None:
             continue
         word, rest = m.group(1), m.group(2)
         continued = line.rstrip().endswith("\\")
         if word in ("if", "ifdef", "ifndef"):
-            stack.append(_Conditional(i, None if continued else evaluate(word, rest)))
+            stack.append(_Conditional(i, None if continued else evaluate(word, rest, macros), macros))
         elif not stack:
             continue  # an unbalanced #else/#endif: leave the text alone there
         elif word == "endif":
