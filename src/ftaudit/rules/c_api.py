@@ -66,13 +66,28 @@ def _shared(fresh: Freshness, call: Call, index: int) -> Arg | None:
     return arg
 
 
+def presence_test(fn: Function, call: Call) -> bool:
+    """Is the call's result only compared with NULL (`if (PyDict_GetItem(d, k) != NULL)`)? Then nothing
+    borrowed is ever used, and another thread freeing the item cannot hurt. The comparison is the one
+    whose operand is this very call: the same callee and arguments, on the call's line (libclang and
+    tree-sitter give the comparison's whole span, Cython its operator's)."""
+    line = call.span.line
+    for cmp in fn.comparisons:
+        if cmp.op not in ("==", "!=") or not (cmp.span.line <= line <= cmp.span.end_line):
+            continue
+        for side, other in ((cmp.lhs, cmp.rhs), (cmp.rhs, cmp.lhs)):
+            if other.value == 0 and side.call == call.name and side.call_args == call.args:
+                return True
+    return False
+
+
 @rule("FT201")
 def borrowed_reference(unit: Unit, ctx: Context) -> Iterator[Finding]:
     table = ctx.catalogue.borrowed
     for fresh, fname, call in _container_calls(unit, ctx, table):
         b = table[call.name]
         arg = _shared(fresh, call, b.container_arg)
-        if arg is None:
+        if arg is None or presence_test(fresh.privacy.fn, call):
             continue
         source = f" from {_describe(arg, unit.language)}" if b.container_arg >= 0 else ""
         compat = "; pythoncapi-compat backports it" if b.compat else ""

@@ -30,6 +30,7 @@ from ...facts import (
     Lock,
     LockKind,
     MutationKind,
+    Operand,
     OriginKind,
     Param,
     Span,
@@ -71,6 +72,8 @@ _CONTAINER_FACTORIES = {
     "list": "list", "dict": "dict", "set": "set", "defaultdict": "dict", "OrderedDict": "dict", "deque": "deque",
     "WeakValueDictionary": "dict", "WeakKeyDictionary": "dict", "WeakSet": "set",
 }  # fmt: skip
+# Cython's comparison operators, as the C frontends spell them (`x is NULL` compares pointers).
+_COMPARE = {"==": "==", "!=": "!=", "is": "==", "is_not": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
 _LOOPS = {"ForInStatNode", "ForFromStatNode", "WhileStatNode"}
 _END_OF_LINE = 1 << 20  # an end column past any line
 _EXITS = {"ReturnStatNode", "RaiseStatNode", "ReraiseStatNode"}
@@ -673,7 +676,29 @@ class CythonWalker(Recorder):
         if k in ("LambdaNode", "GeneratorExpressionNode"):
             self.nested(n)
             return
+        if k == "PrimaryCmpNode" and getattr(n, "cascade", None) is None and n.operator in _COMPARE:
+            self.compare(_COMPARE[n.operator], self.operand(n.operand1), self.operand(n.operand2), span(n))
         self.children(n)
+
+    def operand(self, n: Node) -> Operand:
+        """One side of a comparison, as the C frontends give it: a call, a field, a constant (NULL is 0)."""
+        n = _uncast(n)
+        k = kind(n)
+        if k in ("SimpleCallNode", "GeneralCallNode"):
+            name = self.resolve(n.function)[0]
+            return Operand(call=name, call_args=tuple(self.arg(a) for a in self.call_args(n))) if name else Operand()
+        if k == "NullNode":
+            return Operand(value=0)
+        if k == "IntNode":
+            try:
+                return Operand(value=int(str(n.value), 0))
+            except ValueError:
+                return Operand()
+        if k == "AttributeNode":
+            return Operand(member=str(n.attribute))
+        if k == "NameNode":
+            return Operand(name=n.name)
+        return Operand()
 
     def access(
         self, var: StaticVar, akind: AccessKind, where: Span, path: str, detail: str = "", arg: int = -1
