@@ -3,8 +3,11 @@
 Built once per scan from the facts every frontend produces (`Function.calls`,
 `Function.refs`, `Unit.refs`), so libclang, tree-sitter and Cython units are
 judged alike. Nodes are functions keyed `(file, name)` for `static` ones (no
-caller outside their file) and `("", name)` for external ones; a call is
-resolved to the caller's own static function first, as the compiler does.
+caller outside their translation unit) and `("", name)` for external ones; a
+call is resolved to the caller's own static function first, as the compiler
+does, then to one a file it includes defines (a `static inline` helper of a
+header, the `.c` files a unity build such as cffi's `_cffi_backend.c`
+includes), then to one of the file that includes it.
 
 Reachability answers "can this code run while Python threads run?". It is
 deliberately conservative, because a function wrongly judged unreachable hides
@@ -89,6 +92,7 @@ class CallGraph:
             for fn in unit.functions:
                 self.functions.setdefault(own_key(unit, fn), (unit, fn))
         self._module_of = cython_modules(units)
+        self._included, self._includer = c_inclusions(units)
         self._in_module: dict[tuple[str, str], Key] = {}  # (module, name) -> a static function of its files
         for key in self.functions:
             module = self._module_of.get(key[0]) if key[0] else None
@@ -138,6 +142,16 @@ class CallGraph:
         local = (unit.path, name)
         if local in self.functions:
             return local
+        for path in self._included.get(unit.path, ()):  # in one translation unit with its includes
+            if (path, name) in self.functions:
+                return (path, name)
+        outer = self._includer.get(unit.path)
+        for _ in range(len(self._includer)):
+            if outer is None:
+                break
+            if (outer, name) in self.functions:
+                return (outer, name)
+            outer = self._includer.get(outer)
         module = self._module_of.get(unit.path)
         if module is not None:
             return self._in_module.get((module, name), ("", name))
@@ -266,6 +280,37 @@ def cython_modules(units: Sequence[Unit]) -> dict[str, str]:
             out[unit.path] = pyx.path
             todo += [u for p in unit.includes if p.endswith(".pxi") and (u := by_path.get(os.path.normpath(p)))]
     return out
+
+
+def c_inclusions(units: Sequence[Unit]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """For C and C++ units: the scanned files each one includes (libclang lists every file of the
+    translation unit in `Unit.includes`; for a tree-sitter unit, a quoted include found beside the file),
+    closed transitively and in include order; and each included file's includer (the first in path
+    order), through which it sees its includer's static functions. Paths are the units' own."""
+    by_path = {os.path.normpath(u.path): u for u in units if u.language in ("c", "cpp")}
+    direct: dict[str, list[str]] = {}
+    for norm, unit in by_path.items():
+        names = unit.includes or [
+            os.path.join(os.path.dirname(norm), name) for name in unit.missing_headers if not os.path.isabs(name)
+        ]
+        found = [by_path[n].path for name in names if (n := os.path.normpath(name)) in by_path and n != norm]
+        if found:
+            direct[unit.path] = list(dict.fromkeys(found))
+    included: dict[str, list[str]] = {}
+    for path in direct:
+        seen: dict[str, None] = {}
+        todo = list(direct[path])
+        while todo:
+            nxt = todo.pop(0)
+            if nxt != path and nxt not in seen:
+                seen[nxt] = None
+                todo += direct.get(nxt, [])
+        included[path] = list(seen)
+    includer: dict[str, str] = {}
+    for path in sorted(direct):
+        for inc in direct[path]:
+            includer.setdefault(inc, path)
+    return included, includer
 
 
 def program_only_notes(graph: CallGraph, not_judged: set[Key]) -> list[Problem]:
