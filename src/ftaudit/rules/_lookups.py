@@ -22,7 +22,7 @@ function returning the library handle itself is no lookup (the handle is a refer
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from ..callgraph import CallGraph, Key
@@ -41,7 +41,7 @@ from ..facts import (
     Unit,
     param_index,
 )
-from ._roles import ProjectRoles, Role, roles_of
+from ._roles import Role, roles_of
 
 _MACRO_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")  # `RTLD_DEFAULT`, an enum constant: fixed when it is built
 _MAX_DEPTH = 2  # a local that holds a lookup of a local that holds a lookup: as deep as real code goes
@@ -205,19 +205,12 @@ def raising_functions(ctx: Context) -> frozenset[Key]:
         cat = ctx.catalogue
         todo = {key: unit_fn for key, unit_fn in graph.functions.items() if _writes_nothing(unit_fn[1])}
         base = _catalogued(ctx, {})
-        found: frozenset[Key] = frozenset()
-        for _ in range(_MAX_ROUNDS):
-            new = set()
-            for key, (unit, fn) in todo.items():
-                thread = base.thread_calls | _project_names(graph, unit, found, base.thread_calls)
-                if all(_raises_only(unit, fn, c, thread, base, cat) for c in fn.calls):
-                    new.add(key)
-            if not new:
-                break
-            found |= new
-            for key in new:
-                del todo[key]
-        return found
+
+        def raises_only(unit: Unit, fn: Function, found: frozenset[Key]) -> bool:
+            thread = base.thread_calls | _project_names(graph, unit, found, base.thread_calls)
+            return all(_raises_only(unit, fn, c, thread, base, cat) for c in fn.calls)
+
+        return _least_fixpoint(todo, raises_only)
 
     return ctx.project.memo("raising-functions", build)
 
@@ -246,7 +239,6 @@ def lookup_functions(ctx: Context) -> frozenset[Key]:
 
     def build() -> frozenset[Key]:
         graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-        ctx.project.memo("roles", lambda: ProjectRoles(graph))
         todo = {key: unit_fn for key, unit_fn in graph.functions.items() if _candidate(unit_fn[1])}
         raising = raising_functions(ctx)
         bases = {}
@@ -254,22 +246,31 @@ def lookup_functions(ctx: Context) -> frozenset[Key]:
             if unit.path not in bases:
                 thread = frozenset(_project_names(graph, unit, raising, frozenset()))
                 bases[unit.path] = _catalogued(ctx, roles_of(unit, ctx), thread)
-        found: frozenset[Key] = frozenset()
-        for _ in range(_MAX_ROUNDS):
-            new = set()
-            for key, (unit, fn) in todo.items():
-                base = bases[unit.path]
-                lookups = base.with_functions(_project_names(graph, unit, found, base.functions))
-                if _lookup_function(unit, fn, lookups):
-                    new.add(key)
-            if not new:
-                break
-            found |= new
-            for key in new:
-                del todo[key]
-        return found
+
+        def looks_up(unit: Unit, fn: Function, found: frozenset[Key]) -> bool:
+            base = bases[unit.path]
+            return _lookup_function(unit, fn, base.with_functions(_project_names(graph, unit, found, base.functions)))
+
+        return _least_fixpoint(todo, looks_up)
 
     return ctx.project.memo("lookup-functions", build)
+
+
+def _least_fixpoint(
+    todo: dict[Key, tuple[Unit, Function]], qualifies: Callable[[Unit, Function, frozenset[Key]], bool]
+) -> frozenset[Key]:
+    """The functions of `todo` that qualify given those found so far, round after round (at most
+    _MAX_ROUNDS: helpers calling helpers), until a round finds none."""
+    todo = dict(todo)
+    found: frozenset[Key] = frozenset()
+    for _ in range(_MAX_ROUNDS):
+        new = {key for key, (unit, fn) in todo.items() if qualifies(unit, fn, found)}
+        if not new:
+            break
+        found |= new
+        for key in new:
+            del todo[key]
+    return found
 
 
 def _candidate(fn: Function) -> bool:
