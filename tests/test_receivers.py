@@ -58,7 +58,9 @@ def test_cython_records_receivers_their_declared_class_and_bases(tmp_path):
     calls = [(c.receiver, c.receiver_class) for c in fns["Sub.n"].calls if c.name == "m"]
     assert calls == [("self.other", "Base"), ("a", "Base"), ("p", "Sub"), ("s", "Sub"), ("self", "Sub"), ("p", "")]
     assert unit.bases == {"Sub": ["Base"]}
-    assert fns["Sub.n"].receiver == "self" and [p.name for p in fns["Sub.n"].params][:1] == ["a"]
+    # The untyped `self` and `p` are parameters as `a` is (Cython parses a bare name as a type, no declarator).
+    assert fns["Sub.n"].receiver == "self"
+    assert [(p.name, p.type, p.index) for p in fns["Sub.n"].params] == [("self", "", 0), ("a", "Base", 1), ("p", "", 2)]
     assert [r.source for r in fns["Base.keep"].returns if r.kind == OriginKind.NAME] == ["self"]
     # A subclass method writing a field its base declares writes a field of the object.
     assert [(w.path, w.object_field) for w in fns["Sub.m"].field_writes] == [("self.x", True)]

@@ -159,6 +159,8 @@ class StaticsVocabulary:
     canonical_objects: frozenset[str] = frozenset()
     singletons: dict[str, tuple[int, ...]] = field(default_factory=dict)
     own_references: frozenset[str] = frozenset()  # drop a local's reference, in such a branch (FT102)
+    pinning_loads: frozenset[str] = frozenset()  # load a library for good, inside a lookup function (FT102)
+    exception_calls: frozenset[str] = frozenset()  # calls that, of a builtin exception class, make a new one
 
     def is_atomic_call(self, name: str) -> bool:
         return name.startswith(self.atomic_prefixes)
@@ -388,6 +390,8 @@ def load() -> Catalogue:
         canonical_objects=frozenset(st["idempotent-lookups"]["canonical-objects"]),
         singletons={k: tuple(v) for k, v in st["idempotent-lookups"]["singletons"].items()},
         own_references=frozenset(st["idempotent-lookups"]["own-references"]),
+        pinning_loads=frozenset(st["idempotent-lookups"]["pinning-loads"]),
+        exception_calls=frozenset(st["idempotent-lookups"]["exception-calls"]),
     )
     return Catalogue(
         rules=dict(sorted(rules.items())),

@@ -358,8 +358,8 @@ class Function:
     # call, the local or the item returned, at the return's span and regions): what a caller receives
     # (returns.py summarises it).
     returns: list[Assignment] = field(default_factory=list)
-    # A method's receiver, its first parameter as named (`self`; Cython leaves a cdef method's untyped `self`
-    # out of `params`): "" for a function that is no method.
+    # A method's receiver, its first parameter as named (`self`, also params[0] in Cython and C): "" for a
+    # function that is no method.
     receiver: str = ""
 
 

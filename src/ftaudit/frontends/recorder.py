@@ -313,6 +313,11 @@ class Recorder:
                 values = tuple(self.static_values.get(a.span) for a in ordered)
             made = tuple(calls) if calls is not None else None
             self.fn.lazy_inits.append(LazyInit(key, check, locks, ordered, made=made, values=values))
+            if not any(a.var == key and a.kind == AccessKind.ADDRESS for a in branch):
+                # Stored only by its own check-then-set (the check found it unset: nothing stored it before),
+                # so a later check of it initialises it again (each `case` of a switch doing `if (!err)
+                # err = lookup();`), it does not normalise it.
+                self.stored.discard(key)
         elif calls and param_index(key) is None:
             self.fn.lazy_inits.append(LazyInit(key, check, locks, (), tuple(calls)))
 

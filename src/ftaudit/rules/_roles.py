@@ -33,11 +33,30 @@ class Role(str, Enum):
     OTHER = "may run after import"
 
     @property
+    def noun(self) -> str:
+        """The role as a noun phrase, for messages that say what a function is (`f` is a deallocator);
+        `value` is the short label shown in parentheses after a function's name."""
+        return _NOUNS[self]
+
+    @property
     def init_only(self) -> bool:
         """Runs only while the module is being initialised or torn down (or once, process-wide): never
         while Python threads use the module."""
         return self in (Role.MODULE_INIT, Role.EXEC_SLOT, Role.MODULE_TEARDOWN, Role.INIT_HELPER, Role.ONCE)
 
+
+_NOUNS = {
+    Role.MODULE_INIT: "the module's init function",
+    Role.EXEC_SLOT: "a Py_mod_exec slot",
+    Role.MODULE_TEARDOWN: "module teardown code (m_clear / m_free)",
+    Role.INIT_HELPER: "a helper called only during module init or teardown",
+    Role.ONCE: "a routine run once (pthread_once / call_once)",
+    Role.PYTHON_ENTRY: "a Python entry point",
+    Role.CONSTRUCTOR: "an object constructor",
+    Role.DEALLOC: "a deallocator",
+    Role.GC: "a GC traverse/clear slot",
+    Role.OTHER: "code that may run after import",
+}
 
 _INIT_PREFIXES = ("PyInit_", "pybind11_init_", "nanobind_init_")
 # Table fields / slots (without the table name) and the role they give.

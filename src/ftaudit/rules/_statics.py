@@ -5,7 +5,6 @@ write FT102 reports is not reported again by FT101.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,7 +14,6 @@ from ..facts import (
     AccessKind,
     Arg,
     ArgKind,
-    Assignment,
     Call,
     Function,
     LazyInit,
@@ -83,122 +81,12 @@ def _reset_later(fn: Function, li: LazyInit) -> bool:
     is a reentrancy guard toggled on every call, not an initialisation: FT101 judges its writes."""
     own = [w.span for w in li.writes if w.var == li.var]
     last = max((s.line, s.col) for s in own)
+    # Another check-then-set of the same static (`case A: if (!err) err = get(); ... case B: if (!err) err =
+    # get();`) initialises it again; it does not reset it.
+    initialising = {w.span for other in fn.lazy_inits if other.var == li.var for w in other.writes}
     return any(
-        a.var == li.var and a.kind.writes and (a.span.line, a.span.col) > last and a.span not in own
+        a.var == li.var and a.kind.writes and (a.span.line, a.span.col) > last and a.span not in initialising
         for a in fn.accesses
-    )
-
-
-_MACRO_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")  # `RTLD_DEFAULT`, an enum constant: fixed when it is built
-_MAX_DEPTH = 2  # a local that holds a lookup of a local that holds a lookup: as deep as real code goes
-
-
-@dataclass(frozen=True)
-class Lookups:
-    """What `idempotent_lookup` judges with: the catalogued lookups (statics.toml `[idempotent-lookups]`),
-    the calls that change only the calling thread's state (its exception, its hold on the GIL), and the
-    unit's functions that run only during module init (their writes fix a static before other code runs)."""
-
-    functions: frozenset[str]  # idempotent lookups and canonical-object calls alike
-    thread_calls: frozenset[str]
-    init_only: frozenset[str]
-    singletons: Mapping[str, tuple[int, ...]]  # a call with these literal arguments gives a singleton
-    own_references: frozenset[str]  # reference drops allowed on a local of the branch
-
-    @classmethod
-    def of(cls, ctx: Context, roles: Mapping[str, Role]) -> Lookups:
-        locks, statics = ctx.catalogue.locks, ctx.catalogue.statics
-        init = frozenset(name for name, role in roles.items() if role.init_only)
-        thread = frozenset((*statics.per_thread_calls, *locks.gil_release, *locks.gil_acquire))
-        lookups = statics.idempotent_lookups | statics.canonical_objects
-        return cls(lookups, thread, init, statics.singletons, statics.own_references)
-
-    def singleton(self, name: str, args: tuple[Arg, ...]) -> bool:
-        """`PyTuple_New(0)`: a call these literal arguments make return a singleton."""
-        want = self.singletons.get(name)
-        return want is not None and tuple(a.value if a.kind == ArgKind.LITERAL else None for a in args) == want
-
-
-def idempotent_lookup(unit: Unit, fn: Function, li: LazyInit, lookups: Lookups) -> bool:
-    """Whether a lazy initialisation only stores idempotent lookups of constant arguments
-    (`if (!p) p = (fn_t)dlsym(RTLD_DEFAULT, "name");`, `if (!s) s = PyUnicode_InternFromString("null");`,
-    `if (!t) t = PyTuple_New(0);`): each static the check writes is written once, with a catalogued lookup,
-    canonical-object call or singleton (statics.toml `[idempotent-lookups]`), and every call its branch
-    makes is such a call of constant arguments, changes only the calling thread's state (raising the
-    lookup's failure, releasing the GIL around it) or drops a reference a local of the branch holds.
-    Threads racing through it all store the same value and nothing is freed. A shape whose branch the
-    frontend does not delimit (LazyInit.made is None) is never one."""
-    values = li.values
-    if li.made is None or len(values) != len(li.writes) or len({w.var for w in li.writes}) != len(li.writes):
-        return False  # each static of the check written once, each with a plain `x = v`
-    if len(li.writes) > 1:  # and each tested by the check: a reader that passes it has seen every one set
-        checked = {other.var for other in fn.lazy_inits if other.check == li.check}
-        if not {w.var for w in li.writes} <= checked:
-            return False
-    made = {c.name for c in li.made}
-    for v in values:
-        if v is None or v.kind != OriginKind.CALL or v.callee not in made:
-            return False
-        if lookups.singleton(v.callee, v.args):
-            continue
-        if v.callee not in lookups.functions or not all(_constant(unit, fn, a, lookups, 0) for a in v.args):
-            return False
-    for call in li.made:
-        if call.name in lookups.thread_calls or lookups.singleton(call.name, call.args):
-            continue
-        if call.name in lookups.own_references and _drops_local(unit, fn, call):
-            continue
-        if call.name not in lookups.functions or not all(_constant(unit, fn, a, lookups, 0) for a in call.args):
-            return False
-    return True
-
-
-def _drops_local(unit: Unit, fn: Function, call: Call) -> bool:
-    """`Py_DECREF(module)` on a local of the function, never on a static: the branch gives back a reference
-    it took itself."""
-    if len(call.args) != 1 or call.args[0].kind != ArgKind.NAME:
-        return False
-    name = call.args[0].path
-    return name in fn.locals and not any(v.name == name for v in unit.statics.values())
-
-
-def _constant(unit: Unit, fn: Function, a: Arg, lookups: Lookups, depth: int) -> bool:
-    """An argument every call passes the same: a literal, a lookup (a call of the branch, judged there),
-    a constant-like name, a static only module init writes, or a local that holds a lookup of such."""
-    if a.kind == ArgKind.LITERAL:
-        return True
-    if a.kind == ArgKind.CALL:
-        return a.path in lookups.functions and depth == 0  # a local's lookup: its own calls are not in the branch
-    if a.kind != ArgKind.NAME or any(p.name == a.path for p in fn.params):
-        return False
-    statics = [v for v in unit.statics.values() if v.name == a.path or v.name.endswith(f"::{a.path}")]
-    if statics:
-        return all(_fixed_after_init(unit, v, lookups) for v in statics)
-    origins = fn.locals.get(a.path)
-    if origins:
-        return depth < _MAX_DEPTH and all(_holds_lookup(unit, fn, o, lookups, depth + 1) for o in origins)
-    return _MACRO_NAME.match(a.path) is not None
-
-
-def _holds_lookup(unit: Unit, fn: Function, o: Assignment, lookups: Lookups, depth: int) -> bool:
-    if o.kind == OriginKind.NULL:
-        return True
-    return (
-        o.kind == OriginKind.CALL
-        and o.callee in lookups.functions
-        and all(_constant(unit, fn, a, lookups, depth) for a in o.args)
-    )
-
-
-def _fixed_after_init(unit: Unit, var: StaticVar, lookups: Lookups) -> bool:
-    """A const static, or one this unit writes (or hands out by address) only in module-init code."""
-    if var.const:
-        return True
-    return not any(
-        a.var == var.key and (a.kind.writes or a.kind == AccessKind.ADDRESS)
-        for f in unit.functions
-        if f.name not in lookups.init_only
-        for a in f.accesses
     )
 
 

@@ -13,15 +13,14 @@ from ..findings import Finding, Related
 from ..summaries import INITIALISES, Effect
 from ._construction import NOT_SHARED_YET, single_owner_functions, under_construction
 from ._fresh import freshness
+from ._lookups import Lookups, idempotent_lookup
 from ._protection import Privacy, aliases, protects
 from ._roles import Role, roles_of
 from ._statics import (
     CallInit,
-    Lookups,
     attribute_caches,
     call_writes,
     guarded,
-    idempotent_lookup,
     is_shared_state,
     racy_call_inits,
     racy_lazy_inits,
@@ -112,7 +111,7 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
 def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
     roles = roles_of(unit, ctx)
     sums = summaries(ctx)
-    lookups = Lookups.of(ctx, roles)
+    lookups = Lookups.of(ctx, unit, roles)
     for fn in unit.functions:
         role = roles[fn.name]
         # One finding per check: `if (a == NULL || b == NULL)` tests two statics at one place.
@@ -141,7 +140,7 @@ def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
         for ac in attribute_caches(unit, fn, role):
             msg = f"{ac.name} of `{ac.obj}` is used as a cache without a lock in `{fn.name}`"
             detail = (
-                f"`{fn.name}` is a {role.value}; it looks it up with {ac.lookup.name}() and, when missing, creates "
+                f"`{fn.name}` is {role.noun}; it looks it up with {ac.lookup.name}() and, when missing, creates "
                 f"and stores it with {ac.store.name}(): two threads can both miss it and both create it, and each "
                 "may go on with a different object; create it in module init (Py_mod_exec), or hold a PyMutex "
                 "around the lookup and the store"
@@ -157,7 +156,7 @@ def _call_init_finding(unit: Unit, ctx: Context, function: str, role: Role, ci: 
     if ci.once:
         msg = f"`{name}` is read outside `{ci.call}` in `{function}` and written inside its routine `{eff.function}`"
         detail = (
-            f"`{function}` is a {role.value}: the unsynchronised read races with that write, and a thread that sees "
+            f"`{function}` is {role.noun}: the unsynchronised read races with that write, and a thread that sees "
             "it set may not yet see what the routine initialised; make it atomic (std::atomic<bool>, _Atomic) "
             f"or drop the check and let `{ci.call}` decide"
         )
@@ -241,7 +240,7 @@ def object_field_lifetime_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
             w.span,
             f"`{shown}` is replaced in `{fn.name}` without a critical section",
             fn.name,
-            detail=f"a {w.object_type} field holding {held}, and `{fn.name}` is a {role.value}: two threads using "
+            detail=f"a field of `{w.object_type}` holding {held}, and `{fn.name}` is {role.noun}: two threads using "
             "the same object can both take the old value and free it twice, or lose the new one; hold "
             f"{fix} around the read and the replacement, or the object's own lock",
         )
@@ -266,7 +265,7 @@ def unsynchronized_object_field(unit: Unit, ctx: Context) -> Iterator[Finding]:
             w.span,
             f"`{shown}` is {verb} in `{fn.name}` without a critical section",
             fn.name,
-            detail=f"a {w.object_type} field, and `{fn.name}` is a {role.value}: two threads using the same object "
+            detail=f"a field of `{w.object_type}`, and `{fn.name}` is {role.noun}: two threads using the same object "
             f"race; {fix}, or use atomics for counters and flags",
         )
 

@@ -1177,15 +1177,32 @@ def _params(n: Node) -> list[Param]:
     for i, a in enumerate(args):
         name = declarator_name(getattr(a, "declarator", None)) or str(getattr(a, "name", "") or "")
         tname, _ = base_type(getattr(a, "base_type", None))
+        if not name and _untyped(a):
+            name, tname = tname, ""  # `cdef f(self, s)`: Cython parses an untyped `s` as a type name, no declarator
         shape = declarator_shape(getattr(a, "declarator", None))
         if name:
             out.append(Param(name, tname + (" " + shape.replace("[]", "*") if shape else ""), i))
     return out
 
 
+def _untyped(a: Node) -> bool:
+    """An argument of a cdef function written as a bare name (`self`, `s`): Cython's parser reads it as a
+    base type with an empty declarator and decides later that it is an untyped (object) parameter. A
+    function with a body names every parameter, so a bare name that is no C type is the parameter's."""
+    t = getattr(a, "base_type", None)
+    return (
+        kind(t) == "CSimpleBaseTypeNode"
+        and not getattr(t, "is_basic_c_type", False)
+        and not getattr(t, "module_path", None)
+        and bool(getattr(t, "name", None))
+        and kind(getattr(a, "declarator", None)) == "CNameDeclaratorNode"
+    )
+
+
 def _receiver_name(n: Node) -> str:
     """The name of a method's first parameter, its receiver: Cython parses a cdef method's untyped `self` as
-    a type name with no declarator name (so `_params` leaves it out), a def method's as a plain argument."""
+    a type name with no declarator name (`_untyped`: `_params` names it by that), a def method's as a plain
+    argument."""
     if kind(n) == "CFuncDefNode":
         fd = _func_declarator(n.declarator)
         args = list(getattr(fd, "args", None) or [])
