@@ -278,6 +278,7 @@ class FileContext:
     cxx: bool = False
     assert_false: set[tuple[int, int]] = field(default_factory=set)  # (line, col) of `assert(0)`-style macros
     noreturn_decls: dict[str, bool] = field(default_factory=dict)  # callee -> its declaration says noreturn
+    out_params: dict[bytes, tuple[int, ...]] = field(default_factory=dict)  # declaration cursor -> _out_params
     object_fields: dict[str, str] = field(default_factory=dict)  # Python object field -> its type (FT303)
 
 
@@ -893,7 +894,7 @@ class FunctionWalker(Recorder):
         result = self.dest_hint.get(start_of(c))
         kind = "" if result is None else ("object" if result else "buffer")
         out = (
-            _out_params(ref)
+            self.out_params(ref)
             if ref is not None and ref.kind == K.FUNCTION_DECL and not self.arguments_catalogued(name)
             else ()
         )
@@ -915,6 +916,14 @@ class FunctionWalker(Recorder):
             self.method_object(c, name, obj)
         self.call_arguments(name, arg_cursors, args[1:] if shifted else args)
         self.lock_event(name, args, member_base)
+
+    def out_params(self, ref: ci.Cursor) -> tuple[int, ...]:
+        """`_out_params` of a function declaration, once per declaration cursor of the file."""
+        memo = self.ctx.out_params
+        key = bytes(ref)
+        if key not in memo:
+            memo[key] = _out_params(ref)
+        return memo[key]
 
     def arguments_catalogued(self, name: str) -> bool:
         """Calls whose pointer arguments the prototype does not judge: locks, critical sections and once
