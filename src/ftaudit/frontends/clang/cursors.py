@@ -41,26 +41,22 @@ class _String(ctypes.Structure):
 def _raw() -> Any:
     """The libclang functions called here, as function objects of their own (no cindex `errcheck`)."""
     lib = ctypes.CDLL(ci.conf.lib._name)
-    for name in ("clang_getCursorSpelling", "clang_getCursorUSR"):
-        getattr(lib, name).argtypes = [ci.Cursor]
-        getattr(lib, name).restype = _String
-    lib.clang_getCString.argtypes = [_String]
-    lib.clang_getCString.restype = ctypes.c_char_p
-    lib.clang_disposeString.argtypes = [_String]
-    lib.clang_disposeString.restype = None
-    for name in ("clang_getCursorReferenced", "clang_getCursorSemanticParent"):
-        getattr(lib, name).argtypes = [ci.Cursor]
-        getattr(lib, name).restype = ci.Cursor
-    lib.clang_getCursorLocation.argtypes = [ci.Cursor]
-    lib.clang_getCursorLocation.restype = ci.SourceLocation
-    lib.clang_getCursorExtent.argtypes = [ci.Cursor]
-    lib.clang_getCursorExtent.restype = ci.SourceRange
-    lib.clang_getRangeEnd.argtypes = [ci.SourceRange]
-    lib.clang_getRangeEnd.restype = ci.SourceLocation
     uint_p = ctypes.POINTER(ctypes.c_uint)
     void_pp = ctypes.POINTER(ctypes.c_void_p)
-    lib.clang_getInstantiationLocation.argtypes = [ci.SourceLocation, void_pp, uint_p, uint_p, uint_p]
-    lib.clang_getInstantiationLocation.restype = None
+    prototypes: list[tuple[str, list[Any], Any]] = [
+        ("clang_getCursorSpelling", [ci.Cursor], _String),
+        ("clang_getCString", [_String], ctypes.c_char_p),
+        ("clang_disposeString", [_String], None),
+        ("clang_getCursorReferenced", [ci.Cursor], ci.Cursor),
+        ("clang_getCursorSemanticParent", [ci.Cursor], ci.Cursor),
+        ("clang_getCursorLocation", [ci.Cursor], ci.SourceLocation),
+        ("clang_getCursorExtent", [ci.Cursor], ci.SourceRange),
+        ("clang_getRangeEnd", [ci.SourceRange], ci.SourceLocation),
+        ("clang_getInstantiationLocation", [ci.SourceLocation, void_pp, uint_p, uint_p, uint_p], None),
+    ]
+    for name, args, result in prototypes:
+        fn = getattr(lib, name)
+        fn.argtypes, fn.restype = args, result
     return lib
 
 
@@ -291,7 +287,6 @@ for _name, _get in _FAST.items():
     setattr(ci.Cursor, _name, _Kept(_name, _get))
 ci.Cursor.is_null = _is_null  # type: ignore[method-assign]
 ci.Cursor.get_children = _children  # type: ignore[method-assign]
-usr_of = _text(_LIB.clang_getCursorUSR)
 
 
 def start_of(c: ci.Cursor) -> tuple[int, int]:
