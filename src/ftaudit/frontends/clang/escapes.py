@@ -16,6 +16,7 @@ from clang import cindex as ci
 
 from ...facts import Flow, FlowKind
 from ..memory import Origin, pointer_flows, use_of_call_arg
+from .cursors import children
 from .walker import CASTS, K, callee_name, span_of, strip_casts
 
 # Uses that read through the pointer or test it: the value goes nowhere.
@@ -88,11 +89,11 @@ class _Flows:
                     Flow(FlowKind.OTHER, span_of(c), "captured by a lambda")
                 )
             elif k == K.VAR_DECL and _local(c):
-                inits = [ch for ch in c.get_children() if ch.kind.is_expression()]
+                inits = [ch for ch in children(c) if ch.kind.is_expression()]
                 if inits:
                     self.origins.setdefault(c.spelling, []).append(_origin(inits[-1]))
             elif k == K.BINARY_OPERATOR and c.binary_operator == ci.BinaryOperator.Assign:
-                kids = list(c.get_children())
+                kids = children(c)
                 target = strip_casts(kids[0]) if len(kids) == 2 else None
                 if target is not None and target.kind == K.DECL_REF_EXPR and _local(target.referenced):
                     self.origins.setdefault(target.referenced.spelling, []).append(_origin(kids[1]))
@@ -102,7 +103,7 @@ class _Flows:
                     self.uses.setdefault(c.referenced.spelling, []).append(flow)
             here = (*parents, c)
             inner = in_lambda or k == K.LAMBDA_EXPR
-            stack += [(ch, here, inner) for ch in c.get_children()]
+            stack += [(ch, here, inner) for ch in children(c)]
 
     def use(self, ref: ci.Cursor, parents: tuple[ci.Cursor, ...]) -> Flow | None:
         """The flow of one reference, None for a read, a test or its own assignment."""
@@ -114,7 +115,7 @@ class _Flows:
                 node = p
                 continue
             if k == K.BINARY_OPERATOR:
-                kids = list(p.get_children())
+                kids = children(p)
                 op = p.binary_operator
                 if op == ci.BinaryOperator.Assign:
                     if kids[0] == node:
@@ -128,7 +129,7 @@ class _Flows:
                     continue
                 return None  # compared, tested, or a comma's discarded operand
             if k == K.COMPOUND_ASSIGNMENT_OPERATOR:
-                kids = list(p.get_children())
+                kids = children(p)
                 return None if kids and kids[0] == node else Flow(FlowKind.OTHER, span_of(p), "a compound assignment")
             if k == K.UNARY_OPERATOR:
                 op = int(ci.conf.lib.clang_getCursorUnaryOperatorKind(p))
@@ -136,7 +137,7 @@ class _Flows:
                     return Flow(FlowKind.ADDRESS, span_of(p))
                 return None  # `*p`, `!p`, `p++`
             if k == K.CONDITIONAL_OPERATOR:
-                if next(iter(p.get_children()), None) == node:
+                if next(iter(children(p)), None) == node:
                     return None
                 node = p
                 continue

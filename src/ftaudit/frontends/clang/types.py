@@ -51,11 +51,21 @@ class TypeJudge:
         self.vocab = vocab
         self.exempt_types = vocab.exempt_types
         self._vars: dict[str, StaticVar | None] = {}
+        # The same answers by declaration cursor (its bytes: one judge serves one translation unit), so a
+        # variable referenced again costs no USR.
+        self._by_cursor: dict[bytes, StaticVar | None] = {}
         self._objects: dict[str, str | None] = {}
 
     # static storage ---------------------------------------------------------
     def static_var(self, decl: ci.Cursor) -> StaticVar | None:
         """The StaticVar for a VAR_DECL with static storage, else None (locals, params)."""
+        ident = bytes(decl)
+        if ident in self._by_cursor:
+            return self._by_cursor[ident]
+        var = self._by_cursor[ident] = self._static_var(decl)
+        return var
+
+    def _static_var(self, decl: ci.Cursor) -> StaticVar | None:
         key = decl.get_usr() or f"{decl.location.file}:{decl.location.line}:{decl.spelling}"
         if key in self._vars:
             return self._vars[key]

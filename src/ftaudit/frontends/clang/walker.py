@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,7 @@ from ..recorder import (
     union,
 )
 from ..textscan import Assertions
+from .cursors import Memo, arguments, children, file_of, kind_ids, memoised, operands, span_of, start_of
 from .types import TypeJudge
 
 K = ci.CursorKind
@@ -74,6 +75,8 @@ CASTS = {
 }
 _TRANSPARENT = CASTS | {K.UNARY_OPERATOR}  # for reduce_arg: `&x` and `*p` name x and p
 _LOOPS = {K.FOR_STMT, K.WHILE_STMT, K.DO_STMT, K.CXX_FOR_RANGE_STMT}
+_CAST_IDS, _TRANSPARENT_IDS, _LOOP_IDS = kind_ids(CASTS), kind_ids(_TRANSPARENT), kind_ids(_LOOPS)
+_FUNCTION_IDS = kind_ids(FUNCTION_KINDS)
 _COMPARE = {
     ci.BinaryOperator.EQ: "==",
     ci.BinaryOperator.NE: "!=",
@@ -111,66 +114,6 @@ def _native() -> Any:
     return lib
 
 
-_NULL_KIND = 70  # CXCursor_InvalidFile: what clang_getNullCursor() returns, with null data
-
-
-def _is_null(self: ci.Cursor) -> bool:
-    """cindex guards every Cursor method with `is_null()`, a clang_equalCursors call against the null
-    cursor: 800 000 ctypes calls for 20 numpy files. The null cursor is {InvalidFile, 0, {0, 0, 0}}."""
-    return self._kind_id == _NULL_KIND and not any(self.data)
-
-
-_KINDS: dict[int, ci.CursorKind] = {k.value: k for k in ci.CursorKind.get_all_kinds()}
-
-
-def _kind(self: ci.Cursor) -> ci.CursorKind:
-    """`Cursor.kind` without the null guard and enum lookup per call (the hottest attribute of a walk)."""
-    k = _KINDS.get(self._kind_id)
-    return k if k is not None else ci.CursorKind.from_id(self._kind_id)
-
-
-@ci.cursor_visit_callback  # type: ignore[misc]
-def _collect(child: ci.Cursor, _parent: ci.Cursor, children: list[ci.Cursor]) -> int:
-    children.append(child)
-    return 1  # CXChildVisit_Continue
-
-
-def _children(self: ci.Cursor) -> Iterator[ci.Cursor]:
-    """`Cursor.get_children` with one ctypes callback for the whole run instead of a new one per call,
-    and no per-child null assertion (the walk's most frequent call: a third of a libclang scan)."""
-    children: list[ci.Cursor] = []
-    ci.conf.lib.clang_visitChildren(self, _collect, children)
-    tu = self._tu
-    for child in children:
-        child._tu = tu  # as cindex does: keeps the translation unit alive while a cursor is
-    return iter(children)
-
-
-def _unguarded(f: Any) -> Any:
-    """The method under cindex's `cursor_null_guard` wrapper (`f` itself when it has none)."""
-    cells = getattr(f, "__closure__", None) or ()
-    if getattr(f, "__name__", "") != "inner" or len(cells) != 1 or not callable(cells[0].cell_contents):
-        return f
-    return cells[0].cell_contents
-
-
-def _drop_null_guards() -> None:
-    """Every Cursor method and property without its null guard: a Python wrapper and an `is_null` call
-    on each `location`, `extent`, `spelling`, `type`, `referenced`... (numpy's multiarray files: 215 000
-    calls). The walk never holds a null cursor: the bindings hand out None instead of one."""
-    for name, attr in list(vars(ci.Cursor).items()):
-        if isinstance(attr, property) and attr.fget is not None and _unguarded(attr.fget) is not attr.fget:
-            setattr(ci.Cursor, name, property(_unguarded(attr.fget)))
-        elif callable(attr) and _unguarded(attr) is not attr:
-            setattr(ci.Cursor, name, _unguarded(attr))
-
-
-_drop_null_guards()
-ci.Cursor.is_null = _is_null  # type: ignore[method-assign]
-ci.Cursor.kind = property(_kind)  # type: ignore[assignment,method-assign]
-ci.Cursor.get_children = _children  # type: ignore[method-assign]
-
-
 def is_from_main_file(c: ci.Cursor) -> bool:
     return bool(_native().clang_Location_isFromMainFile(c.location))
 
@@ -180,14 +123,19 @@ def unary_kind(c: ci.Cursor) -> int:
 
 
 def strip_casts(c: ci.Cursor) -> ci.Cursor:
-    """The expression under implicit conversions, casts and parentheses."""
+    """The expression under implicit conversions, casts and parentheses (kept on the cursor)."""
+    found: ci.Cursor | bool | None = c.__dict__.get("_ft_stripped")
+    if found is not None:
+        return c if found is True else found  # type: ignore[return-value]
+    start = c
     for _ in range(32):
-        if c.kind not in CASTS:
+        if c._kind_id not in _CAST_IDS:
             break
-        kids = [ch for ch in c.get_children() if ch.kind != K.TYPE_REF]
+        kids = operands(c)
         if not kids:
             break
         c = kids[-1]
+    start._ft_stripped = True if c is start else c  # never the cursor itself: a cycle only the GC frees
     return c
 
 
@@ -204,18 +152,10 @@ def _int_value(c: ci.Cursor) -> int | None:
         lib.clang_EvalResult_dispose(res)
 
 
-def span_of(c: ci.Cursor) -> Span:
-    loc = c.location
-    end = c.extent.end
-    end_line = end.line if end.line >= loc.line else loc.line
-    end_col = end.column if end_line != loc.line or end.column > loc.column else loc.column + 1
-    return Span(loc.line, loc.column, end_line, end_col)
-
-
 def callee_name(c: ci.Cursor) -> str:
     name = c.spelling or ""
     if not name:  # unresolved callee (e.g. undeclared in C++): read the reference
-        for ch in c.get_children():
+        for ch in children(c):
             if ch.kind in (K.DECL_REF_EXPR, K.OVERLOADED_DECL_REF, K.UNEXPOSED_EXPR, K.MEMBER_REF_EXPR):
                 name = ch.spelling or ""
             break
@@ -232,11 +172,18 @@ def callee_name(c: ci.Cursor) -> str:
 
 
 def reduce_arg(c: ci.Cursor) -> Arg:
-    """Reduce an expression to a path (`self.items`), a call, or a literal."""
+    """Reduce an expression to a path (`self.items`), a call, or a literal (kept on the cursor)."""
+    arg: Arg | None = c.__dict__.get("_ft_arg")
+    if arg is None:
+        arg = c._ft_arg = _reduce(c)
+    return arg
+
+
+def _reduce(c: ci.Cursor) -> Arg:
     for _ in range(32):
         k = c.kind
-        if k in _TRANSPARENT:
-            kids = [ch for ch in c.get_children() if ch.kind != K.TYPE_REF]
+        if c._kind_id in _TRANSPARENT_IDS:
+            kids = operands(c)
             if not kids:
                 break
             c = kids[-1]
@@ -244,13 +191,13 @@ def reduce_arg(c: ci.Cursor) -> Arg:
         if k == K.DECL_REF_EXPR:
             return Arg(ArgKind.NAME, c.spelling, c.spelling)
         if k == K.MEMBER_REF_EXPR:
-            kids = list(c.get_children())
+            kids = children(c)
             base = reduce_arg(kids[0]) if kids else Arg(ArgKind.NAME, "this", "this")
             if base.kind in (ArgKind.NAME, ArgKind.MEMBER):
                 return Arg(ArgKind.MEMBER, f"{base.path}.{c.spelling}", base.root)
             return Arg(ArgKind.OTHER, c.spelling)
         if k == K.ARRAY_SUBSCRIPT_EXPR:
-            kids = list(c.get_children())
+            kids = children(c)
             base = reduce_arg(kids[0]) if kids else Arg(ArgKind.OTHER)
             if base.kind in (ArgKind.NAME, ArgKind.MEMBER):
                 return Arg(ArgKind.MEMBER, f"{base.path}[]", base.root)
@@ -276,9 +223,9 @@ def _member_ref(c: ci.Cursor) -> ci.Cursor | None:
     for _ in range(32):
         if c.kind == K.MEMBER_REF_EXPR:
             return c
-        if c.kind not in _TRANSPARENT:
+        if c._kind_id not in _TRANSPARENT_IDS:
             return None
-        kids = [ch for ch in c.get_children() if ch.kind != K.TYPE_REF]
+        kids = operands(c)
         if not kids:
             return None
         c = kids[-1]
@@ -287,10 +234,10 @@ def _member_ref(c: ci.Cursor) -> ci.Cursor | None:
 
 def _held_object(call: ci.Cursor) -> Arg | None:
     """`t.get()` on a local holder `t`: the local, else None."""
-    if any(True for _ in call.get_arguments()):
+    if any(True for _ in arguments(call)):
         return None
-    member = next((ch for ch in call.get_children() if ch.kind == K.MEMBER_REF_EXPR), None)
-    base = next(iter(member.get_children()), None) if member is not None else None
+    member = next((ch for ch in children(call) if ch.kind == K.MEMBER_REF_EXPR), None)
+    base = next(iter(children(member)), None) if member is not None else None
     held = reduce_arg(base) if base is not None else None
     return held if held is not None and held.kind == ArgKind.NAME else None
 
@@ -299,8 +246,8 @@ def call_args(c: ci.Cursor) -> tuple[Arg, ...]:
     """Arguments of the call that `reduce_arg(c)` found under casts and parentheses."""
     for _ in range(32):
         if c.kind == K.CALL_EXPR:
-            return tuple(reduce_arg(x) for x in c.get_arguments())
-        kids = [ch for ch in c.get_children() if ch.kind != K.TYPE_REF]
+            return tuple(reduce_arg(x) for x in arguments(c))
+        kids = operands(c)
         if not kids:
             break
         c = kids[-1]
@@ -331,6 +278,7 @@ class FileContext:
     cxx: bool = False
     assert_false: set[tuple[int, int]] = field(default_factory=set)  # (line, col) of `assert(0)`-style macros
     noreturn_decls: dict[str, bool] = field(default_factory=dict)  # callee -> its declaration says noreturn
+    out_params: dict[bytes, tuple[int, ...]] = field(default_factory=dict)  # declaration cursor -> _out_params
     object_fields: dict[str, str] = field(default_factory=dict)  # Python object field -> its type (FT303)
 
 
@@ -370,18 +318,18 @@ class FunctionWalker(Recorder):
             self.flush_events(c.extent.start)
         k = c.kind
         if k == K.COMPOUND_STMT:
-            return self.block(c.get_children())
+            return self.block(children(c))
         if k == K.IF_STMT:
-            return self.if_stmt(list(c.get_children()))
-        if k in _LOOPS:
+            return self.if_stmt(children(c))
+        if c._kind_id in _LOOP_IDS:
             entry, outer = self.state, self.regions
             self.regions = self.new_region(LOOP_REGION)
-            for ch in c.get_children():
+            for ch in children(c):
                 self.stmt(ch)
             self.state, self.regions = union(entry, self.state), outer
             return True
         if k == K.RETURN_STMT:
-            kids = list(c.get_children())
+            kids = children(c)
             self.exprs(kids)
             if kids:
                 a = reduce_arg(kids[-1])
@@ -389,19 +337,19 @@ class FunctionWalker(Recorder):
             self.returning()
             return False
         if k == K.GOTO_STMT:
-            for ch in c.get_children():
+            for ch in children(c):
                 self.gotos[ch.spelling] = union(self.gotos.get(ch.spelling, ()), self.state)
             return False
         if k == K.INDIRECT_GOTO_STMT:
             return False
         if k == K.LABEL_STMT:
             self.state = union(self.state, self.gotos.get(c.spelling, ()))
-            return self.block(c.get_children())
+            return self.block(children(c))
         if k in (K.CASE_STMT, K.DEFAULT_STMT, K.SWITCH_STMT, K.CXX_TRY_STMT, K.CXX_CATCH_STMT):
-            self.block(c.get_children())
+            self.block(children(c))
             return True
         if k == K.DECL_STMT:
-            for ch in c.get_children():
+            for ch in children(c):
                 if ch.kind == K.VAR_DECL:
                     self.var_decl(ch)
             return True
@@ -419,7 +367,7 @@ class FunctionWalker(Recorder):
             else:
                 self.release(LockKind.MUTEX, e.key)
 
-    def block(self, children: Iterable[ci.Cursor]) -> bool:
+    def block(self, stmts_in: Iterable[ci.Cursor]) -> bool:
         live = True
         entry = self.state
         pending = len(self.pending)
@@ -427,7 +375,7 @@ class FunctionWalker(Recorder):
         stmts: list[ci.Cursor] = []
         starts: list[int] = []
         dies: list[bool] = []
-        for ch in children:
+        for ch in stmts_in:
             last = ch
             if ch.kind == K.LABEL_STMT and not live:
                 self.state = self.gotos.get(ch.spelling, ())
@@ -488,12 +436,12 @@ class FunctionWalker(Recorder):
         (`PyUnstable_Object_IsUniquelyReferenced(x)`, `!...` in the else, either side of `&&`) makes x private."""
         c = strip_casts(cond)
         if c.kind == K.UNARY_OPERATOR and unary_kind(c) == _LNOT:
-            kids = list(c.get_children())
+            kids = children(c)
             if kids:
                 self.unique_branch(kids[0], not holds)
             return
         if c.kind == K.BINARY_OPERATOR and c.binary_operator == ci.BinaryOperator.LAnd and holds:
-            for ch in c.get_children():
+            for ch in children(c):
                 self.unique_branch(ch, holds)
             return
         if holds and c.kind == K.CALL_EXPR:
@@ -506,7 +454,7 @@ class FunctionWalker(Recorder):
         k = c.kind
         if k in (K.COMPOUND_STMT, K.IF_STMT, K.LABEL_STMT):
             return self.died
-        if k in _LOOPS or k in (K.DECL_STMT, K.RETURN_STMT, K.SWITCH_STMT, K.NULL_STMT):
+        if c._kind_id in _LOOP_IDS or k in (K.DECL_STMT, K.RETURN_STMT, K.SWITCH_STMT, K.NULL_STMT):
             return False
         if self.ctx.assert_false and (c.extent.start.line, c.extent.start.column) in self.ctx.assert_false:
             return True
@@ -533,10 +481,10 @@ class FunctionWalker(Recorder):
         c = strip_casts(c)
         k = c.kind
         if k == K.UNARY_OPERATOR and unary_kind(c) == _LNOT:
-            kids = list(c.get_children())
+            kids = children(c)
             return self.static_tests(kids[0], not negate) if kids else []
         if k == K.BINARY_OPERATOR:
-            kids = list(c.get_children())
+            kids = children(c)
             op = c.binary_operator
             if len(kids) != 2:
                 return []
@@ -562,10 +510,10 @@ class FunctionWalker(Recorder):
             var = self.static_of(base) if base is not None else None
             return [(var.key, not negate)] if var is not None else []
         if k == K.CALL_EXPR and BRANCH_HINT.match(callee_name(c)):  # `NPY_UNLIKELY(x == NULL)`, expanded or not
-            args = list(c.get_arguments())
+            args = list(arguments(c))
             return self.static_tests(args[0], negate) if args else []
         if k == K.CALL_EXPR and c.spelling in ("operator==", "operator!="):  # `holder == nullptr`
-            args = [strip_casts(a) for a in c.get_arguments()]
+            args = [strip_casts(a) for a in arguments(c)]
             if len(args) == 2 and (args[0].kind in _LITERALS) != (args[1].kind in _LITERALS):
                 operand = args[1] if args[0].kind in _LITERALS else args[0]
                 key = self.tested(operand)
@@ -599,7 +547,7 @@ class FunctionWalker(Recorder):
     def var_decl(self, c: ci.Cursor) -> None:
         type_name = c.type.spelling
         guard = self.guard_kind(type_name, c)
-        init = [ch for ch in c.get_children() if ch.kind not in (K.TYPE_REF, K.NAMESPACE_REF, K.TEMPLATE_REF)]
+        init = [ch for ch in children(c) if ch.kind not in (K.TYPE_REF, K.NAMESPACE_REF, K.TEMPLATE_REF)]
         is_static = c.storage_class == ci.StorageClass.STATIC
         if is_static:
             self.static(c)
@@ -634,7 +582,7 @@ class FunctionWalker(Recorder):
     def guard_args(self, c: ci.Cursor) -> list[Arg]:
         for ch in c.walk_preorder():
             if ch.kind in (K.CALL_EXPR, K.UNEXPOSED_EXPR) and ch != c:
-                args = [reduce_arg(a) for a in ch.get_arguments()] if ch.kind == K.CALL_EXPR else []
+                args = [reduce_arg(a) for a in arguments(ch)] if ch.kind == K.CALL_EXPR else []
                 if args:
                     return args
         refs = [reduce_arg(ch) for ch in c.walk_preorder() if ch.kind in (K.DECL_REF_EXPR, K.MEMBER_REF_EXPR)]
@@ -657,7 +605,7 @@ class FunctionWalker(Recorder):
             self.binary(c)
             return
         if k == K.COMPOUND_ASSIGNMENT_OPERATOR:
-            kids = list(c.get_children())
+            kids = children(c)
             if len(kids) == 2:
                 self.store(kids[0], AccessKind.RMW, span_of(c), c.spelling or "op=")
                 self.expr(kids[1])
@@ -669,12 +617,12 @@ class FunctionWalker(Recorder):
             self.lambda_expr(c)
             return
         if k == K.CONDITIONAL_OPERATOR:
-            self.conditional(list(c.get_children()))
+            self.conditional(children(c))
             return
         if k == K.VAR_DECL:
             self.var_decl(c)
             return
-        for ch in c.get_children():
+        for ch in children(c):
             self.expr(ch)
 
     def decl_ref(self, c: ci.Cursor) -> None:
@@ -685,7 +633,7 @@ class FunctionWalker(Recorder):
             var = self.static(ref)
             if var is not None:
                 self.access(var, AccessKind.READ, span_of(c))
-        elif ref.kind in FUNCTION_KINDS:
+        elif ref._kind_id in _FUNCTION_IDS:
             self.fn.refs.append(FunctionRef(ref.spelling, self.ref_context, span_of(c)))
 
     def access(
@@ -694,7 +642,7 @@ class FunctionWalker(Recorder):
         self.record(Access(var.key, kind, span, self.state, path or var.name, detail, arg))
 
     def unary(self, c: ci.Cursor) -> None:
-        kids = list(c.get_children())
+        kids = children(c)
         if not kids:
             return
         op = unary_kind(c)
@@ -721,26 +669,26 @@ class FunctionWalker(Recorder):
             c = strip_casts(c)
             k = c.kind
             if k == K.UNARY_OPERATOR and unary_kind(c) == _DEREF:
-                kids = list(c.get_children())
+                kids = children(c)
                 if not kids:
                     break
                 parts.append("[]")
                 c = kids[0]
             elif k == K.MEMBER_REF_EXPR:
-                kids = list(c.get_children())
+                kids = children(c)
                 if not kids:
                     return None, "", others
                 parts.append("." + c.spelling)
                 c = kids[0]
             elif k == K.ARRAY_SUBSCRIPT_EXPR:
-                kids = list(c.get_children())
+                kids = children(c)
                 if len(kids) != 2:
                     break
                 parts.append("[]")
                 others.append(kids[1])
                 c = kids[0]
             elif k == K.CALL_EXPR and c.spelling in _LVALUE_OPERATORS:
-                args = list(c.get_arguments())
+                args = list(arguments(c))
                 if not args:
                     break
                 parts.append(_LVALUE_OPERATORS[c.spelling])
@@ -785,7 +733,7 @@ class FunctionWalker(Recorder):
         )
 
     def binary(self, c: ci.Cursor) -> None:
-        kids = list(c.get_children())
+        kids = children(c)
         if len(kids) == 2:
             op = c.binary_operator
             if op in _COMPARE:
@@ -832,7 +780,7 @@ class FunctionWalker(Recorder):
         v = strip_casts(value)
         if v.kind != K.CONDITIONAL_OPERATOR:
             return None
-        kids = list(v.get_children())
+        kids = children(v)
         if len(kids) != 3:
             return None
         key = self.tested(target)
@@ -845,13 +793,13 @@ class FunctionWalker(Recorder):
         c = value
         for _ in range(32):
             if c.kind == K.CALL_EXPR:
-                self.dest_hint[(c.location.line, c.location.column)] = self.ctx.judge.points_to_object(dest)
+                self.dest_hint[start_of(c)] = self.ctx.judge.points_to_object(dest)
                 return
-            if c.kind not in CASTS:
+            if c._kind_id not in _CAST_IDS:
                 return
             if c.kind in (K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR, K.CXX_REINTERPRET_CAST_EXPR):
                 dest = c.type
-            kids = [ch for ch in c.get_children() if ch.kind != K.TYPE_REF]
+            kids = operands(c)
             if not kids:
                 return
             c = kids[-1]
@@ -869,7 +817,7 @@ class FunctionWalker(Recorder):
         return Operand()
 
     def assign(self, name: str, value: ci.Cursor, where: Span) -> None:
-        args = list(value.get_arguments()) if value.kind == K.CALL_EXPR else []
+        args = list(arguments(value)) if value.kind == K.CALL_EXPR else []
         ref = value.referenced if args else None
         if len(args) == 1 and ref is not None and ref.kind == K.CONSTRUCTOR:
             value = args[0]  # `Ref t(PyTuple_New(2))`: a holder initialised with the object it will hold
@@ -878,7 +826,7 @@ class FunctionWalker(Recorder):
 
     def lambda_expr(self, c: ci.Cursor) -> None:
         """A lambda body runs when it is called, not here: it becomes a function of its own."""
-        body = next((ch for ch in c.get_children() if ch.kind == K.COMPOUND_STMT), None)
+        body = next((ch for ch in children(c) if ch.kind == K.COMPOUND_STMT), None)
         if body is None:
             return
         span = span_of(c)
@@ -890,9 +838,9 @@ class FunctionWalker(Recorder):
 
     def member_base(self, c: ci.Cursor) -> ci.Cursor | None:
         """The object of a member call: `x` in `x.push_back(v)` (None for `this`)."""
-        for ch in c.get_children():
+        for ch in children(c):
             if ch.kind == K.MEMBER_REF_EXPR:
-                kids = list(ch.get_children())
+                kids = children(ch)
                 return kids[0] if kids else None
             break
         return None
@@ -913,7 +861,7 @@ class FunctionWalker(Recorder):
 
     def call(self, c: ci.Cursor) -> None:
         name = callee_name(c)
-        arg_cursors = list(c.get_arguments())
+        arg_cursors = list(arguments(c))
         args = tuple(reduce_arg(a) for a in arg_cursors)
         self.object_fields(arg_cursors, args)
         member_base: Arg | None = None
@@ -924,33 +872,29 @@ class FunctionWalker(Recorder):
         obj: ci.Cursor | None = None
         if ref is not None and ref.kind in (K.CXX_METHOD, K.CONSTRUCTOR, K.CONVERSION_FUNCTION):
             user_defined = True
-            f = ref.location.file  # a member function of a class a header declares: that header (FT302)
-            declared_in = "" if f is None or f.name == self.main_file else f.name
+            f = file_of(ref)  # a member function of a class a header declares: that header (FT302)
+            declared_in = "" if f is None or f == self.main_file else f
             if name.startswith("operator") and arg_cursors and ref.kind == K.CXX_METHOD:
                 obj, arg_cursors = arg_cursors[0], arg_cursors[1:]
                 shifted = True
             else:
                 obj = self.member_base(c)
-                first = next(iter(c.get_children()), None)
+                first = next(iter(children(c)), None)
                 if first is not None and first.kind == K.MEMBER_REF_EXPR:
                     member_base = reduce_arg(obj) if obj is not None else Arg(ArgKind.NAME, "this", "this")
         elif ref is not None:
             definition = ref.get_definition()
-            user_defined = (
-                definition is not None
-                and definition.location.file is not None
-                and definition.location.file.name == self.main_file
-            )
-            f = ref.location.file
-            declared_in = "" if f is None or f.name == self.main_file else f.name
-            if ref.location.file is not None and ref.location.file.name == self.main_file and _implicit(ref, c):
+            user_defined = definition is not None and file_of(definition) == self.main_file
+            f = file_of(ref)
+            declared_in = "" if f is None or f == self.main_file else f
+            if f == self.main_file and _implicit(ref, c):
                 declared_in = None
         else:
             declared_in = None
-        result = self.dest_hint.get((c.location.line, c.location.column))
+        result = self.dest_hint.get(start_of(c))
         kind = "" if result is None else ("object" if result else "buffer")
         out = (
-            _out_params(ref)
+            self.out_params(ref)
             if ref is not None and ref.kind == K.FUNCTION_DECL and not self.arguments_catalogued(name)
             else ()
         )
@@ -972,6 +916,14 @@ class FunctionWalker(Recorder):
             self.method_object(c, name, obj)
         self.call_arguments(name, arg_cursors, args[1:] if shifted else args)
         self.lock_event(name, args, member_base)
+
+    def out_params(self, ref: ci.Cursor) -> tuple[int, ...]:
+        """`_out_params` of a function declaration, once per declaration cursor of the file."""
+        memo = self.ctx.out_params
+        key = bytes(ref)
+        if key not in memo:
+            memo[key] = _out_params(ref)
+        return memo[key]
 
     def arguments_catalogued(self, name: str) -> bool:
         """Calls whose pointer arguments the prototype does not judge: locks, critical sections and once
@@ -1011,7 +963,7 @@ class FunctionWalker(Recorder):
             self.ref_context = "once" if i == once_index else f"call:{name}"
             inner = strip_casts(a)
             address = inner.kind == K.UNARY_OPERATOR and unary_kind(inner) == _ADDR_OF
-            target = next(iter(inner.get_children()), None) if address else inner
+            target = next(iter(children(inner)), None) if address else inner
             var = self.static_of(target) if target is not None and strip_casts(target).kind == K.DECL_REF_EXPR else None
             if not address:
                 self.container_use(containers, name, i, reduced[i], var.key if var is not None else "", span_of(a))
@@ -1058,7 +1010,7 @@ def _escapes(c: ci.Cursor) -> bool:
         if k in _ESCAPES:
             return True
         if k != K.LAMBDA_EXPR:
-            stack += n.get_children()
+            stack += children(n)
     return False
 
 
@@ -1069,7 +1021,7 @@ def _declared_noreturn(ref: ci.Cursor | None, cxx: bool) -> bool:
     # that libclang leaves unexposed, so its tokens say which attribute it is.
     marked = "noreturn" in ref.type.spelling or any(
         ch.kind.is_attribute() and any("noreturn" in t.spelling.lower() for t in ch.get_tokens())
-        for ch in ref.get_children()
+        for ch in children(ref)
     )
     # A C++ `[[noreturn]]` function may throw (pybind11_fail does): only one that cannot ends the process.
     return marked and (not cxx or ref.exception_specification_kind in _NOTHROW)
@@ -1103,25 +1055,26 @@ def bare_template(type_spelling: str) -> str:
 
 def _implicit(ref: ci.Cursor, call: ci.Cursor) -> bool:
     """C's implicit declaration of an undeclared function sits at its first call."""
-    return ref.location.line == call.location.line and ref.location.column == call.location.column
+    return start_of(ref) == start_of(call)
 
 
 def walk_function(ctx: FileContext, c: ci.Cursor) -> Function | None:
-    body = next((ch for ch in c.get_children() if ch.kind == K.COMPOUND_STMT), None)
+    body = next((ch for ch in children(c) if ch.kind == K.COMPOUND_STMT), None)
     if body is None:
         return None
-    params = [Param(p.spelling, p.type.spelling, i) for i, p in enumerate(c.get_arguments() or [])]
+    params = [Param(p.spelling, p.type.spelling, i) for i, p in enumerate(arguments(c) or [])]
     name = c.spelling
     parent = c.semantic_parent
     if parent is not None and parent.kind in (K.CLASS_DECL, K.STRUCT_DECL, K.CLASS_TEMPLATE):
         name = f"{parent.spelling}::{name}"
     internal = c.linkage in (ci.LinkageKind.INTERNAL, ci.LinkageKind.NO_LINKAGE)
     fn = Function(name, span_of(c), params, internal=internal)
-    walker = FunctionWalker(ctx, fn)
-    if walker.stmt(body):
-        walker.returning()
-    if has_allocation(call.name for call in fn.calls):
-        from .escapes import flows_of  # escapes builds on this module's helpers
+    with memoised(Memo()):
+        walker = FunctionWalker(ctx, fn)
+        if walker.stmt(body):
+            walker.returning()
+        if has_allocation(call.name for call in fn.calls):
+            from .escapes import flows_of  # escapes builds on this module's helpers
 
-        fn.pointer_flows = flows_of(c, body)
+            fn.pointer_flows = flows_of(c, body)
     return fn
