@@ -130,3 +130,60 @@ def test_a_finding_on_a_frozen_container_is_a_note_saying_why(tmp_path):
     notes = [p for p in result.problems if p.code == "frozen-container"]
     assert [n.line for n in notes] == [9]
     assert "`_m` is never changed after construction" in notes[0].message
+
+
+STRUCT_SOURCE = """\
+#include <Python.h>
+typedef struct { PyObject *list; PyObject *item; } Info;
+static PyObject *g;
+static void add(Info *p, PyObject *v) {
+    p->list = PyList_New(0);
+    p->item = v;
+    g = p->item;
+    PyArg_ParseTuple(v, "O", &p->item);
+    Info copy = *p;
+    (void)copy;
+}
+static PyObject *run(PyObject *self, PyObject *v) {
+    Info info;
+    Info kept;
+    add(&info, v);
+    add(&kept, v);
+    g = (PyObject *)&kept;
+    Py_XDECREF(info.list);
+    Py_RETURN_NONE;
+}
+"""
+
+
+@pytest.mark.parametrize("frontend", ["clang", "treesitter"])
+def test_c_frontends_record_the_same_member_stores_and_struct_uses(tmp_path, frontend):
+    units = _units(tmp_path, "s.c", STRUCT_SOURCE, frontend)
+    fns = {fn.name: fn for u in units for fn in u.functions}
+    stores = {(m.target, m.value.kind.value, m.value.callee or m.value.source) for m in fns["add"].member_stores}
+    assert stores == {
+        ("p.list", "call", "PyList_New"),
+        ("p.item", "name", "v"),
+        ("g", "other", "p.item"),  # a member's value stored elsewhere
+        ("p.item", "other", ""),  # its address handed to a call
+    }
+    assert [(u.name, u.callee) for u in fns["add"].struct_uses] == [("p", "")]  # `*p` copied whole
+    uses = {(u.name, u.callee, u.arg) for u in fns["run"].struct_uses}
+    # `info.list` is a member read, not a whole use; `&kept` stored in a global is one
+    assert uses == {("info", "add", 0), ("kept", "add", 0), ("kept", "", -1)}
+
+
+def test_member_stores_and_struct_uses_survive_the_cache_encoding():
+    from ftaudit.facts import Assignment, MemberStore, OriginKind, StructUse
+
+    where = Span(2, 1, 2, 9)
+    fn = Function(
+        "add",
+        Span(1, 1, 3, 1),
+        member_stores=[MemberStore("p.list", Assignment(OriginKind.CALL, "PyList_New", span=where, regions=(0,)))],
+        struct_uses=[StructUse("info", "add", 0, where)],
+    )
+    result = FileResult(FileRecord("s.c", "c", "clang"), Unit("s.c", "c", "clang", functions=[fn]))
+    back = _DECODERS[b"facts"].decode(_ENCODER.encode(result)).unit.functions[0]
+    assert back.member_stores == fn.member_stores
+    assert back.struct_uses == fn.struct_uses

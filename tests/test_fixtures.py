@@ -103,5 +103,5 @@ def test_no_unexpected_problems(fixture_scan):
     assert [p for p in others if not p.path.split("/")[-1].startswith(lock_files)] == []
     [note] = [p for p in fixture_scan.problems if p.path == "c/program.c"]
     frozen = {(p.path, p.line) for p in fixture_scan.problems if p.code == "frozen-container"}
-    assert {("c/frozen.c", 61), ("cpp/frozen.cpp", 27), ("cython/frozen.pyx", 40)} <= frozen
+    assert {("c/frozen.c", 63), ("cpp/frozen.cpp", 27), ("cython/frozen.pyx", 42)} <= frozen
     assert note.code == "program-only" and "on_frame, report, main" in note.message

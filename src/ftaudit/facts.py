@@ -312,6 +312,31 @@ class ContainerMutation(NamedTuple):
     arg: int = -1  # PASSED: the callee's argument index
 
 
+class MemberStore(NamedTuple):
+    """A value stored into a member of any struct (`info->list = PyList_New(2)`, `s.items = NULL`), a
+    member's value stored anywhere but into a local (`g = info->list`, `*out = info->list`), or a member
+    whose address is taken (`&info->list`: whatever receives the address may store anything there; `value`
+    is then of kind OTHER with no source). `target` is the path stored into, as Arg paths (`info.list`,
+    `g`, `out[]`); `value` where the value comes from, as a local's origin (a member's value: OTHER with
+    its path as `source`), with the statement's span and regions (rules/_structs.py)."""
+
+    target: str
+    value: Assignment
+
+
+class StructUse(NamedTuple):
+    """A struct used whole rather than through its members: a local struct variable (a value on this
+    call's stack, `RE_JoinInfo info;`) whose address is passed as argument `arg` of `callee` (`helper(&info)`),
+    or, with `callee` "", any other whole use of it (`&info` kept, `copy = info`, `return info`); and a
+    pointer parameter dereferenced whole (`*p`, `p[i]`, `*p = v`: callee ""). Member accesses (`info.list`,
+    `p->list`) are not uses. Locals are listed only when their address is passed to some call."""
+
+    name: str
+    callee: str
+    arg: int
+    span: Span
+
+
 @dataclass(frozen=True)
 class FunctionRef:
     """A function used as a value: a table entry, a callback, a once routine.
@@ -361,6 +386,11 @@ class Function:
     # A method's receiver, its first parameter as named (`self`, also params[0] in Cython and C): "" for a
     # function that is no method.
     receiver: str = ""
+    # Stores into members of any struct, and of members' values (MemberStore); whole uses of local structs
+    # and of what pointer parameters point to (StructUse): where a container kept in a struct on the
+    # stack may come from and go (rules/_structs.py). The C frontends record them; Cython records none.
+    member_stores: list[MemberStore] = field(default_factory=list)
+    struct_uses: list[StructUse] = field(default_factory=list)
 
 
 LOOP_REGION = -1

@@ -26,6 +26,7 @@ from ..facts import (
     LazyInit,
     Lock,
     LockKind,
+    MemberStore,
     MutationKind,
     Operand,
     OriginKind,
@@ -33,6 +34,7 @@ from ..facts import (
     Span,
     StaticVar,
     Store,
+    StructUse,
     param_index,
     param_key,
 )
@@ -240,6 +242,45 @@ class Recorder:
         it (facts.Store); an assignment into another local is an origin instead."""
         if value.kind == ArgKind.NAME and not into_local:
             self.fn.stores.append(Store(value.path, where, self.regions))
+
+    def member_assignment(self, target: str, into_local: bool, value: Arg, args: tuple[Arg, ...], where: Span) -> None:
+        """`target = value` (`target` the lvalue's path): a store into a member of a struct, or of a member's
+        value into anything but a local, as a MemberStore (rules/_structs.py)."""
+        if "." in target or (value.kind == ArgKind.MEMBER and not into_local):
+            self.fn.member_stores.append(MemberStore(target, origin(value, args, where, self.regions)))
+
+    def member_address(self, path: str, where: Span) -> None:
+        """`&p->f` (`path` the lvalue's): whatever receives the address may store anything into the member."""
+        if "." in path:
+            value = Assignment(OriginKind.OTHER, span=where, regions=self.regions)
+            self.fn.member_stores.append(MemberStore(path, value))
+
+    def struct_use(self, name: str, callee: str, arg: int, where: Span, local: bool) -> None:
+        """`&name` of a local struct passed to `callee` as argument `arg` (`local`: kept until the body ends,
+        see `close_struct_uses`), or a whole use of what the pointer parameter `name` points to (StructUse)."""
+        use = StructUse(name, callee, arg, where)
+        if not local:
+            self.fn.struct_uses.append(use)
+            return
+        pending: dict[str, list[StructUse]] = self.__dict__.setdefault("_local_struct_uses", {})
+        pending.setdefault(name, []).append(use)
+
+    def whole_local(self, name: str) -> None:
+        """The local `name` used whole (not a member of it, not its address handed to a call): a struct
+        copied, returned or its address kept (only locals whose address a helper receives are reported)."""
+        self.__dict__.setdefault("_whole_locals", set()).add(name)
+
+    def close_struct_uses(self) -> None:
+        """At the end of the body: the uses of each local struct whose address some call other than the
+        Python C API's receives (a helper of the scan may: rules/_structs.py judges only those); a whole use
+        is reported at the function's span."""
+        pending: dict[str, list[StructUse]] = self.__dict__.get("_local_struct_uses", {})
+        whole: set[str] = self.__dict__.get("_whole_locals", set())
+        for name, uses in pending.items():
+            if any(not u.callee.startswith(("Py", "_Py")) for u in uses):
+                self.fn.struct_uses += uses
+                if name in whole:
+                    self.fn.struct_uses.append(StructUse(name, "", -1, self.fn.span))
 
     assertions: Assertions | None = None
 

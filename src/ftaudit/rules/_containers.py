@@ -3,7 +3,8 @@ changes after it is built (FT201-FT203 stay quiet on it).
 
 Facts come from every frontend: `Function.mutations` (C-API mutators, Cython methods, subscript stores
 and deletes, `+=`, and a container passed to a call or returned/stored elsewhere), `Function.field_writes`
-(a field rebound: the old container may be freed under a reader), static accesses, `Unit.exposed_fields`
+(a field rebound: the old container may be freed under a reader) and, for members of any C struct,
+`Function.member_stores` (also a member whose address is handed out), static accesses, `Unit.exposed_fields`
 (Cython `cdef public`/`readonly` attributes, PyMemberDef object members: Python code holds the container).
 Fields are known by their name across the scan (`self._map` and `lookup._map` are one field), which can
 only make a container look less frozen. A container is frozen when nothing changes it outside the code
@@ -19,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..callgraph import CallGraph, Key, own_key
 from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import Arg, ArgKind, ContainerMutation, Function, MutationKind, OriginKind, Unit
+from ._protection import Point
 from ._roles import ProjectRoles, Role
 
 Target = tuple[str, str]  # ("field", name) or ("static", key)
@@ -40,12 +43,28 @@ class Thaw:
     function: str
 
 
-class FrozenContainers:
-    """Which fields and statics the whole scan never changes after construction (built once per scan)."""
+class NewObjects(Protocol):
+    """Is the object a local names at a point one the function has just made and not yet published?"""
 
-    def __init__(self, graph: CallGraph, roles: ProjectRoles, catalogue: Catalogue) -> None:
+    def __call__(self, unit: Unit, fn: Function, root: str, at: Point) -> bool: ...
+
+
+def _never_new(unit: Unit, fn: Function, root: str, at: Point) -> bool:
+    return False
+
+
+class FrozenContainers:
+    """Which fields and statics the whole scan never changes after construction (built once per scan).
+
+    `new_object` says whether a field's object is one its function has just created and not yet published
+    (a factory filling `self = PyObject_New(...)`): changing that object's fields is building it."""
+
+    def __init__(
+        self, graph: CallGraph, roles: ProjectRoles, catalogue: Catalogue, new_object: NewObjects = _never_new
+    ) -> None:
         self.graph = graph
         self.cat = catalogue
+        self.new_object = new_object
         self.thawed: dict[Target, Thaw] = {}
         self.built: dict[Target, str] = {}  # a constructor or init function that changes it (for the note)
         self._object_building = self._building(roles, lambda r: r in _BUILDING or r.init_only)
@@ -63,6 +82,8 @@ class FrozenContainers:
                 me = own_key(unit, fn)
                 self._rebinds(unit, fn, me)
                 for m in fn.mutations:
+                    if m.kind == MutationKind.PASSED and m.how in catalogue.inspecting_calls:
+                        continue  # a reference count taken or dropped changes no item
                     thaw = Thaw(_describe(m), fn.name)
                     for target in self._targets(unit, fn, m):
                         if isinstance(target, int):  # the function's own parameter
@@ -80,7 +101,7 @@ class FrozenContainers:
                                 self._thaw(target, thaw)
                             for callee in callees:
                                 passes.append((target, callee, m.arg, thaw))
-                        elif m.kind in _IN_PLACE and self._excused(target, me):
+                        elif m.kind in _IN_PLACE and (self._excused(target, me) or self._building_new(unit, fn, m)):
                             self.built.setdefault(target, fn.name)
                         else:
                             self._thaw(target, thaw)
@@ -116,6 +137,12 @@ class FrozenContainers:
     def _excused(self, target: Target, fn: Key) -> bool:
         return fn in (self._object_building if target[0] == "field" else self._module_init)
 
+    def _building_new(self, unit: Unit, fn: Function, m: ContainerMutation) -> bool:
+        """A field container changed through an object `fn` has just made (`self->map` after
+        `self = PyObject_New(...)`), before anything published it: the object is being built."""
+        root = m.path.split(".", 1)[0]
+        return m.scope == "field" and "." in m.path and self.new_object(unit, fn, root, (m.span, ()))
+
     def _thaw(self, target: Target, thaw: Thaw) -> None:
         self.thawed.setdefault(target, thaw)
 
@@ -126,8 +153,18 @@ class FrozenContainers:
             parts = fw.path.split(".")
             if fw.same_field:  # `copy.f = self.f`: the copy shares the (frozen) container
                 continue
-            if len(parts) >= 2 and "[" not in fw.path and not self._excused(("field", parts[-1]), me):
+            if len(parts) < 2 or "[" in fw.path or self._excused(("field", parts[-1]), me):
+                continue
+            if not self.new_object(unit, fn, fw.root, (fw.span, fw.regions)):
                 self._thaw(("field", parts[-1]), Thaw(f"`{fw.path}` is assigned", fn.name))
+        for st in fn.member_stores:  # members of any struct (a FieldWrite is a Python object's only)
+            root, _, rest = st.target.partition(".")
+            name = rest.replace("[]", "").rsplit(".", 1)[-1]
+            if not rest or rest.endswith("]") or self._excused(("field", name), me):
+                continue
+            at = (st.value.span, st.value.regions) if st.value.span is not None else None
+            if at is None or not self.new_object(unit, fn, root, at):
+                self._thaw(("field", name), Thaw(f"`{st.target}` is assigned", fn.name))
         for a in fn.accesses:
             if (a.kind.writes or a.kind.value == "address") and not self._excused(("static", a.var), me):
                 self._thaw(("static", a.var), Thaw(f"`{a.path or a.var}` is written", fn.name))
@@ -215,4 +252,10 @@ def frozen_containers(ctx: Context) -> FrozenContainers:
         roles_of(units[0], ctx)  # builds the shared call graph and roles memos
     graph = ctx.project.memo("callgraph", lambda: CallGraph(units))
     roles = ctx.project.memo("roles", lambda: ProjectRoles(graph))
-    return ctx.project.memo("frozen-containers", lambda: FrozenContainers(graph, roles, ctx.catalogue))
+
+    def new_object(unit: Unit, fn: Function, root: str, at: Point) -> bool:
+        from ._fresh import freshness  # judges with the frozen-free summaries of the scan
+
+        return freshness(unit, fn, ctx).private_at(Arg(ArgKind.NAME, root, root), at)
+
+    return ctx.project.memo("frozen-containers", lambda: FrozenContainers(graph, roles, ctx.catalogue, new_object))

@@ -22,6 +22,8 @@ define no classes, so in C only what the catalogue calls fresh (`fresh_construct
   of a constructor) and not published before the call, gets parameter `i` as private, as long as the
   function itself does not publish it before the use. A greatest fixpoint, so a chain of helpers (and
   recursion) is followed; any call site that does not qualify, or none at all, keeps it judged.
+- **Containers in a stack struct.** A member (`info->list`) that _structs.py finds is a field holding only
+  new containers of a struct on this thread's stack is private wherever it is passed (`Freshness.members`).
 - **Factory results.** A local whose reaching definitions are all calls of a function the return
   summary (rules/_returns.py) says returns new objects is constructed too (`Freshness.constructs`).
 """
@@ -31,6 +33,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from ..callgraph import CallGraph, Key, own_key
@@ -40,6 +43,7 @@ from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Call, Function, Origi
 from ._keeps import Keeps, keeps_summary
 from ._protection import Point, Privacy, reaching
 from ._roles import ProjectRoles, Role
+from ._structs import StructFields, struct_fields
 
 if TYPE_CHECKING:
     from ._returns import ReturnSummary
@@ -183,8 +187,10 @@ class Freshness:
         results: CallResults | None = None,
         class_params: frozenset[str] = frozenset(),
         kept: Kept | None = None,
+        members: Callable[[Arg], bool] | None = None,
     ) -> None:
         self.fn = fn
+        self.members = members
         self.kept = kept
         self.classes = classes
         self.params = {p.name: p.index for p in fn.params}
@@ -240,7 +246,13 @@ class Freshness:
         """Is `arg` of `call` an object private to this function there and not yet published?"""
         if arg.kind == ArgKind.CALL:
             return arg.path in self.cat.fresh_constructors or self.constructs(arg.path)
+        if arg.kind == ArgKind.MEMBER:
+            return self.private_member(arg)
         return self.private_at(arg, (call.span, call.regions), constructor_self)
+
+    def private_member(self, arg: Arg) -> bool:
+        """Is the member `arg` (`info.list`) a container kept in a struct on this thread's stack (_structs.py)?"""
+        return self.members is not None and self.members(arg)
 
     def private_at(self, arg: Arg, at: Point, constructor_self: str = "") -> bool:
         """Is the local or parameter `arg` (a NAME) private to this function at `at`, and not yet
@@ -271,7 +283,8 @@ def fresh_params(ctx: Context) -> dict[Key, frozenset[int]]:
     def build() -> dict[Key, frozenset[int]]:
         graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
         roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
-        return _solve(graph, roles, ctx.catalogue, constructible_classes(ctx), return_summary(ctx), keeps_summary(ctx))
+        classes, structs = constructible_classes(ctx), struct_fields(ctx)
+        return _solve(graph, roles, ctx.catalogue, classes, return_summary(ctx), keeps_summary(ctx), structs)
 
     return ctx.project.memo("fresh-params", build)
 
@@ -283,6 +296,7 @@ def _solve(
     classes: frozenset[str],
     results: ReturnSummary,
     keeps: Keeps,
+    structs: StructFields,
 ) -> dict[Key, frozenset[int]]:
     referenced: set[Key] = set()
     for unit in graph.units:
@@ -310,7 +324,7 @@ def _solve(
         memo = (id(site[3]), index)
         if memo in refused:
             return False
-        if _site_passes_fresh(site, index, candidates, roles, cat, classes, results, keeps):
+        if _site_passes_fresh(site, index, candidates, roles, cat, classes, results, keeps, structs):
             return True  # may still change: it can rest on the caller's parameters, which only shrink
         refused.add(memo)
         return False
@@ -335,13 +349,15 @@ def _site_passes_fresh(
     classes: frozenset[str],
     results: ReturnSummary,
     keeps: Keeps,
+    structs: StructFields,
 ) -> bool:
     caller, unit, fn, call = site
     if index >= len(call.args):
         return False
     own = frozenset(candidates.get(caller, ()))
     constructor_self = fn.params[0].name if roles.get(caller) == Role.CONSTRUCTOR and fn.params else ""
-    judge = Freshness(fn, cat, classes, own, results.results(unit), kept=keeps.kept_by(unit))
+    members = partial(structs.holds_private, unit, fn)
+    judge = Freshness(fn, cat, classes, own, results.results(unit), kept=keeps.kept_by(unit), members=members)
     return judge.private_argument(call.args[index], call, constructor_self)
 
 
@@ -353,6 +369,6 @@ def freshness(unit: Unit, fn: Function, ctx: Context) -> Freshness:
 
     params = fresh_params(ctx).get(own_key(unit, fn), frozenset())
     results = return_summary(ctx).results(unit)
-    return Freshness(
-        fn, ctx.catalogue, constructible_classes(ctx), params, results, kept=keeps_summary(ctx).kept_by(unit)
-    )
+    members = partial(struct_fields(ctx).holds_private, unit, fn)
+    kept = keeps_summary(ctx).kept_by(unit)
+    return Freshness(fn, ctx.catalogue, constructible_classes(ctx), params, results, kept=kept, members=members)

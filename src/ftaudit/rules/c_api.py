@@ -63,6 +63,8 @@ def _shared(fresh: Freshness, call: Call, index: int) -> Arg | None:
         return None
     if arg.kind == ArgKind.NAME and fresh.is_fresh(arg.path, at):
         return None
+    if arg.kind == ArgKind.MEMBER and fresh.private_member(arg):
+        return None  # kept in a struct on this thread's stack (_structs.py)
     return arg
 
 

@@ -622,10 +622,23 @@ class FunctionWalker(Recorder):
         if k == K.VAR_DECL:
             self.var_decl(c)
             return
+        if k == K.MEMBER_REF_EXPR:  # `s.f`, `p->f`: a member read, not the struct used whole
+            for ch in c.get_children():
+                inner = strip_casts(ch)
+                if inner.kind == K.DECL_REF_EXPR:
+                    self.decl_ref(inner, whole=False)
+                else:
+                    self.expr(ch)
+            return
+        if k == K.ARRAY_SUBSCRIPT_EXPR:
+            first = next(iter(c.get_children()), None)
+            if first is not None:
+                self.param_struct_use(first, span_of(c))
         for ch in children(c):
             self.expr(ch)
 
-    def decl_ref(self, c: ci.Cursor) -> None:
+    def decl_ref(self, c: ci.Cursor, whole: bool = True) -> None:
+        """A name used (`whole`: not as the struct whose member is read)."""
         ref = c.referenced
         if ref is None:
             return
@@ -633,6 +646,8 @@ class FunctionWalker(Recorder):
             var = self.static(ref)
             if var is not None:
                 self.access(var, AccessKind.READ, span_of(c))
+            elif whole:
+                self.whole_local(ref.spelling)
         elif ref._kind_id in _FUNCTION_IDS:
             self.fn.refs.append(FunctionRef(ref.spelling, self.ref_context, span_of(c)))
 
@@ -656,9 +671,21 @@ class FunctionWalker(Recorder):
             if var is not None:
                 self.access(var, AccessKind.ADDRESS, span_of(c), path)
             elif base is not None:
+                self.member_address(path, span_of(c))
                 self.decl_ref(base)
             return
+        if op == _DEREF:
+            self.param_struct_use(kids[0], span_of(c))
         self.exprs(kids)
+
+    def param_struct_use(self, c: ci.Cursor, where: Span) -> None:
+        """`*p` or `p[i]` on a pointer parameter to a struct: the struct used whole (StructUse)."""
+        c = strip_casts(c)
+        ref = c.referenced if c.kind == K.DECL_REF_EXPR else None
+        if ref is not None and ref.kind == K.PARM_DECL:
+            t = ref.type.get_canonical()
+            if t.kind == ci.TypeKind.POINTER and t.get_pointee().get_canonical().kind == ci.TypeKind.RECORD:
+                self.struct_use(ref.spelling, "", -1, where, local=False)
 
     def lvalue(self, c: ci.Cursor) -> tuple[ci.Cursor | None, str, list[ci.Cursor]]:
         """The variable an lvalue expression stores into, its path (`x.count`, `x[]`) and the
@@ -712,6 +739,8 @@ class FunctionWalker(Recorder):
         through = self.through_param(base.spelling, path) if _is_param(base) else None
         if through is not None:
             self.record(Access(through, kind, span, self.state, path))
+            if path == base.spelling + "[]":
+                self.param_struct_use(base, span)
         if "." in path or "[" in path:
             self.field_write(base, path, span, op, target)
 
@@ -745,9 +774,12 @@ class FunctionWalker(Recorder):
                     if self.static_of(kids[0]) is not None:
                         value = reduce_arg(kids[1])
                         self.static_value(span_of(c), value, call_args(kids[1]) if value.kind == ArgKind.CALL else ())
-                self.publish(
-                    reduce_arg(kids[1]), span_of(c), lhs.kind == ArgKind.NAME and self.static_of(kids[0]) is None
-                )
+                value, into_local = reduce_arg(kids[1]), lhs.kind == ArgKind.NAME and self.static_of(kids[0]) is None
+                self.publish(value, span_of(c), into_local)
+                if lhs.kind == ArgKind.MEMBER or value.kind == ArgKind.MEMBER:
+                    target = lhs.path if lhs.kind in (ArgKind.NAME, ArgKind.MEMBER) else self.lvalue(kids[0])[1]
+                    args = call_args(kids[1]) if value.kind == ArgKind.CALL else ()
+                    self.member_assignment(target, into_local, value, args, span_of(c))
                 self.hint_destination(kids[1], kids[0].type)
                 keep = self.self_selecting(kids[0], kids[1])
                 self.store(kids[0], AccessKind.WRITE, span_of(c), "=")
@@ -925,6 +957,18 @@ class FunctionWalker(Recorder):
             memo[key] = _out_params(ref)
         return memo[key]
 
+    def local_struct(self, c: ci.Cursor) -> bool:
+        """Does `c` name a local variable (not static) holding a struct?"""
+        c = strip_casts(c)
+        ref = c.referenced if c.kind == K.DECL_REF_EXPR else None
+        return (
+            ref is not None
+            and ref.kind == K.VAR_DECL
+            and ref.storage_class != ci.StorageClass.STATIC
+            and self.static_of(c) is None
+            and ref.type.get_canonical().kind == ci.TypeKind.RECORD
+        )
+
     def arguments_catalogued(self, name: str) -> bool:
         """Calls whose pointer arguments the prototype does not judge: locks, critical sections and once
         calls (their arguments are the synchronisation) and the catalogue's buffer writers (it lists them)."""
@@ -967,6 +1011,9 @@ class FunctionWalker(Recorder):
             var = self.static_of(target) if target is not None and strip_casts(target).kind == K.DECL_REF_EXPR else None
             if not address:
                 self.container_use(containers, name, i, reduced[i], var.key if var is not None else "", span_of(a))
+            elif var is None and target is not None and self.local_struct(target):
+                self.struct_use(target.spelling, name, i, span_of(a), local=True)  # `helper(&info)`
+                continue
             if var is None:
                 passed = strip_casts(a)
                 if not address and passed.kind == K.DECL_REF_EXPR and _is_param(passed):
@@ -1073,6 +1120,7 @@ def walk_function(ctx: FileContext, c: ci.Cursor) -> Function | None:
         walker = FunctionWalker(ctx, fn)
         if walker.stmt(body):
             walker.returning()
+        walker.close_struct_uses()
         if has_allocation(call.name for call in fn.calls):
             from .escapes import flows_of  # escapes builds on this module's helpers
 

@@ -451,6 +451,7 @@ class TreeSitterFrontend:
         walker = TsWalker(facts, fn)
         if walker.stmt(body):
             walker.returning()
+        walker.close_struct_uses()
         if has_allocation(call.name for call in fn.calls):
             pointers = {name for name, t in walker.local_types.items() if "*" in t}
             fn.pointer_flows = flows_of(body, src, pointers, [p.name for p in fn.params], fn.span)

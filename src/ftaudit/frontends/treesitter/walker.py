@@ -133,6 +133,7 @@ class TsWalker(Recorder):
         self.ref_context = "value"
         self.local_types: dict[str, str] = {p.name: p.type for p in fn.params}
         self.local_statics: dict[str, StaticVar] = {}
+        self.struct_locals: set[str] = set()  # locals declared as a struct value (`RE_JoinInfo info;`)
         self.result_hint: dict[int, str] = {}  # call's start byte -> "object" / "buffer"
         self.macro_release = {r: a for a, r in facts.catalogue.lock_macros.items()}
         self.died = False  # the block, if or label statement just walked certainly ends the process
@@ -403,6 +404,11 @@ class TsWalker(Recorder):
                 d.type == "init_declarator" and "*" in self.src.text(d).split("=")[0]
             )
             self.local_types[name] = type_text + (" *" if pointer else "")
+            plain = d.type == "identifier" or (
+                d.type == "init_declarator" and getattr(d.child_by_field_name("declarator"), "type", "") == "identifier"
+            )
+            if plain and not pointer and struct_type(type_text):
+                self.struct_locals.add(name)
             guard = self.guard_kind(type_text)
             if value is not None:
                 self.hint_destination(value, self.local_types[name])
@@ -466,6 +472,8 @@ class TsWalker(Recorder):
 
     def pointer(self, n: Node) -> None:
         if self._op(n) != "&":
+            if self._op(n) == "*":
+                self.param_struct_use(n.child_by_field_name("argument"), span(n))
             self.children(n)
             return
         arg = n.child_by_field_name("argument")
@@ -476,14 +484,41 @@ class TsWalker(Recorder):
             if var is not None:
                 self.access(var, AccessKind.ADDRESS, span(n), path)
             elif base is not None:
+                self.member_address(path, span(n))
                 self.ident(base)
 
-    def ident(self, n: Node) -> None:
+    def param_struct_use(self, n: Node | None, where: Span) -> None:
+        """`*p` or `p[i]` on a pointer parameter to a struct: the struct used whole (StructUse)."""
+        n = strip(n) if n is not None else None
+        if n is None or n.type != "identifier":
+            return
+        name = self.src.text(n)
+        param = next((p for p in self.fn.params if p.name == name), None)
+        if param is not None and param.type.count("*") == 1 and struct_type(param.type.replace("*", "")):
+            self.struct_use(name, "", -1, where, local=False)
+
+    def field(self, n: Node) -> None:
+        """`s.f`, `p->f`: a member read, not the struct used whole."""
+        arg = n.child_by_field_name("argument")
+        inner = strip(arg) if arg is not None else None
+        if inner is not None and inner.type == "identifier":
+            self.ident(inner, whole=False)
+        elif arg is not None:
+            self.expr(arg)
+
+    def subscript(self, n: Node) -> None:
+        self.param_struct_use(n.child_by_field_name("argument"), span(n))
+        self.children(n)
+
+    def ident(self, n: Node, whole: bool = True) -> None:
+        """A name used (`whole`: not as the struct whose member is read)."""
         name = self.src.text(n)
         var = self.local_statics.get(name) or (None if name in self.local_types else self.f.statics.get(name))
         if var is not None:
             self.access(var, AccessKind.READ, span(n), var.name)
             return
+        if whole and name in self.struct_locals:
+            self.whole_local(name)
         if name not in self.local_types and (name in self.f.functions_defined or name in self.f.functions_declared):
             self.fn.refs.append(FunctionRef(name, self.ref_context, span(n)))
 
@@ -533,6 +568,8 @@ class TsWalker(Recorder):
         through = self.through_param(self.src.text(base), path)
         if through is not None:
             self.record(Access(through, kind, where, self.state, path))
+            if path == self.src.text(base) + "[]":
+                self.param_struct_use(base, where)
         if "." in path:
             self.field_write(self.src.text(base), path, where, op)
 
@@ -576,7 +613,15 @@ class TsWalker(Recorder):
                     value, call = reduce_arg(right, self.src), strip(right)
                     args = call_arguments(call) if value.kind == ArgKind.CALL and call.type == "call_expression" else []
                     self.static_value(span(n), value, tuple(reduce_arg(x, self.src) for x in args))
-            self.publish(reduce_arg(right, self.src), span(n), lt == "identifier" and self.static_named(target) is None)
+            value, into_local = reduce_arg(right, self.src), lt == "identifier" and self.static_named(target) is None
+            self.publish(value, span(n), into_local)
+            lhs = reduce_arg(left, self.src)
+            if lhs.kind == ArgKind.MEMBER or value.kind == ArgKind.MEMBER:
+                stored = lhs.path if lhs.kind in (ArgKind.NAME, ArgKind.MEMBER) else self.lvalue(left)[1]
+                call = strip(right)
+                args = call_arguments(call) if value.kind == ArgKind.CALL and call.type == "call_expression" else []
+                reduced = tuple(reduce_arg(x, self.src) for x in args)
+                self.member_assignment(stored, into_local, value, reduced, span(n))
         keep = self.self_selecting(left, right) if left is not None and right is not None and op == "=" else None
         if right is not None:
             saved = self.ref_context
@@ -775,6 +820,11 @@ class TsWalker(Recorder):
             if not address:
                 static = var.key if var is not None else ""
                 self.container_use(self.cat.containers, name, i, reduced[i], static, span(a))
+            elif var is None and target is not None and strip(target).type == "identifier":
+                local = self.src.text(strip(target))
+                if local in self.struct_locals:
+                    self.struct_use(local, name, i, span(a), local=True)  # `helper(&info)`
+                    continue
             if var is None:
                 through = self.ptr_params.get(self.src.text(inner)) if inner.type == "identifier" else None
                 if through is not None and not name.startswith(("Py", "_Py")):  # passed on: may be written
@@ -843,7 +893,25 @@ _EXPRESSIONS = {
     "pointer_expression": TsWalker.pointer,
     "lambda_expression": TsWalker.lambda_expr,
     "conditional_expression": TsWalker.conditional,
+    "field_expression": TsWalker.field,
+    "subscript_expression": TsWalker.subscript,
 }
+# Types that are no struct: a local of one is never a struct on the stack (StructUse).
+_SCALARS = frozenset(
+    {
+        "int", "char", "short", "long", "unsigned", "signed", "float", "double", "bool", "_Bool", "void",
+        "size_t", "ssize_t", "Py_ssize_t", "Py_hash_t", "Py_UCS1", "Py_UCS2", "Py_UCS4", "Py_uintptr_t",
+        "Py_intptr_t", "uintptr_t", "intptr_t", "ptrdiff_t", "wchar_t", "auto",
+    }
+)  # fmt: skip
+
+
+def struct_type(type_text: str) -> bool:
+    """May a declaration of this type (as written, no pointer) be a struct value?"""
+    words = type_words(type_text).replace("*", " ").split()
+    return bool(words) and not any(w in _SCALARS or re.fullmatch(r"u?int\d+_t", w) for w in words)
+
+
 _API = re.compile(r"^_?Py[A-Z_]|^PY_")
 
 

@@ -1,0 +1,177 @@
+"""Containers kept in a struct on one call's stack: `RE_JoinInfo info;` in a function, `&info` handed only to
+helpers of the scan, and a field of it (`info->list = PyList_New(2)`) that only ever holds new containers
+nobody else is given. No other thread can reach such a container, so FT201-FT205 treat `info->list` as
+private where `info` is that struct, and a helper every call site hands `info->list` gets it as a fresh
+parameter (rules/_fresh.py).
+
+Facts used (the C frontends'): `Function.struct_uses` (where a local struct's address goes, and whole uses
+of a local struct or of what a pointer parameter points to), `Function.member_stores` (what is stored
+into members, and members' values stored elsewhere), calls, returns, local origins, the call graph and
+the kept-parameter summary (rules/_keeps.py).
+
+- **Private struct parameters** (a greatest fixpoint): parameter `i` of a `static` function that no table
+  or address-of makes an entry point, which never reassigns it, copies it into a local, uses what it
+  points to whole (`*p`, `p[i]`) or keeps it (_keeps.py), and whose every call site passes there either
+  `&local`, a local struct of the caller that is never assigned, initialised or used whole and whose
+  address goes only to helpers of the scan that do not keep it, or a private struct parameter of the
+  caller.
+- **Fields that hold only new containers**, by name across the scan (as frozen containers are): every
+  store into a member of that name anywhere stores NULL or a catalogue fresh constructor's result
+  (`PyList_New`...) and at least one stores a new one; no member of that name has its address taken; and
+  its value never goes anywhere it could be kept: not returned, not loaded into a local, not stored
+  elsewhere, and passed only to calls that keep nothing of it (the catalogue's inspecting calls and
+  readers, the operand of a C API call that runs no code, a helper of the scan that does not keep that
+  parameter).
+
+Known limits: a member's value that leaves through a conditional expression (`g = c ? p->list : NULL`) or
+an aggregate initialiser is not seen leaving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..callgraph import CallGraph, Key, own_key
+from ..catalogue import Catalogue
+from ..engine import Context
+from ..facts import Arg, ArgKind, Call, Function, OriginKind, Span, StructUse, Unit
+from ._keeps import Keeps, keeps_summary
+
+Site = tuple[Key, Unit, Function, Call]
+
+
+def _field(path: str) -> str:
+    """The member a path ends in (`info.list` -> `list`), "" for a path that is no member or an element."""
+    if "." not in path or path.endswith("]"):
+        return ""
+    return path.rsplit(".", 1)[-1].replace("[]", "")
+
+
+def _inside(span: Span, call: Span) -> bool:
+    return (call.line, call.col) <= (span.line, span.col) and (span.end_line, span.end_col) <= (
+        call.end_line,
+        call.end_col,
+    )
+
+
+class StructFields:
+    """The scan's private struct parameters and fields that hold only new containers (built once per scan)."""
+
+    def __init__(self, graph: CallGraph, catalogue: Catalogue, keeps: Keeps) -> None:
+        self.graph = graph
+        self.cat = catalogue
+        self.keeps = keeps
+        self.fields = self._fresh_fields()
+        self.params = self._private_params() if self.fields else set()
+
+    def holds_private(self, unit: Unit, fn: Function, arg: Arg) -> bool:
+        """Is `arg` (`info.list`) a field holding only new containers of a private struct parameter of `fn`?"""
+        if arg.kind != ArgKind.MEMBER or not arg.root or not arg.path.startswith(arg.root + "."):
+            return False
+        name = arg.path[len(arg.root) + 1 :]
+        if name not in self.fields:
+            return False
+        index = next((p.index for p in fn.params if p.name == arg.root), None)
+        return index is not None and (own_key(unit, fn), index) in self.params
+
+    # fields ---------------------------------------------------------------------------------------------
+    def _fresh_fields(self) -> set[str]:
+        good: set[str] = set()
+        bad: set[str] = set()
+        for unit, fn in self.graph.functions.values():
+            for st in fn.member_stores:
+                target, value = _field(st.target), st.value
+                if value.kind == OriginKind.OTHER and value.source:
+                    bad.add(_field(value.source))  # the member's value stored elsewhere
+                if not target:
+                    continue
+                if value.kind == OriginKind.CALL and value.callee in self.cat.fresh_constructors:
+                    good.add(target)
+                elif value.kind != OriginKind.NULL:
+                    bad.add(target)
+            bad.update(_field(r.source) for r in fn.returns if r.source)
+            bad.update(_field(d.source) for defs in fn.locals.values() for d in defs if d.source)
+            for call in fn.calls:
+                for j, a in enumerate(call.args):
+                    if a.kind == ArgKind.MEMBER and _field(a.path) and self._may_keep(unit, call, j):
+                        bad.add(_field(a.path))
+        return good - bad
+
+    def _may_keep(self, unit: Unit, call: Call, index: int) -> bool:
+        """May `call` keep its argument `index` (as rules/_keeps.py judges a call of the scan)?"""
+        cat = self.cat
+        if call.name in cat.inspecting_calls or call.name in cat.containers.readers:
+            return False
+        if index == 0 and call.name.startswith(("Py", "_Py")) and not call.name.startswith(cat.operand_code_prefixes):
+            return False
+        targets = self.graph.resolve_all(unit, call.name)
+        return not targets or any(self.keeps.keeps(t, index) for t in targets)
+
+    # parameters -----------------------------------------------------------------------------------------
+    def _private_params(self) -> set[tuple[Key, int]]:
+        referenced: set[Key] = set()
+        for unit in self.graph.units:
+            for ref in [*unit.refs, *(r for fn in unit.functions for r in fn.refs)]:
+                referenced.update(self.graph.resolve_ref(unit, ref.name))
+        sites: dict[Key, list[Site]] = {}
+        for unit in self.graph.units:
+            for fn in unit.functions:
+                me = own_key(unit, fn)
+                for call in fn.calls:
+                    for target in self.graph.resolve_all(unit, call.name):
+                        sites.setdefault(target, []).append((me, unit, fn, call))
+        found: set[tuple[Key, int]] = set()
+        for key, (unit, fn) in self.graph.functions.items():
+            if key in referenced or key not in sites or not fn.internal or unit.language == "cython":
+                continue
+            if "." in fn.name or "::" in fn.name:
+                continue
+            found.update((key, p.index) for p in fn.params if self._own_use_ok(key, fn, p.name, p.index))
+        changed = True
+        while changed:  # drop a parameter as soon as one call site does not pass a private struct
+            changed = False
+            for key, index in sorted(found):
+                if not all(self._passes(site, index, found) for site in sites[key]):
+                    found.discard((key, index))
+                    changed = True
+        return found
+
+    def _own_use_ok(self, key: Key, fn: Function, name: str, index: int) -> bool:
+        """Does the function use its parameter `name` only through its members and by passing it on?"""
+        if fn.locals.get(name) or any(u.name == name for u in fn.struct_uses):
+            return False
+        if any(d.kind == OriginKind.NAME and d.source == name for defs in fn.locals.values() for d in defs):
+            return False
+        return not self.keeps.keeps(key, index)
+
+    def _passes(self, site: Site, index: int, found: set[tuple[Key, int]]) -> bool:
+        caller, unit, fn, call = site
+        if index >= len(call.args):
+            return False
+        use = next(
+            (u for u in fn.struct_uses if u.callee == call.name and u.arg == index and _inside(u.span, call.span)),
+            None,
+        )
+        if use is not None:  # `helper(&info)`
+            return self._private_local(unit, fn, use.name)
+        arg = call.args[index]
+        own = next((p.index for p in fn.params if p.name == arg.path), None) if arg.kind == ArgKind.NAME else None
+        return own is not None and (caller, own) in found
+
+    def _private_local(self, unit: Unit, fn: Function, name: str) -> bool:
+        """Is the local struct `name` never assigned nor used whole, its address passed only to helpers of
+        the scan that do not keep it?"""
+        if fn.locals.get(name) or any(p.name == name for p in fn.params):
+            return False
+        uses: Iterable[StructUse] = (u for u in fn.struct_uses if u.name == name)
+        for u in uses:
+            targets = self.graph.resolve_all(unit, u.callee) if u.callee else []
+            if not targets or any(self.keeps.keeps(t, u.arg) for t in targets):
+                return False
+        return True
+
+
+def struct_fields(ctx: Context) -> StructFields:
+    """The scan's containers kept in stack structs, computed once (a project memo)."""
+    graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
+    return ctx.project.memo("struct-fields", lambda: StructFields(graph, ctx.catalogue, keeps_summary(ctx)))
