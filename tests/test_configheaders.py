@@ -88,6 +88,9 @@ def test_substitutions_known_unknown_in_comments_and_in_code():
     assert (
         standin_text("#define @P@_CPU_H_\n", values=lambda n: "NPY_" if n == "P" else None) == "#define NPY__CPU_H_\n"
     )
+    # a known prefix in the name of a macro left out goes with it (numpy's main_config.h.in)
+    prefix = {"P": "NPY_"}.get
+    assert standin_text("#define @P@WITH_N @N@\nint x;\n", values=prefix) == "/* #undef NPY_WITH_N */\nint x;\n"
 
 
 # -- the build files' configure_file

@@ -133,26 +133,30 @@ def standin_text(template: str, cmake: bool = False, values: Callable[[str], str
 def _substitute(text: str, pattern: re.Pattern[str], values: Callable[[str], str | None]) -> str | None:
     """`text` with each `pattern` match replaced by its variable's value. An unknown one becomes
     empty in a comment or string, leaves out the `#define` whose body holds it (the macro is
-    undefined, as an unknown feature is); anywhere else in code (a macro's name, a declaration)
-    it makes the template unusable: None."""
+    undefined, as an unknown feature is; a known substitution earlier in that `#define`, such as a
+    prefix of its name, goes with it); anywhere else in code (a macro's name, a declaration) it
+    makes the template unusable: None."""
     code = blank_comments_and_strings(text)
     defines = [(m.start(), m.end(), m.end("name")) for m in _DEFINE.finditer(code)]
-    out: list[str] = []
-    pos = 0
-    for m in pattern.finditer(text):
-        if m.start() < pos:  # inside a #define already left out
-            continue
-        value = values(m.group(1))
-        if value is None and code[m.start() : m.end()] == m.group():  # not blanked: it is in code
+    matches = list(pattern.finditer(text))
+    omitted: dict[int, int] = {}  # start -> end of the #defines left out
+    for m in matches:
+        if values(m.group(1)) is None and code[m.start() : m.end()] == m.group():  # not blanked: in code
             span = next(((a, b) for a, b, name_end in defines if name_end <= m.start() < b), None)
             if span is None:
                 return None
-            body = code[span[0] : span[1]]
-            name = _DEFINE.match(body)
-            out += [text[pos : span[0]], f"/* #undef {name.group('name') if name else ''} */", "\n" * body.count("\n")]
-            pos = span[1]
-            continue
-        out += [text[pos : m.start()], value or ""]
-        pos = m.end()
-    out.append(text[pos:])
+            omitted[span[0]] = span[1]
+
+    def substituted(part: str) -> str:
+        return pattern.sub(lambda m: values(m.group(1)) or "", part)
+
+    out: list[str] = []
+    pos = 0
+    for a, b in sorted(omitted.items()):
+        body = text[a:b]
+        name = _DEFINE.match(code[a:b])
+        out += [substituted(text[pos:a]), f"/* #undef {substituted(name.group('name')) if name else ''} */"]
+        out.append("\n" * body.count("\n"))
+        pos = b
+    out.append(substituted(text[pos:]))
     return "".join(out)

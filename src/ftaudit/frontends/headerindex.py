@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..buildfiles import ConfiguredFile, read_configured_files
 from ..safeio import within
@@ -95,6 +96,15 @@ def walk_files(root: str, boundary: str, limit: int = MAX_FILES) -> dict[str, li
     return by_name
 
 
+@dataclass(frozen=True)
+class Inclusion:
+    """The project file `includer` (a real path) includes a header by `name` (as written) at `line`."""
+
+    includer: str
+    line: int
+    name: str
+
+
 class HeaderIndex:
     """Resolves quoted includes inside the scan roots; memoised per project root and per name."""
 
@@ -106,8 +116,11 @@ class HeaderIndex:
         self._walks: dict[str, dict[str, list[str]]] = {}
         self._roots: dict[str, str] = {}
         self._includers: dict[str, dict[str, set[str]]] = {}
+        self._inclusions: dict[str, dict[str, list[Inclusion]]] = {}
         self._named: dict[tuple[str, str], bool] = {}
         self._configured: dict[str, list[ConfiguredFile]] = {}
+        self._outer: dict[str, str | None] = {}
+        self._outer_configured_files: dict[tuple[str, str], list[ConfiguredFile]] = {}
 
     def resolve(self, includer_dir: str, name: str) -> str | None:
         """The directory D such that D/`name` is the one file of the includer's project whose path ends
@@ -171,26 +184,49 @@ class HeaderIndex:
         """The template the build writes the header `name` (included from `includer_dir`, found
         nowhere) from: the one `configure_file` of the project's meson.build or CMakeLists.txt files
         whose output has `name`'s file name, else the one `x.h.in`, `x.h.cmake` or `x.h.meson.in`
-        whose path ends like `name` (`numpy/_numpyconfig.h` from `.../numpy/_numpyconfig.h.in`).
-        Only a template that is a file of the index (inside the scan roots) counts; None when there
-        is none, or several."""
+        whose path ends like `name` (`numpy/_numpyconfig.h` from `.../numpy/_numpyconfig.h.in`), or
+        numpy's `x.h.src` (syntax NUMPY_SRC: the header is its expansion). A template of the scan
+        roots comes first; when they have none, one of the project above them (`outer_root`:
+        numpy's `meson_cpu/main_config.h.in` when `numpy/` is scanned), never one outside it. None
+        when there is none, or several."""
         root = self.root_for(os.path.realpath(includer_dir))
         if root is None or not name or os.path.isabs(name) or ".." in name.split("/") or "\\" in name:
             return None
-        files = self.files_of(root)
-        base = name.rsplit("/", 1)[-1]
-        named = [
-            c
-            for c in self.configured_in(root)
-            if c.output.rsplit("/", 1)[-1] == base and c.template in files.get(os.path.basename(c.template), ())
-        ]
-        if len({c.template for c in named}) == 1:
-            return named[0]
-        for suffix, syntax in _CONFIG_SUFFIXES:
-            hits = [p for p in files.get(base + suffix, ()) if p.endswith(os.sep + name + suffix)]
-            if len(hits) == 1:
-                return ConfiguredFile(hits[0], base, syntax, hits[0], 0)
-        return None
+        found = _template_among(self.files_of(root), self.configured_in(root), name)
+        if found is not None:
+            return found
+        boundary = boundary_of(root, self.boundaries) or root
+        outer = self.outer_root(boundary)
+        if outer is None:
+            return None
+        return _template_among(self._walk(outer), self._outer_configured(outer, boundary), name)
+
+    def outer_root(self, boundary: str) -> str | None:
+        """The project a scan root is part of, above it: from the root's parent upwards, the
+        outermost directory reached through directories that each hold one of MARKERS (numpy's
+        sdist for its scanned `numpy/`); None when the parent holds none. Only templates are looked
+        for there (`template_of`), and no file outside it is read (its walk follows file symlinks
+        only into it)."""
+        if boundary in self._outer:
+            return self._outer[boundary]
+        found: str | None = None
+        d = os.path.dirname(boundary)
+        while d != os.path.dirname(d) and any(os.path.exists(os.path.join(d, m)) for m in MARKERS):
+            found = d
+            d = os.path.dirname(d)
+        self._outer[boundary] = found
+        return found
+
+    def _outer_configured(self, outer: str, boundary: str) -> list[ConfiguredFile]:
+        """The `configure_file` calls of the build files of the outer project root `outer` that are not
+        under `boundary` (whose own are `configured_in`'s)."""
+        key = (outer, boundary)
+        found = self._outer_configured_files.get(key)
+        if found is None:
+            files = self._walk(outer)
+            paths = (p for b in _BUILD_FILES for p in files.get(b, ()) if not within(p, boundary))
+            found = self._outer_configured_files[key] = read_configured_files(paths)
+        return found
 
     def configured_in(self, root: str) -> list[ConfiguredFile]:
         """The `configure_file` calls of the build files under the project root `root` (read on first
@@ -253,37 +289,95 @@ class HeaderIndex:
         """The languages (`c`, `cpp`) of the project's source files that `#include` a file named like
         `header`, quoted or not (`<kiwi/kiwi.h>` is the project's own too), by file name: what the
         includers' flags would find is not known here. Read on first use per project root: every
-        C/C++ source of it up to INCLUDER_MAX_BYTES."""
+        C/C++ source and header of it up to INCLUDER_MAX_BYTES (`_read_includers`)."""
         real = os.path.realpath(header)
         root = self.root_for(os.path.dirname(real))
         if root is None:
             return set()
-        langs = self._includers.get(root)
-        if langs is None:
-            langs = self._includers[root] = self._read_includers(root)
-        return langs.get(os.path.basename(real), set())
+        if root not in self._includers:
+            self._read_includers(root)
+        return self._includers[root].get(os.path.basename(real), set())
 
-    def _read_includers(self, root: str) -> dict[str, set[str]]:
+    def includer_of(self, header: str) -> Inclusion | None:
+        """The first project file that includes the file `header`, deterministically: the first C/C++
+        source in path order with an `#include` that names it (the name, relative to the includer's
+        directory, is the header; or the header's path ends with the name's components and no other
+        file of the project's does), else the first header in path order that does. None outside
+        the scan roots, or when nothing includes it. Read with `includer_languages`' one pass."""
+        real = os.path.realpath(header)
+        root = self.root_for(os.path.dirname(real))
+        if root is None:
+            return None
+        if root not in self._inclusions:
+            self._read_includers(root)
         files = self.files_of(root)
-        out: dict[str, set[str]] = {}
-        for name, paths in files.items():
-            lang = _SOURCE_LANGUAGES.get(os.path.splitext(name)[1].lower())
-            if lang is None:
+        for inc in self._inclusions[root].get(os.path.basename(real), ()):
+            if inc.includer == real:
                 continue
-            for p in paths:
-                try:
-                    text = read_tree_text(p, INCLUDER_MAX_BYTES)
-                except OSError:
-                    continue
-                for m in _INCLUDE.finditer(text):
-                    out.setdefault(m.group(1).rsplit("/", 1)[-1], set()).add(lang)
-        return out
+            if os.path.normpath(os.path.join(os.path.dirname(inc.includer), inc.name)) == real:
+                return inc
+            parts = [p for p in inc.name.split("/") if p not in ("", ".")]
+            if not parts or ".." in parts:
+                continue
+            suffix = os.sep + os.path.join(*parts)
+            if real.endswith(suffix) and sum(1 for p in files.get(parts[-1], ()) if p.endswith(suffix)) == 1:
+                return inc
+        return None
+
+    def _read_includers(self, root: str) -> None:
+        """Every C/C++ source and header of the project root, up to INCLUDER_MAX_BYTES each: the
+        languages of the sources that include each file name, and every inclusion (sources first,
+        each group in path order)."""
+        files = self.files_of(root)
+        langs: dict[str, set[str]] = {}
+        sources: list[tuple[str, str | None]] = []
+        for name, paths in files.items():
+            ext = os.path.splitext(name)[1].lower()
+            lang = _SOURCE_LANGUAGES.get(ext)
+            if lang is not None or ext in HEADER_EXTENSIONS:
+                sources += [(p, lang) for p in paths]
+        inclusions: dict[str, list[Inclusion]] = {}
+        for p, lang in sorted(sources, key=lambda s: (s[1] is None, s[0])):
+            try:
+                text = read_tree_text(p, INCLUDER_MAX_BYTES)
+            except OSError:
+                continue
+            line, pos = 1, 0
+            for m in _INCLUDE.finditer(text):
+                base = m.group(1).rsplit("/", 1)[-1]
+                if lang is not None:
+                    langs.setdefault(base, set()).add(lang)
+                line, pos = line + text.count("\n", pos, m.start()), m.start()
+                inclusions.setdefault(base, []).append(Inclusion(p, line, m.group(1)))
+        self._includers[root] = langs
+        self._inclusions[root] = inclusions
+
+
+def _template_among(files: dict[str, list[str]], configured: list[ConfiguredFile], name: str) -> ConfiguredFile | None:
+    """`HeaderIndex.template_of`'s choice among `files` (name -> paths) and the `configure_file`
+    calls `configured` of their build files."""
+    base = name.rsplit("/", 1)[-1]
+    named = [
+        c
+        for c in configured
+        if c.output.rsplit("/", 1)[-1] == base and c.template in files.get(os.path.basename(c.template), ())
+    ]
+    if len({c.template for c in named}) == 1:
+        return named[0]
+    for suffix, syntax in _CONFIG_SUFFIXES:
+        hits = [p for p in files.get(base + suffix, ()) if p.endswith(os.sep + name + suffix)]
+        if len(hits) == 1:
+            return ConfiguredFile(hits[0], base, syntax, hits[0], 0)
+    return None
 
 
 _SOURCE_LANGUAGES = {".c": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".c++": "cpp"}
+HEADER_EXTENSIONS = frozenset({".h", ".hh", ".hpp", ".hxx"})
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*["<]([^">\n]+)[">]', re.M)
 INCLUDER_MAX_BYTES = 1 << 20
 _TEMPLATE_SUFFIXES = (".in", ".src", ".cmake", ".meson")
 # Templates a configure step writes a header from (not `.src`: numpy's own generator), and their syntax.
-_CONFIG_SUFFIXES = ((".in", "meson"), (".cmake", "cmake"), (".meson.in", "meson"))
+# numpy's `x.h.src` (`NUMPY_SRC`): expanded as ftaudit expands the scanned ones (templates/numpy_src.py).
+_CONFIG_SUFFIXES = ((".in", "meson"), (".cmake", "cmake"), (".meson.in", "meson"), (".src", "numpy-src"))
+NUMPY_SRC = "numpy-src"
 _BUILD_FILES = ("meson.build", "CMakeLists.txt")

@@ -29,13 +29,14 @@ import importlib.util
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..facts import Problem
 from ..source import read_tree_text
 from .configheaders import build_values, standin_text
-from .headerindex import HeaderIndex
+from .headerindex import HEADER_EXTENSIONS, NUMPY_SRC, HeaderIndex
+from .includers import context_files, includer_chain
 from .textscan import blank_comments_and_strings
 
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(include|import|if|ifdef|ifndef|elif|else|endif|define)\b", re.M)
@@ -202,9 +203,24 @@ class HeaderPlan:
     # (stand-in path, template path, text) of the stand-ins written from a template; the rest are empty
     texts: tuple[tuple[str, str, str], ...] = ()
 
+    # The header parsed after its includer's lines before its include, when it does not parse alone
+    context: IncluderContext | None = None
+
     def args(self) -> list[str]:
         """The compiler arguments for the index's directories."""
         return [a for d in self.dirs for a in ("-idirafter", d)]
+
+
+@dataclass(frozen=True)
+class IncluderContext:
+    """What a header's includers have before it (includers.py), for a header that does not parse
+    alone: in-memory prefix files, outermost first (`files[0]` is given with `-include`), the
+    includers they were read from (real paths, innermost first), and the header's plan with the
+    prefix's includes followed too."""
+
+    files: tuple[tuple[str, str], ...]
+    includers: tuple[str, ...]
+    plan: HeaderPlan
 
 
 @dataclass(frozen=True)
@@ -218,6 +234,22 @@ class _Verdict:
 
 def _add(target: list[Any], items: Sequence[Any]) -> None:
     target += [x for x in items if x not in target]
+
+
+def _expanded(path: str, text: str) -> str | None:
+    """The expansion of numpy's template `path` (`loops.h.src`, its text given), as the scanned ones
+    are expanded (templates/numpy_src.py: text substitution, nothing runs); None when it does not
+    expand within the bound a scanned file has."""
+    from ..source import DEFAULT_MAX_BYTES
+    from ..templates import TemplateError, expand, template_of
+
+    template = template_of(os.path.basename(path))
+    if template is None or template.kind != "numpy":
+        return None
+    try:
+        return expand(template, text, path, 4 * DEFAULT_MAX_BYTES).text
+    except TemplateError:
+        return None
 
 
 class MissingHeaders:
@@ -235,7 +267,33 @@ class MissingHeaders:
         """The includes of the file `path` (its text given) under the compiler arguments `args`."""
         quote, angle = search_dirs(args)
         v, line = self._follow(os.path.dirname(os.path.abspath(path)), text, quote, angle, set())
-        return HeaderPlan(v.certain, line, v.dirs, v.standins, v.hints, v.texts)
+        plan = HeaderPlan(v.certain, line, v.dirs, v.standins, v.hints, v.texts)
+        if self.index is None or os.path.splitext(path)[1].lower() not in HEADER_EXTENSIONS:
+            return plan
+        return replace(plan, context=self._context(path, plan, quote, angle))
+
+    def _context(
+        self, path: str, plan: HeaderPlan, quote: tuple[str, ...], angle: tuple[str, ...]
+    ) -> IncluderContext | None:
+        """The includer context of the header `path` (includers.py), its prefix's includes followed
+        like the header's own; None when nothing in the project includes it."""
+        assert self.index is not None
+        chain = includer_chain(self.index, path)
+        files = context_files(chain) if chain else None
+        if not files:
+            return None
+        dirs, standins, hints, texts = list(plan.dirs), list(plan.standins), list(plan.hints), list(plan.texts)
+        for virtual, text in files:
+            sub, _ = self._follow(os.path.dirname(virtual), text, quote, angle, set())
+            _add(dirs, sub.dirs)
+            _add(standins, sub.standins)
+            _add(hints, sub.hints)
+            _add(texts, sub.texts)
+        # the prefix files include one another by their in-memory paths: no stand-in for those
+        virtual = {f for f, _ in files}
+        standins = [s for s in standins if s[0] not in virtual]
+        full = HeaderPlan(plan.missing, plan.line, tuple(dirs), tuple(standins), tuple(hints), tuple(texts))
+        return IncluderContext(tuple(files), tuple(inc.includer for inc in chain), full)
 
     def of_file(self, path: str, text: str, args: list[str]) -> tuple[list[str], int | None]:
         """The headers the file certainly lacks, and the line of its first include that leads to one."""
@@ -314,6 +372,8 @@ class MissingHeaders:
                     template = None
                 if found.syntax == "copy" or template is None:
                     text = template
+                elif found.syntax == NUMPY_SRC:
+                    text = _expanded(found.template, template)
                 else:
                     text = standin_text(template, found.syntax == "cmake", build_values(found))
                 if text is not None:

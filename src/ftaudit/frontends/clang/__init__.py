@@ -15,8 +15,14 @@ from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
-from ..flags import SHIM, FlagSettings, is_cxx
-from ..includes import HeaderPlan, header_syntax_problem, missing_header_problem, stand_in_problem
+from ..flags import SHIM, FlagSettings, is_cxx, uses_python
+from ..includes import (
+    HeaderPlan,
+    IncluderContext,
+    header_syntax_problem,
+    missing_header_problem,
+    stand_in_problem,
+)
 from ..modules import module_decls
 from ..textscan import Assertions, blank_comments_and_strings, macro_uses, member_object_fields
 from .types import TypeJudge, bare_type_name
@@ -28,6 +34,8 @@ _SYNTAX = re.compile(
     r"expected|unterminated|extraneous|invalid preprocessing|#error|unknown directive|definition is not allowed here"
 )
 _LOST_TYPE = "unknown type name"
+# A header's parse with these may be whole in its includer's context (includers.py)
+_NOT_STANDALONE = frozenset({"syntax-error"})
 _SCOPES = {
     K.NAMESPACE,
     K.LINKAGE_SPEC,
@@ -70,7 +78,48 @@ class ClangFrontend:
         if plan is None:
             return self._analyse(path, language, args, src, unsaved, unwalked=unwalked)
         standins, hints = dict(plan.standins), dict(plan.hints)
-        return self._analyse(path, language, [*args, *plan.args()], src, unsaved, standins, hints, plan.texts, unwalked)
+        unit = self._analyse(path, language, [*args, *plan.args()], src, unsaved, standins, hints, plan.texts, unwalked)
+        if plan.context is None or not any(p.code in _NOT_STANDALONE for p in unit.problems):
+            return unit
+        return self._in_context(sf, src, args, plan.context, unsaved, unwalked) or unit
+
+    def _in_context(
+        self,
+        sf: SourceFile,
+        src: Source,
+        args: list[str],
+        ctx: IncluderContext,
+        unsaved: list[tuple[str, str]] | None,
+        unwalked: frozenset[str],
+    ) -> Unit | None:
+        """The unit of a header that did not parse alone, parsed after its includers' lines before its
+        include (includers.py): facts from the header's own lines only, as ever. None when that parse
+        is no better (errors still, or the prefix reached the header itself, whose guard then hid it)."""
+        path = str(sf.path)
+        language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
+        if not _has_shim(args) and any(uses_python(text) for _, text in ctx.files):
+            args = self.flags.args_for(sf.path, "Py_ssize_t\n" + src.text, sf.language)  # the includer's Python.h
+        plan = ctx.plan
+        unit = self._analyse(
+            path,
+            language,
+            [*args, *plan.args()],
+            src,
+            [*(unsaved or []), *ctx.files],
+            dict(plan.standins),
+            dict(plan.hints),
+            plan.texts,
+            unwalked,
+            context=ctx.files[0][0],
+        )
+        virtual = {clang_name(f) for f, _ in ctx.files}
+        if any(p.code in ("syntax-error", "missing-header", "parse-failed") for p in unit.problems):
+            return None
+        if clang_name(path) in unit.includes:
+            return None
+        unit.includes = [i for i in unit.includes if i not in virtual]
+        unit.depends += [i for i in ctx.includers if i not in unit.depends]  # an includer's edit changes the unit
+        return unit
 
     def analyse_embedded(self, path: str, text: str, cxx: bool) -> Unit:
         """C or C++ embedded in another file (Cython's `cdef extern from *` blocks), parsed from memory
@@ -91,11 +140,13 @@ class ClangFrontend:
         hints: dict[str, str] | None = None,
         texts: tuple[tuple[str, str, str], ...] = (),
         unwalked: frozenset[str] = frozenset(),
+        context: str | None = None,
     ) -> Unit:
         """`standins`: absolute path -> name as written, of the headers given to libclang in memory;
         `hints`: why a header is missing, by name (for the problem); `texts`: (stand-in path,
         template path, text) of the stand-ins written from a template (the others are empty);
-        `unwalked`: as for `analyse`."""
+        `unwalked`: as for `analyse`; `context`: an in-memory file (among `unsaved`) included before
+        the file (`-include`, after the preamble)."""
         unit = Unit(path, language, self.name)
         name = clang_name(path)  # what libclang knows the file as: its diagnostics and cursors say this
         standins = standins or {}
@@ -103,7 +154,7 @@ class ClangFrontend:
         stand = [(p, written[p][1] if p in written else "") for p in standins]
         files = [(clang_name(p), text) for p, text in unsaved or []] + stand or None
         try:
-            tu = self.preambles.parse(name, args, files)
+            tu = self.preambles.parse(name, args, files, clang_name(context) if context else None)
         except ci.TranslationUnitLoadError as err:
             unit.problems.append(Problem(path, "error", "parse-failed", f"libclang could not parse the file: {err}"))
             return unit
@@ -116,6 +167,9 @@ class ClangFrontend:
             unit.missing_headers += [m for m in used if m not in unit.missing_headers]
             # the cache checks a template like a header: editing it changes the stand-in
             unit.depends += [written[p][0] for p in dict.fromkeys(included) if p in written]
+        if context is not None and name in included:
+            unit.includes = [name]  # the prefix reached the file itself: its include guard hid its text
+            return unit
         if any(p.code in unwalked for p in unit.problems):
             # A tree the caller throws away: on numpy's unbuilt tree, walking such trees was as costly as
             # parsing them (20 s of 91 s of CPU), for nothing.
@@ -241,7 +295,8 @@ def _include_line(tu: ci.TranslationUnit, path: str, header: str) -> int | None:
     """The line of `path`'s `#include` through which `header` was reached (None if not found)."""
     parent: dict[str, tuple[str, int]] = {}
     for inc in tu.get_includes():
-        parent.setdefault(inc.include.name, (inc.source.name, inc.location.line))
+        if inc.source is not None:  # None: a file of the command line (`-include`)
+            parent.setdefault(inc.include.name, (inc.source.name, inc.location.line))
     seen: set[str] = set()
     while header in parent and header not in seen:
         seen.add(header)
@@ -299,16 +354,23 @@ class Preambles:
         self.built: dict[tuple[str, ...], str | None] = {}
         self.dir: str | None = None
 
-    def parse(self, path: str, args: list[str], unsaved: list[tuple[str, str]] | None) -> ci.TranslationUnit:
+    def parse(
+        self, path: str, args: list[str], unsaved: list[tuple[str, str]] | None, context: str | None = None
+    ) -> ci.TranslationUnit:
+        """`context`: a file included after the preamble, before `path` (not part of the preamble)."""
+        after = ["-include", context] if context else []
         pch = self._pch_for(args)
         if pch is not None:
             tu = self.index.parse(
-                path, args=[*_without_shim(args), "-include-pch", pch], unsaved_files=unsaved, options=KEEP_GOING
+                path,
+                args=[*_without_shim(args), "-include-pch", pch, *after],
+                unsaved_files=unsaved,
+                options=KEEP_GOING,
             )
             if not any(_PCH_TROUBLE.search(d.spelling) for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error):
                 return tu
             self.built[self._key(args)] = None
-        return self.index.parse(path, args=args, unsaved_files=unsaved, options=KEEP_GOING)
+        return self.index.parse(path, args=[*args, *after], unsaved_files=unsaved, options=KEEP_GOING)
 
     @staticmethod
     def _key(args: list[str]) -> tuple[str, ...]:

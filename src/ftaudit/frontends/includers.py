@@ -1,0 +1,106 @@
+"""The context an includer gives a header that is not standalone.
+
+Many project headers do not compile alone: numpy's `multiarray/ctors.h` uses
+`NPY_NO_EXPORT`, which `npy_config.h` defines, and `simd/avx2/memory.h` uses
+`NPY_FINLINE` from `simd.h`, both included first by whoever includes them.
+Like clangd for a non-self-contained header, such a header is parsed after
+what its includer has before it: the preprocessor directives of the includer
+up to its `#include` of the header (its own `#define`s, its earlier includes,
+their `#if` blocks), in an in-memory file given with `-include`. The header
+stays libclang's main file, so only its own lines give facts.
+
+The includer is chosen deterministically (`HeaderIndex.includer_of`: the first
+source file in path order that includes the header, else the first header);
+a header included only by headers gets the chain of them, up to MAX_DEPTH,
+outermost first: each level's prefix ends by including the next level's.
+Every includer is a file of the scanned tree, read as text; nothing runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..source import read_tree_text
+from .headerindex import HEADER_EXTENSIONS, HeaderIndex, Inclusion
+
+MAX_DEPTH = 8
+CONTEXT_SUFFIX = ".ftaudit-context.h"
+_COMMENT = re.compile(r"""//[^\n]*|/\*.*?(?:\*/|\Z)|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'""", re.S)
+_DIRECTIVE = re.compile(r"[ \t]*#[ \t]*(\w*)")
+
+
+def _blank_comments(text: str) -> str:
+    """`text` with its comments blanked (newlines kept), its string literals kept."""
+
+    def blank(m: re.Match[str]) -> str:
+        s = m.group()
+        return s if s[0] in "\"'" else re.sub(r"[^\n]", " ", s)
+
+    return _COMMENT.sub(blank, text)
+
+
+def directive_prefix(text: str, line: int, then: str = "") -> str:
+    """The preprocessor directives of `text` before its line `line` (1-based), with their
+    continuation lines and without comments; every other line is left empty, so line numbers are
+    kept. Then the line `then` (where `line` was: inside the conditionals open there), and an
+    `#endif` for each of them (an include inside an `#if`)."""
+    lines = _blank_comments(text).split("\n")[: max(0, line - 1)]
+    out: list[str] = []
+    depth = 0
+    continued = False
+    for ln in lines:
+        m = _DIRECTIVE.match(ln)
+        keep = continued or m is not None
+        if m is not None and not continued:
+            kind = m.group(1)
+            if kind in ("if", "ifdef", "ifndef"):
+                depth += 1
+            elif kind == "endif":
+                depth = max(0, depth - 1)
+        out.append(ln if keep else "")
+        continued = keep and ln.rstrip().endswith("\\")
+    if continued:
+        out.append("")
+    return "\n".join(out) + "\n" + (then + "\n" if then else "") + "#endif\n" * depth
+
+
+def context_path(includer: str) -> str:
+    """The in-memory file standing for `includer`'s lines before its include: in the includer's
+    directory, so that its quoted includes resolve as the includer's do."""
+    return os.path.join(os.path.dirname(includer), "." + os.path.basename(includer) + CONTEXT_SUFFIX)
+
+
+def includer_chain(index: HeaderIndex, header: str) -> list[Inclusion]:
+    """The includers of `header`, innermost first: its includer, that one's includer while it is a
+    header, up to a source file or MAX_DEPTH levels; [] when nothing in the project includes it."""
+    chain: list[Inclusion] = []
+    seen = {os.path.realpath(header)}
+    current = header
+    while len(chain) < MAX_DEPTH:
+        inc = index.includer_of(current)
+        if inc is None or inc.includer in seen:
+            break
+        chain.append(inc)
+        seen.add(inc.includer)
+        if os.path.splitext(inc.includer)[1].lower() not in HEADER_EXTENSIONS:
+            break
+        current = inc.includer
+    return chain
+
+
+def context_files(chain: list[Inclusion]) -> list[tuple[str, str]] | None:
+    """(in-memory path, text) of the prefix files of `chain` (innermost first), outermost first:
+    each level's directive prefix, which then includes the next level's file. None when an
+    includer cannot be read."""
+    files: list[tuple[str, str]] = []
+    inner = ""
+    for inc in chain:
+        try:
+            text = read_tree_text(inc.includer)
+        except OSError:
+            return None
+        prefix = directive_prefix(text, inc.line, f'#include "{inner}"' if inner else "")
+        inner = context_path(inc.includer)
+        files.append((inner, prefix))
+    return files[::-1]
