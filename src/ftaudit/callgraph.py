@@ -286,14 +286,16 @@ def c_inclusions(units: Sequence[Unit]) -> tuple[dict[str, list[str]], dict[str,
     """For C and C++ units: the scanned files each one includes (libclang lists every file of the
     translation unit in `Unit.includes`; for a tree-sitter unit, a quoted include found beside the file),
     closed transitively and in include order; and each included file's includer (the first in path
-    order), through which it sees its includer's static functions. Paths are the units' own."""
-    by_path = {os.path.normpath(u.path): u for u in units if u.language in ("c", "cpp")}
+    order), through which it sees its includer's static functions. Paths are the units' own; they are
+    matched as absolute paths, since a unit's path is as the scan was given it (often relative to the
+    working directory) while libclang names included files by the absolute paths of the include flags."""
+    by_path = {os.path.abspath(u.path): u for u in units if u.language in ("c", "cpp")}
     direct: dict[str, list[str]] = {}
     for norm, unit in by_path.items():
         names = unit.includes or [
             os.path.join(os.path.dirname(norm), name) for name in unit.missing_headers if not os.path.isabs(name)
         ]
-        found = [by_path[n].path for name in names if (n := os.path.normpath(name)) in by_path and n != norm]
+        found = [by_path[n].path for name in names if (n := os.path.abspath(name)) in by_path and n != norm]
         if found:
             direct[unit.path] = list(dict.fromkeys(found))
     included: dict[str, list[str]] = {}

@@ -1,0 +1,47 @@
+"""The call graph's translation units: which scanned files a C file includes, whatever form the paths take."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ftaudit.callgraph import CallGraph, c_inclusions
+from ftaudit.facts import Call, Function, Span, Unit
+
+
+def _fn(name: str, *callees: str) -> Function:
+    calls = [Call(c, Span(2, 5, 2, 6), ()) for c in callees]
+    return Function(name, Span(1, 1, 1, 2), calls=calls, internal=name != "PyInit_m")
+
+
+def _units(root: str) -> list[Unit]:
+    """A module file including a header that defines a static helper, the scan given `root` (relative or
+    absolute) while libclang names the header by its absolute path, as it does through `-I` flags."""
+    header = os.path.join(root, "inc", "views.h")
+    module = Unit(
+        os.path.join(root, "m.c"), "c", "clang", functions=[_fn("PyInit_m", "views_init")],
+        includes=[os.path.abspath(header), "/usr/include/python3.11/Python.h"],
+    )
+    return [module, Unit(header, "c", "clang", functions=[_fn("views_init")])]
+
+
+@pytest.mark.parametrize("root", ["pkg", "./pkg", "pkg/sub/.."])
+def test_relative_scan_paths_meet_absolute_includes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    units = _units(root)
+    included, includer = c_inclusions(units)
+    assert included == {units[0].path: [units[1].path]}
+    assert includer == {units[1].path: units[0].path}
+    graph = CallGraph(units)
+    # The module's init calls the header's static helper: one translation unit.
+    assert graph.callers[(units[1].path, "views_init")] == {("", "PyInit_m")}
+
+
+def test_a_same_named_file_elsewhere_is_not_included(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    module, _header = _units("pkg")
+    other = Unit(os.path.join("other", "inc", "views.h"), "c", "clang", functions=[_fn("views_init")])
+    included, _ = c_inclusions([module, other])
+    assert included == {}
