@@ -21,7 +21,10 @@ def _units(root: str) -> list[Unit]:
     absolute) while libclang names the header by its absolute path, as it does through `-I` flags."""
     header = os.path.join(root, "inc", "views.h")
     module = Unit(
-        os.path.join(root, "m.c"), "c", "clang", functions=[_fn("PyInit_m", "views_init")],
+        os.path.join(root, "m.c"),
+        "c",
+        "clang",
+        functions=[_fn("PyInit_m", "views_init")],
         includes=[os.path.abspath(header), "/usr/include/python3.11/Python.h"],
     )
     return [module, Unit(header, "c", "clang", functions=[_fn("views_init")])]
