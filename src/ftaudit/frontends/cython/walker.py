@@ -901,7 +901,8 @@ class CythonWalker(Recorder):
         elif k in ("SimpleCallNode", "GeneralCallNode") and self.makes_instance(value.function):
             o = Assignment(OriginKind.CALL, _NEW_INSTANCE, **at)
         elif k in ("SimpleCallNode", "GeneralCallNode"):
-            callee = "__class__" if _is_own_class(value.function) else self.resolve(value.function)[0]
+            f = value.function
+            callee = "__class__" if _is_own_class(f) else self.unbound_method(f) or self.resolve(f)[0]
             o = Assignment(OriginKind.CALL, callee, tuple(self.arg(a) for a in self.call_args(value)), **at)
         elif k == "NameNode":
             o = Assignment(OriginKind.NAME, source=value.name, **at)
@@ -912,6 +913,19 @@ class CythonWalker(Recorder):
         else:
             o = Assignment(OriginKind.OTHER, **at)
         return o
+
+    def unbound_method(self, f: Node) -> str:
+        """`Cls.method` for a call through a class by its own name (`_Base._copy(self)`, not a local of that
+        name), a class this file defines or one its classes derive from, whose callee is that class's own
+        or inherited method and no override: the origin's callee, so that the return summary asks that
+        method alone (callgraph.resolve_unbound); "" for any other call."""
+        if kind(f) != "AttributeNode" or kind(f.obj) != "NameNode":
+            return ""
+        cls = f.obj.name
+        named = cls in self.info.classes or any(cls in bases for bases in self.info.bases.values())
+        if cls in self.locals or not named:
+            return ""
+        return f"{cls}.{f.attribute}"
 
     def makes_instance(self, f: Node) -> bool:
         """Whether calling `f` allocates a new instance without running `__init__`: `Cls.__new__(Cls)`,
