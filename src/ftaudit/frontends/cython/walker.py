@@ -60,6 +60,9 @@ _SPECIAL = {
     "__dealloc__": "PyTypeObject.tp_dealloc",
     "__cinit__": "PyTypeObject.tp_new",
     "__init__": "PyTypeObject.tp_init",
+    # pickle and copy call it on the object they just rebuilt from `__reduce__` (the data model's
+    # "object.__setstate__"): construction, as `__init__` is (which Python code could call again as well)
+    "__setstate__": "unpickle",
 }
 _BUILTINS = frozenset(dir(builtins))  # `len()`, `print()`: never from a star cimport
 _FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTuple_New", "SetNode": "PySet_New"}
