@@ -176,6 +176,25 @@ class CallGraph:
         found = self._dispatch(unit, cls, plain_name(call.name))
         return found if found else self.resolve_all(unit, call.name)
 
+    def resolve_unbound(self, unit: Unit, call: Call) -> list[Key] | None:
+        """The functions a call through a class of the scan by its own name may run (`Base.__init__(self,
+        p)`, Python's unbound call): the method that class defines or inherits from its nearest base, and
+        no override (naming the class picks its method, whatever the object's class). None when the call
+        is no such call (its receiver is not a class name the scan defines, or is typed: a variable) or a
+        base the scan does not define may hold the method."""
+        if not call.receiver or call.receiver_class or _is_member(call.name):
+            return None
+        return self.resolve_qualified(unit, f"{call.receiver}.{call.name}")
+
+    def resolve_qualified(self, unit: Unit, name: str) -> list[Key] | None:
+        """What `Cls.method` (a Cython call through a class by its name, as an origin records it) runs: the
+        method `Cls` defines or inherits from its nearest base, no override; None when `Cls` is not a
+        class the scan defines or a base the scan does not define may hold the method."""
+        cls, _, method = name.rpartition(".")
+        if not cls or "." in cls or cls not in self.classes:
+            return None
+        return self._inherited(unit, cls, plain_name(method))
+
     def _dispatch(self, unit: Unit, cls: str, method: str) -> list[Key]:
         out: list[Key] = []
         inherited = self._inherited(unit, cls, method)

@@ -343,7 +343,8 @@ class FunctionRef:
 
     `context` says where: `PyMethodDef`, `PyTypeObject.tp_dealloc`,
     `PyType_Slot.Py_tp_new`, `PyModuleDef_Slot.Py_mod_exec`, `once`, `call` (an
-    argument of some call), or `value` (stored or returned)."""
+    argument of some call), or `value` (stored or returned); Cython adds `python-def` (a def/cpdef
+    function or method), `c-api` (a `cdef public`/`api` function) and `unpickle` (`__setstate__`)."""
 
     name: str
     context: str

@@ -17,9 +17,14 @@ Parameter `i` of a function is kept when the function, through the parameter or 
   name starts) that keeps its receiver, or that Python code may override (a method used as a value at
   file scope: `def`/`cpdef`, special methods): its override may keep it.
 
-A call by an attribute on something other than a local (`self._x.m(p)`, `Base.__init__(self, p)`)
-leaves open whether the receiver is among the arguments: both positions are asked. Recursion, and chains
-deeper than _MAX_DEPTH, count as keeping it.
+Calls are resolved as the call graph dispatches them (`CallGraph.resolve_call`): a method call on a
+receiver of a known class of the scan (a typed local, parameter or attribute, a cast, `self`) reaches
+that class's method, inherited or overridden below it, not every method of that name; an unknown
+receiver falls back to every method of the name. A call through a class of the scan by its name
+(`Base.__init__(self, p)`, `CallGraph.resolve_unbound`) reaches that class's own or inherited method,
+with the arguments in place when its first parameter is `self`. Any other call by an attribute on
+something other than a local (`self._x.m(p)`) leaves open whether the receiver is among the arguments:
+both positions are asked. Recursion, and chains deeper than _MAX_DEPTH, count as keeping it.
 """
 
 from __future__ import annotations
@@ -86,7 +91,7 @@ class Keeps:
         return False
 
     def _receiver_kept(self, unit: Unit, call: Call, depth: int) -> bool:
-        targets = self.graph.resolve_all(unit, call.name)
+        targets = self.graph.resolve_call(unit, call)
         if not targets:
             return True
         for t in targets:
@@ -108,7 +113,10 @@ class Keeps:
         return kept
 
     def _argument_kept(self, unit: Unit, call: Call, j: int, bound: bool, depth: int) -> bool:
-        targets = self.graph.resolve_all(unit, call.name)
+        unbound = self.graph.resolve_unbound(unit, call)
+        if unbound is not None:  # `Base.__init__(self, p)`: that class's method, given the receiver first
+            return any(self.keeps(t, p, depth + 1) for t in unbound for p in _unbound_positions(self.graph, t, j))
+        targets = self.graph.resolve_call(unit, call)
         if not targets:
             return True
         for t in targets:
@@ -118,6 +126,14 @@ class Keeps:
             if any(self.keeps(t, p, depth + 1) for p in positions):
                 return True
         return False
+
+
+def _unbound_positions(graph: CallGraph, target: Key, j: int) -> tuple[int, ...]:
+    """The parameters argument `j` of a call through the class's name may fill: `j` itself for a method
+    taking `self` first (the instance is passed explicitly); both `j` and `j + 1` otherwise (a classmethod
+    gets its class apart)."""
+    params = graph.functions[target][1].params
+    return (j,) if params and params[0].name == "self" else (j, j + 1)
 
 
 def _end(s: Store) -> tuple[int, int]:

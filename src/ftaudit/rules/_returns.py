@@ -21,7 +21,9 @@ definitions, `_protection.reaching`, judge the local at the `return`):
 
 A least fixpoint over the call graph: a factory calling a factory is found in a later round; recursion
 through the result is never new. A call by a bare method name (`obj.copy()`) counts only when every
-method of that name in the scan is a factory.
+method of that name in the scan is a factory; a call through a class by its name (`_Base._copy(self)`,
+recorded by the Cython frontend as the callee `_Base._copy`) asks only the method that class defines or
+inherits (`CallGraph.resolve_qualified`).
 """
 
 from __future__ import annotations
@@ -60,7 +62,10 @@ class UnitResults:
         """Does every function a call of `callee` may run return a new object for these `args`?"""
         if not callee:
             return False
-        targets = self.summary.graph.resolve_all(self.unit, callee)
+        graph = self.summary.graph
+        targets = graph.resolve_qualified(self.unit, callee) if "." in callee else None
+        if targets is None:
+            targets = graph.resolve_all(self.unit, callee)
         if not targets:
             return False
         for target in targets:

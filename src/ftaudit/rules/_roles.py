@@ -103,6 +103,8 @@ def _slot_role(context: str) -> Role | None:
         return Role.ONCE
     if context == "python-def":  # Cython def/cpdef functions and methods
         return Role.PYTHON_ENTRY
+    if context == "unpickle":  # Cython `__setstate__`: pickle/copy call it on the object they just made
+        return Role.CONSTRUCTOR
     return None
 
 

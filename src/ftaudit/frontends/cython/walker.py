@@ -60,6 +60,9 @@ _SPECIAL = {
     "__dealloc__": "PyTypeObject.tp_dealloc",
     "__cinit__": "PyTypeObject.tp_new",
     "__init__": "PyTypeObject.tp_init",
+    # pickle and copy call it on the object they just rebuilt from `__reduce__` (the data model's
+    # "object.__setstate__"): construction, as `__init__` is (which Python code could call again as well)
+    "__setstate__": "unpickle",
 }
 _BUILTINS = frozenset(dir(builtins))  # `len()`, `print()`: never from a star cimport
 _FRESH = {"ListNode": "PyList_New", "DictNode": "PyDict_New", "TupleNode": "PyTuple_New", "SetNode": "PySet_New"}
@@ -901,7 +904,8 @@ class CythonWalker(Recorder):
         elif k in ("SimpleCallNode", "GeneralCallNode") and self.makes_instance(value.function):
             o = Assignment(OriginKind.CALL, _NEW_INSTANCE, **at)
         elif k in ("SimpleCallNode", "GeneralCallNode"):
-            callee = "__class__" if _is_own_class(value.function) else self.resolve(value.function)[0]
+            f = value.function
+            callee = "__class__" if _is_own_class(f) else self.unbound_method(f) or self.resolve(f)[0]
             o = Assignment(OriginKind.CALL, callee, tuple(self.arg(a) for a in self.call_args(value)), **at)
         elif k == "NameNode":
             o = Assignment(OriginKind.NAME, source=value.name, **at)
@@ -912,6 +916,19 @@ class CythonWalker(Recorder):
         else:
             o = Assignment(OriginKind.OTHER, **at)
         return o
+
+    def unbound_method(self, f: Node) -> str:
+        """`Cls.method` for a call through a class by its own name (`_Base._copy(self)`, not a local of that
+        name), a class this file defines or one its classes derive from, whose callee is that class's own
+        or inherited method and no override: the origin's callee, so that the return summary asks that
+        method alone (callgraph.resolve_unbound); "" for any other call."""
+        if kind(f) != "AttributeNode" or kind(f.obj) != "NameNode":
+            return ""
+        cls = f.obj.name
+        named = cls in self.info.classes or any(cls in bases for bases in self.info.bases.values())
+        if cls in self.locals or not named:
+            return ""
+        return f"{cls}.{f.attribute}"
 
     def makes_instance(self, f: Node) -> bool:
         """Whether calling `f` allocates a new instance without running `__init__`: `Cls.__new__(Cls)`,
