@@ -33,7 +33,6 @@ define no classes, so in C only what the catalogue calls fresh (`fresh_construct
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -47,6 +46,7 @@ from ._keeps import Keeps, keeps_summary
 from ._paths import fresh_path
 from ._protection import Point, Privacy, reaching
 from ._roles import ProjectRoles, Role
+from ._sites import CallSites, Site, call_sites, drop_unpassed
 from ._structs import StructFields, struct_fields
 
 if TYPE_CHECKING:
@@ -301,14 +301,15 @@ def fresh_params(ctx: Context) -> dict[Key, frozenset[int]]:
     def build() -> dict[Key, frozenset[int]]:
         graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
         roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
-        classes, structs = constructible_classes(ctx), struct_fields(ctx)
-        return _solve(graph, roles, ctx.catalogue, classes, return_summary(ctx), keeps_summary(ctx), structs)
+        classes, structs, index = constructible_classes(ctx), struct_fields(ctx), call_sites(ctx.project.memo, graph)
+        return _solve(graph, index, roles, ctx.catalogue, classes, return_summary(ctx), keeps_summary(ctx), structs)
 
     return ctx.project.memo("fresh-params", build)
 
 
 def _solve(
     graph: CallGraph,
+    index: CallSites,
     roles: dict[Key, Role],
     cat: Catalogue,
     classes: frozenset[str],
@@ -316,20 +317,9 @@ def _solve(
     keeps: Keeps,
     structs: StructFields,
 ) -> dict[Key, frozenset[int]]:
-    referenced: set[Key] = set()
-    for unit in graph.units:
-        for ref in [*unit.refs, *(r for fn in unit.functions for r in fn.refs)]:
-            referenced.update(graph.resolve_ref(unit, ref.name))
-    sites: dict[Key, list[tuple[Key, Unit, Function, Call]]] = defaultdict(list)
-    for unit in graph.units:
-        for fn in unit.functions:
-            me = own_key(unit, fn)
-            for call in fn.calls:
-                for target in graph.resolve_all(unit, call.name):
-                    sites[target].append((me, unit, fn, call))
     candidates: dict[Key, set[int]] = {}
     for key, (unit, fn) in graph.functions.items():
-        if key in referenced or not sites.get(key) or "." in fn.name or "::" in fn.name:
+        if key in index.referenced or not index.sites.get(key) or "." in fn.name or "::" in fn.name:
             continue
         if roles.get(key, Role.INIT_HELPER) != Role.INIT_HELPER:
             continue
@@ -338,28 +328,20 @@ def _solve(
         candidates[key] = {p.index for p in fn.params}
     refused: set[tuple[int, int]] = set()  # (call, index): not fresh, and no later round can change that
 
-    def passes(site: tuple[Key, Unit, Function, Call], index: int) -> bool:
-        memo = (id(site[3]), index)
+    def passes(site: Site, i: int) -> bool:
+        memo = (id(site[3]), i)
         if memo in refused:
             return False
-        if _site_passes_fresh(site, index, candidates, roles, cat, classes, results, keeps, structs):
+        if _site_passes_fresh(site, i, candidates, roles, cat, classes, results, keeps, structs):
             return True  # may still change: it can rest on the caller's parameters, which only shrink
         refused.add(memo)
         return False
 
-    changed = True
-    while changed:  # a greatest fixpoint: drop a parameter as soon as one call site does not pass it fresh
-        changed = False
-        for key, indexes in candidates.items():
-            for index in sorted(indexes):
-                if not all(passes(s, index) for s in sites[key]):
-                    indexes.discard(index)
-                    changed = True
-    return {k: frozenset(v) for k, v in candidates.items() if v}
+    return drop_unpassed(candidates, index, passes)  # a greatest fixpoint
 
 
 def _site_passes_fresh(
-    site: tuple[Key, Unit, Function, Call],
+    site: Site,
     index: int,
     candidates: dict[Key, set[int]],
     roles: dict[Key, Role],
