@@ -244,6 +244,10 @@ class FieldWrite:
     # The value is the same field of another object (`copy.f = self.f`, Cython): a copy being built shares
     # the container, it brings no new one (rules/_containers.py keeps it frozen).
     same_field: bool = False
+    # Where the stored value comes from (a local's origin), recorded by the Cython walker, whose field
+    # writes are not MemberStores (the C walkers record the same as `Function.member_stores`); None for
+    # an augmented write or an unknown value (rules/_paths.py).
+    value: Assignment | None = None
 
 
 class Store(NamedTuple):

@@ -24,13 +24,15 @@ define no classes, so in C only what the catalogue calls fresh (`fresh_construct
   recursion) is followed; any call site that does not qualify, or none at all, keeps it judged.
 - **Containers in a stack struct.** A member (`info->list`) that _structs.py finds is a field holding only
   new containers of a struct on this thread's stack is private wherever it is passed (`Freshness.members`).
+- **Members just given a new container.** `p->items = PyTuple_New(n)` (or `self.prev = ...` in a
+  constructor) and then a fill of `p->items` with nothing in between that may replace it, on an object
+  private here (`Freshness.fresh_member`, rules/_paths.py).
 - **Factory results.** A local whose reaching definitions are all calls of a function the return
   summary (rules/_returns.py) says returns new objects is constructed too (`Freshness.constructs`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -41,8 +43,10 @@ from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Call, Function, OriginKind, Span, Unit, exclusive_regions
 from ._keeps import Keeps, keeps_summary
+from ._paths import fresh_path
 from ._protection import Point, Privacy, reaching
 from ._roles import ProjectRoles, Role
+from ._sites import CallSites, Site, call_sites, drop_unpassed
 from ._structs import StructFields, struct_fields
 
 if TYPE_CHECKING:
@@ -134,23 +138,25 @@ def published(
     between count, those on the use's own line (other than the use itself), and those after `at`
     inside a loop that encloses `at` but not `since`; those in the other arm of an if/else than the
     use (or the definition) do not."""
-    use_span, use_regions = at
+    return any(
+        happens_between(fn, (e.span, e.regions), since, at) for e in _events(fn, aliases_of(fn, name), cat, kept)
+    )
+
+
+def happens_between(fn: Function, event: Point, since: Point | None, at: Point) -> bool:
+    """May the event at `event` run after `since` (None: the function's entry) and before the use at `at`?
+    Those on the use's own line (other than the use itself) count, and those after `at` inside a loop that
+    encloses `at` but not `since`; those in the other arm of an if/else than the use (or `since`) do not."""
+    (e_span, e_regions), (use_span, use_regions) = event, at
     use = (use_span.line, use_span.col)
     start = (since[0].end_line, since[0].end_col) if since is not None else (0, 0)
     since_regions = since[1] if since is not None else ()
-    for e in _events(fn, aliases_of(fn, name), cat, kept):
-        here = (e.span.line, e.span.col)
-        if (
-            here < start
-            or exclusive_regions(fn, e.regions, use_regions)
-            or exclusive_regions(fn, e.regions, since_regions)
-        ):
-            continue
-        # The use's own statement may publish it first (`x.f = keep(x)`: the value is evaluated first).
-        same_statement = e.span.line == use_span.line and e.span != use_span
-        if here < use or same_statement or _loop_around(fn, e.regions, use_regions, since_regions):
-            return True
-    return False
+    here = (e_span.line, e_span.col)
+    if here < start or exclusive_regions(fn, e_regions, use_regions) or exclusive_regions(fn, e_regions, since_regions):
+        return False
+    # The use's own statement may publish it first (`x.f = keep(x)`: the value is evaluated first).
+    same_statement = e_span.line == use_span.line and e_span != use_span
+    return here < use or same_statement or _loop_around(fn, e_regions, use_regions, since_regions)
 
 
 def _loop_around(fn: Function, a: tuple[int, ...], b: tuple[int, ...], outside: tuple[int, ...]) -> bool:
@@ -188,8 +194,10 @@ class Freshness:
         class_params: frozenset[str] = frozenset(),
         kept: Kept | None = None,
         members: Callable[[Arg], bool] | None = None,
+        constructor_self: str = "",
     ) -> None:
         self.fn = fn
+        self.constructor_self = constructor_self
         self.members = members
         self.kept = kept
         self.classes = classes
@@ -254,6 +262,16 @@ class Freshness:
         """Is the member `arg` (`info.list`) a container kept in a struct on this thread's stack (_structs.py)?"""
         return self.members is not None and self.members(arg)
 
+    def fresh_member(self, arg: Arg, call: Call) -> bool:
+        """Is the member `arg` (`p.items`) of `call` a container a fresh constructor just stored there, in an
+        object private to this function (rules/_paths.py)?"""
+        at = (call.span, call.regions)
+
+        def root_private(root: str) -> bool:
+            return self.private_at(Arg(ArgKind.NAME, root, root), at, self.constructor_self)
+
+        return fresh_path(self.fn, self.cat, arg, at, self.constructs, root_private, call)
+
     def private_at(self, arg: Arg, at: Point, constructor_self: str = "") -> bool:
         """Is the local or parameter `arg` (a NAME) private to this function at `at`, and not yet
         published: fresh (`is_fresh`), a constructor's unpublished `self` (`constructor_self`), or a
@@ -283,14 +301,15 @@ def fresh_params(ctx: Context) -> dict[Key, frozenset[int]]:
     def build() -> dict[Key, frozenset[int]]:
         graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
         roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
-        classes, structs = constructible_classes(ctx), struct_fields(ctx)
-        return _solve(graph, roles, ctx.catalogue, classes, return_summary(ctx), keeps_summary(ctx), structs)
+        classes, structs, index = constructible_classes(ctx), struct_fields(ctx), call_sites(ctx.project.memo, graph)
+        return _solve(graph, index, roles, ctx.catalogue, classes, return_summary(ctx), keeps_summary(ctx), structs)
 
     return ctx.project.memo("fresh-params", build)
 
 
 def _solve(
     graph: CallGraph,
+    index: CallSites,
     roles: dict[Key, Role],
     cat: Catalogue,
     classes: frozenset[str],
@@ -298,20 +317,9 @@ def _solve(
     keeps: Keeps,
     structs: StructFields,
 ) -> dict[Key, frozenset[int]]:
-    referenced: set[Key] = set()
-    for unit in graph.units:
-        for ref in [*unit.refs, *(r for fn in unit.functions for r in fn.refs)]:
-            referenced.update(graph.resolve_ref(unit, ref.name))
-    sites: dict[Key, list[tuple[Key, Unit, Function, Call]]] = defaultdict(list)
-    for unit in graph.units:
-        for fn in unit.functions:
-            me = own_key(unit, fn)
-            for call in fn.calls:
-                for target in graph.resolve_all(unit, call.name):
-                    sites[target].append((me, unit, fn, call))
     candidates: dict[Key, set[int]] = {}
     for key, (unit, fn) in graph.functions.items():
-        if key in referenced or not sites.get(key) or "." in fn.name or "::" in fn.name:
+        if key in index.referenced or not index.sites.get(key) or "." in fn.name or "::" in fn.name:
             continue
         if roles.get(key, Role.INIT_HELPER) != Role.INIT_HELPER:
             continue
@@ -320,28 +328,20 @@ def _solve(
         candidates[key] = {p.index for p in fn.params}
     refused: set[tuple[int, int]] = set()  # (call, index): not fresh, and no later round can change that
 
-    def passes(site: tuple[Key, Unit, Function, Call], index: int) -> bool:
-        memo = (id(site[3]), index)
+    def passes(site: Site, i: int) -> bool:
+        memo = (id(site[3]), i)
         if memo in refused:
             return False
-        if _site_passes_fresh(site, index, candidates, roles, cat, classes, results, keeps, structs):
+        if _site_passes_fresh(site, i, candidates, roles, cat, classes, results, keeps, structs):
             return True  # may still change: it can rest on the caller's parameters, which only shrink
         refused.add(memo)
         return False
 
-    changed = True
-    while changed:  # a greatest fixpoint: drop a parameter as soon as one call site does not pass it fresh
-        changed = False
-        for key, indexes in candidates.items():
-            for index in sorted(indexes):
-                if not all(passes(s, index) for s in sites[key]):
-                    indexes.discard(index)
-                    changed = True
-    return {k: frozenset(v) for k, v in candidates.items() if v}
+    return drop_unpassed(candidates, index, passes)  # a greatest fixpoint
 
 
 def _site_passes_fresh(
-    site: tuple[Key, Unit, Function, Call],
+    site: Site,
     index: int,
     candidates: dict[Key, set[int]],
     roles: dict[Key, Role],
@@ -371,4 +371,11 @@ def freshness(unit: Unit, fn: Function, ctx: Context) -> Freshness:
     results = return_summary(ctx).results(unit)
     members = partial(struct_fields(ctx).holds_private, unit, fn)
     kept = keeps_summary(ctx).kept_by(unit)
-    return Freshness(fn, ctx.catalogue, constructible_classes(ctx), params, results, kept=kept, members=members)
+    key = own_key(unit, fn)
+    graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
+    role = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles.get(key)
+    constructor_self = fn.receiver if role == Role.CONSTRUCTOR else ""
+    classes = constructible_classes(ctx)
+    return Freshness(
+        fn, ctx.catalogue, classes, params, results, kept=kept, members=members, constructor_self=constructor_self
+    )

@@ -24,7 +24,12 @@ def reaching(fn: Function, name: str, at: Point | None) -> tuple[list[Assignment
     own path (its regions enclose the use) hides the earlier ones. A definition counts from its
     end (`x = f(x)`: the inner `x` is the previous one). Over-approximate where flow is not
     structured (goto, switch fall-through), which can only make a value look less private."""
-    defs = fn.locals.get(name, [])
+    return reaching_among(fn, fn.locals.get(name, []), at)
+
+
+def reaching_among(fn: Function, defs: list[Assignment], at: Point | None) -> tuple[list[Assignment], bool]:
+    """`reaching` over any list of definitions of one location (a local's, or an access path's:
+    rules/_paths.py): those that may reach `at`, and whether the value from before them may too."""
     if at is None or not defs or any(d.span is None for d in defs):
         return defs, True
     span, regions = at

@@ -36,8 +36,7 @@ from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import Arg, ArgKind, Call, Function, OriginKind, Span, StructUse, Unit
 from ._keeps import Keeps, keeps_summary
-
-Site = tuple[Key, Unit, Function, Call]
+from ._sites import CallSites, Site, call_sites, drop_unpassed
 
 
 def _field(path: str) -> str:
@@ -57,10 +56,11 @@ def _inside(span: Span, call: Span) -> bool:
 class StructFields:
     """The scan's private struct parameters and fields that hold only new containers (built once per scan)."""
 
-    def __init__(self, graph: CallGraph, catalogue: Catalogue, keeps: Keeps) -> None:
+    def __init__(self, graph: CallGraph, catalogue: Catalogue, keeps: Keeps, index: CallSites) -> None:
         self.graph = graph
         self.cat = catalogue
         self.keeps = keeps
+        self.index = index
         self.fields = self._fresh_fields()
         self.params = self._private_params() if self.fields else set()
 
@@ -109,32 +109,20 @@ class StructFields:
 
     # parameters -----------------------------------------------------------------------------------------
     def _private_params(self) -> set[tuple[Key, int]]:
-        referenced: set[Key] = set()
-        for unit in self.graph.units:
-            for ref in [*unit.refs, *(r for fn in unit.functions for r in fn.refs)]:
-                referenced.update(self.graph.resolve_ref(unit, ref.name))
-        sites: dict[Key, list[Site]] = {}
-        for unit in self.graph.units:
-            for fn in unit.functions:
-                me = own_key(unit, fn)
-                for call in fn.calls:
-                    for target in self.graph.resolve_all(unit, call.name):
-                        sites.setdefault(target, []).append((me, unit, fn, call))
-        found: set[tuple[Key, int]] = set()
+        index = self.index
+        candidates: dict[Key, set[int]] = {}
         for key, (unit, fn) in self.graph.functions.items():
-            if key in referenced or key not in sites or not fn.internal or unit.language == "cython":
+            if key in index.referenced or key not in index.sites or not fn.internal or unit.language == "cython":
                 continue
             if "." in fn.name or "::" in fn.name:
                 continue
-            found.update((key, p.index) for p in fn.params if self._own_use_ok(key, fn, p.name, p.index))
-        changed = True
-        while changed:  # drop a parameter as soon as one call site does not pass a private struct
-            changed = False
-            for key, index in sorted(found):
-                if not all(self._passes(site, index, found) for site in sites[key]):
-                    found.discard((key, index))
-                    changed = True
-        return found
+            candidates[key] = {p.index for p in fn.params if self._own_use_ok(key, fn, p.name, p.index)}
+
+        def passes(site: Site, i: int) -> bool:  # drop a parameter as soon as one call site passes no private struct
+            return self._passes(site, i, candidates)
+
+        kept = drop_unpassed(candidates, index, passes)
+        return {(key, i) for key, indexes in kept.items() for i in indexes}
 
     def _own_use_ok(self, key: Key, fn: Function, name: str, index: int) -> bool:
         """Does the function use its parameter `name` only through its members and by passing it on?"""
@@ -144,7 +132,7 @@ class StructFields:
             return False
         return not self.keeps.keeps(key, index)
 
-    def _passes(self, site: Site, index: int, found: set[tuple[Key, int]]) -> bool:
+    def _passes(self, site: Site, index: int, found: dict[Key, set[int]]) -> bool:
         caller, unit, fn, call = site
         if index >= len(call.args):
             return False
@@ -156,7 +144,7 @@ class StructFields:
             return self._private_local(unit, fn, use.name)
         arg = call.args[index]
         own = next((p.index for p in fn.params if p.name == arg.path), None) if arg.kind == ArgKind.NAME else None
-        return own is not None and (caller, own) in found
+        return own is not None and own in found.get(caller, ())
 
     def _private_local(self, unit: Unit, fn: Function, name: str) -> bool:
         """Is the local struct `name` never assigned nor used whole, its address passed only to helpers of
@@ -174,4 +162,5 @@ class StructFields:
 def struct_fields(ctx: Context) -> StructFields:
     """The scan's containers kept in stack structs, computed once (a project memo)."""
     graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-    return ctx.project.memo("struct-fields", lambda: StructFields(graph, ctx.catalogue, keeps_summary(ctx)))
+    index = call_sites(ctx.project.memo, graph)
+    return ctx.project.memo("struct-fields", lambda: StructFields(graph, ctx.catalogue, keeps_summary(ctx), index))

@@ -63,8 +63,8 @@ def _shared(fresh: Freshness, call: Call, index: int) -> Arg | None:
         return None
     if arg.kind == ArgKind.NAME and fresh.is_fresh(arg.path, at):
         return None
-    if arg.kind == ArgKind.MEMBER and fresh.private_member(arg):
-        return None  # kept in a struct on this thread's stack (_structs.py)
+    if arg.kind == ArgKind.MEMBER and (fresh.private_member(arg) or fresh.fresh_member(arg, call)):
+        return None  # kept in a struct on this thread's stack (_structs.py), or just stored new (_paths.py)
     return arg
 
 

@@ -848,8 +848,9 @@ class CythonWalker(Recorder):
         is_pointer = field_name in self.info.pointer_fields.get(owner, ()) and whole
         value = _uncast(value)
         same = whole and kind(value) == "AttributeNode" and value.attribute == field_name
+        stored = self.value_origin(value, value) if whole and op == "=" and value is not None else None
         write = FieldWrite(
-            ".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer, self.regions, same
+            ".".join(parts), root.name, klass, where, self.state, op, is_object, is_pointer, self.regions, same, stored
         )
         self.fn.field_writes.append(write)
 
