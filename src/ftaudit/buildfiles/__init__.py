@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..facts import Problem
 from ..safeio import read_regular
+from .defines import CompiledSources
 
 BUILD_FILES = frozenset({"setup.py", "meson.build", "CMakeLists.txt"})
 MAX_BUILD_BYTES = 4 * 2**20
@@ -136,6 +137,30 @@ def read_description(files: Iterable[Path]) -> Description:
             unknown.append(f"{path}: cannot be parsed")
             read.append((os.path.dirname(os.path.abspath(path)), False, 0))
     return Description(tuple(targets), tuple(problems), tuple(unknown), tuple(read))
+
+
+def read_compiled(files: Iterable[Path]) -> list[CompiledSources]:
+    """The `-D`/`-U` options the build files among `files` give what they compile (buildfiles.defines),
+    in the order given. A file that cannot be read or parsed gives none (its note is
+    `read_description`'s)."""
+    from . import cmake, meson, setuppy
+
+    readers = {
+        "setup.py": setuppy.compiled_sources,
+        "meson.build": meson.compiled_sources,
+        "CMakeLists.txt": cmake.compiled_sources,
+    }
+    out: list[CompiledSources] = []
+    for path in files:
+        reader = readers.get(path.name)
+        if reader is None:
+            continue
+        try:
+            text = read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
+            out += reader(text, str(path))
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+    return out
 
 
 def read_configured_files(files: Iterable[str]) -> list[ConfiguredFile]:
