@@ -117,7 +117,7 @@ def read_description(files: Iterable[Path]) -> Description:
         if reader is None:
             continue
         try:
-            text = read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
+            text = _read_text(path)
         except OSError as err:
             problems.append(Problem(str(path), "note", "build-file", f"cannot read build file: {err.strerror or err}"))
             unknown.append(f"{path}: cannot be read")
@@ -153,14 +153,16 @@ def read_compiled(files: Iterable[Path]) -> list[CompiledSources]:
     out: list[CompiledSources] = []
     for path in files:
         reader = readers.get(path.name)
-        if reader is None:
-            continue
         try:
-            text = read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
-            out += reader(text, str(path))
+            out += reader(_read_text(path), str(path)) if reader is not None else []
         except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             continue
     return out
+
+
+def _read_text(path: Path | str) -> str:
+    """A build file's text (bounded, regular files only). Raises OSError."""
+    return read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
 
 
 def read_configured_files(files: Iterable[str]) -> list[ConfiguredFile]:
@@ -176,7 +178,7 @@ def read_configured_files(files: Iterable[str]) -> list[ConfiguredFile]:
         if reader is None:
             continue
         try:
-            text = read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
+            text = _read_text(path)
         except OSError:
             continue
         if "configure_file" not in text:

@@ -63,16 +63,12 @@ def directive_prefix(text: str, line: int, then: str = "") -> str:
         m = _DIRECTIVE.match(ln)
         keep = continued or m is not None
         if m is not None and not continued:
-            kind = m.group(1)
-            if kind in ("if", "ifdef", "ifndef"):
-                depth += 1
-            elif kind == "endif":
-                depth = max(0, depth - 1)
+            depth = _nested(depth, m.group(1))
         out.append(ln if keep else "")
         continued = keep and ln.rstrip().endswith("\\")
     if continued:
         out.append("")
-    return "\n".join(out) + "\n" + (then + "\n" if then else "") + "#endif\n" * depth
+    return _closed("\n".join(out), then, depth)
 
 
 def code_prefix(text: str, line: int, then: str = "") -> str | None:
@@ -87,17 +83,23 @@ def code_prefix(text: str, line: int, then: str = "") -> str | None:
     for ln in clean.split("\n"):
         m = _DIRECTIVE.match(ln)
         if m is not None and not continued:
-            kind = m.group(1)
-            if kind in ("if", "ifdef", "ifndef"):
-                depth += 1
-            elif kind == "endif":
-                depth = max(0, depth - 1)
+            depth = _nested(depth, m.group(1))
         elif not continued:
             braces += ln.count("{") - ln.count("}")
         continued = (continued or m is not None) and ln.rstrip().endswith("\\")
-    if braces:
-        return None
-    return "\n".join(lines) + "\n" + (then + "\n" if then else "") + "#endif\n" * depth
+    return None if braces else _closed("\n".join(lines), then, depth)
+
+
+def _nested(depth: int, kind: str) -> int:
+    """The depth of open conditionals after a directive of `kind` (`if`, `endif`, `define`...)."""
+    if kind in ("if", "ifdef", "ifndef"):
+        return depth + 1
+    return max(0, depth - 1) if kind == "endif" else depth
+
+
+def _closed(body: str, then: str, depth: int) -> str:
+    """`body`, then the line `then` (if any), then an `#endif` for each of `depth` open conditionals."""
+    return body + "\n" + (then + "\n" if then else "") + "#endif\n" * depth
 
 
 def context_path(includer: str) -> str:

@@ -13,7 +13,12 @@ What comes out (`HeaderPlan`) decides how libclang parses the file, before it do
   parses on without the rest of its declarations, one parse, no second try;
 - the quoted names certainly missing (on a chain of unconditional includes:
   includes inside `#if` blocks other than include guards may never be read),
-  for the `missing-header` problem.
+  for the `missing-header` problem;
+- with stand-ins, forward declarations of the source's own type objects that
+  it names before defining them (forward.py: what a generated API header
+  would declare);
+- for a header or a source file another includes, its includer's context
+  (includers.py), tried when the file alone has syntax errors.
 
 `<...>` names that are not found (after the index) are never called missing and
 get no stand-in: the compiler's own system directories are not all known here,
@@ -217,8 +222,8 @@ class HeaderPlan:
 
 @dataclass(frozen=True)
 class IncluderContext:
-    """What a header's includers have before it (includers.py), for a header that does not parse
-    alone: in-memory prefix files, outermost first (`files[0]` is given with `-include`), the
+    """What a header's (or an included source's) includers have before it (includers.py), for a file
+    that does not parse alone: in-memory prefix files, outermost first (`files[0]` is given with `-include`), the
     includers they were read from (real paths, innermost first), and the header's plan with the
     prefix's includes followed too."""
 
