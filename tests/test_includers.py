@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from ftaudit.cli import main
 from ftaudit.frontends.headerindex import HeaderIndex
-from ftaudit.frontends.includers import context_files, directive_prefix, includer_chain
+from ftaudit.frontends.includers import code_prefix, context_files, directive_prefix, includer_chain
 from ftaudit.frontends.includes import MissingHeaders
 
 
@@ -192,3 +192,52 @@ def test_a_numpy_header_template_is_the_stand_in_of_its_header(tmp_path):
     report = _scan(tmp_path, tmp_path / "src/m.c")
     assert [f["frontend"] for f in report["files"]] == ["clang"]  # type: ignore[index]
     assert [(f["rule"], f["line"]) for f in report["findings"]] == [("FT101", 2)]  # type: ignore[index]
+
+
+def test_a_code_prefix_keeps_everything_before_a_file_scope_include():
+    text = '#if A\ntypedef int t; /* { */\n#define M { \\\n  }\nstatic const char *s = "{";\n#include "x.c"\n#endif\n'
+    prefix = code_prefix(text, 6, '#include "next"')
+    assert prefix is not None
+    assert prefix.split("\n")[:5] == text.split("\n")[:5]  # code, comments and directives, same lines
+    assert prefix.endswith('\n#include "next"\n#endif\n')
+    # an include inside a function body or an initialiser has no file-scope context before it
+    assert code_prefix('void f(void) {\n#include "body.c"\n}\n', 2) is None
+
+
+def test_a_source_includers_chain_goes_through_sources(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "c/backend.c": 'typedef int backend_t;\n#include "module.c"\n',
+            "c/module.c": 'typedef backend_t module_t;\n#include "part.c"\n',
+            "c/part.c": "module_t part;\n",
+        },
+    )
+    index = HeaderIndex([str(tmp_path)])
+    part = str(tmp_path / "c/part.c")
+    assert [c.includer for c in includer_chain(index, part)] == [str(tmp_path / "c/module.c")]
+    chain = includer_chain(index, part, source=True)
+    assert [c.includer for c in chain] == [str(tmp_path / "c/module.c"), str(tmp_path / "c/backend.c")]
+    files = context_files(chain, source=True)
+    assert files is not None
+    (_, outer), (inner_path, inner) = files
+    assert outer == f'typedef int backend_t;\n#include "{inner_path}"\n'
+    assert inner == "typedef backend_t module_t;\n"
+
+
+def test_a_source_included_by_another_parses_in_its_context(tmp_path):
+    """The fixture c/included_source: inner.c alone has syntax errors (its types and macros are outer.c's
+    code) and went to tree-sitter; in outer.c's context libclang parses it whole, facts at its own lines."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    root = tmp_path / "included_source"
+    shutil.copytree(FIXTURES / "c" / "included_source", root)
+    report = _scan(root)
+    frontends = {f["path"]: f["frontend"] for f in report["files"]}  # type: ignore[index]
+    assert frontends == {"inner.c": "clang", "outer.c": "clang"}
+    assert not report["problems"]
+    found = sorted((f["rule"], f["path"], f["line"]) for f in report["findings"])  # type: ignore[index]
+    assert found == [("FT101", "inner.c", 5), ("FT405", "outer.c", 25)]

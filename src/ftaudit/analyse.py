@@ -97,6 +97,7 @@ class Settings:
         flags = {
             "include": f.include_dirs,
             "defines": f.defines,
+            "build-defines": f.build_defines.describe(),
             "python": f.python_dirs,
             "gil-disabled": f.python_headers.free_threaded,
             "db": [db.path, os.stat(db.path).st_mtime_ns] if db is not None and db.path else None,

@@ -14,7 +14,8 @@ from . import cachedirs
 from . import catalogue as catalogue_mod
 from .analyse import FileRecord, Settings, analyse_files
 from .baseline import Baseline
-from .buildfiles import BuildTarget, Description, read_description
+from .buildfiles import BuildTarget, Description, read_compiled, read_description
+from .buildfiles.defines import BuildDefines
 from .built import Built, unbuilt_files
 from .built import notes as unbuilt_notes
 from .cache import Cache
@@ -198,6 +199,7 @@ def prepare(opts: ScanOptions) -> Prepared:
         db,
         opts.paths,
         target_version=opts.target_version or config.get("target-version") or "",
+        build_defines=BuildDefines(tuple(read_compiled(build_files))),
     )
     return Prepared(
         config,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..facts import Problem
 from ..safeio import read_regular
+from .defines import CompiledSources
 
 BUILD_FILES = frozenset({"setup.py", "meson.build", "CMakeLists.txt"})
 MAX_BUILD_BYTES = 4 * 2**20
@@ -116,7 +117,7 @@ def read_description(files: Iterable[Path]) -> Description:
         if reader is None:
             continue
         try:
-            text = read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
+            text = _read_text(path)
         except OSError as err:
             problems.append(Problem(str(path), "note", "build-file", f"cannot read build file: {err.strerror or err}"))
             unknown.append(f"{path}: cannot be read")
@@ -138,6 +139,32 @@ def read_description(files: Iterable[Path]) -> Description:
     return Description(tuple(targets), tuple(problems), tuple(unknown), tuple(read))
 
 
+def read_compiled(files: Iterable[Path]) -> list[CompiledSources]:
+    """The `-D`/`-U` options the build files among `files` give what they compile (buildfiles.defines),
+    in the order given. A file that cannot be read or parsed gives none (its note is
+    `read_description`'s)."""
+    from . import cmake, meson, setuppy
+
+    readers = {
+        "setup.py": setuppy.compiled_sources,
+        "meson.build": meson.compiled_sources,
+        "CMakeLists.txt": cmake.compiled_sources,
+    }
+    out: list[CompiledSources] = []
+    for path in files:
+        reader = readers.get(path.name)
+        try:
+            out += reader(_read_text(path), str(path)) if reader is not None else []
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+    return out
+
+
+def _read_text(path: Path | str) -> str:
+    """A build file's text (bounded, regular files only). Raises OSError."""
+    return read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
+
+
 def read_configured_files(files: Iterable[str]) -> list[ConfiguredFile]:
     """The templated files (`configure_file`) the meson.build and CMakeLists.txt among `files` name, in
     the order given. A file that cannot be read or parsed names none (its targets' note, if it is
@@ -151,7 +178,7 @@ def read_configured_files(files: Iterable[str]) -> list[ConfiguredFile]:
         if reader is None:
             continue
         try:
-            text = read_regular(path, MAX_BUILD_BYTES).decode("utf-8", errors="replace")
+            text = _read_text(path)
         except OSError:
             continue
         if "configure_file" not in text:

@@ -6,7 +6,10 @@ bracket comments), keeps `set(VAR ...)` and `list(APPEND VAR ...)` of the same f
 returns a target for `pybind11_add_module`, `nanobind_add_module` and
 `Python_add_library`/`Python3_add_library` (their keywords, FREE_THREADED among them, are
 `options`); `target_sources(name ...)` adds to a target defined above it. An unknown variable or a
-generator expression `$<...>` makes the target `complete=False`.
+generator expression `$<...>` makes the target `complete=False`. `compiled_sources` reads the
+`-D`/`-U` options of `add_definitions`, `add_compile_definitions` (the directory and below) and
+`target_compile_definitions` (a target's sources), outside `if`, `foreach`, `while`, `function` and
+`macro` blocks (buildfiles.defines).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 from collections.abc import Iterator
 
 from . import BuildTarget, ConfiguredFile, source_path
+from .defines import CompiledSources, define_options
 
 _COMMAND = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(")
 _BRACKET_OPEN = re.compile(r"\[(=*)\[")
@@ -197,3 +201,43 @@ def _target(name: str, kind: str, path: str, line: int, args: list[str], base: s
             sources.append(arg)
     complete = known and not any("$<" in s for s in sources)
     return BuildTarget(name, kind, path, line, tuple(_files(sources, base)), tuple(options), complete)
+
+
+_BLOCKS = {"if": "endif", "foreach": "endforeach", "while": "endwhile", "function": "endfunction", "macro": "endmacro"}
+_TARGETS = {"add_library", "add_executable", *KINDS, "python3_add_library"}
+_TARGET_WORDS = {"STATIC", "OBJECT", "IMPORTED", "ALIAS", "GLOBAL", "WIN32", "MACOSX_BUNDLE", *_SCOPES}
+_TARGET_WORDS |= {w for words in KEYWORDS.values() for w in words}
+
+
+def compiled_sources(text: str, path: str) -> list[CompiledSources]:
+    """The `-D`/`-U` options a CMakeLists.txt at `path` gives its targets' sources
+    (`target_compile_definitions` of a target defined above it: every scope keyword counts) and its
+    directory (`add_definitions(-DX)`, `add_compile_definitions(X)`), for commands outside every
+    block whose body may not run, with every variable known."""
+    base = os.path.dirname(path)
+    sources: dict[str, tuple[str, ...]] = {}
+    out: list[CompiledSources] = []
+    depth = 0
+    ends = set(_BLOCKS.values())
+    for name, line, args, known in _expanded(text, path):
+        if name in _BLOCKS:
+            depth += 1
+        elif name in ends:
+            depth = max(0, depth - 1)
+        elif depth or not known:
+            continue
+        elif name in _TARGETS and args:
+            listed = [a for a in args[1:] if a not in _TARGET_WORDS]
+            sources[args[0]] = sources.get(args[0], ()) + tuple(_files(listed, base))
+        elif name == "target_sources" and args and args[0] in sources:
+            sources[args[0]] += tuple(_files([a for a in args[1:] if a not in _SCOPES], base))
+        elif name == "target_compile_definitions" and args and sources.get(args[0]):
+            found = define_options(f"-D{a.removeprefix('-D')}" for a in args[1:] if a not in _SCOPES)
+            if found:
+                out.append(CompiledSources(path, line, sources[args[0]], found, found))
+        elif name in ("add_definitions", "add_compile_definitions"):
+            given = args if name == "add_definitions" else [f"-D{a.removeprefix('-D')}" for a in args]
+            found = define_options(given)
+            if found:
+                out.append(CompiledSources(path, line, (), found, found, os.path.abspath(base)))
+    return out

@@ -5,9 +5,12 @@ evaluates string and list literals, `+`, `/` between strings, `files(...)`, `joi
 indexing a list, variables assigned in the same file (`=`, `+=`), `gen.process('x.c.src')` (the
 source it is given) and `static_library(name, sources...)`, whose sources count for a module
 that lists it in `link_with:`. `foreach` over a literal list runs its body once per item;
-`if`/`elif`/`else` bodies are all read, in order, conditions ignored. Anything else is unknown:
-a module with an unknown source is `complete=False`. Variables of other meson.build files
-(`subdir()`) are not seen.
+`if`/`elif`/`else` bodies are all read, in order, conditions ignored (a string literal read
+inside one is a `Branched` string: a `-D` option there is a configuration's choice, not taken).
+Anything else is unknown: a module with an unknown source is `complete=False`. Variables of other
+meson.build files (`subdir()`) are not seen. Besides the modules, every compiled target
+(`extension_module`, `static_library`, `library`, `shared_library`, `executable`) and
+`add_project_arguments` say which `-D`/`-U` options their C and C++ sources get (`CompiledSources`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import BuildTarget, ConfiguredFile, source_path
+from .defines import CompiledSources, define_options
 
 _TOKEN = re.compile(
     r"""(?P<ws>[ \t\r\f]+|\\\n)
@@ -40,6 +44,12 @@ class _Unknown:
 
 
 UNKNOWN = _Unknown()
+
+
+class Branched(str):
+    """A string literal read inside an `if` block, whose condition this reader does not evaluate."""
+
+    __slots__ = ()
 
 
 @dataclass
@@ -101,6 +111,7 @@ class _Reader:
     env: dict[str, object] = field(default_factory=dict)
     targets: list[BuildTarget] = field(default_factory=list)
     configured: list[ConfiguredFile] = field(default_factory=list)
+    compiled: list[CompiledSources] = field(default_factory=list)
     pos: int = 0
     steps: int = 0
     branch: int = 0  # depth of `if` blocks being read: their conditions are not evaluated
@@ -249,7 +260,9 @@ class _Reader:
     def primary(self, run: bool) -> object:
         tok = self.take()
         if tok.kind == "str":
-            return UNKNOWN if tok.text.startswith("f") else _string(tok.text)
+            if tok.text.startswith("f"):
+                return UNKNOWN
+            return Branched(_string(tok.text)) if self.branch else _string(tok.text)
         if tok.kind == "num":
             return int(tok.text, 0)
         if tok.text == "(":
@@ -317,8 +330,12 @@ class _Reader:
             return list(args)
         if tok.text == "join_paths" and args and all(isinstance(a, str) for a in args):
             return os.path.join(*args)  # type: ignore[arg-type]
-        if tok.text in ("static_library", "library", "shared_library"):
-            return Library(list(args[1:]) + _as_list(kwargs.get("sources")))
+        if tok.text in _COMPILED:
+            sources = list(args[1:]) + _as_list(kwargs.get("sources"))
+            self.compile_options(tok.line, sources, kwargs)
+            return Library(sources) if tok.text != "executable" else UNKNOWN
+        if tok.text == "add_project_arguments":
+            self.project_options(tok.line, args, kwargs)
         if tok.text == "configure_file":
             self.configure_file(tok.line, kwargs)
         if tok.text == "configuration_data":
@@ -364,10 +381,31 @@ class _Reader:
             )
             self.configured.append(ConfiguredFile(source_path(base, template), output, syntax, self.path, line, values))
 
+    def compile_options(self, line: int, sources: list[object], kwargs: dict[str, object]) -> None:
+        """Record the `-D`/`-U` options of `c_args:` and `cpp_args:` of a compiled target whose
+        sources are `sources` (those this reader knows)."""
+        c, cpp = define_options(_strings(kwargs.get("c_args"))), define_options(_strings(kwargs.get("cpp_args")))
+        known, _ = _sources(sources)
+        if known and (c or cpp):
+            base = os.path.dirname(self.path)
+            files = tuple(dict.fromkeys(source_path(base, s) for s in known))
+            self.compiled.append(CompiledSources(self.path, line, files, c, cpp))
+
+    def project_options(self, line: int, args: list[object], kwargs: dict[str, object]) -> None:
+        """`add_project_arguments('-DX', language: ['c', 'cpp'])`: options of every C/C++ file of the
+        project, which is the build file's directory and below; not inside an `if`."""
+        languages = [x for x in _as_list(kwargs.get("language")) if isinstance(x, str)]
+        options = define_options(_strings(args))
+        if options and languages and not self.branch and not any(isinstance(x, Branched) for x in languages):
+            c = options if "c" in languages else ()
+            cpp = options if "cpp" in languages else ()
+            self.compiled.append(CompiledSources(self.path, line, (), c, cpp, os.path.dirname(self.path)))
+
     def module(self, tok_line: int, args: list[object], kwargs: dict[str, object]) -> None:
         name = args[0] if args else UNKNOWN
         if not isinstance(name, str) or not name:
             return
+        self.compile_options(tok_line, list(args[1:]) + _as_list(kwargs.get("sources")), kwargs)
         sources, complete = _sources(list(args[1:]) + _as_list(kwargs.get("sources")))
         for lib in _as_list(kwargs.get("link_with")):
             if isinstance(lib, Library):
@@ -390,6 +428,19 @@ def _macro_text(value: object) -> str | None:
 
 
 UNKNOWN_VALUE = "\0?"  # a value set, but not known here: the stand-in's own rules decide
+
+
+_COMPILED = ("static_library", "library", "shared_library", "executable")
+
+
+def _strings(value: object) -> list[str]:
+    """The strings of a value, nested lists flattened; a `Branched` one is kept as such (so that
+    `define_options` can leave it out)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def _as_list(value: object) -> list[object]:
@@ -445,6 +496,14 @@ def targets(text: str, path: str) -> list[BuildTarget]:
     reader = _Reader(tokenize(text), path)
     reader.block(())
     return reader.targets
+
+
+def compiled_sources(text: str, path: str) -> list[CompiledSources]:
+    """The `-D`/`-U` options a meson.build (at `path`) gives its compiled targets' sources and, with
+    `add_project_arguments`, its whole directory. Raises ValueError on what it cannot read."""
+    reader = _Reader(tokenize(text), path)
+    reader.block(())
+    return reader.compiled
 
 
 def configured_files(text: str, path: str) -> list[ConfiguredFile]:

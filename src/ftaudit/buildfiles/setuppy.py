@@ -3,7 +3,9 @@
 Understood: string literals, lists and tuples of them (`*NAME` unpacked), `+` between them, module-level names
 assigned such values (the last assignment before the end of the file wins), `os.path.join` of
 strings. Recognised calls: `Extension`, `Pybind11Extension`, `Cython.Distutils.Extension` and any
-`x.Extension`, by the name the call uses.
+`x.Extension`, by the name the call uses. `compiled_sources` reads their `define_macros`,
+`undef_macros` and the `-D`/`-U` of `extra_compile_args`, of calls outside any `if`
+(buildfiles.defines).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import ast
 import os
 
 from . import BuildTarget, source_path
+from .defines import CompiledSources, define_options
 
 EXTENSION_CALLS = frozenset({"Extension", "Pybind11Extension", "CppExtension", "CUDAExtension"})
 
@@ -106,4 +109,58 @@ def targets(text: str, path: str) -> list[BuildTarget]:
         sources, complete = _flatten(_evaluate(sources_node, env)) if sources_node is not None else ([], False)
         files = tuple(source_path(base, s) for s in sources)
         out.append(BuildTarget(name, "setup.py", path, node.lineno, files, complete=complete))
+    return out
+
+
+def _macro_options(node: ast.expr | None, env_nodes: dict[str, ast.expr]) -> list[str] | None:
+    """`define_macros=[("X", None), ("Y", "1")]` as `-DX`, `-DY=1` (a module-level name is followed to
+    its literal); None when any item is not such a literal pair."""
+    if isinstance(node, ast.Name):
+        node = env_nodes.get(node.id)
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return None
+    out: list[str] = []
+    for item in node.elts:
+        if not (isinstance(item, ast.Tuple) and len(item.elts) == 2):
+            return None
+        name, value = item.elts
+        if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+            return None
+        if isinstance(value, ast.Constant) and value.value is None:
+            out.append(f"-D{name.value}")
+        elif isinstance(value, ast.Constant) and isinstance(value.value, (str, int)):
+            out.append(f"-D{name.value}={value.value}")
+        else:
+            return None
+    return out
+
+
+def compiled_sources(text: str, path: str) -> list[CompiledSources]:
+    """The `-D`/`-U` options of the extensions a setup.py names outside any `if` (their `define_macros`,
+    `undef_macros` and `extra_compile_args`; a `define_macros` that is not a list of literal pairs
+    gives none of its own). Raises SyntaxError/ValueError/RecursionError on bad input."""
+    tree = ast.parse(text, filename=path)
+    env = _module_env(tree)
+    env_nodes = {
+        s.targets[0].id: s.value
+        for s in tree.body
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+    }
+    conditional = {id(n) for c in ast.walk(tree) if isinstance(c, (ast.If, ast.IfExp)) for n in ast.walk(c)}
+    base = os.path.dirname(path)
+    out: list[CompiledSources] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or call_name(node.func) not in EXTENSION_CALLS or id(node) in conditional:
+            continue
+        kw = {k.arg: k.value for k in node.keywords if k.arg}
+        sources_node = node.args[1] if len(node.args) > 1 else kw.get("sources")
+        sources, _ = _flatten(_evaluate(sources_node, env)) if sources_node is not None else ([], False)
+        options = _macro_options(kw["define_macros"], env_nodes) or [] if "define_macros" in kw else []
+        undef, _ = _flatten(_evaluate(kw["undef_macros"], env)) if "undef_macros" in kw else ([], True)
+        options += [f"-U{u}" for u in undef]
+        extra, _ = _flatten(_evaluate(kw["extra_compile_args"], env)) if "extra_compile_args" in kw else ([], True)
+        found = define_options([*options, *extra])
+        if sources and found:
+            files = tuple(source_path(base, s) for s in sources)
+            out.append(CompiledSources(path, node.lineno, files, found, found))
     return out

@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from ..buildfiles.defines import BuildDefines
 from ..safeio import read_regular, within
 from .allowlist import clean_args
 from .headerindex import HeaderIndex
@@ -314,6 +315,9 @@ class FlagSettings:
     # libclang parse (measured in docs/architecture.md).
     standins: bool = True
     target_version: str = ""  # the Python to analyse for ("3.14t"), "" for any (pythonheaders.py)
+    # The -D/-U options the scanned build files give each file (buildfiles/defines.py); used where
+    # no compile database entry speaks for the file.
+    build_defines: BuildDefines = field(default_factory=BuildDefines)
 
     @cached_property
     def python_headers(self) -> PythonHeaders:
@@ -355,7 +359,8 @@ class FlagSettings:
     def args_for(self, path: Path, text: str, language: str) -> list[str]:
         """libclang's arguments for `path`: the language ftaudit judged, the database's allowed flags or
         the tree's include directories, the user's -D/-I, the Python headers and the shim. Every
-        attacker-chosen string is one whole argument (`-D<value>`, `-I<absolute dir>`), never an option."""
+        attacker-chosen string is one whole argument (`-D<value>`, `-I<absolute dir>`), never an option.
+        Without a database entry, the build files' `-D`/`-U` options for the file come before the user's."""
         cxx = is_cxx(path, text, language)
         args = ["-x", "c++" if cxx else "c", "-ferror-limit=0", "-w"]
         if cxx and self.libcxx:
@@ -363,6 +368,8 @@ class FlagSettings:
         from_db = self.compile_db.args_for(path) if self.compile_db else None
         if from_db is not None:
             args += [a for a in without_language(from_db) if not _other_language_std(a, cxx)]
+        else:
+            args += self.build_defines.for_file(str(path), cxx)
         args += [f"-D{d}" for d in self.defines]
         args += [f"-I{d}" for d in self.include_dirs]
         args += [a for d in self.python_dirs for a in ("-isystem", d)]  # not the project's code
@@ -379,9 +386,9 @@ class FlagSettings:
 def header_facts(flags: FlagSettings) -> dict[str, Any]:
     """Where a scan's headers come from, as data (for `--show-settings` and run properties): the
     Python headers parsed against, the binding libraries' headers found in the environment, the
-    scanned tree's include directories, the user's -I/-D, the compile database in effect and every
-    build directory's database found, the project roots the header index serves, clang's resource
-    directory, and whether generated headers get stand-ins."""
+    scanned tree's include directories, the user's -I/-D, the -D/-U options the build files give,
+    the compile database in effect and every build directory's database found, the project roots
+    the header index serves, clang's resource directory, and whether generated headers get stand-ins."""
     db = flags.compile_db
     index = flags.header_index
     return {
@@ -391,6 +398,7 @@ def header_facts(flags: FlagSettings) -> dict[str, Any]:
         "tree-include": list(flags.tree_dirs),
         "include-dirs": list(flags.include_dirs),
         "defines": list(flags.defines),
+        "build-defines": sorted({o for e in flags.build_defines.entries for o in (*e.c, *e.cpp)}),
         "compile-commands": str(db.path) if db is not None else None,
         "compile-commands-files": len(db.entries) if db is not None else 0,
         "build-databases": [str(p) for p in build_databases(flags.roots)],

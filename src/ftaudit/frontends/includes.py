@@ -13,7 +13,12 @@ What comes out (`HeaderPlan`) decides how libclang parses the file, before it do
   parses on without the rest of its declarations, one parse, no second try;
 - the quoted names certainly missing (on a chain of unconditional includes:
   includes inside `#if` blocks other than include guards may never be read),
-  for the `missing-header` problem.
+  for the `missing-header` problem;
+- with stand-ins, forward declarations of the source's own type objects that
+  it names before defining them (forward.py: what a generated API header
+  would declare);
+- for a header or a source file another includes, its includer's context
+  (includers.py), tried when the file alone has syntax errors.
 
 `<...>` names that are not found (after the index) are never called missing and
 get no stand-in: the compiler's own system directories are not all known here,
@@ -35,6 +40,7 @@ from typing import Any
 from ..facts import Problem
 from ..source import read_tree_text
 from .configheaders import build_values, standin_text
+from .forward import declarations
 from .headerindex import HEADER_EXTENSIONS, NUMPY_SRC, HeaderIndex
 from .includers import context_files, includer_chain
 from .textscan import blank_comments_and_strings
@@ -205,6 +211,9 @@ class HeaderPlan:
 
     # The header parsed after its includer's lines before its include, when it does not parse alone
     context: IncluderContext | None = None
+    # With stand-ins, a source's own type objects it names before defining them (forward.py), declared
+    # ahead of it (an in-memory file given with -include): what a generated API header declares
+    declarations: str = ""
 
     def args(self) -> list[str]:
         """The compiler arguments for the index's directories."""
@@ -213,8 +222,8 @@ class HeaderPlan:
 
 @dataclass(frozen=True)
 class IncluderContext:
-    """What a header's includers have before it (includers.py), for a header that does not parse
-    alone: in-memory prefix files, outermost first (`files[0]` is given with `-include`), the
+    """What a header's (or an included source's) includers have before it (includers.py), for a file
+    that does not parse alone: in-memory prefix files, outermost first (`files[0]` is given with `-include`), the
     includers they were read from (real paths, innermost first), and the header's plan with the
     prefix's includes followed too."""
 
@@ -268,7 +277,10 @@ class MissingHeaders:
         quote, angle = search_dirs(args)
         v, line = self._follow(os.path.dirname(os.path.abspath(path)), text, quote, angle, set())
         plan = HeaderPlan(v.certain, line, v.dirs, v.standins, v.hints, v.texts)
-        if self.index is None or os.path.splitext(path)[1].lower() not in HEADER_EXTENSIONS:
+        source = os.path.splitext(path)[1].lower() not in HEADER_EXTENSIONS
+        if source and plan.standins:
+            plan = replace(plan, declarations=declarations(text))
+        if self.index is None:
             return plan
         return replace(plan, context=self._context(path, plan, quote, angle))
 
@@ -278,8 +290,9 @@ class MissingHeaders:
         """The includer context of the header `path` (includers.py), its prefix's includes followed
         like the header's own; None when nothing in the project includes it."""
         assert self.index is not None
-        chain = includer_chain(self.index, path)
-        files = context_files(chain) if chain else None
+        source = os.path.splitext(path)[1].lower() not in HEADER_EXTENSIONS
+        chain = includer_chain(self.index, path, source)
+        files = context_files(chain, source) if chain else None
         if not files:
             return None
         dirs, standins, hints, texts = list(plan.dirs), list(plan.standins), list(plan.hints), list(plan.texts)

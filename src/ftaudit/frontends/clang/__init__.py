@@ -16,6 +16,7 @@ from ...discover import SourceFile
 from ...facts import FunctionRef, ModuleDecl, Problem, Span, Unit
 from ...source import Source
 from ..flags import SHIM, FlagSettings, is_cxx, uses_python
+from ..forward import declarations_path
 from ..includes import (
     HeaderPlan,
     IncluderContext,
@@ -78,7 +79,12 @@ class ClangFrontend:
         if plan is None:
             return self._analyse(path, language, args, src, unsaved, unwalked=unwalked)
         standins, hints = dict(plan.standins), dict(plan.hints)
-        unit = self._analyse(path, language, [*args, *plan.args()], src, unsaved, standins, hints, plan.texts, unwalked)
+        declared = declarations_path(path) if plan.declarations else None  # forward.py
+        files = [*(unsaved or []), (declared, plan.declarations)] if declared else unsaved
+        given = [*args, *plan.args()]
+        unit = self._analyse(path, language, given, src, files, standins, hints, plan.texts, unwalked, context=declared)
+        if declared:
+            unit.includes = [i for i in unit.includes if i != clang_name(declared)]
         if plan.context is None or not any(p.code in _NOT_STANDALONE for p in unit.problems):
             return unit
         return self._in_context(sf, src, args, plan.context, unsaved, unwalked) or unit
