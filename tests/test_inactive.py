@@ -74,3 +74,68 @@ def test_defined_macro_leaves_nothing_to_merge(tmp_path):
     )
     result = scan(ScanOptions([tmp_path], root=tmp_path, frontend="clang"))
     assert [(f.span.line, "compiled only" in f.message) for f in result.findings] == [(4, False)]
+
+
+# A function in a branch libclang leaves out, its same-named twin in the other arm (each with its own
+# local static: the first one walked names `f()::x`), a function with an inner arm libclang skipped, and
+# functions far from any of them.
+PARTIAL = """\
+#include <Python.h>
+static PyObject *cache;
+static int far_before(void) { static int n; return ++n; }
+#ifdef HAVE_FOO
+static int twin(void) { static int x; return ++x; }
+#else
+static int twin(void) { static int x; cache = NULL; return x++; }
+#endif
+static void setup(PyObject *d)
+{
+    PyDict_SetItemString(d, "a", d);
+#ifdef HAVE_BAR
+    cache = PyDict_GetItemString(d, "a");
+#endif
+}
+static int far_after(void) { return 2; }
+"""
+
+
+def _chooser(tmp_path):
+    from ftaudit.analyse import FrontendChooser, Settings
+    from ftaudit.catalogue import load
+    from ftaudit.frontends.flags import FlagSettings
+
+    return FrontendChooser(Settings(load(), FlagSettings(roots=[tmp_path]), "clang", {}, 10_000_000))
+
+
+def test_partial_tree_sitter_unit_merges_as_the_whole(tmp_path):
+    """`inactive.lines_merged` gives tree-sitter only the lines the merge takes from: every merged
+    fact is the same as with tree-sitter's whole unit, and the functions away from those lines are not
+    walked (frontends/inactive.py)."""
+    from ftaudit.discover import SourceFile
+    from ftaudit.frontends import inactive
+    from ftaudit.source import read_source
+
+    path = tmp_path / "m.c"
+    path.write_text(PARTIAL)
+    sf = SourceFile(path, "c")
+    src, _ = read_source(path, 10_000_000)
+    chooser = _chooser(tmp_path)
+    branches = inactive.conditional_branches(src.text)
+
+    def merged(only: bool):
+        unit = chooser.clang.analyse(sf, src)
+        candidates = inactive.uncovered(branches, src.text, unit)
+        inner = inactive.inner_uncovered(branches, src.text, unit)
+        lines = inactive.lines_merged(candidates, inner) if only else None
+        other = chooser.ts.analyse(sf, src, only=lines)
+        inactive.merge_inner(unit, other, inner)
+        inactive.merge(unit, other, candidates, branches)
+        return unit, other
+
+    whole, whole_ts = merged(False)
+    part, part_ts = merged(True)
+    assert [f.name for f in whole_ts.functions] == ["far_before", "twin", "twin", "setup", "far_after"]
+    assert [f.name for f in part_ts.functions] == ["twin", "twin", "setup"]
+    assert part == whole
+    assert sorted(c[2] for c in part.conditional) == ["#ifdef HAVE_BAR", "#ifdef HAVE_FOO"]
+    assert "c:m.c@F@far_before@n" in whole_ts.statics and "c:m.c@F@far_before@n" not in part_ts.statics

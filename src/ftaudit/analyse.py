@@ -237,7 +237,7 @@ class FrontendChooser:
         candidates = inactive.uncovered(branches, src.text, unit)
         inner = inactive.inner_uncovered(branches, src.text, unit)
         if candidates or inner:
-            other = self.ts.analyse(sf, src)
+            other = self.ts.analyse(sf, src, only=inactive.lines_merged(candidates, inner))
             inactive.merge_inner(unit, other, inner)
             inactive.merge(unit, other, candidates, branches)
         return unit

@@ -133,6 +133,17 @@ def inner_uncovered(branches: list[Branch], text: str, unit: Unit) -> list[tuple
     return out
 
 
+def lines_merged(candidates: list[Branch], inner: list[tuple[Branch, Function]]) -> list[tuple[int, int]]:
+    """The lines (first, last: 1-based, inclusive) tree-sitter's unit must have functions for, for
+    `merge` of `candidates` and `merge_inner` of `inner`: the arms, and each libclang function with
+    inner arms (its tree-sitter twin overlaps it). tree-sitter walks only the functions that meet them
+    (numpy's multiarray files: 14 files parsed, most of their functions outside any such arm)."""
+    ranges = [(b.first, b.last) for b in candidates]
+    ranges += [(b.first, b.last) for b, _ in inner]
+    ranges += [(fn.span.line, fn.span.end_line) for _, fn in inner]
+    return ranges
+
+
 def merge_inner(unit: Unit, other: Unit, arms: list[tuple[Branch, Function]]) -> None:
     """Add to each libclang function the calls, accesses, comparisons and field writes tree-sitter's
     version of it (same name, overlapping lines) has in the arms libclang skipped. Their branch regions

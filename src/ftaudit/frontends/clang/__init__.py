@@ -26,8 +26,10 @@ from ..includes import (
 )
 from ..modules import module_decls
 from ..textscan import Assertions, blank_comments_and_strings, macro_uses, member_object_fields
+from .cursors import children, file_of, from_main_file, kind_ids
+from .diagnostics import Error, errors
 from .types import TypeJudge, bare_type_name
-from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, is_from_main_file, span_of, walk_function
+from .walker import FUNCTION_KINDS, FileContext, K, MacroEvent, span_of, walk_function
 
 KEEP_GOING = 0x200  # CXTranslationUnit_KeepGoing: parse on after a missing header
 _MISSING = re.compile(r"'([^']+)' file not found")
@@ -45,6 +47,9 @@ _SCOPES = {
     K.CLASS_TEMPLATE,
     K.UNEXPOSED_DECL,
 }
+
+
+_SCOPE_OPENERS = kind_ids({K.LINKAGE_SPEC, *FUNCTION_KINDS})
 
 
 class ClangFrontend:
@@ -199,8 +204,9 @@ class ClangFrontend:
     def _scope(
         self, parent: ci.Cursor, ctx: FileContext, unit: Unit, module_vars: list[ci.Cursor], src: Source, top: bool
     ) -> None:
-        for c in parent.get_children():
-            if top and not is_from_main_file(c) and not _expanded_in_main_file(c, ctx.main_file):
+        names: dict[int, str] = {}  # file names by libclang's handle: most top-level cursors are a header's
+        for c in children(parent):
+            if top and not from_main_file(c) and not _expanded_in_main_file(c, ctx.main_file, names):
                 continue
             k = c.kind
             if k in FUNCTION_KINDS:
@@ -229,21 +235,19 @@ class ClangFrontend:
         every declaration of that type, so the file's statics would silently vanish (tree-sitter, which
         needs no types, keeps them)."""
         first_line: int | None = None
-        syntax: list[ci.Diagnostic] = []
-        in_headers: list[ci.Diagnostic] = []
-        for d in tu.diagnostics:
-            if d.severity < ci.Diagnostic.Error:
-                continue
+        syntax: list[Error] = []
+        in_headers: list[Error] = []
+        for d in errors(tu):
             m = _MISSING.search(d.spelling)
             if m:
                 if m.group(1) not in missing:
                     missing.append(m.group(1))
-                    if first_line is None and d.location.file and d.location.file.name == name:
-                        first_line = d.location.line
-            elif d.location.file and (_SYNTAX.search(d.spelling) or (standins and _LOST_TYPE in d.spelling)):
-                if d.location.file.name == name or (_LOST_TYPE in d.spelling and not d.location.is_in_system_header):
+                    if first_line is None and d.file == name:
+                        first_line = d.line
+            elif d.file and (_SYNTAX.search(d.spelling) or (standins and _LOST_TYPE in d.spelling)):
+                if d.file == name or (_LOST_TYPE in d.spelling and not d.in_system_header):
                     syntax.append(d)
-                elif not d.location.is_in_system_header:  # the project's own header: say so, never silently
+                elif not d.in_system_header:  # the project's own header: say so, never silently
                     in_headers.append(d)
         problems = []
         if missing:
@@ -256,16 +260,16 @@ class ClangFrontend:
                     "warning",
                     "syntax-error",
                     f"{len(syntax)} syntax error(s), first: {d.spelling}; results for this file may be incomplete",
-                    d.location.line,
+                    d.line,
                 )
             )
         if in_headers and not missing:
             # An error that breaks this file's own parse (an unclosed brace) also shows in this file, as
             # a syntax-error above; one that stays in the header leaves the file's analysis whole.
             d = in_headers[0]
-            header = d.location.file.name
+            header = d.file or ""
             at = _include_line(tu, name, header)
-            problems.append(header_syntax_problem(path, len(in_headers), header, d.location.line, d.spelling, at))
+            problems.append(header_syntax_problem(path, len(in_headers), header, d.line, d.spelling, at))
         return problems
 
     def _module_decls(self, unit: Unit, module_vars: list[ci.Cursor], src: Source) -> list[ModuleDecl]:
@@ -285,16 +289,16 @@ class ClangFrontend:
         return blank_comments_and_strings(src.data[ext.start.offset : ext.end.offset].decode("utf-8", "replace"))
 
 
-def _expanded_in_main_file(c: ci.Cursor, main_file: str) -> bool:
+def _expanded_in_main_file(c: ci.Cursor, main_file: str, names: dict[int, str]) -> bool:
     """A scope a macro of a header opens in the main file: C++'s `PyMODINIT_FUNC` is `extern "C" PyObject *`,
     so the `extern "C"` around every C++ module's `PyInit_` is spelled in pyport.h; or a function whose
     name a macro writes (numpy's f2c code: `#define saxpy_ BLAS_FUNC(saxpy)`, pasted with `##`, so the
     name is spelled in clang's scratch space). cindex's location is the expansion location, which is in
-    the main file; clang_Location_isFromMainFile says no."""
-    if c.kind != K.LINKAGE_SPEC and c.kind not in FUNCTION_KINDS:
+    the main file; clang_Location_isFromMainFile says no. `names`: file names by handle, for this
+    translation unit (numpy's multiarray files: 24 000 top-level cursors of headers asked)."""
+    if c._kind_id not in _SCOPE_OPENERS:
         return False
-    f = c.location.file
-    return f is not None and f.name == main_file
+    return file_of(c, names) == main_file
 
 
 def _include_line(tu: ci.TranslationUnit, path: str, header: str) -> int | None:
@@ -373,7 +377,7 @@ class Preambles:
                 unsaved_files=unsaved,
                 options=KEEP_GOING,
             )
-            if not any(_PCH_TROUBLE.search(d.spelling) for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error):
+            if not any(_PCH_TROUBLE.search(d.spelling) for d in errors(tu)):
                 return tu
             self.built[self._key(args)] = None
         return self.index.parse(path, args=[*args, *after], unsaved_files=unsaved, options=KEEP_GOING)
@@ -414,7 +418,7 @@ class Preambles:
         try:
             options = _INCOMPLETE | _FOR_SERIALIZATION | (_SKIP_FUNCTION_BODIES if self.skip_bodies else 0)
             tu = self.index.parse(header, args=header_args, unsaved_files=[(header, text)], options=options)
-            if any(d.severity >= ci.Diagnostic.Error for d in tu.diagnostics):
+            if errors(tu):
                 return None
             tu.save(target)
         except (ci.TranslationUnitLoadError, ci.TranslationUnitSaveError, OSError):

@@ -53,6 +53,7 @@ def _raw() -> Any:
         ("clang_getCursorExtent", [ci.Cursor], ci.SourceRange),
         ("clang_getRangeEnd", [ci.SourceRange], ci.SourceLocation),
         ("clang_getInstantiationLocation", [ci.SourceLocation, void_pp, uint_p, uint_p, uint_p], None),
+        ("clang_Location_isFromMainFile", [ci.SourceLocation], ctypes.c_int),
     ]
     for name, args, result in prototypes:
         fn = getattr(lib, name)
@@ -65,6 +66,7 @@ _location = _LIB.clang_getCursorLocation
 _extent = _LIB.clang_getCursorExtent
 _range_end = _LIB.clang_getRangeEnd
 _expansion = _LIB.clang_getInstantiationLocation
+_from_main_file = _LIB.clang_Location_isFromMainFile
 _c_string = _LIB.clang_getCString
 _dispose = _LIB.clang_disposeString
 # Out-parameters of clang_getInstantiationLocation, reused: a walk runs on one thread.
@@ -314,13 +316,19 @@ def span_of(c: ci.Cursor) -> Span:
     return span
 
 
-def file_of(c: ci.Cursor) -> str | None:
-    """The name of the file of the cursor's location (`c.location.file.name`), None when it has none."""
+def from_main_file(c: ci.Cursor) -> bool:
+    """Is the cursor's location in the translation unit's main file (`clang_Location_isFromMainFile`)?"""
+    return bool(_from_main_file(_location(c)))
+
+
+def file_of(c: ci.Cursor, names: dict[int, str] | None = None) -> str | None:
+    """The name of the file of the cursor's location (`c.location.file.name`), None when it has none.
+    Names are remembered by libclang's file handle in `names` when given, else in the active memo."""
     _expansion(_location(c), _FILE_P, None, None, None)
     handle = _FILE.value
     if not handle:
         return None
-    memo = _ACTIVE
+    memo = _ACTIVE if names is None else Memo(files=names)
     if memo is not None:
         name = memo.files.get(handle)
         if name is not None:

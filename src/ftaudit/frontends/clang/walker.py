@@ -106,16 +106,10 @@ def _native() -> Any:
         lib.clang_EvalResult_getAsInt.restype = ctypes.c_int
         lib.clang_EvalResult_dispose.argtypes = [ctypes.c_void_p]
         lib.clang_EvalResult_dispose.restype = None
-        lib.clang_Location_isFromMainFile.argtypes = [ci.SourceLocation]
-        lib.clang_Location_isFromMainFile.restype = ctypes.c_int
         lib.clang_getCursorUnaryOperatorKind.argtypes = [ci.Cursor]
         lib.clang_getCursorUnaryOperatorKind.restype = ctypes.c_int
         lib._ftaudit_ready = True
     return lib
-
-
-def is_from_main_file(c: ci.Cursor) -> bool:
-    return bool(_native().clang_Location_isFromMainFile(c.location))
 
 
 def unary_kind(c: ci.Cursor) -> int:

@@ -253,6 +253,22 @@ def _trusted_file_scope(n: Node, storage: set[str]) -> bool:
     return parent is None or not any(c.type == "ERROR" or c.is_missing for c in parent.children)
 
 
+def _meets(n: Node, ranges: list[tuple[int, int]]) -> bool:
+    """Do the lines of node `n` meet one of `ranges` (first, last: 1-based, inclusive)?"""
+    first, last = n.start_point[0] + 1, n.end_point[0] + 1
+    return any(a <= last and first <= b for a, b in ranges)
+
+
+def _function_name(n: Node, src: Source) -> str | None:
+    ident = declarator_name(n.child_by_field_name("declarator"))
+    return None if ident is None else src.text(ident)
+
+
+def _names_meeting(top: list[Node], ranges: list[tuple[int, int]], src: Source) -> set[str | None]:
+    """The names of the function definitions of `top` whose lines meet one of `ranges`."""
+    return {_function_name(n, src) for n in top if n.type == "function_definition" and _meets(n, ranges)}
+
+
 class TreeSitterFrontend:
     name = "treesitter"
 
@@ -267,7 +283,12 @@ class TreeSitterFrontend:
             self._parsers[language] = Parser(_language(language))
         return self._parsers[language]
 
-    def analyse(self, sf: SourceFile, src: TextSource) -> Unit:
+    def analyse(self, sf: SourceFile, src: TextSource, only: list[tuple[int, int]] | None = None) -> Unit:
+        """The file's unit. `only`: line ranges (first, last; 1-based, inclusive); when given, a function
+        definition is walked only when its lines, or those of a definition of the same name, meet one of
+        them; the others are left out of the unit (a partial unit, for a caller that takes facts from
+        those lines alone: frontends/inactive.py). Same-named definitions are walked together because
+        the first one walked names the file's `f()::x` local statics."""
         path = str(sf.path)
         language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
         unit = Unit(path, language, self.name)
@@ -289,8 +310,11 @@ class TreeSitterFrontend:
         self._declare(top, facts)
         tables: list[tuple[str, str, Span]] = []
         slots: dict[str, str] = {}
+        walked = None if only is None else _names_meeting(top, only, facts.src)
         for n in top:
             if n.type == "function_definition":
+                if walked is not None and _function_name(n, facts.src) not in walked:
+                    continue
                 fn = self._function(n, facts)
                 if fn is not None:
                     unit.functions.append(fn)
