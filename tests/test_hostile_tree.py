@@ -120,3 +120,26 @@ def test_header_only_syntax_error_is_named_at_the_include(tmp_path):
     [problem] = problems(proc, "user.c")
     assert problem["code"] == "header-syntax-error" and problem["line"] == 2 and "odd.h`:1" in problem["message"]
     assert any(f["path"] == "user.c" and f["rule"] == "FT201" for f in findings(proc))  # libclang's parse kept
+
+
+def test_errors_in_a_file_outside_the_tree_never_quote_its_text(tmp_path):
+    # An absolute include of a file outside the tree (a secret, /etc/passwd): with a stand-in for a missing
+    # header, its first token comes back as libclang's "unknown type name 'TOKEN'". Problems name that file
+    # and line only; an error of the scanned file itself is still quoted whole.
+    secret = tmp_path / "outside" / "secret.h"
+    secret.parent.mkdir()
+    secret.write_text("SECRETTOKEN_Q7Z9 x;\nint y = ;\n")
+    root = tree(tmp_path)
+    (root / "leak.c").write_text(f'#if 1\n#include "generated_config.h"\n#endif\n#include "{secret}"\nstatic int z;\n')
+    (root / "own.c").write_text('#include <Python.h>\n#include "odd.h"\nstatic int w = ;\n')
+    (root / "odd.h").write_text("OWNTOKEN_R2 q;\n")
+    for fmt in ("json", "sarif", "text"):
+        proc = ftaudit("scan", ".", "--frontend", "clang", "-v", "--format", fmt, "--no-cache", "--jobs", "1", cwd=root)
+        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+        out = proc.stdout + proc.stderr
+        assert "SECRETTOKEN_Q7Z9" not in out
+        assert str(secret) in out  # the file is named
+    proc = ftaudit("scan", ".", "--frontend", "clang", "--format", "json", "--no-cache", "--jobs", "1", cwd=root)
+    [leak] = [p for p in problems(proc, "leak.c") if p["code"] == "syntax-error"]
+    assert f"in `{secret}`:1" in leak["message"] and leak["line"] == 4  # at the include that reached it
+    assert any("expected expression" in p["message"] for p in problems(proc, "own.c"))  # its own error, quoted

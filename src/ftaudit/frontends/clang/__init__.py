@@ -37,6 +37,16 @@ _SYNTAX = re.compile(
     r"expected|unterminated|extraneous|invalid preprocessing|#error|unknown directive|definition is not allowed here"
 )
 _LOST_TYPE = "unknown type name"
+_QUOTED = re.compile(r"'[^']*'")
+
+
+def quoted_text_removed(spelling: str) -> str:
+    """libclang's error text with every quoted part (`unknown type name 'root'`: a token of the file the
+    error is in) replaced by `'…'`: what a problem may say of an error in a file other than the scanned
+    one, which may lie outside the tree (`#include "/etc/passwd"`), whose text is never reported."""
+    return _QUOTED.sub("'…'", spelling)
+
+
 # A header's parse with these may be whole in its includer's context (includers.py)
 _NOT_STANDALONE = frozenset({"syntax-error"})
 _SCOPES = {
@@ -254,13 +264,18 @@ class ClangFrontend:
             problems.append(missing_header_problem(path, missing, first_line))
         if syntax and not missing:
             d = syntax[0]
+            if d.file == name:
+                first, line = d.spelling, d.line
+            else:  # an unknown type name in a header: name the header, never quote its text
+                first = f"{quoted_text_removed(d.spelling)} in `{d.file}`:{d.line}"
+                line = _include_line(tu, name, d.file or "")
             problems.append(
                 Problem(
                     path,
                     "warning",
                     "syntax-error",
-                    f"{len(syntax)} syntax error(s), first: {d.spelling}; results for this file may be incomplete",
-                    d.line,
+                    f"{len(syntax)} syntax error(s), first: {first}; results for this file may be incomplete",
+                    line,
                 )
             )
         if in_headers and not missing:
@@ -269,7 +284,9 @@ class ClangFrontend:
             d = in_headers[0]
             header = d.file or ""
             at = _include_line(tu, name, header)
-            problems.append(header_syntax_problem(path, len(in_headers), header, d.line, d.spelling, at))
+            problems.append(
+                header_syntax_problem(path, len(in_headers), header, d.line, quoted_text_removed(d.spelling), at)
+            )
         return problems
 
     def _module_decls(self, unit: Unit, module_vars: list[ci.Cursor], src: Source) -> list[ModuleDecl]:
