@@ -145,3 +145,20 @@ def test_fixture_parses_whole_with_its_meson_c_args():
         (7, "FT101"),
         (34, "FT405"),
     ]
+
+
+def test_a_doubling_setup_py_is_bounded_and_a_huge_literal_costs_only_its_list() -> None:
+    # `S += S` per line (and `S = [S, S]`, nested) would double time and memory per line: past the bound the
+    # sources are not understood, at once.
+    for grow in ("S += S", "S = [S, S]", "S = [*S, *S]", "S = S + S"):
+        text = "from setuptools import Extension\nS = ['m.c']\n" + f"{grow}\n" * 40 + "Extension('m', S)\n"
+        [target] = setuppy.targets(text, "/p/setup.py")
+        assert target.sources == () and not target.complete
+    # A 5000-digit int does not convert to text (Python's limit): that define_macros is not read, the
+    # file's other options still are, and nothing raises.
+    text = (
+        "from setuptools import Extension\n"
+        f"Extension('m', ['m.c'], define_macros=[('BIG', 0x{'f' * 5000})], undef_macros=['U'])\n"
+    )
+    [entry] = setuppy.compiled_sources(text, "/p/setup.py")
+    assert entry.c == ("-UU",)

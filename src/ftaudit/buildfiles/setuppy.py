@@ -25,6 +25,12 @@ class _Unknown:
 
 UNKNOWN = _Unknown()
 Value = str | list["Value"] | _Unknown
+_MAX_VALUE = 100_000  # items of a list, characters of a string: `S += S` doubles per line (as meson.py bounds)
+
+
+def _bounded(value: Value) -> Value:
+    """`value`, or UNKNOWN past the bound (so a few lines of `S += S` cost nothing)."""
+    return UNKNOWN if isinstance(value, (str, list)) and len(value) > _MAX_VALUE else value
 
 
 def call_name(func: ast.expr) -> str:
@@ -49,14 +55,14 @@ def _evaluate(node: ast.expr, env: dict[str, Value], depth: int = 0) -> Value:
                 items += inner if isinstance(inner, list) else [UNKNOWN]
             else:
                 items.append(_evaluate(e, env, depth + 1))
-        return items
+        return _bounded(items)
     if isinstance(node, ast.Name):
         return env.get(node.id, UNKNOWN)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = _evaluate(node.left, env, depth + 1), _evaluate(node.right, env, depth + 1)
-        if isinstance(left, list) and isinstance(right, list):
+        if isinstance(left, list) and isinstance(right, list) and len(left) + len(right) <= _MAX_VALUE:
             return left + right
-        if isinstance(left, str) and isinstance(right, str):
+        if isinstance(left, str) and isinstance(right, str) and len(left) + len(right) <= _MAX_VALUE:
             return left + right
         return UNKNOWN
     if isinstance(node, ast.Call) and call_name(node.func) == "join" and not node.keywords:
@@ -67,17 +73,22 @@ def _evaluate(node: ast.expr, env: dict[str, Value], depth: int = 0) -> Value:
 
 
 def _flatten(value: Value) -> tuple[list[str], bool]:
-    if isinstance(value, str):
-        return [value], True
-    if isinstance(value, list):
-        out: list[str] = []
-        ok = True
-        for item in value:
-            got, fine = _flatten(item)
-            out += got
-            ok = ok and fine
-        return out, ok
-    return [], False
+    """The strings of a (nested) list value and whether it was all understood; past `_MAX_VALUE` strings
+    (`S = [S, S]` nests a doubling list per line) nothing is, and the list is not understood."""
+    out: list[str] = []
+    todo: list[Value] = [value]
+    ok = True
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            out.append(item)
+            if len(out) > _MAX_VALUE:
+                return [], False
+        elif isinstance(item, list):
+            todo.extend(reversed(item))
+        else:
+            ok = False
+    return out, ok
 
 
 def _module_env(tree: ast.Module) -> dict[str, Value]:
@@ -87,7 +98,8 @@ def _module_env(tree: ast.Module) -> dict[str, Value]:
             env[stmt.targets[0].id] = _evaluate(stmt.value, env)
         elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and isinstance(stmt.op, ast.Add):
             before, more = env.get(stmt.target.id, UNKNOWN), _evaluate(stmt.value, env)
-            env[stmt.target.id] = before + more if isinstance(before, list) and isinstance(more, list) else UNKNOWN
+            both = isinstance(before, list) and isinstance(more, list)
+            env[stmt.target.id] = _bounded(before + more) if both else UNKNOWN  # type: ignore[operator]
     return env
 
 
@@ -128,7 +140,9 @@ def _macro_options(node: ast.expr | None, env_nodes: dict[str, ast.expr]) -> lis
             return None
         if isinstance(value, ast.Constant) and value.value is None:
             out.append(f"-D{name.value}")
-        elif isinstance(value, ast.Constant) and isinstance(value.value, (str, int)):
+        elif isinstance(value, ast.Constant) and (
+            isinstance(value.value, str) or (type(value.value) is int and abs(value.value) < 2**64)
+        ):  # a 5000-digit int would not even convert to text
             out.append(f"-D{name.value}={value.value}")
         else:
             return None

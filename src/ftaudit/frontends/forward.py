@@ -27,6 +27,7 @@ from .textscan import blank_comments_and_strings
 _DEFINITION = re.compile(
     r"^[ \t]*(?P<words>(?:[A-Za-z_][A-Za-z0-9_]*[ \t]+)*?)PyTypeObject[ \t]+(?P<name>[A-Za-z_]\w*)[ \t]*=", re.M
 )
+_IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*")
 DECLARED_SUFFIX = ".ftaudit-declared.h"
 
 
@@ -34,12 +35,15 @@ def declarations(text: str) -> str:
     """`extern PyTypeObject NAME;` lines for the type objects `text` defines at file scope, not
     `static`, and names before their definition; "" when there are none."""
     clean = blank_comments_and_strings(text)
+    first: dict[str, int] = {}  # each identifier's first offset: one pass, however many definitions
+    for w in _IDENTIFIER.finditer(clean):
+        first.setdefault(w.group(), w.start())
     out: list[str] = []
     for m in _DEFINITION.finditer(clean):
         if "static" in m.group("words").split():
             continue
         name = m.group("name")
-        if re.search(rf"\b{re.escape(name)}\b", clean[: m.start()]) and name not in out:
+        if first.get(name, m.start()) < m.start() and name not in out:
             out.append(name)
     return "".join(f"extern PyTypeObject {n};\n" for n in out)
 
