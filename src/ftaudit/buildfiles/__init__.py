@@ -23,6 +23,9 @@ from .defines import CompiledSources
 
 BUILD_FILES = frozenset({"setup.py", "meson.build", "CMakeLists.txt"})
 MAX_BUILD_BYTES = 4 * 2**20
+# Items of a list or dict, characters of a string a build-file reader keeps: `S += S` doubles a value per line,
+# so past the bound the value is not understood.
+MAX_VALUE = 100_000
 
 
 @dataclass(frozen=True)

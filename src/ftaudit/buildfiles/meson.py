@@ -19,7 +19,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from . import BuildTarget, ConfiguredFile, source_path
+from . import MAX_VALUE, BuildTarget, ConfiguredFile, source_path
 from .defines import CompiledSources, define_options
 
 _TOKEN = re.compile(
@@ -35,7 +35,6 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'"}
 _KEYWORDS = {"if", "elif", "else", "endif", "foreach", "endforeach", "break", "continue", "and", "or", "not", "in"}
 _MAX_STEPS = 200_000  # statements evaluated per file (foreach bodies included)
-_MAX_VALUE = 100_000  # items of a list or dict, characters of a string
 
 
 class _Unknown:
@@ -474,7 +473,7 @@ def _add(left: object, right: object) -> object:
     else:
         return UNKNOWN
     # `x += x` in a loop doubles a value per statement: past the bound it is not read
-    return UNKNOWN if len(out) > _MAX_VALUE else out  # type: ignore[arg-type]
+    return UNKNOWN if len(out) > MAX_VALUE else out  # type: ignore[arg-type]
 
 
 def _binary(op: str, left: object, right: object) -> object:

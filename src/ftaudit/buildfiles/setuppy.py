@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import os
 
-from . import BuildTarget, source_path
+from . import MAX_VALUE, BuildTarget, source_path
 from .defines import CompiledSources, define_options
 
 EXTENSION_CALLS = frozenset({"Extension", "Pybind11Extension", "CppExtension", "CUDAExtension"})
@@ -25,12 +25,11 @@ class _Unknown:
 
 UNKNOWN = _Unknown()
 Value = str | list["Value"] | _Unknown
-_MAX_VALUE = 100_000  # items of a list, characters of a string: `S += S` doubles per line (as meson.py bounds)
 
 
 def _bounded(value: Value) -> Value:
     """`value`, or UNKNOWN past the bound (so a few lines of `S += S` cost nothing)."""
-    return UNKNOWN if isinstance(value, (str, list)) and len(value) > _MAX_VALUE else value
+    return UNKNOWN if isinstance(value, (str, list)) and len(value) > MAX_VALUE else value
 
 
 def call_name(func: ast.expr) -> str:
@@ -60,9 +59,9 @@ def _evaluate(node: ast.expr, env: dict[str, Value], depth: int = 0) -> Value:
         return env.get(node.id, UNKNOWN)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = _evaluate(node.left, env, depth + 1), _evaluate(node.right, env, depth + 1)
-        if isinstance(left, list) and isinstance(right, list) and len(left) + len(right) <= _MAX_VALUE:
+        if isinstance(left, list) and isinstance(right, list) and len(left) + len(right) <= MAX_VALUE:
             return left + right
-        if isinstance(left, str) and isinstance(right, str) and len(left) + len(right) <= _MAX_VALUE:
+        if isinstance(left, str) and isinstance(right, str) and len(left) + len(right) <= MAX_VALUE:
             return left + right
         return UNKNOWN
     if isinstance(node, ast.Call) and call_name(node.func) == "join" and not node.keywords:
@@ -73,7 +72,7 @@ def _evaluate(node: ast.expr, env: dict[str, Value], depth: int = 0) -> Value:
 
 
 def _flatten(value: Value) -> tuple[list[str], bool]:
-    """The strings of a (nested) list value and whether it was all understood; past `_MAX_VALUE` strings
+    """The strings of a (nested) list value and whether it was all understood; past `MAX_VALUE` strings
     (`S = [S, S]` nests a doubling list per line) nothing is, and the list is not understood."""
     out: list[str] = []
     todo: list[Value] = [value]
@@ -82,7 +81,7 @@ def _flatten(value: Value) -> tuple[list[str], bool]:
         item = todo.pop()
         if isinstance(item, str):
             out.append(item)
-            if len(out) > _MAX_VALUE:
+            if len(out) > MAX_VALUE:
                 return [], False
         elif isinstance(item, list):
             todo.extend(reversed(item))
