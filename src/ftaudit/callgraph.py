@@ -93,6 +93,8 @@ class CallGraph:
                 self.functions.setdefault(own_key(unit, fn), (unit, fn))
         self._module_of = cython_modules(units)
         self._included, self._includer = c_inclusions(units)
+        self._reached: dict[tuple[str, str], tuple[Key, ...]] = {}  # resolve_all's answers, by (unit path, name)
+        self._callees: dict[int, tuple[Unit, tuple[tuple[str, frozenset[Key]], ...]]] = {}  # by id(unit)
         self._in_module: dict[tuple[str, str], Key] = {}  # (module, name) -> a static function of its files
         for key in self.functions:
             module = self._module_of.get(key[0]) if key[0] else None
@@ -159,12 +161,28 @@ class CallGraph:
 
     def resolve_all(self, unit: Unit, name: str) -> list[Key]:
         """Every defined function a call of `name` from `unit` may reach (a bare member name: each method)."""
-        key = self.resolve(unit, name)
-        name = key[1]
-        found = [key] if key in self.functions else []
-        if not _is_member(name):
-            found += [m for m in self._methods.get(name, ()) if m != key]
-        return found
+        memo = (unit.path, name)
+        found = self._reached.get(memo)
+        if found is None:  # the rules' fixpoints ask the same question round after round
+            key = self.resolve(unit, name)
+            bare = key[1]
+            found = (key,) if key in self.functions else ()
+            if not _is_member(bare):
+                found += tuple(m for m in self._methods.get(bare, ()) if m != key)
+            self._reached[memo] = found
+        return list(found)
+
+    def callee_targets(self, unit: Unit) -> tuple[tuple[str, frozenset[Key]], ...]:
+        """Each name `unit`'s functions call, sorted, with every definition a call of it may reach
+        (`resolve_all`); a name that reaches no definition of the scan is left out. Computed once per unit."""
+        held = self._callees.get(id(unit))
+        if held is not None and held[0] is unit:
+            return held[1]
+        names = sorted({c.name for fn in unit.functions for c in fn.calls})
+        pairs = ((name, frozenset(self.resolve_all(unit, name))) for name in names)
+        out = tuple((name, targets) for name, targets in pairs if targets)
+        self._callees[id(unit)] = (unit, out)  # the unit kept, so its id is not reused
+        return out
 
     def resolve_call(self, unit: Unit, call: Call) -> list[Key]:
         """Every defined function `call` from `unit` may run: for a method call on a receiver of a class the

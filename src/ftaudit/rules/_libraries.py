@@ -26,6 +26,7 @@ from ..engine import Context
 from ..facts import Call, Unit
 
 
+@lru_cache(maxsize=8192)  # a scan asks of the same few headers for every call (numpy: 5 s of fnmatch)
 def header_matches(path: str, patterns: tuple[str, ...]) -> str | None:
     """The header pattern that names `path` (`tinydb.h` names `/opt/x/include/tinydb.h`), or None."""
     norm = path.replace("\\", "/")

@@ -92,13 +92,25 @@ def _project_names(graph: CallGraph, unit: Unit, found: frozenset[Key], known: f
     """The callees named in `unit` whose every definition a call may reach is a lookup function."""
     if not found:
         return set()
-    names = {c.name for fn in unit.functions for c in fn.calls if c.name not in known}
-    out = set()
-    for name in names:
-        targets = graph.resolve_all(unit, name)
-        if targets and all(t in found for t in targets):
-            out.add(name)
-    return out
+    return {name for name, targets in graph.callee_targets(unit) if name not in known and targets <= found}
+
+
+class _RoundNames:
+    """`_project_names` for one fixpoint: each unit's answer is kept while `found` is the same set (a
+    round asks it once per function of the unit), and `known` is the same per unit within one fixpoint."""
+
+    def __init__(self, graph: CallGraph) -> None:
+        self.graph = graph
+        self.found: frozenset[Key] | None = None
+        self.kept: dict[int, frozenset[str]] = {}  # by id(unit): the units outlive the fixpoint
+
+    def __call__(self, unit: Unit, found: frozenset[Key], known: frozenset[str]) -> frozenset[str]:
+        if found is not self.found:
+            self.found, self.kept = found, {}
+        out = self.kept.get(id(unit))
+        if out is None:
+            out = self.kept[id(unit)] = frozenset(_project_names(self.graph, unit, found, known))
+        return out
 
 
 def idempotent_lookup(unit: Unit, fn: Function, li: LazyInit, lookups: Lookups) -> bool:
@@ -206,8 +218,10 @@ def raising_functions(ctx: Context) -> frozenset[Key]:
         todo = {key: unit_fn for key, unit_fn in graph.functions.items() if _writes_nothing(unit_fn[1])}
         base = _catalogued(ctx, {})
 
+        names = _RoundNames(graph)
+
         def raises_only(unit: Unit, fn: Function, found: frozenset[Key]) -> bool:
-            thread = base.thread_calls | _project_names(graph, unit, found, base.thread_calls)
+            thread = base.thread_calls | names(unit, found, base.thread_calls)
             return all(_raises_only(unit, fn, c, thread, base, cat) for c in fn.calls)
 
         return _least_fixpoint(todo, raises_only)
@@ -247,9 +261,11 @@ def lookup_functions(ctx: Context) -> frozenset[Key]:
                 thread = frozenset(_project_names(graph, unit, raising, frozenset()))
                 bases[unit.path] = _catalogued(ctx, roles_of(unit, ctx), thread)
 
+        names = _RoundNames(graph)
+
         def looks_up(unit: Unit, fn: Function, found: frozenset[Key]) -> bool:
             base = bases[unit.path]
-            return _lookup_function(unit, fn, base.with_functions(_project_names(graph, unit, found, base.functions)))
+            return _lookup_function(unit, fn, base.with_functions(names(unit, found, base.functions)))
 
         return _least_fixpoint(todo, looks_up)
 
