@@ -116,10 +116,15 @@ Kept = Callable[[Call, set[str]], bool]  # may this call keep one of these local
 
 def _events(fn: Function, names: set[str], cat: Catalogue, kept: Kept | None = None) -> Iterable[_Event]:
     """Where the object a local holds may be published: stored, or passed to a call that may keep it
-    (`kept`: the scan's summary of kept parameters; None: any call the catalogue does not exempt)."""
+    (`kept`: the scan's summary of kept parameters; None: any call the catalogue does not exempt). The
+    receiver of its own method call (`x.m()`, a Store ending where the call's name starts) is published
+    only when `kept` says that method may keep its receiver."""
+    methods = {(c.span.line, c.span.col): c for c in fn.calls} if kept is not None else {}
     for s in fn.stores:
         if s.name in names:
-            yield _Event(s.span, s.regions)
+            call = methods.get((s.span.end_line, s.span.end_col))
+            if call is None or call.receiver != s.name or kept is None or kept(call, {s.name}):
+                yield _Event(s.span, s.regions)
     for c in fn.calls:
         if _passes(c, names, cat) and (kept is None or kept(c, names)):
             yield _Event(c.span, c.regions)
