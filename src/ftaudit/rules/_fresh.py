@@ -4,7 +4,8 @@ published, and the parameters every call site passes such an object (a per-scan 
 Facts used (every frontend's): `Unit.classes` (the classes a file defines), `Function.locals` (where a
 local's value comes from; a call of `__class__` is `self.__class__(...)` / `type(self)(...)`),
 `Function.calls` (a call an object is passed to may keep it), `Function.stores` (a local stored into a
-field, an item, a global, through a pointer, or handed to its own method) and the call graph. C units
+field, an item, a global, through a pointer, or handed to its own method: published when that method may
+keep `self`) and the call graph. C units
 define no classes, so in C only what the catalogue calls fresh (`fresh_constructors`, judged by
 `Privacy`) reaches a helper's parameter.
 
