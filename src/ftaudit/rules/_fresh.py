@@ -4,7 +4,8 @@ published, and the parameters every call site passes such an object (a per-scan 
 Facts used (every frontend's): `Unit.classes` (the classes a file defines), `Function.locals` (where a
 local's value comes from; a call of `__class__` is `self.__class__(...)` / `type(self)(...)`),
 `Function.calls` (a call an object is passed to may keep it), `Function.stores` (a local stored into a
-field, an item, a global, through a pointer, or handed to its own method) and the call graph. C units
+field, an item, a global, through a pointer, or handed to its own method: published when that method may
+keep `self`) and the call graph. C units
 define no classes, so in C only what the catalogue calls fresh (`fresh_constructors`, judged by
 `Privacy`) reaches a helper's parameter.
 
@@ -116,10 +117,15 @@ Kept = Callable[[Call, set[str]], bool]  # may this call keep one of these local
 
 def _events(fn: Function, names: set[str], cat: Catalogue, kept: Kept | None = None) -> Iterable[_Event]:
     """Where the object a local holds may be published: stored, or passed to a call that may keep it
-    (`kept`: the scan's summary of kept parameters; None: any call the catalogue does not exempt)."""
+    (`kept`: the scan's summary of kept parameters; None: any call the catalogue does not exempt). The
+    receiver of its own method call (`x.m()`, a Store ending where the call's name starts) is published
+    only when `kept` says that method may keep its receiver."""
+    methods = {(c.span.line, c.span.col): c for c in fn.calls} if kept is not None else {}
     for s in fn.stores:
         if s.name in names:
-            yield _Event(s.span, s.regions)
+            call = methods.get((s.span.end_line, s.span.end_col))
+            if call is None or call.receiver != s.name or kept is None or kept(call, {s.name}):
+                yield _Event(s.span, s.regions)
     for c in fn.calls:
         if _passes(c, names, cat) and (kept is None or kept(c, names)):
             yield _Event(c.span, c.regions)

@@ -101,14 +101,18 @@ class Keeps:
         return False
 
     def kept_by(self, unit: Unit) -> Callable[[Call, set[str]], bool]:
-        """For calls made in `unit`: may `call` keep one of the locals `names` it is passed? A call of the
-        scan is asked of its definitions (every one a call may reach); any other call keeps it."""
+        """For calls made in `unit`: may `call` keep one of the locals `names` it is passed, as an argument
+        or as its receiver (`x.m()`)? A call of the scan is asked of its definitions (every one a call may
+        reach); any other call keeps it."""
 
         def kept(call: Call, names: set[str]) -> bool:
+            passed = any(a.kind == ArgKind.NAME and a.path in names for a in call.args)
+            if call.receiver in names and self._receiver_kept(unit, call, 0):
+                return True  # `x.m()`: a method that keeps `self`, one Python may override, or unresolved
             return any(
                 a.kind == ArgKind.NAME and a.path in names and self._argument_kept(unit, call, j, False, 0)
                 for j, a in enumerate(call.args)
-            ) or not any(a.kind == ArgKind.NAME and a.path in names for a in call.args)
+            ) or not (passed or call.receiver in names)
 
         return kept
 

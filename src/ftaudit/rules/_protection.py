@@ -21,7 +21,8 @@ def reaching(fn: Function, name: str, at: Point | None) -> tuple[list[Assignment
     Reaching definitions over the structured control flow the walkers record (Function.regions):
     a definition in the other arm of an if/else than the use never reaches it; one after the use
     reaches it only round a loop enclosing both; and the last definition before the use on the use's
-    own path (its regions enclose the use) hides the earlier ones. A definition counts from its
+    own path (its regions enclose the use) hides the earlier ones, and so does an if/else before the use
+    with a definition directly in each of its arms. A definition counts from its
     end (`x = f(x)`: the inner `x` is the previous one). Over-approximate where flow is not
     structured (goto, switch fall-through), which can only make a value look less private."""
     return reaching_among(fn, fn.locals.get(name, []), at)
@@ -45,10 +46,38 @@ def reaching_among(fn: Function, defs: list[Assignment], at: Point | None) -> tu
         elif _in_common_loop(fn, d.regions, regions):
             around.append(d)
     before.sort(key=lambda d: (d.span.end_line, d.span.end_col) if d.span else (0, 0))
+    cut = _covered_from(fn, before, regions)
     for i in range(len(before) - 1, -1, -1):
         if regions[: len(before[i].regions)] == before[i].regions:  # on every path to the use
-            return before[i:] + around, False
-    return before + around, True
+            cut = i if cut is None else max(cut, i)
+            break
+    if cut is None:
+        return before + around, True
+    return before[cut:] + around, False
+
+
+def _covered_from(fn: Function, before: list[Assignment], regions: tuple[int, ...]) -> int | None:
+    """The index in `before` (definitions before a use in `regions`, in the order they end) from which
+    on a finished if/else defines the location in every arm: each arm (the implicit empty else the
+    walkers record for an `if` without one included) holds a definition directly, not nested in a
+    loop or an inner if. Those are the last definitions on every path through it, so the earlier ones
+    and the value from before do not reach the use. None: no such if/else."""
+    last: dict[int, dict[int, int]] = {}  # if/else group -> arm region -> index of its last direct definition
+    for i, d in enumerate(before):
+        if not d.regions:
+            continue
+        arm, outer = d.regions[-1], d.regions[:-1]
+        group = fn.regions.get(arm, LOOP_REGION)
+        inside = len(regions) > len(outer) and fn.regions.get(regions[len(outer)]) == group
+        if group == LOOP_REGION or regions[: len(outer)] != outer or inside:
+            continue  # a loop body, an if/else not on the use's path, or the one the use sits in
+        last.setdefault(group, {})[arm] = i
+    cuts = [
+        min(arms.values())
+        for group, arms in last.items()
+        if set(arms) == {r for r, g in fn.regions.items() if g == group}
+    ]
+    return max(cuts) if cuts else None
 
 
 def _in_common_loop(fn: Function, a: tuple[int, ...], b: tuple[int, ...]) -> bool:

@@ -553,6 +553,7 @@ class CythonWalker(Recorder):
                 ends.append(self.state)
                 any_live = True
         else:
+            self.new_region(group)  # the implicit empty else, as the C walkers record it: no arm defines there
             ends.append(start)
             any_live = True
             all_die = False
