@@ -10,9 +10,13 @@ crash of the process that parses is seen as what it is.
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from ftaudit.buildfiles import MAX_DEFINES, cmake, read_compiled
 
 GOOD = "#include <Python.h>\nPyObject *f(PyObject *l) { return PyList_GetItem(l, 0); }\n"
 
@@ -143,3 +147,102 @@ def test_errors_in_a_file_outside_the_tree_never_quote_its_text(tmp_path):
     [leak] = [p for p in problems(proc, "leak.c") if p["code"] == "syntax-error"]
     assert f"in `{secret}`:1" in leak["message"] and leak["line"] == 4  # at the include that reached it
     assert any("expected expression" in p["message"] for p in problems(proc, "own.c"))  # its own error, quoted
+
+
+# --- the rules phase and the build-file readers are bounded too ---------------------------------------------
+
+
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _filled_members(stores: list[str], tail: list[str] = ()) -> str:
+    """A new object `s` whose members get new tuples (`stores`: statements), then `tail`."""
+    fields = "".join(f" PyObject *a{i};" for i in range(len(stores)))
+    return (
+        "#include <Python.h>\n#include <stdlib.h>\n"
+        f"typedef struct {{ PyObject_HEAD{fields} PyObject *items; }} Sig;\nstatic PyTypeObject Sig_Type;\n"
+        "static PyObject *sink;\nstatic PyObject *big(PyObject *self, PyObject *arg) {\n"
+        "    int x = PyObject_IsTrue(arg);\n    Sig *s = calloc(sizeof(Sig), 1);\n"
+        "    if (PyObject_Init((PyObject *)s, &Sig_Type) == NULL) return NULL;\n"
+        + "".join(f"    {line}\n" for line in [*stores, *tail])
+        + '    return (PyObject *)s;\n}\nstatic PyMethodDef m[] = {{"big", big, METH_O, NULL}, {NULL}};\n'
+    )
+
+
+def test_thousands_of_stores_to_one_member_do_not_stall_the_rules(tmp_path):
+    # 200 conditional stores of `s->items`, each followed by a fill, then 200 calls given it: every fill's
+    # question (may an event fall between a reaching store and the fill?) was stores x events, 7.6 CPU
+    # seconds in all (54 s at 400) (rules/_paths.py). Past the cap the answer is "not fresh": the fills are reported.
+    n = 200
+    fills = ["s->items = PyTuple_New(1);"]
+    for _ in range(n):
+        fills += ["if (x) s->items = PyTuple_New(1);", "PyTuple_SET_ITEM(s->items, 0, Py_NewRef(arg));"]
+    root = tree(tmp_path)
+    (root / "big.c").write_text(
+        _filled_members([], fills + ["PyList_Append(sink, s->items);"] * n).replace("PyObject *a", "PyObject *unused")
+    )
+    before = _child_cpu()
+    proc = ftaudit("scan", ".", "--format", "json", "--frontend", "treesitter", "--no-cache", "-j1", cwd=root)
+    assert _child_cpu() - before < 4, "the rules phase is not bounded"
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert_good_found(proc)
+    assert sum(f["path"] == "big.c" and f["rule"] == "FT205" for f in findings(proc)) == n
+    assert problems(proc, "big.c") == []
+
+
+def test_the_rules_on_one_file_stop_at_the_time_limit(tmp_path):
+    # 300 members each stored and filled: every fill asks whether `s` was published, over every call of
+    # the function (quadratic). Past --timeout of CPU in the rules the file's other rules are skipped, with
+    # one `limit` error; the findings already made, and every other file's, are kept.
+    root = tree(tmp_path)
+    stores = [f"s->a{i} = PyTuple_New(1); PyTuple_SET_ITEM(s->a{i}, 0, Py_NewRef(arg));" for i in range(300)]
+    (root / "big.c").write_text(_filled_members(stores))
+    proc = ftaudit(
+        "scan", ".", "--format", "json", "--frontend", "treesitter", "--timeout", "0.3", "--no-cache", "-j1", cwd=root
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert_good_found(proc)
+    [problem] = problems(proc, "big.c")
+    assert problem["code"] == "limit" and "rules took longer than the 0.3-second limit" in problem["message"]
+    assert "not run on this file; the findings already made are kept" in problem["message"]
+
+
+def test_a_doubling_cmake_variable_is_bounded():
+    # `set(S ${S} ${S})` per line doubled the value (2^40 characters at 40 lines): past MAX_VALUE the
+    # variable is not understood, at once, as meson's and setup.py's readers do.
+    text = "set(S m.cpp)\n" + "set(S ${S} ${S})\n" * 40 + "pybind11_add_module(m ${S})\n"
+    start = time.process_time()
+    [target] = cmake.targets(text, "/p/CMakeLists.txt")
+    assert time.process_time() - start < 1
+    assert not target.complete
+
+
+def test_defines_from_build_files_are_capped_with_a_warning(tmp_path):
+    n = MAX_DEFINES + 5_000
+    (tmp_path / "CMakeLists.txt").write_text(
+        "add_compile_definitions(" + " ".join(f"D{i}" for i in range(n)) + ")\npybind11_add_module(m m.cpp)\n"
+    )
+    found: list = []
+    [entry] = read_compiled([tmp_path / "CMakeLists.txt"], found)
+    assert len(entry.c) == MAX_DEFINES and entry.c[0] == "-DD0"
+    [problem] = found
+    assert problem.code == "too-many-defines" and "the last 5,000" in problem.message
+    assert f"{n:,} -D/-U options" in problem.message
+
+
+def test_show_settings_lists_build_defines_bounded(tmp_path):
+    root = tree(tmp_path)
+    lines = [
+        f"add_compile_definitions(D{i}_{j} " + " ".join(f"X{i}_{k}" for k in range(30)) + ")"
+        for i in range(60)
+        for j in range(1)
+    ]
+    (root / "CMakeLists.txt").write_text("\n".join(lines) + "\npybind11_add_module(m m.cpp)\n")
+    proc = ftaudit("scan", ".", "--show-settings", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    shown = proc.stdout.split("build-defines:\n", 1)[1].split("\n")
+    entries = [line for line in shown if line.startswith("  CMakeLists.txt:")]
+    assert len(entries) == 50 and "-DD0_0 -DX0_0" in entries[0] and "... 11 more" in entries[0]
+    assert "  ... 10 more" in shown

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import time
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,7 @@ from .catalogue import Catalogue, RuleInfo
 from .conditional_notes import name_conditions
 from .facts import Span, Unit
 from .findings import Finding, Related
+from .rulebudget import RuleClock
 
 if TYPE_CHECKING:
     from .membership import Module
@@ -38,10 +40,19 @@ class Project:
     def __init__(self, units: Sequence[Unit]) -> None:
         self.units = units
         self._memo: dict[str, object] = {}
+        self.building = 0.0  # CPU seconds spent in (outermost) memo builds: not charged to a unit (rulebudget.py)
+        self._depth = 0
 
     def memo(self, key: str, build: Callable[[], T]) -> T:
         if key not in self._memo:
-            self._memo[key] = build()
+            self._depth += 1
+            start = time.process_time()
+            try:
+                self._memo[key] = build()
+            finally:
+                self._depth -= 1
+                if not self._depth:
+                    self.building += time.process_time() - start
         return self._memo[key]  # type: ignore[return-value]
 
 
@@ -156,6 +167,17 @@ def without(units: Sequence[Unit], not_judged: AbstractSet[Key], unbuilt: Abstra
     return out
 
 
+def _timed(func: RuleFunc, unit: Unit, ctx: Context, clock: RuleClock | None) -> list[Finding]:
+    """`func(unit, ctx)`, its CPU seconds (less the project's memo builds) charged to the unit on `clock`."""
+    if clock is None:
+        return list(func(unit, ctx))
+    project, start = ctx.project, clock.clock()
+    shared = project.building
+    found = list(func(unit, ctx))
+    clock.charge(unit.path, clock.clock() - start - (project.building - shared))
+    return found
+
+
 def run_rules(
     units: Sequence[Unit],
     catalogue: Catalogue,
@@ -166,6 +188,7 @@ def run_rules(
     builds: Sequence[BuildTarget] = (),
     modules: Sequence[Module] | None = None,
     unbuilt: AbstractSet[str] = frozenset(),
+    clock: RuleClock | None = None,
 ) -> list[Finding]:
     """Findings of the selected rules (unit and project scope first, then findings scope).
 
@@ -174,7 +197,8 @@ def run_rules(
     `graph`: the call graph of `units` when the caller has built it already (rules share it as a memo).
     `builds`: the scanned tree's build targets (buildfiles.BuildTarget); `modules`: the units' modules
     (membership.Module) when the caller has them already. `unbuilt`: files (absolute paths) no built
-    module contains (built.py): FT1-FT3 rules see none of their functions, FT4 findings in them are dropped."""
+    module contains (built.py): FT1-FT3 rules see none of their functions, FT4 findings in them are dropped.
+    `clock`: the per-file budget of the unit rules (rulebudget.py); None: unbounded."""
     impl = registry()
     late = [rid for rid in rule_ids if rid in impl and impl[rid].scope == "findings"]
     wanted = set(rule_ids)
@@ -202,8 +226,8 @@ def run_rules(
         reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid], scope)
         if reg.scope == "unit":
             for unit in scope.units:
-                if _applies(ctx.info, unit):
-                    found += reg.func(unit, ctx)
+                if _applies(ctx.info, unit) and (clock is None or clock.allowed(unit.path, rid)):
+                    found += _timed(reg.func, unit, ctx, clock)
         else:
             found += reg.func([u for u in scope.units if _applies(ctx.info, u)], ctx)
     found = [mark(f) for f in found]

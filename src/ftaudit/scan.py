@@ -32,6 +32,7 @@ from .frontends.flags import CompileDatabase, CompileDatabaseError, FlagSettings
 from .lockscope import with_held_locks
 from .membership import Module, modules
 from .pathfilter import PathFilter, Patterns, compile_patterns
+from .rulebudget import RuleClock
 from .selection import PerFileIgnores, RuleLayer, layer_of, resolve
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
@@ -199,7 +200,7 @@ def prepare(opts: ScanOptions) -> Prepared:
         db,
         opts.paths,
         target_version=opts.target_version or config.get("target-version") or "",
-        build_defines=BuildDefines(tuple(read_compiled(build_files))),
+        build_defines=BuildDefines(tuple(read_compiled(build_files, problems))),
     )
     return Prepared(
         config,
@@ -414,7 +415,10 @@ def _analyse_and_judge(
         return mark_vendored(per_file.apply(ignores.apply(f)), reasons)
 
     _phase(opts, f"running {len(rule_ids)} rules")
-    found = run_rules(units, cat, rule_ids, mark, not_judged, graph, targets, mods, frozenset(unbuilt))
+    clock = RuleClock(opts.limits.time)  # the rules' budget per file is the parse's (rulebudget.py)
+    found = run_rules(units, cat, rule_ids, mark, not_judged, graph, targets, mods, frozenset(unbuilt), clock)
+    problems += clock.problems()
+    tool_errors += len(clock.skipped)
     findings, frozen = frozen_notes(sorted(found, key=Finding.sort_key))
     problems += frozen
     unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from .buildfiles.defines import BuildDefines
 from .config import ConfigError
 from .names import display
 from .scan import Prepared, ScanOptions, prepare
@@ -45,6 +46,7 @@ def settings(prep: Prepared, opts: ScanOptions) -> dict[str, Any]:
         "include-dirs": list(flags.include_dirs),
         "tree-include-dirs": list(flags.tree_dirs),
         "defines": list(flags.defines),
+        "build-defines": build_defines(flags.build_defines),
         "compile-database": os.path.abspath(db.path) if db is not None and db.path else None,
         "cython-directives": config.cython_directives(),
         "rules": levels,
@@ -59,6 +61,30 @@ def settings(prep: Prepared, opts: ScanOptions) -> dict[str, Any]:
         "build-description": "known" if prep.description.known else "unknown",
         "files": len(prep.files),
     }
+
+
+SHOWN_ENTRIES = 50  # build-file entries `--show-settings` lists; the rest are counted
+SHOWN_OPTIONS = 20  # options shown per entry
+
+
+def build_defines(defines: BuildDefines) -> list[str]:
+    """The -D/-U options the build files give (buildfiles/defines.py), one line per build-file entry: where
+    it is, what it covers (a directory and below, or how many listed sources), its C and C++ options;
+    at most SHOWN_ENTRIES lines of at most SHOWN_OPTIONS options each, then what was left out."""
+    out: list[str] = []
+    for e in defines.entries[:SHOWN_ENTRIES]:
+        covers = f"{e.directory}/ and below" if e.directory else f"{len(e.sources):,} source(s)"
+        langs = [("C", e.c), ("C++", e.cpp)] if e.c != e.cpp else [("C/C++", e.c)]
+        shown = "; ".join(f"{lang}: {_first(opts)}" for lang, opts in langs if opts)
+        out.append(f"{e.path}:{e.line} ({covers}): {shown}")
+    if len(defines.entries) > SHOWN_ENTRIES:
+        out.append(f"... {len(defines.entries) - SHOWN_ENTRIES:,} more")
+    return out
+
+
+def _first(options: tuple[str, ...]) -> str:
+    more = f" ... {len(options) - SHOWN_OPTIONS:,} more" if len(options) > SHOWN_OPTIONS else ""
+    return " ".join(options[:SHOWN_OPTIONS]) + more
 
 
 def render(values: dict[str, Any]) -> str:

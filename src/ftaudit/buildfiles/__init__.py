@@ -19,13 +19,16 @@ from pathlib import Path
 
 from ..facts import Problem
 from ..safeio import read_regular
-from .defines import CompiledSources
+from .defines import CompiledSources, cap_defines
 
 BUILD_FILES = frozenset({"setup.py", "meson.build", "CMakeLists.txt"})
 MAX_BUILD_BYTES = 4 * 2**20
 # Items of a list or dict, characters of a string a build-file reader keeps: `S += S` doubles a value per line,
 # so past the bound the value is not understood.
 MAX_VALUE = 100_000
+# -D/-U options taken from all the build files of a scan together (each one is an argument of every parse
+# it applies to: 250 000 made each file's parse take 2 s); past it the rest are dropped, with a warning.
+MAX_DEFINES = 10_000
 
 
 @dataclass(frozen=True)
@@ -142,10 +145,11 @@ def read_description(files: Iterable[Path]) -> Description:
     return Description(tuple(targets), tuple(problems), tuple(unknown), tuple(read))
 
 
-def read_compiled(files: Iterable[Path]) -> list[CompiledSources]:
+def read_compiled(files: Iterable[Path], problems: list[Problem] | None = None) -> list[CompiledSources]:
     """The `-D`/`-U` options the build files among `files` give what they compile (buildfiles.defines),
-    in the order given. A file that cannot be read or parsed gives none (its note is
-    `read_description`'s)."""
+    in the order given, at most `MAX_DEFINES` of them in all: past it the rest are dropped and one
+    `too-many-defines` warning, appended to `problems`, says how many. A file that cannot be read or
+    parsed gives none (its note is `read_description`'s)."""
     from . import cmake, meson, setuppy
 
     readers = {
@@ -160,7 +164,19 @@ def read_compiled(files: Iterable[Path]) -> list[CompiledSources]:
             out += reader(_read_text(path), str(path)) if reader is not None else []
         except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-    return out
+    kept, dropped, where = cap_defines(out, MAX_DEFINES)
+    if dropped and problems is not None:
+        total = sum(max(len(e.c), len(e.cpp)) for e in out)
+        problems.append(
+            Problem(
+                where,
+                "warning",
+                "too-many-defines",
+                f"the build files give {total:,} -D/-U options, more than the {MAX_DEFINES:,} used: the last"
+                f" {dropped:,} (from here on, in the order the files were read) are dropped",
+            )
+        )
+    return kept
 
 
 def _read_text(path: Path | str) -> str:

@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Iterator
 
-from . import BuildTarget, ConfiguredFile, source_path
+from . import MAX_VALUE, BuildTarget, ConfiguredFile, source_path
 from .defines import CompiledSources, define_options
 
 _COMMAND = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(")
@@ -52,6 +52,7 @@ def commands(text: str) -> list[tuple[str, int, list[tuple[str, bool]]]]:
     """(lower-cased name, line, [(argument, quoted)]) of each command invocation, comments skipped."""
     out = []
     pos = 0
+    line, counted = 1, 0  # the line at `counted`: lines are counted once, not from the start per command
     while pos < len(text):
         ch = text[pos]
         if ch == "#":
@@ -61,7 +62,8 @@ def commands(text: str) -> list[tuple[str, int, list[tuple[str, bool]]]]:
         if m is None or (pos and (text[pos - 1].isalnum() or text[pos - 1] == "_")):
             pos += 1
             continue
-        line = text.count("\n", 0, pos) + 1
+        line += text.count("\n", counted, pos)
+        counted = pos
         args, pos = _arguments(text, m.end())
         out.append((m.group(1).lower(), line, args))
     return out
@@ -117,18 +119,28 @@ def _arguments(text: str, pos: int) -> tuple[list[tuple[str, bool]], int]:
 def _expanded(text: str, path: str, extra: dict[str, str] | None = None) -> Iterator[tuple[str, int, list[str], bool]]:
     """(name, line, arguments with `${VAR}` expanded, every variable known) of each command of a
     CMakeLists.txt at `path`, after keeping the `set`/`list(APPEND)` of the commands before it.
-    `extra`: more variables known from the start."""
+    `extra`: more variables known from the start. Values are bounded like meson's and setup.py's
+    (`set(S ${S} ${S})` doubles per line): past `MAX_VALUE` characters substituted into one command, a
+    reference is not understood (unknown), and a variable set to more is unset."""
     base = os.path.abspath(os.path.dirname(path))
     env = {"CMAKE_CURRENT_SOURCE_DIR": base, "CMAKE_CURRENT_LIST_DIR": base, **(extra or {})}
     unknown: set[str] = set()
+    oversized: set[str] = set()  # variables once set past the bound: never known again
+    budget = [MAX_VALUE]  # characters the current command may still substitute (0 once one was refused)
 
     def sub(m: re.Match[str]) -> str:
-        if m.group(1) not in env:
+        value = env.get(m.group(1))
+        if value is None or len(value) > budget[0] or m.group(1) in oversized:
             unknown.add(m.group(1))
-        return env.get(m.group(1), "")
+            if value is not None or m.group(1) in oversized:
+                budget[0] = -1
+            return ""
+        budget[0] -= len(value)
+        return value
 
     for name, line, raw in commands(text):
         unknown.clear()
+        budget[0] = MAX_VALUE
         args: list[str] = []
         for arg, quoted in raw:
             value = _VAR.sub(sub, arg)
@@ -137,10 +149,21 @@ def _expanded(text: str, path: str, extra: dict[str, str] | None = None) -> Iter
             values = [a for a in args[1:] if a != "PARENT_SCOPE"]
             if "CACHE" in values:
                 values = values[: values.index("CACHE")]
-            env[args[0]] = ";".join(values)
+            _assign(env, oversized, args[0], ";".join(values), budget[0] < 0)
         elif name == "list" and len(args) > 1 and args[0] == "APPEND":
-            env[args[1]] = ";".join(([env[args[1]]] if env.get(args[1]) else []) + args[2:])
+            joined = ";".join(([env[args[1]]] if env.get(args[1]) else []) + args[2:])
+            _assign(env, oversized, args[1], joined, budget[0] < 0)
         yield name, line, args, not unknown
+
+
+def _assign(env: dict[str, str], oversized: set[str], name: str, value: str, refused: bool) -> None:
+    """`env[name] = value`, or `name` unknown from now on (in `oversized`) when the value is past
+    `MAX_VALUE` or `refused`: a reference in it was past the bound."""
+    if refused or len(value) > MAX_VALUE:
+        env.pop(name, None)
+        oversized.add(name)
+    else:
+        env[name] = value
 
 
 def targets(text: str, path: str) -> list[BuildTarget]:

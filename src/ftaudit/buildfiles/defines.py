@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 _OPTION = re.compile(r"-(?:D[A-Za-z_][A-Za-z0-9_]*(?:=[^\x00-\x1f]*)?|U[A-Za-z_][A-Za-z0-9_]*)")
 # A template's generated file is analysed under the template's name without this suffix (templates/).
@@ -54,6 +54,26 @@ class CompiledSources:
     c: tuple[str, ...]
     cpp: tuple[str, ...]
     directory: str = ""
+
+
+def cap_defines(entries: Sequence[CompiledSources], limit: int) -> tuple[list[CompiledSources], int, str]:
+    """`entries` with at most `limit` options in all (an entry counts its longer list, C or C++: a file
+    gets one), in order: the entry that crosses the limit keeps its first options, the later ones none.
+    Also how many were dropped, and the build file of the first one dropped ("" when none was)."""
+    kept: list[CompiledSources] = []
+    left, dropped, where = limit, 0, ""
+    for e in entries:
+        n = max(len(e.c), len(e.cpp))
+        if n <= left:
+            kept.append(e)
+            left -= n
+            continue
+        if left:
+            kept.append(replace(e, c=e.c[:left], cpp=e.cpp[:left]))
+        dropped += n - left
+        left = 0
+        where = where or e.path
+    return kept, dropped, where
 
 
 def _generated(path: str) -> str:

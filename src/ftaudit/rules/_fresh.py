@@ -44,7 +44,7 @@ from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Call, Function, OriginKind, Span, Unit, exclusive_regions
 from ._keeps import Keeps, keeps_summary
-from ._paths import fresh_path
+from ._paths import PathIndex, fresh_path
 from ._protection import Point, Privacy, reaching
 from ._roles import ProjectRoles, Role
 from ._sites import CallSites, Site, call_sites, drop_unpassed
@@ -215,6 +215,7 @@ class Freshness:
         self.results = results
         self.class_params = class_params
         self.assumed: set[str] = set()
+        self.paths = PathIndex(fn, catalogue)  # fresh_member's index of stores and calls, built on first use
 
     def is_fresh(self, name: str, at: Point, depth: int = 0) -> bool:
         """Is the object `name` holds at `at` new (constructed here, or a fresh parameter) and unpublished?"""
@@ -276,7 +277,7 @@ class Freshness:
         def root_private(root: str) -> bool:
             return self.private_at(Arg(ArgKind.NAME, root, root), at, self.constructor_self)
 
-        return fresh_path(self.fn, self.cat, arg, at, self.constructs, root_private, call)
+        return fresh_path(self.fn, self.cat, arg, at, self.constructs, root_private, call, self.paths)
 
     def private_at(self, arg: Arg, at: Point, constructor_self: str = "") -> bool:
         """Is the local or parameter `arg` (a NAME) private to this function at `at`, and not yet
