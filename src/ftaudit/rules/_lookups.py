@@ -96,20 +96,21 @@ def _project_names(graph: CallGraph, unit: Unit, found: frozenset[Key], known: f
 
 
 class _RoundNames:
-    """`_project_names` for one fixpoint: each unit's answer is kept while `found` is the same set (a
-    round asks it once per function of the unit), and `known` is the same per unit within one fixpoint."""
+    """`_project_names` for one fixpoint: each (unit, known) answer is kept while `found` is the same set
+    (a round asks it once per function of the unit)."""
 
     def __init__(self, graph: CallGraph) -> None:
         self.graph = graph
         self.found: frozenset[Key] | None = None
-        self.kept: dict[int, frozenset[str]] = {}  # by id(unit): the units outlive the fixpoint
+        self.kept: dict[tuple[int, int], frozenset[str]] = {}  # by ids: the units and sets outlive the fixpoint
 
     def __call__(self, unit: Unit, found: frozenset[Key], known: frozenset[str]) -> frozenset[str]:
         if found is not self.found:
             self.found, self.kept = found, {}
-        out = self.kept.get(id(unit))
+        key = (id(unit), id(known))
+        out = self.kept.get(key)
         if out is None:
-            out = self.kept[id(unit)] = frozenset(_project_names(self.graph, unit, found, known))
+            out = self.kept[key] = frozenset(_project_names(self.graph, unit, found, known))
         return out
 
 
