@@ -67,6 +67,7 @@ class FrozenContainers:
         self.new_object = new_object
         self.thawed: dict[Target, Thaw] = {}
         self.built: dict[Target, str] = {}  # a constructor or init function that changes it (for the note)
+        self._local_targets = _LocalTargets()
         self._object_building = self._building(roles, lambda r: r in _BUILDING or r.init_only)
         self._module_init = self._building(roles, lambda r: r.init_only)
         passes: list[tuple[Target, Key, int, Thaw]] = []  # a container handed to a function of the scan
@@ -174,7 +175,7 @@ class FrozenContainers:
             return [(m.scope, m.key)]
         if m.scope == "param":
             return [int(m.key)]
-        return _local_targets(unit, fn, m.key, 0)
+        return self._local_targets(unit, fn, m.key)
 
     def reason(self, unit: Unit, fn: Function, arg: Arg) -> str | None:
         """Why the container `arg` (an argument of a call in `fn`) can be read without a lock: no code
@@ -185,7 +186,7 @@ class FrozenContainers:
             last = arg.path.replace("[]", "").rsplit(".", 1)
             targets: list[Target | int] = [("field", last[-1])] if len(last) == 2 and last[-1] else []
         elif arg.kind == ArgKind.NAME:
-            targets = _local_targets(unit, fn, arg.path, 0)
+            targets = self._local_targets(unit, fn, arg.path)
         else:
             return None
         if not targets or any(isinstance(t, int) or t[0] == "unknown" or t in self.thawed for t in targets):
@@ -206,32 +207,67 @@ def _shown(unit: Unit, t: Target) -> str:
     return t[1]
 
 
-def _local_targets(unit: Unit, fn: Function, name: str, depth: int) -> list[Target | int]:
-    """The containers a name in `fn` may hold: a static of that name (not shadowed by a local), a
+class _LocalTargets:
+    """The containers a name in a function may hold: a static of that name (not shadowed by a local), a
     parameter (its index), or what the local's definitions load (`d = self->map`, `d = other`). A local
-    with a definition of unknown origin (a call's result) gives a target no container matches."""
-    if depth > _MAX_DEPTH:
-        return [("unknown", name)]
-    params = {p.name: p.index for p in fn.params}
-    defs = fn.locals.get(name)
-    if not defs:
-        if name in params:
-            return [params[name]]
-        statics = [v.key for v in unit.statics.values() if v.name == name]
-        return [("static", statics[0])] if statics else []
-    out: list[Target | int] = []
-    if name in params:
-        out.append(params[name])
-    for d in defs:
-        if d.kind == OriginKind.OTHER and "." in d.source:
-            out.append(("field", d.source.replace("[]", "").rsplit(".", 1)[-1]))
-        elif d.kind == OriginKind.NAME and d.source:
-            out += _local_targets(unit, fn, d.source, depth + 1)
-        elif d.kind == OriginKind.NULL:
-            continue
-        else:
-            out.append(("unknown", name))  # fresh containers are judged private before this is asked
-    return out
+    with a definition of unknown origin (a call's result) gives a target no container matches.
+
+    Answers are kept per (function, name, depth) and listed once each, first occurrence first: a chain of
+    locals defined from each other (`p = q; q = p;` in a loop) branches at every definition, so without
+    the memo the walk and the lists it returns grow exponentially with `_MAX_DEPTH` (zstandard's
+    amalgamated zstd.c: 120 s of the scan)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[int, str, int], tuple[Function, tuple[Target | int, ...]]] = {}
+        self._statics: dict[int, tuple[Unit, dict[str, str]]] = {}
+
+    def __call__(self, unit: Unit, fn: Function, name: str, depth: int = 0) -> list[Target | int]:
+        """The targets, in order, each once (a new list: the caller may change it)."""
+        return list(self._targets(unit, fn, name, depth))
+
+    def _targets(self, unit: Unit, fn: Function, name: str, depth: int) -> tuple[Target | int, ...]:
+        key = (id(fn), name, depth)
+        held = self._memo.get(key)
+        if held is not None and held[0] is fn:
+            return held[1]
+        found = tuple(dict.fromkeys(self._walk(unit, fn, name, depth)))
+        self._memo[key] = (fn, found)
+        return found
+
+    def _walk(self, unit: Unit, fn: Function, name: str, depth: int) -> list[Target | int]:
+        if depth > _MAX_DEPTH:
+            return [("unknown", name)]
+        index = {p.name: p.index for p in fn.params}.get(name)
+        defs = fn.locals.get(name)
+        if not defs:
+            if index is not None:
+                return [index]
+            static = self._static_named(unit, name)
+            return [("static", static)] if static is not None else []
+        out: list[Target | int] = []
+        if index is not None:
+            out.append(index)
+        for d in defs:
+            if d.kind == OriginKind.OTHER and "." in d.source:
+                out.append(("field", d.source.replace("[]", "").rsplit(".", 1)[-1]))
+            elif d.kind == OriginKind.NAME and d.source:
+                out += self._targets(unit, fn, d.source, depth + 1)
+            elif d.kind == OriginKind.NULL:
+                continue
+            else:
+                out.append(("unknown", name))  # fresh containers are judged private before this is asked
+        return out
+
+    def _static_named(self, unit: Unit, name: str) -> str | None:
+        """The key of the first static of `unit` named `name` (one index per unit, not a scan per name)."""
+        held = self._statics.get(id(unit))
+        if held is None or held[0] is not unit:
+            names: dict[str, str] = {}
+            for v in unit.statics.values():
+                names.setdefault(v.name, v.key)
+            held = (unit, names)
+            self._statics[id(unit)] = held
+        return held[1].get(name)
 
 
 def _describe(m: ContainerMutation) -> str:
