@@ -192,6 +192,31 @@ def test_thousands_of_stores_to_one_member_do_not_stall_the_rules(tmp_path):
     assert problems(proc, "big.c") == []
 
 
+def test_a_loop_of_locals_does_not_stall_the_frozen_containers(tmp_path):
+    # Eight locals, each assigned from every other one in a loop, then one of them is changed: which
+    # containers may it hold? Followed definition by definition up to the depth bound of 8, that was 8**8
+    # paths (rules/_containers.py; zstd.c's loops of pointers cost 120 s); each answer is now kept per
+    # (function, name, depth) and listed once.
+    n = 8
+    names = [f"p{i}" for i in range(n)]
+    body = [f"PyObject *{', *'.join(f'{v} = arg' for v in names)};", "for (int i = 0; i < n; i++) {"]
+    body += [f"    if (i == {j}) {a} = {b};" for j, (a, b) in enumerate((a, b) for a in names for b in names if a != b)]
+    body += ["}", "PyList_Append(p0, arg);", "return PyList_GetItem(p0, 0);"]
+    root = tree(tmp_path)
+    (root / "loop.c").write_text(
+        "#include <Python.h>\nstatic PyObject *loop(PyObject *self, PyObject *arg) {\n"
+        + "    int n = (int)PyLong_AsLong(arg);\n"
+        + "".join(f"    {line}\n" for line in body)
+        + '}\nstatic PyMethodDef m[] = {{"loop", loop, METH_O, NULL}, {NULL}};\n'
+    )
+    before = _child_cpu()
+    proc = ftaudit("scan", ".", "--format", "json", "--frontend", "treesitter", "--no-cache", "-j1", cwd=root)
+    assert _child_cpu() - before < 4, "the frozen-container question is not bounded"
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert_good_found(proc)
+    assert problems(proc, "loop.c") == []
+
+
 def test_the_rules_on_one_file_stop_at_the_time_limit(tmp_path):
     # 300 members each stored and filled: every fill asks whether `s` was published, over every call of
     # the function (quadratic). Past --timeout of CPU in the rules the file's other rules are skipped, with
