@@ -96,6 +96,7 @@ def test_no_unexpected_problems(fixture_scan):
         if p.path
         not in {"c/missing_header.c", "c/library.c", "cpp/pybind.cpp", "cython/broken.pyx", "c/program.c", _STAND_IN}
         and p.code != "frozen-container"  # the `ok:` lines of the frozen fixtures: checked there
+        and not p.path.startswith("c/switches/")
     ]
     lock_files = ("lock_helpers.", "caller_lock.")
     under_lock = [(p.path, p.code) for p in others if p.path.split("/")[-1].startswith(lock_files)]
@@ -111,3 +112,19 @@ def test_no_unexpected_problems(fixture_scan):
     frozen = {(p.path, p.line) for p in fixture_scan.problems if p.code == "frozen-container"}
     assert {("c/frozen.c", 63), ("cpp/frozen.cpp", 27), ("cython/frozen.pyx", 42)} <= frozen
     assert note.code == "program-only" and "on_frame, report, main" in note.message
+
+
+def test_code_a_default_build_leaves_out_is_noted(fixture_scan):
+    """The opt-in switches of c/switches (switched.py) and the module only an environment variable adds
+    (buildfiles/environ.py) are each one `not-built` note, and nothing else is said of those files."""
+    notes = sorted((p.path, p.code, p.line) for p in fixture_scan.problems if p.path.startswith("c/switches/"))
+    assert notes == [
+        ("c/switches/faults.c", "not-built", 6),
+        ("c/switches/switches.c", "not-built", 10),
+        ("c/switches/switches_extra.c", "not-built", 7),
+    ]
+    by_path = {p.path: p.message for p in fixture_scan.problems if p.path.startswith("c/switches/")}
+    assert "`SW_MEMORY_DEBUG`: commented-out `#define` at switches.c:7" in by_path["c/switches/switches.c"]
+    assert "`SW_FAULT_INJECT`: named like a switch" in by_path["c/switches/switches.c"]
+    assert "SW_TRACE_CALLS" not in by_path["c/switches/switches.c"]  # the build sets it
+    assert "environment sets SW_EXPERIMENTAL (setup.py:9" in by_path["c/switches/switches_extra.c"]

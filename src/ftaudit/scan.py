@@ -36,6 +36,8 @@ from .rulebudget import RuleClock
 from .selection import PerFileIgnores, RuleLayer, layer_of, resolve
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
+from .switched import leave_out
+from .switches import BuildWords, build_words
 from .vendored import SetAside, Vendoring, mark_vendored, set_aside
 from .workers import Limits
 
@@ -160,6 +162,7 @@ class Prepared:
     db_problems: list[Problem]  # the compile database's (an error: exit 2)
     targets: list[BuildTarget]  # the build descriptions' extension modules (buildfiles)
     description: Description = field(default_factory=lambda: Description((), (), ()))  # why it may be incomplete
+    build_words: BuildWords = field(default_factory=BuildWords)  # the build files' identifiers (switches.py)
 
 
 def prepare(opts: ScanOptions) -> Prepared:
@@ -216,6 +219,7 @@ def prepare(opts: ScanOptions) -> Prepared:
         db_problems,
         targets,
         description,
+        build_words(build_files),
     )
 
 
@@ -275,6 +279,8 @@ def scan(opts: ScanOptions) -> ScanResult:
         sorted(by_path.items()),
         prep.per_file_ignores.describe(),
         [astuple(t) for t in targets],
+        sorted(prep.build_words.words),
+        list(prep.build_words.dirs),
     ]
     scan_key = None
     if cache is not None and plan is not None and all(valid and key for key, valid in plan):
@@ -293,7 +299,9 @@ def scan(opts: ScanOptions) -> ScanResult:
             by_path,
             prep.per_file_ignores,
             targets,
-            None if opts.include_unbuilt else Built(prep.description, config.list("built"), config.base),
+            None
+            if opts.include_unbuilt
+            else Built(prep.description, config.list("built"), config.base, prep.build_words),
         )
         if cache is not None and plan is not None and payload[3] == 0 and all(k for k, _ in plan):
             cache.put_scan(cache.scan_key([k for k, _ in plan if k], extra), payload)
@@ -397,11 +405,15 @@ def _analyse_and_judge(
         problems += r.problems
         ignores.add(r.record.path, r.ignores)
     tool_errors = sum(r.tool_errors for r in results)
+    off: dict[str, frozenset[int]] = {}
+    if build is not None:  # code only an opt-in switch compiles is left out, as a default build does
+        units, switch_notes, off = leave_out(units, build.words)
+        problems += switch_notes
     graph = CallGraph(units)
     units, graph, under_lock = with_held_locks(units, graph, cat)  # locks helpers and callers hold (lockscope.py)
     problems += under_lock
     mods = modules(units, graph, targets)
-    unbuilt = unbuilt_files(units, build.description, mods, build.is_built) if build is not None else {}
+    unbuilt = unbuilt_files(units, build.description, mods, build.is_built, off) if build is not None else {}
     if build is not None:
         problems += unbuilt_notes(unbuilt, build.description)
     not_judged = graph.program_only()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..facts import Problem
@@ -39,7 +39,8 @@ class BuildTarget:
     the name its init function carries. `kind`: setup.py | meson | pybind11 | nanobind | python
     (CMake's Python_add_library). `path`/`line`: where the build file names it. `sources`: absolute,
     normalised paths (they need not exist). `options`: CMake keywords given (FREE_THREADED...).
-    `complete`: every source argument was understood."""
+    `complete`: every source argument was understood. `opt_in`: a setup.py adds it only when these
+    environment variables are set (buildfiles.environ); "" when a default build builds it."""
 
     name: str
     kind: str
@@ -48,6 +49,7 @@ class BuildTarget:
     sources: tuple[str, ...]
     options: tuple[str, ...] = ()
     complete: bool = True
+    opt_in: str = ""  # the environment variables without which a default build leaves it out ("": built)
 
     @property
     def module(self) -> str:
@@ -132,6 +134,8 @@ def read_description(files: Iterable[Path]) -> Description:
         try:
             found = reader(text, str(path))
             why = unknowns.reasons(path.name, text, str(path), found)
+            if unknowns.may_add_modules(why):  # an environment-only target may not be its module's only build
+                found = [replace(t, opt_in="") for t in found]
             if path.name == "setup.py" and not found:
                 why.append("setup.py: names no extension module (cffi, another builder?)")
             unknown += [f"{path.parent}/{w}" for w in why]

@@ -15,6 +15,7 @@ import os
 
 from . import MAX_VALUE, BuildTarget, source_path
 from .defines import CompiledSources, define_options
+from .environ import default_off
 
 EXTENSION_CALLS = frozenset({"Extension", "Pybind11Extension", "CppExtension", "CUDAExtension"})
 
@@ -102,10 +103,44 @@ def _module_env(tree: ast.Module) -> dict[str, Value]:
     return env
 
 
+def _opt_in(tree: ast.Module) -> dict[int, frozenset[str]]:
+    """The `Extension(...)` calls (by `id`) a build with no extra environment variables does not use
+    (buildfiles.environ), with the variables that would turn them on: a call in a branch such a build
+    does not run, or the value of a name bound once (`lz4stream = Extension(...)`) that only such
+    branches read (`if experimental is True: ext_modules.append(lz4stream)`)."""
+    off = default_off(tree)
+    if not off:
+        return {}
+    dead: dict[int, frozenset[str]] = {}
+    for o in off:
+        for stmt in o.statements:
+            for n in ast.walk(stmt):
+                dead.setdefault(id(n), o.variables)
+    bound: dict[str, list[ast.AST]] = {}
+    loads: dict[str, list[ast.Name]] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name):
+            (loads if isinstance(n.ctx, ast.Load) else bound).setdefault(n.id, []).append(n)
+    out: dict[int, frozenset[str]] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            name, value = stmt.targets[0].id, stmt.value
+            uses = loads.get(name, [])
+            once = isinstance(value, ast.Call) and len(bound.get(name, [])) == 1
+            if once and uses and all(id(u) in dead for u in uses):
+                out[id(value)] = frozenset().union(*(dead[id(u)] for u in uses))
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Call) and id(n) in dead:
+            out.setdefault(id(n), dead[id(n)])
+    return out
+
+
 def targets(text: str, path: str) -> list[BuildTarget]:
-    """The extension modules a setup.py names. Raises SyntaxError/ValueError/RecursionError on bad input."""
+    """The extension modules a setup.py names (`opt_in` set on those only an environment variable adds,
+    `_opt_in`). Raises SyntaxError/ValueError/RecursionError on bad input."""
     tree = ast.parse(text, filename=path)
     env = _module_env(tree)
+    opt_in = _opt_in(tree)
     base = os.path.dirname(path)
     out = []
     for node in ast.walk(tree):
@@ -119,7 +154,8 @@ def targets(text: str, path: str) -> list[BuildTarget]:
             continue
         sources, complete = _flatten(_evaluate(sources_node, env)) if sources_node is not None else ([], False)
         files = tuple(source_path(base, s) for s in sources)
-        out.append(BuildTarget(name, "setup.py", path, node.lineno, files, complete=complete))
+        needs = ", ".join(sorted(opt_in.get(id(node), ())))
+        out.append(BuildTarget(name, "setup.py", path, node.lineno, files, complete=complete, opt_in=needs))
     return out
 
 

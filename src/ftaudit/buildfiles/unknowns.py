@@ -28,6 +28,24 @@ _MUTATORS = frozenset({"append", "extend", "insert", "__iadd__"})
 _OTHER_BUILDERS = frozenset({"add_extension", "add_library", "Library", "Configuration", "configuration"})
 
 
+# The reasons (as `reasons` words them) that may build a module no target names, rather than only more
+# sources of the named ones: with one, a target an environment variable adds is not known to be the module's only build.
+_MODULE_REASONS = (
+    "imports the local module",
+    "relative import",
+    "derives from Extension",
+    "without an Extension",
+    "cythonize()",
+    "with no Extension call read",
+    "with a computed name",
+)
+
+
+def may_add_modules(why: Sequence[str]) -> bool:
+    """Does any of the reasons `why` (from `reasons`) say the file may build modules no target names?"""
+    return any(marker in w for w in why for marker in _MODULE_REASONS)
+
+
 def reasons(kind: str, text: str, path: str, targets: Sequence[BuildTarget]) -> list[str]:
     """The constructs of one build file (`kind`: its file name) that may build sources no target lists."""
     out = [

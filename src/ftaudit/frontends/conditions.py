@@ -43,9 +43,11 @@ class FileMacros:
     integer literal), `unknown` each one defined or undefined where the build may or may not compile
     it (its state after that line cannot be told)."""
 
-    def __init__(self) -> None:
+    def __init__(self, undefined: frozenset[str] = frozenset()) -> None:
         self.values: dict[str, int | None] = {}
         self.unknown: set[str] = set()
+        # Macros known to be undefined (opt-in switches nothing in the tree or its build defines: switches.py).
+        self.undefined = undefined
 
     def record(self, line: str, live: bool | None) -> None:
         """Take one `#define`/`#undef` line compiled when `live` is True (False: never; None: unknown)."""
@@ -134,6 +136,8 @@ class _Parser:
             if kind != "id" or (paren and self.take() != ("op", ")")):
                 raise _Unparsed
             known = _DEFINED.get(name)
+            if known is None and self.macros is not None and name in self.macros.undefined:
+                return 0
             if known is None:
                 return 1 if name in _VALUES or (self.macros is not None and name in self.macros.values) else None
             return int(known)
@@ -143,7 +147,7 @@ class _Parser:
             if text in _DEFINED:
                 return _AS_NUMBER.get(text, 0) if _DEFINED[text] else 0
             if self.macros is not None:
-                return self.macros.values.get(text)
+                return 0 if text in self.macros.undefined else self.macros.values.get(text)
             return None
         raise _Unparsed
 
@@ -170,11 +174,13 @@ def evaluate(directive: str, condition: str, macros: FileMacros | None = None) -
     `directive` is `if`, `elif`, `ifdef`, `ifndef`, `elifdef` or `elifndef`; `condition` the rest of the
     line with comments removed; `macros` what the file defined before this line (dead_lines). Returns
     True or False when the condition depends only on the Python version, `Py_GIL_DISABLED`,
-    `Py_LIMITED_API`, `PYPY_VERSION` or macros `macros` knows; None when it depends on anything else or
-    cannot be read."""
+    `Py_LIMITED_API`, `PYPY_VERSION` or macros `macros` knows (defined there, or in its `undefined`);
+    None when it depends on anything else or cannot be read."""
     if directive in ("ifdef", "ifndef", "elifdef", "elifndef"):
         word = condition.strip()
         known = _DEFINED.get(word)
+        if known is None and macros is not None and word in macros.undefined:
+            known = False
         if known is None:
             known = True if word in _VALUES or (macros is not None and word in macros.values) else None
         if known is None:
@@ -251,12 +257,13 @@ def _compiled(stack: list[_Conditional]) -> bool | None:
     return state
 
 
-def dead_lines(text: str) -> set[int]:
-    """The 0-based lines `blank_dead_branches` blanks."""
+def dead_lines(text: str, undefined: frozenset[str] = frozenset()) -> set[int]:
+    """The 0-based lines `blank_dead_branches` blanks; with `undefined`, also those compiled only when one
+    of those macros is defined (`#ifdef X`, `#if defined(X) && ...`, the `#else` of `#ifndef X`)."""
     lines = text.split("\n")
     stack: list[_Conditional] = []
     done: list[_Conditional] = []
-    macros = FileMacros()
+    macros = FileMacros(undefined)
     for i, line in enumerate(lines):
         if "define" in line or "undef" in line:
             macros.record(line, _compiled(stack))
