@@ -98,13 +98,16 @@ def test_no_unexpected_problems(fixture_scan):
         and p.code != "frozen-container"  # the `ok:` lines of the frozen fixtures: checked there
         and not p.path.startswith("c/switches/")
     ]
-    lock_files = ("lock_helpers.", "caller_lock.")
+    lock_files = ("lock_helpers.", "caller_lock.", "private_params_published.")
     under_lock = [(p.path, p.code) for p in others if p.path.split("/")[-1].startswith(lock_files)]
     assert under_lock == [
         ("c/lock_helpers.c", "under-callers-lock"),
         ("cython/caller_lock.pyx", "under-callers-lock"),
         ("cython/lock_helpers.pyx", "under-callers-lock"),
+        ("cython/private_params_published.pyx", "under-callers-lock"),
     ]
+    [published] = [p for p in others if p.path == "cython/private_params_published.pyx"]
+    assert "Holder.fill_and_return" in published.message and "publish_then_fill" not in published.message
     assert [p for p in others if not p.path.split("/")[-1].startswith(lock_files)] == []
     # its generated header is a stand-in, by design (frontends/forward.py)
     assert [p.code for p in fixture_scan.problems if p.path == _STAND_IN] == ["stand-in-header"]

@@ -127,6 +127,16 @@ class LockVocabulary:
 
 
 @dataclass(frozen=True)
+class ThreadDictVocabulary:
+    """The calling thread's own dict and the calls on it (containers.toml `[thread-dict]`)."""
+
+    sources: frozenset[str] = frozenset()  # calls returning the current thread's dict
+    getters: frozenset[str] = frozenset()  # calls returning one of its items (the dict first)
+    setters: frozenset[str] = frozenset()  # calls storing their third argument into it
+    harmless: frozenset[str] = frozenset()  # calls that only look at it or delete from it
+
+
+@dataclass(frozen=True)
 class ContainerVocabulary:
     """What changes a container in place and what only reads it (containers.toml `[mutators]`...)."""
 
@@ -135,6 +145,7 @@ class ContainerVocabulary:
     mutating_methods: frozenset[str] = frozenset()  # `.append`, `.update`...
     reading_methods: frozenset[str] = frozenset()  # `.get`, `.items`...
     frame_owned: frozenset[str] = frozenset()  # calls whose result the running frame keeps alive
+    thread_dict: ThreadDictVocabulary = field(default_factory=ThreadDictVocabulary)
 
     def mutated_arg(self, callee: str) -> int | None:
         """The index of the container argument `callee` changes, None if it changes none."""
@@ -411,6 +422,7 @@ def load() -> Catalogue:
             mutating_methods=frozenset(ct["mutating-methods"]),
             reading_methods=frozenset(ct["reading-methods"]),
             frame_owned=frozenset(ct["frame-owned"]),
+            thread_dict=ThreadDictVocabulary(**{k: frozenset(v) for k, v in ct["thread-dict"].items()}),
         ),
         noreturn=NoReturnVocabulary(
             functions=frozenset(nr["functions"]),

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 Site = tuple[Key, Call]
 # Does the call at a site (caller, call) hold a lock covering its receiver?
 SiteLocked = Callable[[Key, Call], bool]
+Kept = Callable[[Call, set[str]], bool]  # may this call keep one of these locals (rules/_keeps.py)?
 
 
 def receiver_stores(fn: Function) -> set[tuple[int, int, str]]:
@@ -115,6 +116,7 @@ class PrivateParameters:
     ) -> None:
         from .engine import Context, Project
         from .rules._fresh import freshness, published
+        from .rules._keeps import keeps_summary
         from .rules._roles import ProjectRoles, Role
 
         self.graph = graph
@@ -159,18 +161,21 @@ class PrivateParameters:
             index = next((p.index for p in fn.params if p.name == name), -1) - (1 if fn.receiver else 0)
             return 0 <= index < len(call.args) and private_at(caller, call, call.args[index])
 
+        keeps = keeps_summary(ctx)
         found: dict[Key, set[str]] = defaultdict(set)
         changed = True
         while changed:  # least fixpoint: a parameter joins once every call site passes it private
             changed = False
             for key in sorted(methods):
-                _unit, fn = graph.functions[key]
+                unit, fn = graph.functions[key]
                 outside = [(c, call) for c, call in sites.get(key, ()) if c != key]
                 if not outside:
                     continue
                 for name in [fn.receiver, *(p.name for p in fn.params if p.name != fn.receiver)]:
                     if name in found[key] or not all(guards(c, call, fn, name) for c, call in outside):
                         continue
+                    if publishes(fn, catalogue, name, keeps.kept_by(unit)):
+                        continue  # private when it comes in, but not after the body hands it out
                     found[key].add(name)
                     self.private[key] = frozenset(found[key])
                     self.why[key] = _why(outside, name, fn)
@@ -189,10 +194,21 @@ class PrivateParameters:
             self.why.pop(key, None)
 
 
+def publishes(fn: Function, catalogue: Catalogue, name: str, kept: Kept) -> bool:
+    """Does `fn`'s body make its parameter `name` (or a local copy) reachable by other code: store it, or
+    pass it to a call that may keep it (`kept`: the scan's kept-parameter summary, rules/_keeps.py; a call
+    of its own method counts when that method may keep its receiver)? Returning it does not: the caller
+    then holds it, as before the call. A parameter private at every call site but published by the body is
+    not private in the facts after that point, so the method gets no critical section on it."""
+    from .rules._fresh import ever_published
+
+    return ever_published(fn, catalogue, name, kept)
+
+
 def _why(sites: list[Site], name: str, fn: Function) -> str:
     callers = sorted({c[1] for c, _call in sites})
     what = "receiver" if name == fn.receiver else f"`{name}`"
     return f"its {what} is private or locked at every call, in {', '.join(f'`{n}`' for n in callers[:3])}"
 
 
-__all__ = ["PrivateParameters", "publishers", "receiver_stores", "without_kept_receivers"]
+__all__ = ["PrivateParameters", "publishers", "publishes", "receiver_stores", "without_kept_receivers"]

@@ -45,6 +45,7 @@ from ..engine import Context
 from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Call, Function, OriginKind, Span, Unit, exclusive_regions
 from ._keeps import Keeps, keeps_summary
 from ._paths import PathIndex, fresh_path
+from ._perthread import per_thread
 from ._protection import Point, Privacy, reaching
 from ._roles import ProjectRoles, Role
 from ._sites import CallSites, Site, call_sites, drop_unpassed
@@ -149,6 +150,17 @@ def published(
     )
 
 
+def publication_events(fn: Function, cat: Catalogue, name: str, kept: Kept | None = None) -> list[Point]:
+    """Everywhere in `fn` the object `name` (or a copy) holds may be published: stored, or passed to a call
+    that may keep it (`kept`, as for `published`), as (span, regions). Returning it does not count."""
+    return [(e.span, e.regions) for e in _events(fn, aliases_of(fn, name), cat, kept)]
+
+
+def ever_published(fn: Function, cat: Catalogue, name: str, kept: Kept | None = None) -> bool:
+    """Does `fn` anywhere publish the object `name` holds (`publication_events`)?"""
+    return next(iter(_events(fn, aliases_of(fn, name), cat, kept)), None) is not None
+
+
 def happens_between(fn: Function, event: Point, since: Point | None, at: Point) -> bool:
     """May the event at `event` run after `since` (None: the function's entry) and before the use at `at`?
     Those on the use's own line (other than the use itself) count, and those after `at` inside a loop that
@@ -201,6 +213,7 @@ class Freshness:
         kept: Kept | None = None,
         members: Callable[[Arg], bool] | None = None,
         constructor_self: str = "",
+        per_thread: Callable[[Assignment], bool] | None = None,
     ) -> None:
         self.fn = fn
         self.constructor_self = constructor_self
@@ -210,7 +223,7 @@ class Freshness:
         self.params = {p.name: p.index for p in fn.params}
         self.fresh_params = params
         self.cat = catalogue
-        self.privacy = Privacy(fn, catalogue)
+        self.privacy = Privacy(fn, catalogue, per_thread)
         self.klass = _class_of(fn)
         self.results = results
         self.class_params = class_params
@@ -383,6 +396,15 @@ def freshness(unit: Unit, fn: Function, ctx: Context) -> Freshness:
     role = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles.get(key)
     constructor_self = fn.receiver if role == Role.CONSTRUCTOR else ""
     classes = constructible_classes(ctx)
+    items = per_thread(ctx).judge(graph, unit, fn, ctx.catalogue)
     return Freshness(
-        fn, ctx.catalogue, classes, params, results, kept=kept, members=members, constructor_self=constructor_self
+        fn,
+        ctx.catalogue,
+        classes,
+        params,
+        results,
+        kept=kept,
+        members=members,
+        constructor_self=constructor_self,
+        per_thread=items,
     )

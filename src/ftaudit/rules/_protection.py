@@ -5,6 +5,8 @@ Every FT2 rule asks the same two questions, so they are answered once here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..catalogue import Catalogue
 from ..facts import LOOP_REGION, Arg, ArgKind, Assignment, Function, Lock, OriginKind, Span, exclusive_regions
 from ..lockscope import holds_mutex
@@ -90,12 +92,16 @@ def _in_common_loop(fn: Function, a: tuple[int, ...], b: tuple[int, ...]) -> boo
 
 
 class Privacy:
-    """Decides whether a container argument can be seen by other threads."""
+    """Decides whether a container argument can be seen by other threads. `per_thread` says whether a
+    local's definition is an item of the calling thread's own dict (rules/_perthread.py; None: none is)."""
 
-    def __init__(self, fn: Function, catalogue: Catalogue) -> None:
+    def __init__(
+        self, fn: Function, catalogue: Catalogue, per_thread: Callable[[Assignment], bool] | None = None
+    ) -> None:
         self.fn = fn
         self.cat = catalogue
         self.params = {p.name: p for p in fn.params}
+        self.per_thread = per_thread
 
     def is_private(self, arg: Arg, depth: int = 0, at: Point | None = None) -> bool:
         """Is the value of `arg`, used at `at` (None: anywhere in the function), private to this call?"""
@@ -114,11 +120,17 @@ class Privacy:
             return own and all(self._origin_private(o, depth + 1) for o in origins)
         return bool(origins) and all(self._origin_private(o, depth + 1) for o in origins)
 
+    def origin_private(self, o: Assignment) -> bool:
+        """Is the value a definition of a local gives private to this call (new, or per-thread)?"""
+        return self._origin_private(o, 1)
+
     def _origin_private(self, o: Assignment, depth: int) -> bool:
         here = (o.span, o.regions) if o.span is not None else None
         if o.kind == OriginKind.CALL:
             if o.callee in self.cat.fresh_constructors or o.callee in self.cat.uniqueness_tests:
                 return True  # new, or (in the branch where the test holds) referenced by this thread alone
+            if self.per_thread is not None and self.per_thread(o):
+                return True  # an item of the thread's own dict that no other code holds (_perthread.py)
             if o.callee in self.cat.alias_preserving and o.args:
                 return self.is_private(o.args[0], depth, here)
             return False

@@ -14,7 +14,7 @@ from ..summaries import INITIALISES, Effect
 from ._construction import NOT_SHARED_YET, single_owner_functions, under_construction
 from ._fresh import freshness
 from ._lookups import Lookups, idempotent_lookup
-from ._protection import Privacy, aliases, protects
+from ._protection import aliases, protects
 from ._roles import Role, roles_of
 from ._statics import (
     CallInit,
@@ -191,8 +191,8 @@ def _unsynchronized_field_writes(unit: Unit, ctx: Context) -> Iterator[tuple[Fun
         role = roles[fn.name]
         if role in NOT_SHARED_YET or role.init_only or not fn.field_writes or own_key(unit, fn) in single_owner:
             continue
-        privacy = Privacy(fn, ctx.catalogue)
         fresh = freshness(unit, fn, ctx)
+        privacy = fresh.privacy  # per-thread items too (_perthread.py)
         for w in fn.field_writes:
             if (
                 privacy.is_private(Arg(ArgKind.NAME, w.root, w.root))
