@@ -418,6 +418,7 @@ class DeclKind(str, Enum):
     PYBIND11 = "pybind11"
     NANOBIND = "nanobind"
     CYTHON = "cython"  # a .pyx module: declares with the freethreading_compatible directive
+    CYTHON_GENERATED = "cython-generated"  # known only by the C Cython generated (generated_cython.py)
 
 
 @dataclass(frozen=True)

@@ -265,6 +265,8 @@ def _notes(decl: ModuleDecl, name: str, builds: Sequence[BuildTarget]) -> tuple[
             f"no nanobind_add_module({name} ...) in the scanned CMake files: whether it is built FREE_THREADED "
             "is unknown (scan the directory holding its CMakeLists.txt)"
         )
+    if decl.kind == DeclKind.CYTHON_GENERATED:
+        notes.append("known only by its Cython-generated C (its .pyx is not in the tree): its code was not analysed")
     if any(not b.complete for b in builds):
         notes.append("some sources in the build description are not literals: the call graph found the rest")
     return tuple(notes)

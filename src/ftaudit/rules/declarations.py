@@ -40,12 +40,23 @@ def _included_elsewhere(ctx: Context) -> set[str]:
     return ctx.project.memo("included", lambda: {os.path.abspath(p) for u in ctx.project.units for p in u.includes})
 
 
+def _cython_sources(ctx: Context) -> set[str]:
+    """The names of the modules whose .pyx the scan analysed: generated C of the same module, found
+    elsewhere in the tree (a build directory, another copy), is not a module of its own."""
+    return ctx.project.memo(
+        "cython-sources",
+        lambda: {d.name for u in ctx.project.units for d in u.module_decls if d.kind == DeclKind.CYTHON},
+    )
+
+
 @rule("FT402")
 def cython_freethreading_not_declared(unit: Unit, ctx: Context) -> Iterator[Finding]:
     if os.path.abspath(unit.path) in _included_elsewhere(ctx):
         return  # its includer's header directives are the module's
     for decl in unit.module_decls:
-        if decl.kind == DeclKind.CYTHON and not decl.declares_gil_not_used:
+        if decl.declares_gil_not_used:
+            continue
+        if decl.kind == DeclKind.CYTHON:
             yield ctx.finding(
                 unit,
                 Span(1, 1, 1, 2),
@@ -53,6 +64,16 @@ def cython_freethreading_not_declared(unit: Unit, ctx: Context) -> Iterator[Find
                 detail="importing it re-enables the GIL; once its code is thread-safe, add "
                 "`# cython: freethreading_compatible=True` to the file header (or set it for the build and in "
                 "[tool.ftaudit] cython-directives)",
+            )
+        elif decl.kind == DeclKind.CYTHON_GENERATED and decl.name not in _cython_sources(ctx):
+            yield ctx.finding(
+                unit,
+                decl.span,
+                f"Cython module `{decl.name}` (generated C, its .pyx not in the tree) does not declare "
+                "free-threading support",
+                detail=f"importing it re-enables the GIL: {decl.detail}; its code was not analysed (scan its .pyx); "
+                "once that code is thread-safe, regenerate this file with Cython 3.1 or later from a .pyx with "
+                "`# cython: freethreading_compatible=True`",
             )
 
 

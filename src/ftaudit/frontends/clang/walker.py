@@ -116,6 +116,29 @@ def unary_kind(c: ci.Cursor) -> int:
     return int(_native().clang_getCursorUnaryOperatorKind(c))
 
 
+def _member_base_type(c: ci.Cursor) -> ci.Type | None:
+    """The type of the expression the innermost member access of lvalue `c` is made on, as written:
+    `Buffer *` in `((Buffer *)self)->data` (or a macro expanding to that cast), `Buffer *` for a `b->data`
+    on a `Buffer *b`; None when the lvalue is no member access of a variable."""
+    for _ in range(32):
+        c = strip_casts(c)
+        if c.kind == K.MEMBER_REF_EXPR:
+            kids = children(c)
+            if not kids:
+                return None
+            if strip_casts(kids[0]).kind == K.DECL_REF_EXPR:
+                return kids[0].type
+            c = kids[0]
+        elif c.kind == K.ARRAY_SUBSCRIPT_EXPR or (c.kind == K.UNARY_OPERATOR and unary_kind(c) == _DEREF):
+            kids = children(c)
+            if not kids:
+                return None
+            c = kids[0]
+        else:
+            return None
+    return None
+
+
 def strip_casts(c: ci.Cursor) -> ci.Cursor:
     """The expression under implicit conversions, casts and parentheses (kept on the cursor)."""
     found: ci.Cursor | bool | None = c.__dict__.get("_ft_stripped")
@@ -742,7 +765,8 @@ class FunctionWalker(Recorder):
         ref = base.referenced
         if ref is None or ref.kind not in (K.PARM_DECL, K.VAR_DECL) or "." not in path:
             return
-        obj = self.ctx.judge.object_struct(ref.type.get_canonical())
+        written = _member_base_type(target)  # `((Buffer *)self)->data`: the cast's type, not `self`'s
+        obj = self.ctx.judge.object_struct((written or ref.type).get_canonical())
         if obj is None:
             return
         field_path = path.split("[", 1)[0]

@@ -118,6 +118,45 @@ def strip(n: Node) -> Node:
     return n
 
 
+def member_base_cast(n: Node, src: Source) -> str | None:
+    """The type the variable under the innermost member access of lvalue `n` is cast to, as written:
+    `Buffer *` in `((Buffer *)self)->data`; None when it is not cast there (`b->data`) or `n` is no
+    member access of a variable."""
+    for _ in range(32):
+        n = strip(n)
+        if n.type == "field_expression":
+            arg = n.child_by_field_name("argument")
+            if arg is None:
+                return None
+            if strip(arg).type == "identifier":
+                return _written_cast(arg, src)
+            n = arg
+        elif n.type in ("subscript_expression", "pointer_expression"):
+            arg = n.child_by_field_name("argument")
+            if arg is None:
+                return None
+            n = arg
+        else:
+            return None
+    return None
+
+
+def _written_cast(n: Node, src: Source) -> str | None:
+    """The type of the outermost cast of `n` under its parentheses, as written."""
+    for _ in range(32):
+        if n.type == "parenthesized_expression":
+            kids = named(n)
+            if not kids:
+                return None
+            n = kids[-1]
+        elif n.type == "cast_expression":
+            t = n.child_by_field_name("type")
+            return src.text(t) if t is not None else None
+        else:
+            return None
+    return None
+
+
 def int_value(n: Node, src: Source) -> int | None:
     n = strip(n)
     if n.type == "null":

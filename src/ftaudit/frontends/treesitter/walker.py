@@ -50,6 +50,7 @@ from .syntax import (
     callee_name,
     declarator_name,
     int_value,
+    member_base_cast,
     named,
     reduce_arg,
     span,
@@ -571,12 +572,15 @@ class TsWalker(Recorder):
             if path == self.src.text(base) + "[]":
                 self.param_struct_use(base, where)
         if "." in path:
-            self.field_write(self.src.text(base), path, where, op)
+            self.field_write(self.src.text(base), path, where, op, member_base_cast(target, self.src))
 
-    def field_write(self, root: str, path: str, where: Span, op: str) -> None:
-        struct = type_words(self.local_types.get(root, "")).rstrip("* ").strip()
+    def field_write(self, root: str, path: str, where: Span, op: str, cast: str | None = None) -> None:
+        """A write to a field of the object `root` points to (`cast`: the type `root` is cast to there,
+        `((Buffer *)self)->data`, which names the object instead of `root`'s own type)."""
+        written = cast or self.local_types.get(root, "")
+        struct = type_words(written).rstrip("* ").strip()
         fields = self.f.object_structs.get(struct)
-        if fields is None or "*" not in self.local_types.get(root, ""):
+        if fields is None or "*" not in written:
             return
         field_path = path.split("[", 1)[0]
         name = field_path.split(".")[1] if field_path.count(".") >= 1 else ""
