@@ -23,3 +23,13 @@ def test_a_type_object_named_before_its_file_scope_definition_is_declared():
 
 def test_no_type_object_no_declarations():
     assert declarations("int x = 1;\nstatic int f(void) { return x; }\n") == ""
+
+
+def test_static_or_late_named_type_objects_are_not_declared():
+    """The identifier pass runs only when the file defines a non-static type object; the answer is
+    the same: a static definition, or one never named before it, declares nothing."""
+    static = "static PyTypeObject T;\nvoid f(void) { use(&T); }\nstatic PyTypeObject T = {0};\n"
+    late = "PyTypeObject Late = {0};\nvoid f(void) { use(&Late); }\n"
+    assert declarations(static) == ""
+    assert declarations(late) == ""
+    assert declarations("void f(void) { use(&E); }\nPyTypeObject E = {0};\n") == "extern PyTypeObject E;\n"

@@ -34,14 +34,17 @@ DECLARED_SUFFIX = ".ftaudit-declared.h"
 def declarations(text: str) -> str:
     """`extern PyTypeObject NAME;` lines for the type objects `text` defines at file scope, not
     `static`, and names before their definition; "" when there are none."""
+    if "PyTypeObject" not in text:
+        return ""
     clean = blank_comments_and_strings(text)
+    defined = [m for m in _DEFINITION.finditer(clean) if "static" not in m.group("words").split()]
+    if not defined:  # the identifier pass below is most of the cost, and most files define no type
+        return ""
     first: dict[str, int] = {}  # each identifier's first offset: one pass, however many definitions
     for w in _IDENTIFIER.finditer(clean):
         first.setdefault(w.group(), w.start())
     out: list[str] = []
-    for m in _DEFINITION.finditer(clean):
-        if "static" in m.group("words").split():
-            continue
+    for m in defined:
         name = m.group("name")
         if first.get(name, m.start()) < m.start() and name not in out:
             out.append(name)

@@ -271,11 +271,15 @@ class MissingHeaders:
         self._verdict: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Verdict] = {}
         self._templates: dict[tuple[str, str], tuple[str, str] | None] = {}
         self._writing: set[str] = set()  # stand-ins whose includes are being followed (a cycle stops)
+        # A header's include lines, by path: read and scanned once per process, whatever the flags of
+        # the files reaching it (numpy's tree: each system header was read once per flag set, 8 s of CPU)
+        self._includes: dict[str, list[tuple[str, bool, int, bool]]] = {}
+        self._standin_includes: dict[tuple[str, str], list[tuple[str, bool, int, bool]]] = {}
 
     def plan(self, path: str, text: str, args: list[str]) -> HeaderPlan:
         """The includes of the file `path` (its text given) under the compiler arguments `args`."""
         quote, angle = search_dirs(args)
-        v, line = self._follow(os.path.dirname(os.path.abspath(path)), text, quote, angle, set())
+        v, line = self._follow(os.path.dirname(os.path.abspath(path)), include_lines(text), quote, angle, set())
         plan = HeaderPlan(v.certain, line, v.dirs, v.standins, v.hints, v.texts)
         source = os.path.splitext(path)[1].lower() not in HEADER_EXTENSIONS
         if source and plan.standins:
@@ -297,7 +301,7 @@ class MissingHeaders:
             return None
         dirs, standins, hints, texts = list(plan.dirs), list(plan.standins), list(plan.hints), list(plan.texts)
         for virtual, text in files:
-            sub, _ = self._follow(os.path.dirname(virtual), text, quote, angle, set())
+            sub, _ = self._follow(os.path.dirname(virtual), include_lines(text), quote, angle, set())
             _add(dirs, sub.dirs)
             _add(standins, sub.standins)
             _add(hints, sub.hints)
@@ -314,10 +318,15 @@ class MissingHeaders:
         return list(p.missing), p.line
 
     def _follow(
-        self, here: str, text: str, quote: tuple[str, ...], angle: tuple[str, ...], seen: set[str]
+        self,
+        here: str,
+        includes: list[tuple[str, bool, int, bool]],
+        quote: tuple[str, ...],
+        angle: tuple[str, ...],
+        seen: set[str],
     ) -> tuple[_Verdict, int | None]:
-        """The verdict of a file in `here` whose text is `text`, and its first include line that leads
-        to a certainly missing header."""
+        """The verdict of a file in `here` whose include lines (`include_lines` of its text) are
+        `includes`, and its first include line that leads to a certainly missing header."""
         certain: list[str] = []
         dirs: list[str] = []
         standins: list[tuple[str, str]] = []
@@ -327,7 +336,7 @@ class MissingHeaders:
         # Outside the scan roots (Python's, the system's headers) only unconditional includes are
         # followed: glibc's `#if` forests cost a second, and a header there is not the project's to fix.
         inside = self.index is not None and self.index.root_for(os.path.realpath(here)) is not None
-        for name, quoted, line, conditional in include_lines(text):
+        for name, quoted, line, conditional in includes:
             if conditional and not inside:
                 continue
             found = self._find(here, name, quoted, quote, angle)
@@ -352,7 +361,10 @@ class MissingHeaders:
                     if written is not None and target not in self._writing:
                         # libclang reads the stand-in's includes: so does the plan
                         self._writing.add(target)
-                        sub, _ = self._follow(os.path.dirname(target), written[1], quote, angle, seen)
+                        lines = self._standin_includes.get((here, name))
+                        if lines is None:  # the stand-in's text is written once per (here, name)
+                            lines = self._standin_includes[(here, name)] = include_lines(written[1])
+                        sub, _ = self._follow(os.path.dirname(target), lines, quote, angle, seen)
                         self._writing.discard(target)
                         _add(dirs, sub.dirs)
                         _add(standins, sub.standins)
@@ -407,11 +419,14 @@ class MissingHeaders:
         if header in seen:  # an include cycle: the guard stops it, and so do we
             return _Verdict((), (), (), ())
         seen.add(header)
-        try:  # a header in the tree may be a FIFO or a link to /dev/zero
-            text = read_tree_text(header)
-        except OSError:
-            text = ""
-        self._verdict[key] = self._follow(os.path.dirname(header), text, quote, angle, seen)[0]
+        lines = self._includes.get(header)
+        if lines is None:
+            try:  # a header in the tree may be a FIFO or a link to /dev/zero
+                text = read_tree_text(header)
+            except OSError:
+                text = ""
+            lines = self._includes[header] = include_lines(text)
+        self._verdict[key] = self._follow(os.path.dirname(header), lines, quote, angle, seen)[0]
         return self._verdict[key]
 
     def _is_file(self, directory: str, name: str) -> bool:

@@ -99,6 +99,9 @@ def mentions(clean: str, word: str) -> bool:
 _ASSERT_CALL = re.compile(r"\b\w*(?:assert|ASSERT|Assert)\w*\s*\(")
 
 
+_PUNCTUATION = re.compile(r"[(),]")
+
+
 class Assertions:
     """The assert-like calls and macros of a file, found in its text (the preprocessor may have compiled
     them away, NDEBUG, or expanded them beyond recognition): where their arguments lie (FT204's sanity
@@ -111,13 +114,16 @@ class Assertions:
         blanked = blank_comments_and_strings(text) if "ssert" in text or "SSERT" in text else ""
         lines = LineIndex(blanked)
         for m in _ASSERT_CALL.finditer(blanked):
-            depth, i, first_end = 1, m.end(), -1
-            while i < len(blanked) and depth:
-                c = blanked[i]
-                if depth == 1 and first_end < 0 and c in ",)":
-                    first_end = i
-                depth += {"(": 1, ")": -1}.get(c, 0)
-                i += 1
+            # to the closing parenthesis (or the end of the text), noting the first argument's end
+            depth, i, first_end = 1, len(blanked), -1
+            for p in _PUNCTUATION.finditer(blanked, m.end()):
+                c = p.group()
+                if depth == 1 and first_end < 0 and c != "(":
+                    first_end = p.start()
+                depth += 1 if c == "(" else -1 if c == ")" else 0
+                if not depth:
+                    i = p.end()
+                    break
             # From the name: libclang places what a macro's arguments expand to at the macro's name.
             self.ranges.append((m.start(), i))
             first = blanked[m.end() : first_end if first_end >= 0 else i]

@@ -11,7 +11,8 @@ file's name) back onto the template, so findings point at template lines.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from functools import cache
 from typing import Any, NamedTuple
 
 from ..facts import Span
@@ -46,14 +47,20 @@ class Expansion:
 
     text: str
     segments: list[list[_Segment]]
+    # each output line's segment starts, built on first use (a template's facts ask the same lines often)
+    _starts: dict[int, list[int]] = field(default_factory=dict, repr=False, compare=False)
 
     def position(self, line: int, col: int) -> tuple[int, int]:
         """The template (line, column), both 1-based, of output `line`, `col` (1-based)."""
         if not self.segments:
             return line, col
-        segs = self.segments[min(max(line, 1), len(self.segments)) - 1]
+        n = min(max(line, 1), len(self.segments)) - 1
+        segs = self.segments[n]
+        starts = self._starts.get(n)
+        if starts is None:
+            starts = self._starts[n] = [s.out for s in segs]
         c = max(col - 1, 0)
-        i = bisect_right([s.out for s in segs], c) - 1
+        i = bisect_right(starts, c) - 1
         s = segs[max(i, 0)]
         return s.line, s.col + 1 + (c - s.out if s.verbatim and c >= s.out else 0)
 
@@ -144,6 +151,8 @@ class Emitter:
 def remap(obj: Any, expansion: Expansion, generated: str, template: str) -> Any:
     """A copy of a fact (or a list, tuple or dict of facts) with every Span moved onto the template
     and every `path` field naming the generated file renamed to the template."""
+    if obj is None or type(obj) in _LEAVES:  # most fields: nothing to move, so no test below needed
+        return obj
     if isinstance(obj, Span):
         return expansion.span(obj)
     if isinstance(obj, list):
@@ -154,10 +163,19 @@ def remap(obj: Any, expansion: Expansion, generated: str, template: str) -> Any:
     if isinstance(obj, dict):
         return {k: remap(v, expansion, generated, template) for k, v in obj.items()}
     if is_dataclass(obj) and not isinstance(obj, type):
-        changes = {f.name: remap(getattr(obj, f.name), expansion, generated, template) for f in fields(obj)}
+        changes = {name: remap(getattr(obj, name), expansion, generated, template) for name in _field_names(type(obj))}
         if changes.get("path") == generated:
             changes["path"] = template
         if "line" in changes and isinstance(changes["line"], int) and not isinstance(changes["line"], bool):
             changes["line"] = expansion.position(changes["line"], 1)[0]  # Problem.line
         return replace(obj, **changes)
     return obj
+
+
+_LEAVES = frozenset({str, int, float, bool, bytes})
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The field names of the dataclass `cls`, looked up once per class."""
+    return tuple(f.name for f in fields(cls))
