@@ -28,6 +28,7 @@ from .conditional_notes import name_conditions
 from .facts import Span, Unit
 from .findings import Finding, Related
 from .rulebudget import RuleClock
+from .rulefailures import RuleFailures
 
 if TYPE_CHECKING:
     from .membership import Module
@@ -189,6 +190,7 @@ def run_rules(
     modules: Sequence[Module] | None = None,
     unbuilt: AbstractSet[str] = frozenset(),
     clock: RuleClock | None = None,
+    failures: RuleFailures | None = None,
 ) -> list[Finding]:
     """Findings of the selected rules (unit and project scope first, then findings scope).
 
@@ -198,7 +200,9 @@ def run_rules(
     `builds`: the scanned tree's build targets (buildfiles.BuildTarget); `modules`: the units' modules
     (membership.Module) when the caller has them already. `unbuilt`: files (absolute paths) no built
     module contains (built.py): FT1-FT3 rules see none of their functions, FT4 findings in them are dropped.
-    `clock`: the per-file budget of the unit rules (rulebudget.py); None: unbounded."""
+    `clock`: the per-file budget of the unit rules (rulebudget.py); None: unbounded.
+    `failures`: where a rule that raises is recorded as a `rule-error` problem (rulefailures.py); the scan
+    goes on without its findings there. None: the exception propagates (tests of a rule's own code)."""
     impl = registry()
     late = [rid for rid in rule_ids if rid in impl and impl[rid].scope == "findings"]
     wanted = set(rule_ids)
@@ -221,20 +225,26 @@ def run_rules(
         project.memo("modules", lambda: list(modules))
     judged = Project(without(units, not_judged, unbuilt)) if not_judged or unbuilt else project
     found: list[Finding] = []
+    first = units[0].path if units else "."
+
+    def guarded(rid: str, path: str | None, call: Callable[..., Iterable[Finding]], *args: object) -> list[Finding]:
+        return list(call(*args)) if failures is None else failures.run(rid, path, first, call, *args)
+
     for rid in early:
         scope = judged if rid.startswith(REACHABLE_ONLY) else project
         reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid], scope)
         if reg.scope == "unit":
             for unit in scope.units:
                 if _applies(ctx.info, unit) and (clock is None or clock.allowed(unit.path, rid)):
-                    found += _timed(reg.func, unit, ctx, clock)
+                    found += guarded(rid, unit.path, _timed, reg.func, unit, ctx, clock)
         else:
-            found += reg.func([u for u in scope.units if _applies(ctx.info, u)], ctx)
+            found += guarded(rid, None, reg.func, [u for u in scope.units if _applies(ctx.info, u)], ctx)
     found = [mark(f) for f in found]
     counting = [f for f in found if f.counts]
     for rid in late:
         reg, ctx = impl[rid], Context(catalogue, catalogue.rules[rid], project)
-        found += [mark(f) for f in reg.func([u for u in units if _applies(ctx.info, u)], counting, ctx)]
+        late_found = guarded(rid, None, reg.func, [u for u in units if _applies(ctx.info, u)], counting, ctx)
+        found += [mark(f) for f in late_found]
     found = name_conditions(found, units)
     # One macro use can expand to the same finding twice (same place, same words): keep one.
     unique: dict[tuple[str, str, Span, str], Finding] = {}

@@ -33,6 +33,7 @@ from .lockscope import with_held_locks
 from .membership import Module, modules
 from .pathfilter import PathFilter, Patterns, compile_patterns
 from .rulebudget import RuleClock
+from .rulefailures import RuleFailures
 from .selection import PerFileIgnores, RuleLayer, layer_of, resolve
 from .source import DEFAULT_MAX_BYTES
 from .suppress import IgnoreIndex
@@ -428,9 +429,10 @@ def _analyse_and_judge(
 
     _phase(opts, f"running {len(rule_ids)} rules")
     clock = RuleClock(opts.limits.time)  # the rules' budget per file is the parse's (rulebudget.py)
-    found = run_rules(units, cat, rule_ids, mark, not_judged, graph, targets, mods, frozenset(unbuilt), clock)
-    problems += clock.problems()
-    tool_errors += len(clock.skipped)
+    failures = RuleFailures()  # a rule that raises on a file is a problem there, not the scan's end
+    found = run_rules(units, cat, rule_ids, mark, not_judged, graph, targets, mods, frozenset(unbuilt), clock, failures)
+    problems += clock.problems() + failures.problems()
+    tool_errors += len(clock.skipped) + len(failures.failed)
     findings, frozen = frozen_notes(sorted(found, key=Finding.sort_key))
     problems += frozen
     unused = ignores.unused(rule_ids) if opts.warn_unused_ignores else []

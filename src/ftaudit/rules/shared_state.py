@@ -122,7 +122,9 @@ def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
             by_check.setdefault(li.check, []).append(li)
         for check, inits in by_check.items():
             checked = list(dict.fromkeys(unit.statics[li.var].name for li in inits))
-            writes = list({w.span: w for li in inits for w in li.writes}.values())  # each write once
+            # Each write once; writes through a pointer parameter (`p->f = v` under the check: param_key)
+            # belong to no static and are the function summaries' business.
+            writes = list({w.span: w for li in inits for w in li.writes if w.var in unit.statics}.values())
             others = list(dict.fromkeys(n for w in writes if (n := unit.statics[w.var].name) not in checked))
             names = [f"`{n}`" for n in checked]
             what = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
