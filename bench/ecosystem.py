@@ -6,6 +6,7 @@ Run it with this tree's ftaudit importable (installed, or ``PYTHONPATH=src``); i
 
     PYTHONPATH=src python bench/ecosystem.py                  # scan all, write the snapshot, print precision
     PYTHONPATH=src python bench/ecosystem.py --diff           # scan, print changes against the snapshot
+    PYTHONPATH=src python bench/ecosystem.py --project X --update  # rescan X, replace it in the snapshot
     python bench/ecosystem.py --no-scan --sample 60 --seed 1  # unjudged findings of the snapshot to judge
     python bench/ecosystem.py --no-scan                       # precision per rule of the snapshot
 
@@ -210,6 +211,20 @@ def load_snapshot(path: Path = SNAPSHOT) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def merged(old: dict[str, Any], new: dict[str, Any], order: list[Project]) -> dict[str, Any]:
+    """`old` with the projects scanned in `new` replaced by their new summaries and findings, the
+    summaries in projects.toml order (`order`). For adding or re-scanning a few projects on code that
+    gives the others the same findings (a held-out set just pinned); a changed rule needs a full scan."""
+    scanned = {s["project"] for s in new["projects"]}
+    summaries = {s["project"]: s for s in old["projects"] if s["project"] not in scanned}
+    summaries.update({s["project"]: s for s in new["projects"]})
+    findings = [f for f in old["findings"] if f["project"] not in scanned] + new["findings"]
+    return {
+        "projects": [summaries[p.name] for p in order if p.name in summaries],
+        "findings": sorted(findings, key=sort_key),
+    }
+
+
 def write_snapshot(snapshot: dict[str, Any], path: Path = SNAPSHOT) -> None:
     """Write the snapshot as stable, diff-friendly JSON (one finding a line)."""
     lines = ["{", '  "projects": [']
@@ -382,7 +397,10 @@ def main() -> None:
     default_work = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ftaudit-ecosystem"
     ap.add_argument("--work-dir", type=Path, default=default_work, help="sdists, unpacked trees, reports, cache")
     ap.add_argument("--jobs", type=int, default=2, help="ftaudit --jobs for each project (default 2)")
-    ap.add_argument("--project", action="append", help="scan (or sample) only this project (repeatable; not written)")
+    ap.add_argument(
+        "--project", action="append", help="scan (or sample) only this project (repeatable; written only with --update)"
+    )
+    ap.add_argument("--update", action="store_true", help="with --project: replace those projects in the snapshot")
     ap.add_argument("--diff", action="store_true", help="compare a fresh scan with the snapshot; do not write it")
     ap.add_argument("--no-scan", action="store_true", help="use the committed snapshot instead of scanning")
     ap.add_argument("--sample", type=int, metavar="N", help="print N unjudged findings to judge")
@@ -404,7 +422,9 @@ def main() -> None:
                 old = {"findings": [f for f in old["findings"] if f["project"] in names]}
             diff(old, snapshot)
             return
-        if not args.project:
+        if args.project and args.update:
+            snapshot = merged(load_snapshot(), snapshot, load_projects())
+        if not args.project or args.update:
             write_snapshot(snapshot)
             print(f"wrote {SNAPSHOT}", file=sys.stderr)
     verdicts = load_verdicts()
