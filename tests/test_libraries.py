@@ -17,7 +17,7 @@ from ftaudit.frontends.textscan import defined_macros, expand_name
 # The families the catalogue must know (issue 15): global-state libraries and per-handle ones.
 FAMILIES = {
     "libxml2", "libxslt", "qhull", "geos", "libcurl", "hdf5", "readline", "tcl", "freetype", "zlib", "bzip2",
-    "lzma", "expat", "iconv", "sqlite", "libpng", "libjpeg", "proj",
+    "lzma", "expat", "iconv", "sqlite", "libpng", "libjpeg", "proj", "zstd", "brotli", "xxhash",
 }  # fmt: skip
 
 H5_CALL = textwrap.dedent(

@@ -396,6 +396,13 @@ class Function:
     # stack may come from and go (rules/_structs.py). The C frontends record them; Cython records none.
     member_stores: list[MemberStore] = field(default_factory=list)
     struct_uses: list[StructUse] = field(default_factory=list)
+    # Locals declared as a struct, union or class VALUE on this call's stack (`ZstdCompressor self = {0};`),
+    # not a pointer, reference or static: their members are this call's own, whatever the struct's type
+    # (a Python object struct used as a plain struct is no Python object). The C frontends record them.
+    value_structs: list[str] = field(default_factory=list)
+    # Pointer parameters to a struct the frontend knows is no Python object (its definition, seen here,
+    # starts with no PyObject header: a worker's `State *state`): their members are no object's fields.
+    plain_struct_params: list[str] = field(default_factory=list)
 
 
 LOOP_REGION = -1

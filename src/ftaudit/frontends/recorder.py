@@ -265,6 +265,11 @@ class Recorder:
         pending: dict[str, list[StructUse]] = self.__dict__.setdefault("_local_struct_uses", {})
         pending.setdefault(name, []).append(use)
 
+    def value_struct(self, name: str) -> None:
+        """The local `name` is declared as a struct value on this call's stack (Function.value_structs)."""
+        if name not in self.fn.value_structs:
+            self.fn.value_structs.append(name)
+
     def whole_local(self, name: str) -> None:
         """The local `name` used whole (not a member of it, not its address handed to a call): a struct
         copied, returned or its address kept (only locals whose address a helper receives are reported)."""

@@ -577,6 +577,8 @@ class FunctionWalker(Recorder):
             objects = tuple(a.path for a in args if a.path) if guard == LockKind.CRITICAL_SECTION else ()
             self.state = (*self.state, Lock(LockKind.GUARD, key, objects))
             return
+        if not is_static and c.type.get_canonical().kind == ci.TypeKind.RECORD:
+            self.value_struct(c.spelling)  # a struct value on this call's stack (not a pointer or reference)
         if init and c.semantic_parent is not None and not is_static:
             self.assign(c.spelling, init[-1], span_of(c))
 
@@ -1130,6 +1132,17 @@ def _implicit(ref: ci.Cursor, call: ci.Cursor) -> bool:
     return start_of(ref) == start_of(call)
 
 
+def _plain_struct_pointer(ctx: FileContext, t: ci.Type) -> bool:
+    """Is `t` a pointer to a struct whose definition is seen and starts with no PyObject header?"""
+    t = t.get_canonical()
+    if t.kind != ci.TypeKind.POINTER:
+        return False
+    pointee = t.get_pointee().get_canonical()
+    if pointee.kind != ci.TypeKind.RECORD or next(iter(pointee.get_fields()), None) is None:
+        return False  # an incomplete struct (defined elsewhere) may be anything
+    return not ctx.judge.is_object_record(pointee)
+
+
 def walk_function(ctx: FileContext, c: ci.Cursor) -> Function | None:
     body = next((ch for ch in children(c) if ch.kind == K.COMPOUND_STMT), None)
     if body is None:
@@ -1141,6 +1154,7 @@ def walk_function(ctx: FileContext, c: ci.Cursor) -> Function | None:
         name = f"{parent.spelling}::{name}"
     internal = c.linkage in (ci.LinkageKind.INTERNAL, ci.LinkageKind.NO_LINKAGE)
     fn = Function(name, span_of(c), params, internal=internal)
+    fn.plain_struct_params = [p.spelling for p in arguments(c) or [] if _plain_struct_pointer(ctx, p.type)]
     with memoised(Memo()):
         walker = FunctionWalker(ctx, fn)
         if walker.stmt(body):

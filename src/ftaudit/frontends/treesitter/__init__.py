@@ -425,6 +425,7 @@ class TreeSitterFrontend:
         src = facts.src
         for spec, body in _record_bodies(n):
             if not _OBJECT_HEAD.match(src.text(body)):
+                facts.plain_structs.update(_record_names(n, spec, src))
                 continue
             fields: dict[str, bool] = {}
             pointers: set[str] = set()
@@ -439,13 +440,7 @@ class TreeSitterFrontend:
                             pointers.add(src.text(ident))  # a data pointer (a function pointer is not)
                         if ftype is not None:
                             facts.object_fields.setdefault(src.text(ident), src.text(ftype) + (" *" if pointer else ""))
-            names = []
-            sname = spec.child_by_field_name("name")
-            if sname is not None:
-                names.append(src.text(sname))
-            if n.type == "type_definition":
-                names += [src.text(x) for d in n.children_by_field_name("declarator") if (x := declarator_name(d))]
-            for name in names:
+            for name in _record_names(n, spec, src):
                 facts.object_structs[name] = fields
                 facts.pointer_fields[name] = pointers
 
@@ -472,6 +467,7 @@ class TreeSitterFrontend:
         storage = {src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
         internal = "static" in storage or "inline" in storage or in_anonymous_namespace(n)
         fn = Function(name, span(n), params, internal=internal)
+        fn.plain_struct_params = [p.name for p in params if _plain_struct_pointer(p.type, facts)]
         walker = TsWalker(facts, fn)
         if walker.stmt(body):
             walker.returning()
@@ -545,6 +541,17 @@ class TreeSitterFrontend:
         return out
 
 
+def _record_names(n: Node, spec: Node, src: Source) -> list[str]:
+    """The names a struct definition gives its type: its tag, and a typedef's names."""
+    names = []
+    sname = spec.child_by_field_name("name")
+    if sname is not None:
+        names.append(src.text(sname))
+    if n.type == "type_definition":
+        names += [src.text(x) for d in n.children_by_field_name("declarator") if (x := declarator_name(d))]
+    return names
+
+
 def _record_bodies(n: Node) -> Iterator[tuple[Node, Node]]:
     """The struct and class specifiers with a body in a declaration: itself, or its type."""
     for spec in [n, *named(n)]:
@@ -552,6 +559,15 @@ def _record_bodies(n: Node) -> Iterator[tuple[Node, Node]]:
             body = spec.child_by_field_name("body")
             if body is not None:
                 yield spec, body
+
+
+def _plain_struct_pointer(type_text: str, facts: FileFacts) -> bool:
+    """Is a parameter of this type (as written) a pointer to a struct this file defines with no PyObject
+    header (and no object struct of the same name)?"""
+    if type_text.count("*") != 1:
+        return False
+    words = [w for w in type_text.replace("*", " ").split() if w not in ("const", "struct", "volatile")]
+    return len(words) == 1 and words[0] in facts.plain_structs and words[0] not in facts.object_structs
 
 
 def _fields(body: Node) -> list[Node]:

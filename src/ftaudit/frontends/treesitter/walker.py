@@ -85,6 +85,7 @@ class FileFacts:
     functions_defined: set[str] = field(default_factory=set)
     functions_declared: set[str] = field(default_factory=set)
     object_structs: dict[str, dict[str, bool]] = field(default_factory=dict)  # struct -> field -> is object
+    plain_structs: set[str] = field(default_factory=set)  # structs defined here with no PyObject header
     pointer_fields: dict[str, set[str]] = field(default_factory=dict)  # struct -> its data pointer fields
     object_fields: dict[str, str] = field(default_factory=dict)  # field of an object struct -> its type
     lambdas: list[Function] = field(default_factory=list)
@@ -410,6 +411,7 @@ class TsWalker(Recorder):
             )
             if plain and not pointer and struct_type(type_text):
                 self.struct_locals.add(name)
+                self.value_struct(name)
             guard = self.guard_kind(type_text)
             if value is not None:
                 self.hint_destination(value, self.local_types[name])
