@@ -166,9 +166,13 @@ def int_value(n: Node, src: Source) -> int | None:
     if n.type == "unary_expression" and src.text(n.child_by_field_name("operator") or n).strip() == "-":
         v = int_value(n.child_by_field_name("argument"), src)
         return -v if v is not None else None
-    if n.type == "identifier" and src.text(n) == "NULL":
-        return 0
+    if n.type == "identifier" and (src.text(n) == "NULL" or _NULL_MACRO.fullmatch(src.text(n))):
+        return 0  # a library's null handle (`SQL_NULL_HANDLE`), whose header tree-sitter does not read
     return None
+
+
+# Null constants of C libraries, by name: ODBC's SQL_NULL_HANDLE/SQL_NULL_HENV, `FOO_NULL`, `NULL_PTR`.
+_NULL_MACRO = re.compile(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)*_NULL(_[A-Z0-9]+)*|NULL_(PTR|HANDLE|POINTER)")
 
 
 _MACRO_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
