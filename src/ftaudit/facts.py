@@ -250,6 +250,16 @@ class FieldWrite:
     value: Assignment | None = None
 
 
+class StaticWrite(NamedTuple):
+    """`x = value` on a static `x` itself (not through it, not compound), at `span` (its write's span,
+    as the Access): the value as an argument would be, and the arguments when it is a call's result.
+    What a helper stores (rules/_lookups.py: is a lazy initialisation through it idempotent?)."""
+
+    span: Span
+    value: Arg
+    args: tuple[Arg, ...] = ()
+
+
 class Store(NamedTuple):
     """A local's value stored where other code can reach it (a field, an item, a global: not another
     local), at `span` inside `regions` (as Call.regions): from there on the object is published.
@@ -403,6 +413,8 @@ class Function:
     # Pointer parameters to a struct the frontend knows is no Python object (its definition, seen here,
     # starts with no PyObject header: a worker's `State *state`): their members are no object's fields.
     plain_struct_params: list[str] = field(default_factory=list)
+    # Every plain `x = value` on a static of the unit (the C frontends record them).
+    static_writes: list[StaticWrite] = field(default_factory=list)
 
 
 LOOP_REGION = -1

@@ -33,6 +33,7 @@ from ..facts import (
     Param,
     Span,
     StaticVar,
+    StaticWrite,
     Store,
     StructUse,
     param_index,
@@ -340,8 +341,25 @@ class Recorder:
 
     def static_value(self, where: Span, value: Arg, args: tuple[Arg, ...]) -> None:
         """`x = value` on a static `x` itself, at `where` (its write's span): what it stores, kept for the
-        lazy initialisation whose branch this write may be (LazyInit.values)."""
+        lazy initialisation whose branch this write may be (LazyInit.values), and for the function's
+        summary (Function.static_writes)."""
         self.static_values[where] = origin(value, args, where, self.regions)
+        self.fn.static_writes.append(StaticWrite(where, value, args))
+
+    def short_circuited(
+        self, gates: Sequence[tuple[str, Span]], first_access: int, first_call: int
+    ) -> dict[str, tuple[list[Access], list[Call]]]:
+        """What a condition does only while a static is unset: `gates` are (static key, span of an operand
+        evaluated only then: the right of `x == NULL && init()` or of `x || init()`), and the accesses and
+        calls recorded since `first_access`/`first_call` (the condition's) that lie in each span, by key.
+        `if (henv == NULL && !AllocateEnv()) return NULL;` initialises henv in its condition (pyodbc). The
+        caller leaves out statics stored before the condition (normalised, not lazily initialised)."""
+        out: dict[str, tuple[list[Access], list[Call]]] = {}
+        for key, where in gates:
+            accesses, calls = out.setdefault(key, ([], []))
+            accesses += [a for a in self.fn.accesses[first_access:] if _inside(a.span, where)]
+            calls += [c for c in self.fn.calls[first_call:] if _inside(c.span, where)]
+        return out
 
     def lazy_init(
         self, key: str, check: Span, locks: State, branch: list[Access], calls: Sequence[Call] | None = None
@@ -447,3 +465,7 @@ class Recorder:
             self.gil_released = True
         elif name in v.gil_acquire:
             self.gil_released = False
+
+
+def _inside(s: Span, outer: Span) -> bool:
+    return (outer.line, outer.col) <= (s.line, s.col) and (s.end_line, s.end_col) <= (outer.end_line, outer.end_col)

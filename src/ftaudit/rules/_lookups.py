@@ -5,7 +5,9 @@ A branch is an idempotent lookup (`idempotent_lookup`) when it stores, into each
 a catalogued lookup (statics.toml `[idempotent-lookups]`: GetProcAddress, dlsym, interning, importing a
 module, reading its attribute), a singleton, or a call of a *lookup function* of the scan, of constant
 arguments, and makes no other call but per-thread ones (raising the lookup's failure, releasing the GIL)
-and reference drops on its own locals.
+and reference drops on its own locals. A helper the check calls (`if (!io_class && init_io_class() < 0)`)
+is an *idempotent initialiser* (`idempotent_initialiser`) when each static it writes gets one plain
+store of such a lookup, a local only they fill, or a literal, and it makes no other call.
 
 A lookup function (`lookup_functions`, a least fixpoint over the call graph, once per scan) writes no
 static, field or pointer parameter, publishes nothing, and returns (Function.returns: each `return`)
@@ -36,11 +38,14 @@ from ..facts import (
     Call,
     Function,
     LazyInit,
+    MutationKind,
     OriginKind,
+    Span,
     StaticVar,
     Unit,
     param_index,
 )
+from ..summaries import WRITES, Effect
 from ._roles import Role, roles_of
 
 _MACRO_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")  # `RTLD_DEFAULT`, an enum constant: fixed when it is built
@@ -139,6 +144,66 @@ def idempotent_lookup(unit: Unit, fn: Function, li: LazyInit, lookups: Lookups) 
         if v.callee not in lookups.functions or not all(_constant(unit, fn, a, lookups, 0) for a in v.args):
             return False
     return all(_harmless(unit, fn, call, lookups, inside=False) for call in li.made)
+
+
+def idempotent_initialiser(ctx: Context, effect: Effect) -> bool:
+    """Whether a lazy initialisation through a helper (`if (!io_class && init_io_class() < 0)`: cbor2's
+    `_CBOR2_init_BytesIO`, which imports `io` and reads `BytesIO`) stores only idempotent lookups, as
+    `idempotent_lookup` judges a branch: `effect` (Summaries.stores: a WRITES made in the called helper
+    itself, no chain) names the helper; every static it writes gets one plain `x = v` (Function.
+    static_writes) of such a lookup of constant arguments, a local only such lookups fill, NULL or a
+    literal (a done-flag); it writes no field or pointer parameter, changes no container, publishes
+    nothing but into those statics, and every call it makes is harmless (a lookup of constant arguments,
+    a per-thread call, a reference drop on a local). Racing threads store the same values; FT102 stays
+    quiet and FT101 leaves the writes to it. Memoised per helper."""
+    return initialiser_writes(ctx, effect) is not None
+
+
+def initialiser_writes(ctx: Context, effect: Effect) -> tuple[Span, ...] | None:
+    """The static writes of the helper `effect` names when it is an idempotent initialiser (see
+    `idempotent_initialiser`; FT101 leaves them all to FT102), else None."""
+    if effect.how != WRITES or effect.chain:
+        return None
+    memo: dict[tuple[str, str], tuple[Span, ...] | None] = ctx.project.memo("idempotent-initialisers", dict)
+    key = (effect.path, effect.function)
+    if key not in memo:
+        graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
+        found = graph.functions.get(key) or graph.functions.get(("", effect.function))
+        ok = found is not None and found[0].path == effect.path and _initialises_idempotently(ctx, *found)
+        memo[key] = tuple(w.span for w in found[1].static_writes) if ok and found is not None else None
+    return memo[key]
+
+
+def _initialises_idempotently(ctx: Context, unit: Unit, fn: Function) -> bool:
+    if fn.field_writes or fn.lazy_inits or any(m.kind == MutationKind.CALL for m in fn.mutations):
+        return False  # (a container only passed to a call is that call's business: judged below)
+    plain = {w.span: w for w in fn.static_writes}
+    if len(plain) != len(fn.static_writes):
+        return False  # one macro use recorded twice: not a shape to judge
+    written: set[str] = set()
+    for a in fn.accesses:
+        if param_index(a.var) is not None and (a.kind.writes or a.kind == AccessKind.ADDRESS):
+            return False
+        if a.kind == AccessKind.ADDRESS:
+            return False  # handed out by address: what the callee does with it is not judged here
+        if a.kind.writes:
+            if a.kind != AccessKind.WRITE or a.span not in plain or a.var in written:
+                return False  # a compound write, or a static written twice
+            written.add(a.var)
+    lookups = Lookups.of(ctx, unit, roles_of(unit, ctx))
+    for w in plain.values():
+        v = w.value
+        if v.kind == ArgKind.LITERAL:
+            continue
+        if v.kind == ArgKind.CALL:
+            if lookups.singleton(v.path, w.args):
+                continue
+            if v.path not in lookups.functions or not all(_constant(unit, fn, a, lookups, 0) for a in w.args):
+                return False
+            continue
+        if v.kind != ArgKind.NAME or v.path not in fn.locals or not _constant(unit, fn, v, lookups, 0):
+            return False
+    return all(_harmless(unit, fn, call, lookups, inside=False) for call in fn.calls)
 
 
 def _harmless(unit: Unit, fn: Function, call: Call, lookups: Lookups, *, inside: bool) -> bool:

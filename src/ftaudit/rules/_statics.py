@@ -107,6 +107,7 @@ class CallInit:
     call: str
     effect: Effect
     once: bool = False  # set inside the call_once/pthread_once routine, checked outside it
+    address: Span | None = None  # `if (!x) fill(&x);`: the `&x` the callee writes through (FT101 leaves it)
 
 
 def racy_call_inits(
@@ -135,11 +136,32 @@ def racy_call_inits(
                     out.append(CallInit(li.var, li.check, li.check_locks, call.name, eff, once=True))
                     break
                 continue
-            eff = None if guarded(call.locks, unit) else sums.stores(unit, call).get(li.var)
+            if guarded(call.locks, unit):
+                continue
+            eff = sums.stores(unit, call).get(li.var)
             if eff is not None:
                 out.append(CallInit(li.var, li.check, li.check_locks, call.name, eff))
                 break
+            address = _written_through(unit, fn, call, li.var, sums)
+            if address is not None:
+                out.append(CallInit(li.var, li.check, li.check_locks, call.name, address[1], address=address[0]))
+                break
     return out
+
+
+def _written_through(unit: Unit, fn: Function, call: Call, var: str, sums: Summaries) -> tuple[Span, Effect] | None:
+    """`fill(&x)` under a check of `x`: the address argument and the write the callee makes through it."""
+    s = call.span
+    for a in fn.accesses:
+        r = a.span
+        if a.var != var or a.kind != AccessKind.ADDRESS:
+            continue
+        if not ((s.line, s.col) <= (r.line, r.col) and (r.end_line, r.end_col) <= (s.end_line, s.end_col)):
+            continue
+        eff = sums.through(unit, fn, a)
+        if eff is not None and eff.how == WRITES:
+            return r, eff
+    return None
 
 
 def _set_by_once_routine(unit: Unit, fn: Function, call: Call, var: str, sums: Summaries) -> Effect | None:

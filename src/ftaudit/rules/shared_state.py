@@ -13,7 +13,7 @@ from ..findings import Finding, Related
 from ..summaries import INITIALISES, Effect
 from ._construction import NOT_SHARED_YET, single_owner_functions, under_construction
 from ._fresh import freshness
-from ._lookups import Lookups, idempotent_lookup
+from ._lookups import Lookups, idempotent_initialiser, idempotent_lookup, initialiser_writes
 from ._protection import aliases, protects
 from ._roles import Role, roles_of
 from ._statics import (
@@ -79,13 +79,20 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
             if role.init_only:
                 continue
             lazy = {w.span for li in racy_lazy_inits(unit, fn, role) for w in li.writes}
+            lazy_addresses: set[Span] = set()  # `if (!x) fill(&x);`: FT102 reports it at the check
             for ci in racy_call_inits(unit, fn, role, sums, ctx.catalogue.statics.once_functions):
                 stored_by_helpers.add((ci.effect.path, ci.effect.write or ci.effect.span))
+                if not ci.once and ci.address is None:
+                    for span in initialiser_writes(ctx, ci.effect) or ():
+                        stored_by_helpers.add((ci.effect.path, span))  # the helper's other lookups too
+                if ci.address is not None:
+                    lazy_addresses.add(ci.address)
             for a in fn.accesses:
                 if a.kind.writes and a.span not in lazy and not guarded(a.locks, unit):
                     writes[a.var].append(_Write(unit.path, fn.name, role, a))
             for a, eff in call_writes(unit, fn, role, sums):
-                writes[a.var].append(_Write(unit.path, fn.name, role, a, eff))
+                if a.span not in lazy_addresses:
+                    writes[a.var].append(_Write(unit.path, fn.name, role, a, eff))
     for key, ws in writes.items():
         var = declared.get(key)
         if var is None or not is_shared_state(var) or not var.path:
@@ -138,6 +145,8 @@ def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
             related = [Related(w.span, f"`{w.path}` set here", unit.path) for w in writes]
             yield ctx.finding(unit, check, msg, fn.name, related, detail)
         for ci in racy_call_inits(unit, fn, role, sums, ctx.catalogue.statics.once_functions):
+            if not ci.once and ci.address is None and idempotent_initialiser(ctx, ci.effect):
+                continue  # the helper only stores lookups every racing thread makes alike (FT101 leaves it too)
             yield _call_init_finding(unit, ctx, fn.name, role, ci)
         for ac in attribute_caches(unit, fn, role):
             msg = f"{ac.name} of `{ac.obj}` is used as a cache without a lock in `{fn.name}`"

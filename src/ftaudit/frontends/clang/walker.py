@@ -90,6 +90,8 @@ _LITERALS = {K.INTEGER_LITERAL, K.CHARACTER_LITERAL, K.FLOATING_LITERAL, *_NULL_
 # CXUnaryOperatorKind
 _POST_INC, _POST_DEC, _PRE_INC, _PRE_DEC, _ADDR_OF, _DEREF, _LNOT = 1, 2, 3, 4, 5, 6, 10
 _INC_DEC = {_POST_INC, _POST_DEC, _PRE_INC, _PRE_DEC}
+_LAND = ci.BinaryOperator.LAnd
+_SHORT_CIRCUIT = (ci.BinaryOperator.LAnd, ci.BinaryOperator.LOr)
 _LVALUE_OPERATORS = {"operator[]": "[]", "operator*": "*", "operator->": "."}
 _TEMPLATE_ARGS = re.compile(r"<.*>", re.S)
 
@@ -420,7 +422,10 @@ class FunctionWalker(Recorder):
         # being normalised, not lazily initialised: FT101 judges those writes.
         stored = self.stored
         tests = [t for t in self.static_tests(kids[0]) if t[0] not in stored]
+        gates = [g for g in self.short_circuit_gates(kids[0]) if g[0] not in stored]
+        cond_access, cond_call = len(self.fn.accesses), len(self.fn.calls)
         self.stmt(kids[0])
+        gated = self.short_circuited(gates, cond_access, cond_call)
         start, outer, group = self.state, self.regions, self.new_group()
         first = len(self.fn.accesses)
         calls = first_call = len(self.fn.calls)
@@ -443,9 +448,14 @@ class FunctionWalker(Recorder):
             # `if (!x) { x = ...; }` writes in the then-branch; `if (x) {...} else { x = ...; }` in the else.
             branch = self.fn.accesses[first:then_end] if unset else self.fn.accesses[then_end:]
             made = self.fn.calls[first_call:then_calls] if unset else self.fn.calls[then_calls:]
+            if unset and key in gated:
+                in_cond, cond_calls = gated.pop(key)
+                branch, made = in_cond + branch, cond_calls + made
             self.lazy_init(key, span_of(kids[0]), start, branch, made)
             if not unset and not then_live and len(kids) == 2:
                 self.early_return(key, span_of(kids[0]), start)
+        for key, (in_cond, cond_calls) in gated.items():  # `if (x || init_x())`: only the condition initialises
+            self.lazy_init(key, span_of(kids[0]), start, in_cond, cond_calls)
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
 
     def unique_branch(self, cond: ci.Cursor, holds: bool) -> None:
@@ -492,6 +502,30 @@ class FunctionWalker(Recorder):
         if call.name not in memo:
             memo[call.name] = _declared_noreturn(c.referenced, self.ctx.cxx)
         return memo[call.name]
+
+    def short_circuit_gates(self, c: ci.Cursor) -> list[tuple[str, Span]]:
+        """(static, span of an operand evaluated only while it is unset) in a condition: the right of
+        `&&` after a test for unset (`x == NULL && init()`), the right of `||` after a test for set."""
+        c = strip_casts(c)
+        if c.kind != K.BINARY_OPERATOR or c.binary_operator not in _SHORT_CIRCUIT:
+            return []
+        kids = children(c)
+        if len(kids) != 2:
+            return []
+        op = c.binary_operator
+        gates = [(key, span_of(kids[1])) for key, unset in self._operand_tests(kids[0], op) if unset == (op == _LAND)]
+        return gates + self.short_circuit_gates(kids[0]) + self.short_circuit_gates(kids[1])
+
+    def _operand_tests(self, c: ci.Cursor, op: ci.BinaryOperator) -> list[tuple[str, bool]]:
+        """The tests that hold whenever `c`, the left operand of `op`, makes the right one run (true for
+        `&&`, false for `||`); a chain of the other operator implies none of its tests."""
+        c = strip_casts(c)
+        if c.kind == K.BINARY_OPERATOR and c.binary_operator in _SHORT_CIRCUIT:
+            kids = children(c)
+            if c.binary_operator != op or len(kids) != 2:
+                return []
+            return self._operand_tests(kids[0], op) + self._operand_tests(kids[1], op)
+        return self.static_tests(c)
 
     def static_tests(self, c: ci.Cursor, negate: bool = False) -> list[tuple[str, bool]]:
         """Statics a condition tests for being unset (`!x`, `x == NULL`) or set (`x`, `x != NULL`)."""

@@ -249,8 +249,11 @@ class TsWalker(Recorder):
             alt = next(iter(named(alt)), None)
         stored = self.stored
         tests = [t for t in self.static_tests(cond) if t[0] not in stored] if cond is not None else []
+        gates = [g for g in self.short_circuit_gates(cond) if g[0] not in stored] if cond is not None else []
+        cond_access, cond_call = len(self.fn.accesses), len(self.fn.calls)
         if cond is not None:
             self.expr(cond)
+        gated = self.short_circuited(gates, cond_access, cond_call)
         start, outer, group = self.state, self.regions, self.new_group()
         first = len(self.fn.accesses)
         first_call = len(self.fn.calls)
@@ -272,9 +275,14 @@ class TsWalker(Recorder):
         for key, unset in tests:
             branch = self.fn.accesses[first:then_end] if unset else self.fn.accesses[then_end:]
             made = self.fn.calls[first_call:then_calls] if unset else self.fn.calls[then_calls:]
+            if unset and key in gated:
+                in_cond, cond_calls = gated.pop(key)
+                branch, made = in_cond + branch, cond_calls + made
             self.lazy_init(key, check, start, branch, made)
             if not unset and not then_live and alt is None:
                 self.early_return(key, check, start)
+        for key, (in_cond, cond_calls) in gated.items():  # `if (x || init_x())`: only the condition initialises
+            self.lazy_init(key, check, start, in_cond, cond_calls)
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
 
     def unique_branch(self, cond: Node | None, holds: bool) -> None:
@@ -324,6 +332,29 @@ class TsWalker(Recorder):
             return f.type != "field_expression" and name not in self.f.functions_defined  # not a method or own function
         args = call_arguments(c)
         return bool(args) and nr.is_assert_false(name, self.src.text(args[0]))
+
+    def short_circuit_gates(self, c: Node) -> list[tuple[str, Span]]:
+        """(static, span of an operand evaluated only while it is unset) in a condition: the right of
+        `&&` after a test for unset (`x == NULL && init()`), the right of `||` after a test for set."""
+        c = strip(c)
+        if c.type != "binary_expression" or (op := self._op(c)) not in ("&&", "||"):
+            return []
+        lhs, rhs = c.child_by_field_name("left"), c.child_by_field_name("right")
+        if lhs is None or rhs is None:
+            return []
+        gates = [(key, span(rhs)) for key, unset in self._operand_tests(lhs, op) if unset == (op == "&&")]
+        return gates + self.short_circuit_gates(lhs) + self.short_circuit_gates(rhs)
+
+    def _operand_tests(self, c: Node, op: str) -> list[tuple[str, bool]]:
+        """The tests that hold whenever `c`, the left operand of `op`, makes the right one run (true for
+        `&&`, false for `||`); a chain of the other operator implies none of its tests."""
+        c = strip(c)
+        if c.type == "binary_expression" and (inner := self._op(c)) in ("&&", "||"):
+            lhs, rhs = c.child_by_field_name("left"), c.child_by_field_name("right")
+            if inner != op or lhs is None or rhs is None:
+                return []
+            return self._operand_tests(lhs, op) + self._operand_tests(rhs, op)
+        return self.static_tests(c)
 
     def static_tests(self, c: Node, negate: bool = False) -> list[tuple[str, bool]]:
         c = strip(c)
