@@ -453,7 +453,9 @@ class Recorder:
                 self.release(LockKind.MUTEX, lock_key(member_base))
             return
         if name in v.mutex and args:
-            self.state = (*self.state, Lock(LockKind.MUTEX, lock_key(args[0])))
+            lock = Lock(LockKind.MUTEX, lock_key(args[0]))
+            if lock not in self.state:  # held already: a try-lock, then the blocking wait (`ENTER_ZLIB`)
+                self.state = (*self.state, lock)
         elif name in v.mutex_releases and args:
             self.release(LockKind.MUTEX, lock_key(args[0]))
         elif name in v.critical_sections and args:

@@ -24,8 +24,9 @@ from ..conditions import blank_dead_branches
 from ..flags import is_cxx
 from ..memory import has_allocation
 from ..modules import module_decls
-from ..textscan import Assertions, blank_comments_and_strings, defined_macros, member_object_fields
+from ..textscan import Assertions, MacroDef, blank_comments_and_strings, defined_macros, member_object_fields
 from .escapes import flows_of
+from .headermacros import header_macros, neighbour_headers
 from .scope import branch_taken, in_anonymous_namespace, static_of_declaration
 from .syntax import Node, Source, declarator_chain, declarator_name, named, span, type_words
 from .walker import GIL_ACQUIRE_MARK, GIL_RELEASE_MARK, FileFacts, TsWalker
@@ -304,7 +305,13 @@ class TreeSitterFrontend:
         source = Source(data)
         self._src = source
         facts = FileFacts(self.catalogue, source, path, assertions=Assertions(src.text))
-        facts.define_macros(defined_macros(blank_comments_and_strings(src.text)))
+        headers = neighbour_headers(path, src.text)
+        beside: dict[str, MacroDef] = {}
+        for header in headers:
+            for name, m in header_macros(header).items():
+                beside.setdefault(name, m)
+        unit.depends += [h for h in headers if h not in unit.depends]  # an edit to one changes the unit
+        facts.define_macros(defined_macros(blank_comments_and_strings(src.text)), beside)
         root = tree.root_node
         top = list(self._top_level(root))
         self._declare(top, facts)

@@ -94,22 +94,49 @@ class FileFacts:
     # Macros whose body takes or releases a lock (`#define LOCK_SOLVER() PyMutex_Lock(&solver_mutex)`):
     # macro -> (the lock function it calls, its first argument).
     lock_macros: dict[str, tuple[str, Arg]] = field(default_factory=dict)
+    lock_macro_params: dict[str, tuple[str, ...]] = field(default_factory=dict)  # `ENTER_ZLIB(obj)`: ("obj",)
 
-    def define_macros(self, macros: dict[str, MacroDef]) -> None:
-        """The file's macros, and which of them lock: their body calls a lock function of the vocabulary."""
+    def define_macros(self, macros: dict[str, MacroDef], headers: dict[str, MacroDef] | None = None) -> None:
+        """The file's macros, and which of them lock: their body calls a lock function of the vocabulary.
+        `headers`: the macros of the headers next to the file (headermacros.py), read for their lock
+        macros only (the file's own definition of a name wins)."""
         self.macros = macros
         vocab = self.catalogue.locks
         lockers = set(vocab.mutex) | vocab.mutex_releases | set(vocab.critical_sections) | vocab.critical_section_ends
-        for m in macros.values():
+        for m in [*(headers or {}).values(), *macros.values()]:
             call = _LOCK_CALL.match(m.body)
             if call is not None and call.group(1) in lockers:
-                path = call.group(2).replace("->", ".").replace(" ", "")
+                taken: tuple[str, str] | None = (call.group(1), call.group(2))
+            else:
+                taken = _try_then_block(m.body, set(vocab.mutex))
+            if taken is not None:
+                path = taken[1].replace("->", ".").replace(" ", "").replace("(", "").replace(")", "")
                 kind = ArgKind.MEMBER if "." in path else ArgKind.NAME
-                self.lock_macros[m.name] = (call.group(1), Arg(kind, path, path.split(".")[0]))
+                self.lock_macros[m.name] = (taken[0], Arg(kind, path, path.split(".")[0]))
+                self.lock_macro_params[m.name] = m.params or ()
 
 
+def _try_then_block(body: str, acquires: set[str]) -> tuple[str, str] | None:
+    """(lock function, its lock argument) of a macro that tries the lock and, failing, blocks on it:
+    CPython's `ENTER_ZLIB(obj)`, `if (!PyThread_acquire_lock((obj)->lock, 0)) { Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock((obj)->lock, 1); Py_END_ALLOW_THREADS }`: either way the lock is held after it."""
+    m = _TRY_THEN_BLOCK.search(body)
+    if m is None or m.group(1) not in acquires:
+        return None
+    return m.group(1), m.group(2)
+
+
+# `if (!acquire(L, 0)) { ... acquire(L, 1); ... }`: the same function and lock, tried then waited for.
+_TRY_THEN_BLOCK = re.compile(
+    r"\bif\s*\(\s*!\s*([A-Za-z_]\w*)\s*\(\s*([^,()]*(?:\([^,()]*\)[^,()]*)*)\s*,\s*0\s*\)\s*\)\s*\{"
+    r"[^{}]*\b\1\s*\(\s*\2\s*,\s*1\s*\)[^{}]*\}",
+    re.S,
+)
 # `PyMutex_Lock(&solver_mutex)`, `pthread_mutex_unlock(&self->lock);` as a whole macro body.
-_LOCK_CALL = re.compile(r"\(?\s*([A-Za-z_]\w*)\s*\(\s*&?\s*([A-Za-z_][\w.>-]*)\s*[,)].*", re.S)
+# The lock may be a parenthesised macro parameter's member: `PyThread_release_lock((obj)->lock)`.
+_LOCK_CALL = re.compile(
+    r"\(?\s*([A-Za-z_]\w*)\s*\(\s*&?\s*((?:\(\s*[A-Za-z_]\w*\s*\)|[A-Za-z_])[\w.>-]*)\s*[,)].*", re.S
+)
 
 
 class TsWalker(Recorder):
@@ -884,6 +911,12 @@ class TsWalker(Recorder):
     def lock_event(self, name: str, args: tuple[Arg, ...], member_base: Arg | None) -> None:
         if name in self.f.lock_macros and name not in self.cat.lock_macros and name not in self.macro_release:
             inner, key = self.f.lock_macros[name]  # the file's own lock macro: the lock call it expands to
+            params = self.f.lock_macro_params.get(name, ())
+            if key.root in params and params.index(key.root) < len(args):  # `ENTER_ZLIB(self)`: self.lock
+                given = args[params.index(key.root)]
+                if given.kind in (ArgKind.NAME, ArgKind.MEMBER) and given.path:
+                    path = given.path + key.path[len(key.root) :]
+                    key = Arg(ArgKind.MEMBER if "." in path else ArgKind.NAME, path, given.root or given.path)
             super().lock_event(inner, (key,), None)
         elif name in self.cat.lock_macros:  # configured lock macros, keyed by the acquiring macro
             self.state = (*self.state, Lock(LockKind.MUTEX, name))
