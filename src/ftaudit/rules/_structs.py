@@ -109,7 +109,10 @@ class StructFields:
     def _stays(self, unit: Unit, fn: Function, local: str) -> bool:
         """Does the value of `local` go nowhere it could be kept: not stored (Function.stores, a member's
         value), returned or copied into another local, and passed only to calls that keep nothing of it?
-        (`PyObject *_py_tmp = buffer->list; ... Py_DECREF(_py_tmp);`, Py_CLEAR's expansion.)"""
+        (`PyObject *_py_tmp = buffer->list; ... Py_DECREF(_py_tmp);`, Py_CLEAR's expansion.) Only the C
+        walkers record all of that (member stores among it): a Cython local never stays."""
+        if unit.language == "cython":
+            return False
         if any(st.name == local for st in fn.stores) or any(r.source == local for r in fn.returns):
             return False
         if any(st.value.source == local for st in fn.member_stores):

@@ -274,7 +274,6 @@ def reduce_arg(n: Node, src: Source) -> Arg:
     return Arg(ArgKind.OTHER)
 
 
-@lru_cache(maxsize=4096)
 def designated(init: Node, src: Source) -> list[tuple[str, Arg, tuple[Arg, ...]]] | None:
     """The members an aggregate initialiser (`{.list = NULL, .n = 0}`, `{0}`) names, with their values
     (member path, value, a call value's arguments), when each element is designated by member names alone
@@ -310,5 +309,6 @@ def _all_zero(n: Node, src: Source, depth: int = 0) -> bool:
     return a.kind == ArgKind.LITERAL and a.value == 0
 
 
+@lru_cache(maxsize=4096)
 def type_words(text: str) -> str:
     return _TEMPLATE.sub("", text).replace("const ", "").replace("struct ", "").strip()
