@@ -114,6 +114,9 @@ class OriginKind(str, Enum):
     NAME = "name"  # x = y
     NULL = "null"  # x = NULL / 0
     OTHER = "other"
+    # `S x = {.list = NULL, .n = 0};` / `{0}`: a struct value declared with an initialiser whose every element
+    # is designated by member names or is zero; each designated member's value is a MemberStore of `x.member`
+    AGGREGATE = "aggregate"
 
 
 @dataclass(frozen=True)

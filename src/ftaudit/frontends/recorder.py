@@ -250,6 +250,15 @@ class Recorder:
         if "." in target or (value.kind == ArgKind.MEMBER and not into_local):
             self.fn.member_stores.append(MemberStore(target, origin(value, args, where, self.regions)))
 
+    def aggregate(self, name: str, members: Sequence[tuple[str, Arg, tuple[Arg, ...]]], where: Span) -> None:
+        """`name = {.list = v, ...}` declaring a struct value on this call's stack, every element designated by
+        member names (`members`: the member path, `list` or `inner.list`, its value and a call value's
+        arguments) or zero: each member's value a MemberStore of `name.list`, the declaration an AGGREGATE
+        definition of `name` (rules/_structs.py reads both; an initialiser of another shape is an OTHER one)."""
+        for path, value, args in members:
+            self.member_assignment(f"{name}.{path}", False, value, args, where)
+        self.fn.locals.setdefault(name, []).append(Assignment(OriginKind.AGGREGATE, span=where, regions=self.regions))
+
     def member_address(self, path: str, where: Span) -> None:
         """`&p->f` (`path` the lvalue's): whatever receives the address may store anything into the member."""
         if "." in path:

@@ -14,17 +14,23 @@ the kept-parameter summary (rules/_keeps.py).
   points to whole (`*p`, `p[i]`) or keeps it (_keeps.py), and whose every call site passes there either
   `&local`, a local struct of the caller that is never assigned, initialised or used whole and whose
   address goes only to helpers of the scan that do not keep it, or a private struct parameter of the
-  caller.
+  caller. The local's declaration may initialise it member by member (`OutBuf buffer = {.list = NULL};`,
+  `{0}`: the frontends record each designated member's value as a MemberStore and the declaration as an
+  AGGREGATE definition); any other definition (a positional initialiser with a value, an assignment or
+  copy of the whole struct) refuses it. So CPython's `_BlocksOutputBuffer`, which Brotli and pyzstd copy,
+  is seen: every caller passes `&buffer` of its own stack buffer.
 - **Fields that hold only new containers**, by name across the scan (as frozen containers are): every
   store into a member of that name anywhere stores NULL or a catalogue fresh constructor's result
   (`PyList_New`...) and at least one stores a new one; no member of that name has its address taken; and
-  its value never goes anywhere it could be kept: not returned, not loaded into a local, not stored
-  elsewhere, and passed only to calls that keep nothing of it (the catalogue's inspecting calls and
-  readers, the operand of a C API call that runs no code, a helper of the scan that does not keep that
-  parameter).
+  its value never goes anywhere it could be kept: not returned, not stored elsewhere, passed only to calls
+  that keep nothing of it (the catalogue's inspecting calls and readers, the operand of a C API call that
+  runs no code, a helper of the scan that does not keep that parameter), and loaded only into locals that
+  are themselves never stored, returned, copied or passed where they may be kept (`_stays`: Py_CLEAR's
+  expansion under libclang, `PyObject *tmp = b->list; b->list = NULL; Py_DECREF(tmp);`).
 
-Known limits: a member's value that leaves through a conditional expression (`g = c ? p->list : NULL`) or
-an aggregate initialiser is not seen leaving.
+Known limits: a member's value that leaves through a conditional expression (`g = c ? p->list : NULL`,
+also from a local it was loaded into) or an aggregate initialiser of anything but a stack struct's
+declaration is not seen leaving.
 """
 
 from __future__ import annotations
@@ -90,12 +96,34 @@ class StructFields:
                 elif value.kind != OriginKind.NULL:
                     bad.add(target)
             bad.update(_field(r.source) for r in fn.returns if r.source)
-            bad.update(_field(d.source) for defs in fn.locals.values() for d in defs if d.source)
+            for local, defs in fn.locals.items():
+                loaded = {_field(d.source) for d in defs if d.source} - {""}
+                if loaded and not self._stays(unit, fn, local):
+                    bad.update(loaded)  # the member's value goes on from the local
             for call in fn.calls:
                 for j, a in enumerate(call.args):
                     if a.kind == ArgKind.MEMBER and _field(a.path) and self._may_keep(unit, call, j):
                         bad.add(_field(a.path))
         return good - bad
+
+    def _stays(self, unit: Unit, fn: Function, local: str) -> bool:
+        """Does the value of `local` go nowhere it could be kept: not stored (Function.stores, a member's
+        value), returned or copied into another local, and passed only to calls that keep nothing of it?
+        (`PyObject *_py_tmp = buffer->list; ... Py_DECREF(_py_tmp);`, Py_CLEAR's expansion.) Only the C
+        walkers record all of that (member stores among it): a Cython local never stays."""
+        if unit.language == "cython":
+            return False
+        if any(st.name == local for st in fn.stores) or any(r.source == local for r in fn.returns):
+            return False
+        if any(st.value.source == local for st in fn.member_stores):
+            return False
+        if any(d.source == local for name, defs in fn.locals.items() if name != local for d in defs):
+            return False
+        return not any(
+            a.kind == ArgKind.NAME and a.path == local and self._may_keep(unit, call, j)
+            for call in fn.calls
+            for j, a in enumerate(call.args)
+        )
 
     def _may_keep(self, unit: Unit, call: Call, index: int) -> bool:
         """May `call` keep its argument `index` (as rules/_keeps.py judges a call of the scan)?"""
@@ -149,8 +177,10 @@ class StructFields:
     def _private_local(self, unit: Unit, fn: Function, name: str) -> bool:
         """Is the local struct `name` never assigned nor used whole, its address passed only to helpers of
         the scan that do not keep it?"""
-        if fn.locals.get(name) or any(p.name == name for p in fn.params):
+        if any(p.name == name for p in fn.params):
             return False
+        if any(d.kind != OriginKind.AGGREGATE for d in fn.locals.get(name, ())):
+            return False  # assigned or copied whole (a declaration's `{.list = NULL}` is MemberStores)
         uses: Iterable[StructUse] = (u for u in fn.struct_uses if u.name == name)
         for u in uses:
             targets = self.graph.resolve_all(unit, u.callee) if u.callee else []

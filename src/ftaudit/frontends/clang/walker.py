@@ -237,6 +237,35 @@ def _reduce(c: ci.Cursor) -> Arg:
     return Arg(ArgKind.OTHER)
 
 
+def _designated(init: ci.Cursor) -> list[tuple[str, Arg, tuple[Arg, ...]]] | None:
+    """The members an aggregate initialiser (`{.list = NULL, .n = 0}`, `{0}`) names, with their values
+    (member path, value, a call value's arguments), when each element is designated by member names alone
+    (libclang's syntactic form: MEMBER_REFs, then the value) or is zero; None for any other initialiser
+    (positional values, array designators, a nested list that is not all zero, no list at all)."""
+    if init.kind != K.INIT_LIST_EXPR:
+        return None
+    out: list[tuple[str, Arg, tuple[Arg, ...]]] = []
+    for el in children(init):
+        kids = children(el)
+        if len(kids) >= 2 and all(k.kind == K.MEMBER_REF for k in kids[:-1]):
+            value = kids[-1]
+            if value.kind == K.INIT_LIST_EXPR and not _all_zero(value):
+                return None
+            a = reduce_arg(value)
+            out.append((".".join(k.spelling for k in kids[:-1]), a, call_args(value) if a.kind == ArgKind.CALL else ()))
+        elif not _all_zero(el):
+            return None
+    return out
+
+
+def _all_zero(c: ci.Cursor, depth: int = 0) -> bool:
+    """Is `c` a zero (`0`, `NULL`) or an initialiser list of zeros, nested at most 8 deep?"""
+    if c.kind == K.INIT_LIST_EXPR:
+        return depth < 8 and all(_all_zero(k, depth + 1) for k in children(c))
+    a = reduce_arg(c)
+    return a.kind == ArgKind.LITERAL and a.value == 0
+
+
 def _member_ref(c: ci.Cursor) -> ci.Cursor | None:
     """The MEMBER_REF_EXPR an argument is, under casts, parentheses and `&` (None if it is not one)."""
     for _ in range(32):
@@ -614,7 +643,11 @@ class FunctionWalker(Recorder):
         if not is_static and c.type.get_canonical().kind == ci.TypeKind.RECORD:
             self.value_struct(c.spelling)  # a struct value on this call's stack (not a pointer or reference)
         if init and c.semantic_parent is not None and not is_static:
-            self.assign(c.spelling, init[-1], span_of(c))
+            members = _designated(init[-1]) if c.type.get_canonical().kind == ci.TypeKind.RECORD else None
+            if members is not None:
+                self.aggregate(c.spelling, members, span_of(c))
+            else:
+                self.assign(c.spelling, init[-1], span_of(c))
 
     def guard_kind(self, type_name: str, c: ci.Cursor) -> LockKind | None:
         bare = _TEMPLATE_ARGS.sub("", type_name).replace("const ", "").strip()

@@ -502,8 +502,9 @@ class TreeSitterFrontend:
                 slots[src.text(ident)] = blank_comments_and_strings(src.text(value))
             elif table == "PyModuleDef":
                 tables.append((src.text(ident), blank_comments_and_strings(src.text(value)), span(ident)))
-            if value.type == "initializer_list":
-                unit.refs += self._refs(value, table, "", facts)
+            # a table, or a function's address kept whole (`int (*hook)(Buf *) = fill;`: a caller the scan
+            # cannot see may call it, as libclang records too)
+            unit.refs += self._refs(value, table, "", facts)
 
     def _refs(self, n: Node, table: str, fld: str, facts: FileFacts) -> list[FunctionRef]:
         src = facts.src

@@ -274,6 +274,41 @@ def reduce_arg(n: Node, src: Source) -> Arg:
     return Arg(ArgKind.OTHER)
 
 
+def designated(init: Node, src: Source) -> list[tuple[str, Arg, tuple[Arg, ...]]] | None:
+    """The members an aggregate initialiser (`{.list = NULL, .n = 0}`, `{0}`) names, with their values
+    (member path, value, a call value's arguments), when each element is designated by member names alone
+    (`.inner.list = v`) or is zero; None for any other initialiser (positional values, array designators, a
+    nested list that is not all zero, no list at all). The libclang frontend reads the same (`_designated`)."""
+    if init.type != "initializer_list":
+        return None
+    out: list[tuple[str, Arg, tuple[Arg, ...]]] = []
+    for el in named(init):
+        if el.type == "initializer_pair":
+            marks = el.children_by_field_name("designator")
+            value = el.child_by_field_name("value")
+            if value is None or not marks or any(m.type != "field_designator" for m in marks):
+                return None
+            if value.type == "initializer_list" and not _all_zero(value, src):
+                return None
+            fields = [f for m in marks for f in named(m)]
+            a = reduce_arg(value, src)
+            call = strip(value)
+            made = a.kind == ArgKind.CALL and call.type == "call_expression"
+            args = tuple(reduce_arg(x, src) for x in call_arguments(call)) if made else ()
+            out.append((".".join(src.text(f) for f in fields), a, args))
+        elif not _all_zero(el, src):
+            return None
+    return out
+
+
+def _all_zero(n: Node, src: Source, depth: int = 0) -> bool:
+    """Is `n` a zero (`0`, `NULL`) or an initialiser list of zeros, nested at most 8 deep?"""
+    if n.type == "initializer_list":
+        return depth < 8 and all(_all_zero(k, src, depth + 1) for k in named(n))
+    a = reduce_arg(n, src)
+    return a.kind == ArgKind.LITERAL and a.value == 0
+
+
 @lru_cache(maxsize=4096)
 def type_words(text: str) -> str:
     return _TEMPLATE.sub("", text).replace("const ", "").replace("struct ", "").strip()

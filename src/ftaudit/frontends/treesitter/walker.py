@@ -49,6 +49,7 @@ from .syntax import (
     call_arguments,
     callee_name,
     declarator_name,
+    designated,
     int_value,
     member_base_cast,
     named,
@@ -483,7 +484,11 @@ class TsWalker(Recorder):
                 objects = tuple(a.path for a in args if a.path) if guard == LockKind.CRITICAL_SECTION else ()
                 self.state = (*self.state, Lock(LockKind.GUARD, key, objects))
             elif value is not None:
-                self.assign(name, value, span(d))
+                members = designated(value, self.src) if name in self.struct_locals else None
+                if members is not None:
+                    self.aggregate(name, members, span(d))
+                else:
+                    self.assign(name, value, span(d))
 
     def guard_kind(self, type_text: str) -> LockKind | None:
         last = type_words(type_text).split("::")[-1]
