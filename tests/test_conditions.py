@@ -77,3 +77,12 @@ def test_a_macro_defined_or_undefined_where_the_build_may_not_compile_it_stays_u
     assert "old();" in blank_dead_branches(before)
     dead = "#if PY_MAJOR_VERSION < 3\n#define OLD\n#endif\n#ifdef OLD\nold();\n#else\nnew();\n#endif\n"
     assert "old();" in blank_dead_branches(dead)  # not defined by the file: the build may still -DOLD
+
+
+def test_a_directive_continued_with_backslashes_is_read_whole() -> None:
+    text = "#if PY_MAJOR_VERSION < 3 \\\n    && defined(X)\nold();\n#else\nnew();\n#endif\nafter();\n"
+    out = blank_dead_branches(text)
+    assert [ln.strip() for ln in out.splitlines() if ln.strip()] == ["new();", "after();"]
+    assert len(out) == len(text) and out.count("\n") == text.count("\n")
+    endless = "#if PY_MAJOR_VERSION < 3 \\\n" + "  && X \\\n" * 40 + "  && Y\nold();\n#endif\n"
+    assert "old();" in blank_dead_branches(endless)  # past the bound: not read, both branches stay

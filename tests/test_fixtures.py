@@ -96,7 +96,7 @@ def test_no_unexpected_problems(fixture_scan):
         if p.path
         not in {"c/missing_header.c", "c/library.c", "cpp/pybind.cpp", "cython/broken.pyx", "c/program.c", _STAND_IN}
         and p.code != "frozen-container"  # the `ok:` lines of the frozen fixtures: checked there
-        and not p.path.startswith("c/switches/")
+        and not p.path.startswith(("c/switches/", "c/defaults/"))
     ]
     lock_files = ("lock_helpers.", "caller_lock.", "private_params_published.")
     under_lock = [(p.path, p.code) for p in others if p.path.split("/")[-1].startswith(lock_files)]
@@ -131,3 +131,13 @@ def test_code_a_default_build_leaves_out_is_noted(fixture_scan):
     assert "`SW_FAULT_INJECT`: named like a switch" in by_path["c/switches/switches.c"]
     assert "SW_TRACE_CALLS" not in by_path["c/switches/switches.c"]  # the build sets it
     assert "environment sets SW_EXPERIMENTAL (setup.py:9" in by_path["c/switches/switches_extra.c"]
+
+
+def test_code_needing_a_macro_other_than_its_in_tree_default_is_noted(fixture_scan):
+    """c/defaults: what needs DF_DEBUGLEVEL non-zero (its in-tree default is 0, switches.zero_defaults) is
+    one `not-built` note naming the macro and its definition, and nothing else is said of those files."""
+    notes = [p for p in fixture_scan.problems if p.path.startswith("c/defaults/")]
+    assert [(p.path, p.code, p.line) for p in notes] == [("c/defaults/defaults.c", "not-built", 12)]
+    assert "1 function(s)" in notes[0].message and "other part(s)" in notes[0].message
+    assert "`DF_DEBUGLEVEL`: `#define DF_DEBUGLEVEL 0` at dfdebug.h:7" in notes[0].message
+    assert "DF_LOGLEVEL" not in notes[0].message and "O_BINARY" not in notes[0].message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_built import found, scan, write
 
-from ftaudit.switches import build_words, looks_like_switch, off_lines, switches
+from ftaudit.switches import build_words, looks_like_switch, off_lines, switches, zero_defaults
 
 
 def test_a_macro_only_tested_with_a_commented_out_define_or_a_switch_name_is_a_switch():
@@ -97,3 +97,47 @@ def test_a_switch_arm_is_judged_without_a_build_file_or_when_the_build_sets_it(t
     assert ("a.c", "FT101") not in found(doc)
     assert [p["line"] for p in doc["problems"] if p["code"] == "not-built"] == [5]  # the #ifdef
     assert ("a.c", "FT101") in found(scan(tmp_path / "off", "--include-unbuilt")[1])
+
+
+def test_zero_defaults_are_macros_every_in_tree_definition_gives_0():
+    texts = {
+        "debug.h": "#ifndef DEBUGLEVEL\n#  define DEBUGLEVEL 0\n#endif\n#define QUIET (0U)\n#define LOUD 0\n"
+        "#define SPLIT 0\n#define FUNC(x) 0\n#ifndef O_BINARY\n#define O_BINARY 0\n#endif\n#define SIZEOF_X 0\n"
+        "#define BUILT 0\n#define GONE 0\n#undef GONE\n#define EMPTY\n",
+        "a.c": "#if DEBUGLEVEL >= 2\n#endif\n#if QUIET\n#endif\n#if LOUD\n#endif\n#if SPLIT\n#endif\n#if FUNC\n#endif\n"
+        "#if O_BINARY\n#endif\n#if SIZEOF_X\n#endif\n#if BUILT\n#endif\n#if GONE\n#endif\n#if EMPTY\n#endif\n"
+        "#if defined(UNDEFINED_ZERO) && \\\n    UNDEFINED_ZERO\n#endif\n",
+        "b.c": "#define LOUD 2\n#define SPLIT 1 /* 0 */\n#define UNDEFINED_ZERO 0\n",
+    }
+    assert zero_defaults(texts, frozenset({"BUILT"})) == {
+        "DEBUGLEVEL": "`#define DEBUGLEVEL 0` at debug.h:2",
+        "QUIET": "`#define QUIET 0` at debug.h:4",
+        "UNDEFINED_ZERO": "`#define UNDEFINED_ZERO 0` at b.c:3",
+    }
+    assert zero_defaults({"a.c": "#if NEVER_DEFINED\n#endif\n"}, frozenset()) == {}
+
+
+def test_off_lines_under_a_zero_default_need_it_non_zero():
+    text = "\n".join(
+        [
+            "#if defined(LEVEL) && (LEVEL>=2) \\",  # 1
+            "    && !defined(_MSC_VER)",  # 2
+            "int two;",  # 3: off
+            "#endif",  # 4
+            "#if LEVEL",  # 5
+            "int some;",  # 6: off
+            "#elif LEVEL >= 0",  # 7
+            "int zero;",  # 8
+            "#endif",  # 9
+            "#ifdef LEVEL",  # 10: defined, to 0
+            "int defined_;",  # 11
+            "#endif",  # 12
+            "#if !LEVEL",  # 13
+            "int plain;",  # 14
+            "#else",  # 15
+            "int other;",  # 16: off
+            "#endif",  # 17
+        ]
+    )
+    assert {n for n in off_lines(text, (), {"LEVEL"}) if text.split("\n")[n - 1].startswith("int")} == {3, 6, 16}
+    assert off_lines(text, (), {"OTHER"}) == frozenset()

@@ -1,4 +1,5 @@
-"""The code under opt-in switches (switches.py) taken out of the units, as a default build leaves it out.
+"""The code under opt-in switches, or needing a macro other than its in-tree default of 0 (switches.py),
+taken out of the units, as a default build leaves it out.
 
 `leave_out(units, words)` reads each C/C++ unit's file again (bounded regular-file reads), finds the
 switches of the scan and removes from every unit what lies on the lines only a switch compiles:
@@ -22,7 +23,7 @@ from collections.abc import Set as AbstractSet
 from .facts import Function, Problem, Span, Unit
 from .safeio import read_regular
 from .source import DEFAULT_MAX_BYTES
-from .switches import BuildWords, off_lines, switches
+from .switches import BuildWords, off_lines, switches, zero_defaults
 
 _C_LANGUAGES = ("c", "cpp")
 
@@ -126,9 +127,10 @@ def leave_out(units: Sequence[Unit], build: BuildWords) -> tuple[list[Unit], lis
         os.path.abspath(u.path): _text(u.path) for u in units if u.language in _C_LANGUAGES and build.covers(u.path)
     }
     found = switches(texts, build.words)
-    if not found:
+    zeros = zero_defaults(texts, build.words)
+    if not found and not zeros:
         return list(units), [], {}
-    off = {path: lines for path, text in texts.items() if (lines := off_lines(text, found))}
+    off = {path: lines for path, text in texts.items() if (lines := off_lines(text, found, zeros))}
     out: list[Unit] = []
     notes: list[Problem] = []
     for u in units:
@@ -139,18 +141,26 @@ def leave_out(units: Sequence[Unit], build: BuildWords) -> tuple[list[Unit], lis
         stripped, removed = _strip(u, lines, texts[os.path.abspath(u.path)])
         out.append(stripped)
         if removed is not None:
-            notes.append(_note(u.path, removed, found, texts[os.path.abspath(u.path)]))
+            notes.append(_note(u.path, removed, found, zeros, texts[os.path.abspath(u.path)]))
     return out, notes, off
 
 
-def _note(path: str, removed: _Removed, found: dict[str, str], text: str) -> Problem:
-    named = sorted(n for n in found if n in text)
-    why = "; ".join(f"`{n}`: {found[n]}" for n in named[:3]) + (" ..." if len(named) > 3 else "")
+def _note(path: str, removed: _Removed, found: dict[str, str], zeros: dict[str, str], text: str) -> Problem:
+    """The `not-built` note of one file: what was left out, and the switches or zero defaults (with their
+    evidence) the file names."""
     what = [f"{removed.functions} function(s)"] if removed.functions else []
     what += [f"{removed.other} other part(s) (code inside functions, statics, table entries)"] if removed.other else []
+    reasons = []
+    named = sorted(n for n in found if n in text)
+    if named:
+        why = "; ".join(f"`{n}`: {found[n]}" for n in named[:3]) + (" ..." if len(named) > 3 else "")
+        reasons.append(f"under opt-in switches that nothing in the scanned tree or its build files defines ({why})")
+    zeroed = sorted(n for n in zeros if n in text)
+    if zeroed:
+        why = "; ".join(f"`{n}`: {zeros[n]}" for n in zeroed[:3]) + (" ..." if len(zeroed) > 3 else "")
+        reasons.append(f"when macros the build never sets are not 0, their in-tree default ({why})")
     message = (
-        f"not built by default: {' and '.join(what)} compiled only under opt-in switches that nothing in the "
-        f"scanned tree or its build files defines ({why}); not judged by the FT1-FT4 rules "
-        "(--include-unbuilt judges it)"
+        f"not built by default: {' and '.join(what)} compiled only {' or '.join(reasons)}; "
+        "not judged by the FT1-FT4 rules (--include-unbuilt judges it)"
     )
     return Problem(path, "note", "not-built", message, removed.first)

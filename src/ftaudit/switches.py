@@ -20,6 +20,10 @@ description nothing says what the build defines). `switches(texts, words)` names
 `off_lines(text, found)` the lines of a file a default build does not compile because of them
 (frontends/conditions.dead_lines with the switches undefined: the `#else` of `#ifdef X` and the
 `#ifndef X` arm stay).
+
+`zero_defaults(texts, words)` names the macros whose in-tree default is 0 (zstd's `#ifndef DEBUGLEVEL
+/ #define DEBUGLEVEL 0`): every definition of them in the tree is 0 and the build never sets them, so
+what `#if DEBUGLEVEL >= 2` holds is not built either; `off_lines(text, found, zeros)` takes both.
 """
 
 from __future__ import annotations
@@ -146,12 +150,71 @@ def switches(texts: Mapping[str, str], words: frozenset[str]) -> dict[str, str]:
     return out
 
 
-def off_lines(text: str, found: Iterable[str]) -> frozenset[int]:
-    """The 1-based lines of `text` compiled only when one of the switches `found` is defined (and not
-    already dead on a free-threaded 3.14 build, which the frontends leave out themselves)."""
-    names = frozenset(found)
-    tested = _tested(text) & names
+# Names a platform, its C library or pyconfig.h may define to something else than a project's fallback
+# `#ifndef O_BINARY / #define O_BINARY 0` (besides _system's): never taken as in-tree defaults.
+# Feature words (`USE_*`, `HAS_*`...) too: a configure step or a generated config header may set them.
+_PLATFORM_PREFIXES = (
+    *("SIZEOF_", "ALIGNOF_", "O_", "SO_", "MSG_", "AF_", "PF_", "IPPROTO_", "TCP_", "IP_", "SOCK_", "MAP_"),
+    *("CLOCK_", "SEEK_", "S_I", "SIG", "SA_", "RTLD_", "FD_", "F_", "AT_", "POSIX_", "HAVE"),
+    *("USE_", "ENABLE_", "DISABLE_", "WITH_", "WITHOUT_", "HAS_", "NO_"),
+)
+_PLATFORM_NAMES = frozenset(
+    {"FALSE", "TRUE", "NULL", "EOF", "ERROR", "OK", "BIG_ENDIAN", "LITTLE_ENDIAN", "BYTE_ORDER"}
+)
+_OBJECT_DEFINE = re.compile(r"^[ \t]*#[ \t]*(define|undef)[ \t]+([A-Za-z_]\w*)(\(|[ \t]+(.*?)[ \t]*$|[ \t]*$)", re.M)
+_ZERO = re.compile(r"\(?\s*0+[uUlL]*\s*\)?")
+_VALUE_TEST = re.compile(r"^[ \t]*#[ \t]*(?:if|elif)\b(.*)$", re.M)
+
+
+def _platform(name: str) -> bool:
+    return _system(name) or name in _PLATFORM_NAMES or name.startswith(_PLATFORM_PREFIXES) or name.endswith("_H")
+
+
+def zero_defaults(texts: Mapping[str, str], words: frozenset[str]) -> dict[str, str]:
+    """Macros whose in-tree default is 0, each with the definition that says so (`#define DEBUGLEVEL 0
+    at debug.h:12`): tested by an `#if`/`#elif` of the files `texts` holds (path -> text), every
+    `#define` of them in those files is the literal 0 (zstd's `#ifndef DEBUGLEVEL / #define DEBUGLEVEL
+    0`), none `#undef`s them, the build files' identifiers `words` never name them, and they are not a
+    platform or pyconfig name (`O_BINARY`, `FALSE`, `SIZEOF_*`, `HAVE_*`, `MS_WINDOWS`, `USE_*`...: a
+    system header or a configure step may define those to something else). A default build compiles
+    no code that needs one to be non-zero."""
+    tested: set[str] = set()
+    for t in texts.values():
+        if "#" in t:
+            for m in _VALUE_TEST.finditer(t.replace("\\\n", " ")):
+                tested.update(_IDENT.findall(_COMMENT.sub(" ", m.group(1))))
+    tested = {n for n in tested if n not in words and not _platform(n)}
     if not tested:
+        return {}
+    zero: dict[str, str] = {}
+    other: set[str] = set()
+    for path, text in texts.items():
+        if "define" not in text:
+            continue
+        clean = blank_comments_and_strings(text)
+        for m in _OBJECT_DEFINE.finditer(clean):
+            name = m.group(2)
+            if name not in tested or name in other:
+                continue
+            body = m.group(4)
+            if m.group(1) == "undef" or body is None or not _ZERO.fullmatch(body):
+                other.add(name)  # an #undef, a function-like macro, an empty or non-zero body
+                zero.pop(name, None)
+                continue
+            where = f"{os.path.basename(path)}:{clean.count(chr(10), 0, m.start()) + 1}"
+            zero.setdefault(name, f"`#define {name} 0` at {where}")
+    return dict(sorted(zero.items()))
+
+
+def off_lines(text: str, found: Iterable[str], zeros: Iterable[str] = ()) -> frozenset[int]:
+    """The 1-based lines of `text` compiled only when one of the switches `found` is defined, or one of
+    the in-tree zero defaults `zeros` (zero_defaults) is not 0 (and not already dead on a free-threaded
+    3.14 build, which the frontends leave out themselves)."""
+    names = frozenset(found)
+    zero_names = frozenset(zeros)
+    tested = _tested(text.replace("\\\n", " ") if zero_names else text)
+    switched, zeroed = tested & names, tested & zero_names
+    if not switched and not zeroed:
         return frozenset()
     clean = blank_comments_and_strings(text)
-    return frozenset(i + 1 for i in dead_lines(clean, tested) - dead_lines(clean))
+    return frozenset(i + 1 for i in dead_lines(clean, switched, zeroed) - dead_lines(clean))

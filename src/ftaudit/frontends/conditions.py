@@ -31,6 +31,7 @@ _TOKEN = re.compile(
 )
 _PRECEDENCE = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4}
 _MAX_TOKENS = 200
+_MAX_CONTINUED = 32  # lines one directive may continue onto
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*(define|undef)[ \t]+([A-Za-z_]\w*)(\([^)]*\))?(.*)$")
 _NUMBER = re.compile(r"\s*\(?\s*(0[xX][0-9A-Fa-f]+|\d+)[uUlL]*\s*\)?\s*$")
 
@@ -43,11 +44,14 @@ class FileMacros:
     integer literal), `unknown` each one defined or undefined where the build may or may not compile
     it (its state after that line cannot be told)."""
 
-    def __init__(self, undefined: frozenset[str] = frozenset()) -> None:
+    def __init__(self, undefined: frozenset[str] = frozenset(), zeros: frozenset[str] = frozenset()) -> None:
         self.values: dict[str, int | None] = {}
         self.unknown: set[str] = set()
         # Macros known to be undefined (opt-in switches nothing in the tree or its build defines: switches.py).
         self.undefined = undefined
+        # Macros whose every in-tree definition is 0 and that the build never sets (zstd's DEBUGLEVEL:
+        # switches.zero_defaults): 0 as a number wherever they are defined; whether they are is not told.
+        self.zeros = zeros
 
     def record(self, line: str, live: bool | None) -> None:
         """Take one `#define`/`#undef` line compiled when `live` is True (False: never; None: unknown)."""
@@ -147,7 +151,9 @@ class _Parser:
             if text in _DEFINED:
                 return _AS_NUMBER.get(text, 0) if _DEFINED[text] else 0
             if self.macros is not None:
-                return 0 if text in self.macros.undefined else self.macros.values.get(text)
+                if text in self.macros.undefined or text in self.macros.zeros:
+                    return 0
+                return self.macros.values.get(text)
             return None
         raise _Unparsed
 
@@ -209,6 +215,7 @@ class _Conditional:
         self.later_dead = live is True  # a branch certainly compiled: every later one is dead
         self.unknown_before = live is None
         self.endif = -1
+        self.continuations: list[int] = []  # the lines its directives continue onto (`\\` at a line's end)
 
     def add(self, line: int, directive: str, rest: str) -> None:
         if self.later_dead:
@@ -232,8 +239,8 @@ def blank_dead_branches(text: str, clean: str | None = None) -> str:
     lines and columns stay). A conditional whose every branch is decided loses its directive lines too,
     so what remains reads as the code that build compiles (a function head split over `#if`/`#else`
     becomes one head). Directives are read from `clean`, the same text with comments and strings
-    blanked (at the same length), when given. A directive continued with a backslash is not read: its
-    conditional stays undecided."""
+    blanked (at the same length), when given. A directive continued with backslashes is read whole; its
+    conditional stays undecided only when it runs on past _MAX_CONTINUED lines."""
     if "#" not in text:
         return text
     blank = dead_lines(clean if clean is not None else text)
@@ -257,32 +264,61 @@ def _compiled(stack: list[_Conditional]) -> bool | None:
     return state
 
 
-def dead_lines(text: str, undefined: frozenset[str] = frozenset()) -> set[int]:
+def _continued(lines: list[str], i: int) -> tuple[str, list[int]]:
+    """The condition of directive line `i` continued with backslashes over the next lines (joined, at
+    most _MAX_CONTINUED of them), and the 0-based lines it continues onto; ("", []) when the
+    continuation runs past the bound or the text's end (not read)."""
+    text = lines[i].rstrip()
+    more: list[int] = []
+    while text.endswith("\\"):
+        j = i + len(more) + 1
+        if j >= len(lines) or len(more) >= _MAX_CONTINUED:
+            return "", []
+        text = text[:-1] + " " + lines[j].rstrip()
+        more.append(j)
+    m = _DIRECTIVE.match(text)
+    return (m.group(2), more) if m is not None else ("", [])
+
+
+def dead_lines(text: str, undefined: frozenset[str] = frozenset(), zeros: frozenset[str] = frozenset()) -> set[int]:
     """The 0-based lines `blank_dead_branches` blanks; with `undefined`, also those compiled only when one
-    of those macros is defined (`#ifdef X`, `#if defined(X) && ...`, the `#else` of `#ifndef X`)."""
+    of those macros is defined (`#ifdef X`, `#if defined(X) && ...`, the `#else` of `#ifndef X`); with
+    `zeros`, those compiled only when one of those macros is not 0 (`#if X`, `#if X >= 2`). A directive
+    continued with backslashes is read whole (zstd's `#if defined(DEBUGLEVEL) && (DEBUGLEVEL>=2) \\`)."""
     lines = text.split("\n")
     stack: list[_Conditional] = []
     done: list[_Conditional] = []
-    macros = FileMacros(undefined)
+    macros = FileMacros(undefined, zeros)
+    skip = -1  # the last line a directive continued onto
     for i, line in enumerate(lines):
+        if i <= skip:
+            continue
         if "define" in line or "undef" in line:
             macros.record(line, _compiled(stack))
         m = _DIRECTIVE.match(line)
         if m is None:
             continue
         word, rest = m.group(1), m.group(2)
-        continued = line.rstrip().endswith("\\")
+        more: list[int] = []
+        unread = False
+        if line.rstrip().endswith("\\"):
+            rest, more = _continued(lines, i)
+            unread = not more
+            skip = more[-1] if more else skip
         if word in ("if", "ifdef", "ifndef"):
-            stack.append(_Conditional(i, None if continued else evaluate(word, rest, macros), macros))
+            stack.append(_Conditional(i, None if unread else evaluate(word, rest, macros), macros))
+            stack[-1].continuations += more
         elif not stack:
             continue  # an unbalanced #else/#endif: leave the text alone there
         elif word == "endif":
             cond = stack.pop()
             cond.endif = i
+            cond.continuations += more
             done.append(cond)
         else:
-            stack[-1].add(i, word, "" if continued else rest)
-            if continued:
+            stack[-1].add(i, word, "" if unread else rest)
+            stack[-1].continuations += more
+            if unread:
                 stack[-1].unknown_before = True
     blank: set[int] = set()
     for cond in done:
@@ -294,5 +330,6 @@ def dead_lines(text: str, undefined: frozenset[str] = frozenset()) -> set[int]:
                     blank.add(start)
         if cond.decided:
             blank.update(line for line, _ in cond.branches)
+            blank.update(cond.continuations)
             blank.add(cond.endif)
     return blank

@@ -170,6 +170,16 @@ def mark_abort_path(
     return k == 0
 
 
+def mark_arm_abort_path(calls: list[Call], start: int) -> None:
+    """Mark the calls from index `start` on as on an abort path: they were made by a branch arm, just
+    walked, that certainly ends the process. A braced arm is a block and `mark_abort_path` marked it; a
+    brace-less one (`if (!p) exit(EXIT_FAILURE);`, Brotli's allocation failures) is a one-statement
+    arm no block walk sees, so its dying call would be reported as if the process went on."""
+    for i in range(start, len(calls)):
+        if not calls[i].abort_path:
+            calls[i] = calls[i]._replace(abort_path=True)
+
+
 class Recorder:
     """Mixed into a walker that has `fn`, `state` and `pending`."""
 

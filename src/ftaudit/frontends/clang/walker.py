@@ -45,6 +45,7 @@ from ..recorder import (
     State,
     lock_key,
     mark_abort_path,
+    mark_arm_abort_path,
     pointer_params,
     slot_context,
     static_arg_kind,
@@ -462,6 +463,8 @@ class FunctionWalker(Recorder):
         self.unique_branch(kids[0], True)
         then_live = self.stmt(kids[1])
         then_dies = self.dies(kids[1], calls)
+        if then_dies:
+            mark_arm_abort_path(self.fn.calls, calls)
         then_state = self.state
         then_end = len(self.fn.accesses)
         then_calls = len(self.fn.calls)
@@ -470,7 +473,10 @@ class FunctionWalker(Recorder):
         self.unique_branch(kids[0], False)
         calls = len(self.fn.calls)
         else_live = self.stmt(kids[2]) if len(kids) > 2 else True
-        self.died = then_dies and len(kids) > 2 and self.dies(kids[2], calls)
+        else_dies = len(kids) > 2 and self.dies(kids[2], calls)
+        if else_dies:
+            mark_arm_abort_path(self.fn.calls, calls)
+        self.died = then_dies and else_dies
         else_state = self.state
         self.regions = outer
         for key, unset in tests:

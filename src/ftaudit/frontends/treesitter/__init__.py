@@ -22,6 +22,8 @@ from ...facts import Function, FunctionRef, Param, Span, Storage, Unit
 from ...source import Source as TextSource
 from ..conditions import blank_dead_branches
 from ..flags import is_cxx
+from ..headerindex import HeaderIndex
+from ..initmacros import expanded_name, init_macros
 from ..memory import has_allocation
 from ..modules import module_decls
 from ..textscan import Assertions, MacroDef, blank_comments_and_strings, defined_macros, member_object_fields
@@ -260,21 +262,46 @@ def _meets(n: Node, ranges: list[tuple[int, int]]) -> bool:
     return any(a <= last and first <= b for a, b in ranges)
 
 
-def _function_name(n: Node, src: Source) -> str | None:
-    ident = declarator_name(n.child_by_field_name("declarator"))
-    return None if ident is None else src.text(ident)
+def _function_name(n: Node, src: Source, macros: dict[str, bool] | None = None) -> str | None:
+    """The name function definition `n` defines; through an init-naming macro of the tree (`macros`,
+    initmacros.py) `INIT_MODULE(_psycopg)(void) {` and `MOD_INIT(foo) {` define `PyInit__psycopg` and
+    `PyInit_foo`."""
+    decl = n.child_by_field_name("declarator")
+    ident = declarator_name(decl)
+    if ident is None:
+        return None
+    name = src.text(ident)
+    if macros:
+        inner = ident.parent
+        if name in macros and inner is not None and inner.type == "function_declarator" and inner != decl:
+            # `INIT_MODULE(_psycopg)(void)`: the inner declarator is the macro call, the outer one's
+            # parameters are the function's.
+            plist = inner.child_by_field_name("parameters")
+            args = named(plist) if plist is not None else []
+            if len(args) == 1:
+                return expanded_name(macros, name, src.text(args[0]).strip(), whole=False) or name
+        head = n.child_by_field_name("type")
+        if head is not None and decl is not None and decl.type == "parenthesized_declarator" and decl == ident.parent:
+            # `MOD_INIT(foo) {`: read as a definition of `foo`, typed `MOD_INIT`.
+            return expanded_name(macros, src.text(head), name, whole=True) or name
+    return name
 
 
-def _names_meeting(top: list[Node], ranges: list[tuple[int, int]], src: Source) -> set[str | None]:
+def _names_meeting(
+    top: list[Node], ranges: list[tuple[int, int]], src: Source, macros: dict[str, bool] | None = None
+) -> set[str | None]:
     """The names of the function definitions of `top` whose lines meet one of `ranges`."""
-    return {_function_name(n, src) for n in top if n.type == "function_definition" and _meets(n, ranges)}
+    return {_function_name(n, src, macros) for n in top if n.type == "function_definition" and _meets(n, ranges)}
 
 
 class TreeSitterFrontend:
     name = "treesitter"
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, header_index: HeaderIndex | None = None) -> None:
+        """`header_index`: the scan's project header index, through which the headers that may define
+        an init-naming macro are found (initmacros.py); None reads each file alone."""
         self.catalogue = catalogue
+        self.header_index = header_index
         self._parsers: dict[str, Any] = {}
 
     def _parser(self, language: str) -> Any:
@@ -317,12 +344,13 @@ class TreeSitterFrontend:
         self._declare(top, facts)
         tables: list[tuple[str, str, Span]] = []
         slots: dict[str, str] = {}
-        walked = None if only is None else _names_meeting(top, only, facts.src)
+        macros, macro_headers = init_macros(path, src.text, self.header_index)
+        walked = None if only is None else _names_meeting(top, only, facts.src, macros)
         for n in top:
             if n.type == "function_definition":
-                if walked is not None and _function_name(n, facts.src) not in walked:
+                if walked is not None and _function_name(n, facts.src, macros) not in walked:
                     continue
-                fn = self._function(n, facts)
+                fn = self._function(n, facts, macros)
                 if fn is not None:
                     unit.functions.append(fn)
                     if fn.name.startswith("PyInit_"):  # `static PyModuleDef def = {...};` inside PyInit_x
@@ -333,7 +361,8 @@ class TreeSitterFrontend:
         unit.functions += facts.lambdas
         unit.statics = {v.key: v for v in facts.statics.values()}
         unit.module_decls = module_decls(tables, slots, unit.functions, src.text)
-        unit.missing_headers = _includes(src.text)  # tree-sitter reads none of them
+        unit.missing_headers = _includes(src.text)  # tree-sitter parses none of them
+        unit.depends += [h for h in macro_headers if h not in unit.depends]  # read for init-naming macros
         unit.object_fields = facts.object_fields
         unit.exposed_fields = member_object_fields(src.text)
         return unit
@@ -451,14 +480,13 @@ class TreeSitterFrontend:
                 facts.object_structs[name] = fields
                 facts.pointer_fields[name] = pointers
 
-    def _function(self, n: Node, facts: FileFacts) -> Function | None:
+    def _function(self, n: Node, facts: FileFacts, macros: dict[str, bool] | None = None) -> Function | None:
         src = facts.src
         decl = n.child_by_field_name("declarator")
         body = n.child_by_field_name("body")
-        ident = declarator_name(decl)
-        if ident is None or body is None:
+        name = _function_name(n, src, macros)
+        if name is None or body is None:
             return None
-        name = src.text(ident)
         fdecl = next((c for c in declarator_chain(decl) if c.type == "function_declarator"), None)
         params: list[Param] = []
         if fdecl is not None:

@@ -36,6 +36,7 @@ from ..recorder import (
     Recorder,
     State,
     mark_abort_path,
+    mark_arm_abort_path,
     pointer_params,
     slot_context,
     static_arg_kind,
@@ -289,14 +290,20 @@ class TsWalker(Recorder):
         self.unique_branch(cond, True)
         then_live = self.stmt(then) if then is not None else True
         then_dies = then is not None and self.dies(then)
+        if then_dies:
+            mark_arm_abort_path(self.fn.calls, first_call)
         then_state = self.state
         then_end = len(self.fn.accesses)
         then_calls = len(self.fn.calls)
         self.state, self.regions = start, outer
         self.regions = self.new_region(group)
         self.unique_branch(cond, False)
+        else_calls = len(self.fn.calls)
         else_live = self.stmt(alt) if alt is not None else True
-        self.died = then_dies and alt is not None and self.dies(alt)
+        else_dies = alt is not None and self.dies(alt)
+        if else_dies:
+            mark_arm_abort_path(self.fn.calls, else_calls)
+        self.died = then_dies and else_dies
         else_state = self.state
         self.regions = outer
         check = span(strip(cond)) if cond is not None else span(n)
