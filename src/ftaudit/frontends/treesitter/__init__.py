@@ -11,8 +11,9 @@ way a free-threaded 3.14 build compiles them (`Py_GIL_DISABLED` defined,
 from __future__ import annotations
 
 import itertools
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +27,7 @@ from ..memory import has_allocation
 from ..modules import module_decls
 from ..textscan import Assertions, MacroDef, blank_comments_and_strings, defined_macros, member_object_fields
 from .escapes import flows_of
+from .getters import MethodNames, class_methods, scan_dirs, sibling_headers
 from .headermacros import header_macros, neighbour_headers
 from .scope import branch_taken, in_anonymous_namespace, static_of_declaration
 from .syntax import Node, Source, declarator_chain, declarator_name, named, span, type_words
@@ -270,12 +272,40 @@ def _names_meeting(top: list[Node], ranges: list[tuple[int, int]], src: Source) 
     return {_function_name(n, src) for n in top if n.type == "function_definition" and _meets(n, ranges)}
 
 
+_HEADER_MEMO = 256  # headers whose methods a worker keeps (many files of a directory include the same ones)
+
+
 class TreeSitterFrontend:
     name = "treesitter"
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, roots: Sequence[str | os.PathLike[str]] = ()) -> None:
+        """`roots`: the scan roots; headers beside a file are read only inside them (getters.py)."""
         self.catalogue = catalogue
         self._parsers: dict[str, Any] = {}
+        self._allowed = scan_dirs(roots)
+        self._header_methods: dict[tuple[str, int, int], MethodNames] = {}  # (path, mtime, size) -> methods
+
+    def _methods(self, path: str, text: str, root: Node, source: Source, unit: Unit) -> MethodNames:
+        """The methods of the C++ classes this file and the headers beside it define (getters.py); the
+        headers read are the unit's dependencies (a change to one makes cached facts stale)."""
+        methods = class_methods(root, source)
+        for header, header_text in sibling_headers(path, text, self._allowed):
+            try:
+                st = os.stat(header)
+            except OSError:
+                continue
+            key = (header, st.st_mtime_ns, st.st_size)
+            found = self._header_methods.get(key)
+            if found is None:
+                data = header_text.encode("utf-8")
+                found = class_methods(self._parser("cpp").parse(data).root_node, Source(data))
+                if len(self._header_methods) >= _HEADER_MEMO:
+                    self._header_methods.clear()
+                self._header_methods[key] = found
+            methods.merge(found)
+            if header not in unit.depends:
+                unit.depends.append(header)
+        return methods
 
     def _parser(self, language: str) -> Any:
         if language not in self._parsers:
@@ -303,8 +333,11 @@ class TreeSitterFrontend:
             data = bytes(buf)
             tree = self._parser(language).parse(data)
         source = Source(data)
+        if language == "cpp":
+            methods = self._methods(path, src.text, tree.root_node, source, unit)
+            source.getters, source.const_methods = methods.getter_names(), methods.const_names()
         self._src = source
-        facts = FileFacts(self.catalogue, source, path, assertions=Assertions(src.text))
+        facts = FileFacts(self.catalogue, source, path, assertions=Assertions(src.text), cxx=language == "cpp")
         headers = neighbour_headers(path, src.text)
         beside: dict[str, MacroDef] = {}
         for header in headers:
@@ -333,7 +366,7 @@ class TreeSitterFrontend:
         unit.functions += facts.lambdas
         unit.statics = {v.key: v for v in facts.statics.values()}
         unit.module_decls = module_decls(tables, slots, unit.functions, src.text)
-        unit.missing_headers = _includes(src.text)  # tree-sitter reads none of them
+        unit.missing_headers = _includes(src.text)  # tree-sitter reads none for declarations (getters aside)
         unit.object_fields = facts.object_fields
         unit.exposed_fields = member_object_fields(src.text)
         return unit
