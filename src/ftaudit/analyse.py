@@ -164,7 +164,7 @@ class FrontendChooser:
     def ts(self) -> Any:
         from .frontends.treesitter import TreeSitterFrontend
 
-        return TreeSitterFrontend(self.settings.catalogue, self.settings.flags.header_index)
+        return TreeSitterFrontend(self.settings.catalogue, self.settings.flags.header_index, self.settings.flags.roots)
 
     @cached_property
     def cython(self) -> Any:

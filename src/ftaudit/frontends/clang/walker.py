@@ -224,7 +224,7 @@ def _reduce(c: ci.Cursor) -> Arg:
             return Arg(ArgKind.OTHER)
         if k == K.CALL_EXPR:
             name = callee_name(c)
-            held = _held_object(c) if name in RAW_POINTER_ACCESSORS else None
+            held = _held_object(c) if name in RAW_POINTER_ACCESSORS or _calls_getter(c) else None
             return held if held is not None else Arg(ArgKind.CALL, name)
         if k == K.INTEGER_LITERAL:
             return Arg(ArgKind.LITERAL, value=_int_value(c))
@@ -289,6 +289,71 @@ def _held_object(call: ci.Cursor) -> Arg | None:
     base = next(iter(children(member)), None) if member is not None else None
     held = reduce_arg(base) if base is not None else None
     return held if held is not None and held.kind == ArgKind.NAME else None
+
+
+def _assigned_value(c: ci.Cursor) -> ci.Cursor:
+    """What a chained assignment stores: `v` in `x = *out = v` or `x = (y = v)` (parentheses and
+    implicit casts crossed), else `c` itself. An assignment expression's value is what it assigned."""
+    inner = c
+    for _ in range(32):
+        if inner.kind == K.BINARY_OPERATOR and inner.binary_operator == ci.BinaryOperator.Assign:
+            kids = operands(inner)
+            if len(kids) != 2:
+                return c
+            inner = c = kids[1]
+        elif inner.kind in (K.PAREN_EXPR, K.UNEXPOSED_EXPR):
+            kids = operands(inner)
+            if len(kids) != 1:
+                return c
+            inner = kids[0]
+        else:
+            return c
+    return c
+
+
+def _calls_getter(call: ci.Cursor) -> bool:
+    """Is `call` one of a C++ member getter, a method with no parameters returning a pointer whose
+    body is `return member;` (`PyObject *Get() { return p; }`, const or not)? The answer is kept per
+    method (by USR) on the translation unit."""
+    if arguments(call):
+        return False
+    first = next(iter(children(call)), None)
+    if first is None or first.kind != K.MEMBER_REF_EXPR:  # no member call: C code stops here
+        return False
+    ref = call.referenced
+    if ref is None or ref.kind != K.CXX_METHOD:
+        return False
+    tu = call.translation_unit
+    memo: dict[str, bool] = tu.__dict__.setdefault("_ft_getters", {})
+    usr = ref.get_usr()
+    if usr not in memo:
+        memo[usr] = _is_getter(ref)
+    return memo[usr]
+
+
+def _is_getter(method: ci.Cursor) -> bool:
+    """Is the method (any declaration of it) a member getter: no parameters, not static, a pointer
+    result, and a definition whose body is one `return` of a data member of `this`?"""
+    if method.is_static_method() or any(True for _ in method.get_arguments()):
+        return False
+    if method.result_type.get_canonical().kind != ci.TypeKind.POINTER:
+        return False
+    definition = method.get_definition()
+    body = next((ch for ch in children(definition) if ch.kind == K.COMPOUND_STMT), None) if definition else None
+    stmts = children(body) if body is not None else []
+    if len(stmts) != 1 or stmts[0].kind != K.RETURN_STMT:
+        return False
+    value = next(iter(children(stmts[0])), None)
+    for _ in range(32):
+        if value is None or value._kind_id not in _CAST_IDS:
+            break
+        kids = operands(value)
+        value = kids[-1] if kids else None
+    if value is None or value.kind != K.MEMBER_REF_EXPR:
+        return False
+    field = value.referenced
+    base = next(iter(children(value)), None)
+    return field is not None and field.kind == K.FIELD_DECL and (base is None or base.kind == K.CXX_THIS_EXPR)
 
 
 def call_args(c: ci.Cursor) -> tuple[Arg, ...]:
@@ -942,6 +1007,7 @@ class FunctionWalker(Recorder):
         return Operand()
 
     def assign(self, name: str, value: ci.Cursor, where: Span) -> None:
+        value = _assigned_value(value)
         args = list(arguments(value)) if value.kind == K.CALL_EXPR else []
         ref = value.referenced if args else None
         if len(args) == 1 and ref is not None and ref.kind == K.CONSTRUCTOR:
@@ -1039,8 +1105,28 @@ class FunctionWalker(Recorder):
         )
         if obj is not None:
             self.method_object(c, name, obj)
+            if ref is not None and ref.kind == K.CXX_METHOD and arg_cursors and not ref.is_const_method():
+                self.rebinds(obj, span_of(c))
         self.call_arguments(name, arg_cursors, args[1:] if shifted else args)
         self.lock_event(name, args, member_base)
+
+    def rebinds(self, obj: ci.Cursor, where: Span) -> None:
+        """A non-const method given an argument (`t = v`, `t.Attach(o)`, `t.reset(o)`) on a local C++ object
+        (a holder): what it holds from here on is unknown, not what it was constructed with."""
+        for _ in range(32):
+            if obj._kind_id not in _CAST_IDS:
+                break
+            kids = operands(obj)
+            if not kids:
+                return
+            obj = kids[-1]
+        var = obj.referenced if obj.kind == K.DECL_REF_EXPR else None
+        if var is None or var.kind != K.VAR_DECL or var.storage_class == ci.StorageClass.STATIC:
+            return
+        if var.semantic_parent is None or var.semantic_parent.kind not in FUNCTION_KINDS:
+            return
+        if var.type.get_canonical().kind == ci.TypeKind.RECORD:
+            self.define(var.spelling, Arg(ArgKind.OTHER), (), where)
 
     def out_params(self, ref: ci.Cursor) -> tuple[int, ...]:
         """`_out_params` of a function declaration, once per declaration cursor of the file."""

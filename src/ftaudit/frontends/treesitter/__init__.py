@@ -11,14 +11,16 @@ way a free-threaded 3.14 build compiles them (`Py_GIL_DISABLED` defined,
 from __future__ import annotations
 
 import itertools
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import Function, FunctionRef, Param, Span, Storage, Unit
+from ...safeio import within
 from ...source import Source as TextSource
 from ..conditions import blank_dead_branches
 from ..flags import is_cxx
@@ -28,6 +30,7 @@ from ..memory import has_allocation
 from ..modules import module_decls
 from ..textscan import Assertions, MacroDef, blank_comments_and_strings, defined_macros, member_object_fields
 from .escapes import flows_of
+from .getters import MethodNames, class_methods, scan_dirs, sibling_headers
 from .headermacros import header_macros, neighbour_headers
 from .scope import branch_taken, in_anonymous_namespace, static_of_declaration
 from .syntax import Node, Source, declarator_chain, declarator_name, named, span, type_words
@@ -294,15 +297,48 @@ def _names_meeting(
     return {_function_name(n, src, macros) for n in top if n.type == "function_definition" and _meets(n, ranges)}
 
 
+_HEADER_MEMO = 256  # headers whose methods a worker keeps (many files of a directory include the same ones)
+
+
 class TreeSitterFrontend:
     name = "treesitter"
 
-    def __init__(self, catalogue: Catalogue, header_index: HeaderIndex | None = None) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        header_index: HeaderIndex | None = None,
+        roots: Sequence[str | os.PathLike[str]] = (),
+    ) -> None:
         """`header_index`: the scan's project header index, through which the headers that may define
-        an init-naming macro are found (initmacros.py); None reads each file alone."""
+        an init-naming macro are found (initmacros.py); None reads each file alone. `roots`: the scan
+        roots; headers beside a file are read only inside them (getters.py)."""
         self.catalogue = catalogue
         self.header_index = header_index
         self._parsers: dict[str, Any] = {}
+        self._allowed = scan_dirs(roots)
+        self._header_methods: dict[tuple[str, int, int], MethodNames] = {}  # (path, mtime, size) -> methods
+
+    def _methods(self, path: str, text: str, root: Node, source: Source, unit: Unit) -> MethodNames:
+        """The methods of the C++ classes this file and the headers beside it define (getters.py); the
+        headers read are the unit's dependencies (a change to one makes cached facts stale)."""
+        methods = class_methods(root, source)
+        for header, header_text in sibling_headers(path, text, self._allowed):
+            try:
+                st = os.stat(header)
+            except OSError:
+                continue
+            key = (header, st.st_mtime_ns, st.st_size)
+            found = self._header_methods.get(key)
+            if found is None:
+                data = header_text.encode("utf-8")
+                found = class_methods(self._parser("cpp").parse(data).root_node, Source(data))
+                if len(self._header_methods) >= _HEADER_MEMO:
+                    self._header_methods.clear()
+                self._header_methods[key] = found
+            methods.merge(found)
+            if header not in unit.depends:
+                unit.depends.append(header)
+        return methods
 
     def _parser(self, language: str) -> Any:
         if language not in self._parsers:
@@ -330,9 +366,14 @@ class TreeSitterFrontend:
             data = bytes(buf)
             tree = self._parser(language).parse(data)
         source = Source(data)
+        if language == "cpp":
+            methods = self._methods(path, src.text, tree.root_node, source, unit)
+            source.getters, source.const_methods = methods.getter_names(), methods.const_names()
         self._src = source
-        facts = FileFacts(self.catalogue, source, path, assertions=Assertions(src.text))
-        headers = neighbour_headers(path, src.text)
+        facts = FileFacts(self.catalogue, source, path, assertions=Assertions(src.text), cxx=language == "cpp")
+        real_dir = os.path.realpath(os.path.dirname(path) or ".")
+        inside = any(within(real_dir, a) for a in self._allowed)  # a file outside the scan roots reads none
+        headers = neighbour_headers(path, src.text) if inside else []
         beside: dict[str, MacroDef] = {}
         for header in headers:
             for name, m in header_macros(header).items():
@@ -361,7 +402,7 @@ class TreeSitterFrontend:
         unit.functions += facts.lambdas
         unit.statics = {v.key: v for v in facts.statics.values()}
         unit.module_decls = module_decls(tables, slots, unit.functions, src.text)
-        unit.missing_headers = _includes(src.text)  # tree-sitter parses none of them
+        unit.missing_headers = _includes(src.text)  # tree-sitter reads none for declarations (getters aside)
         unit.depends += [h for h in macro_headers if h not in unit.depends]  # read for init-naming macros
         unit.object_fields = facts.object_fields
         unit.exposed_fields = member_object_fields(src.text)

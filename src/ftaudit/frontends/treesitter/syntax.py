@@ -48,6 +48,10 @@ class Source:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        # C++ methods returning the member a holder was constructed with (getters.py): `h.Get()` is `h`'s object;
+        # and the method names every class read declares const (a call of one rebinds no holder).
+        self.getters: frozenset[str] = frozenset()
+        self.const_methods: frozenset[str] = frozenset()
         # Most C files are ASCII: byte offsets are then string offsets, and a slice needs no decoding.
         self._ascii = data.decode("ascii") if data.isascii() else None
 
@@ -216,13 +220,14 @@ def call_arguments(call: Node) -> list[Node]:
 
 
 def _held_object(call: Node, src: Source) -> Arg | None:
-    """`t.get()` on a local holder `t` (recorder.RAW_POINTER_ACCESSORS): the local, else None."""
+    """`t.get()` on a local holder `t` (recorder.RAW_POINTER_ACCESSORS, or a getter of the classes read:
+    `Source.getters`): the local, else None."""
     f = call.child_by_field_name("function")
     args = call.child_by_field_name("arguments")
     if f is None or f.type != "field_expression" or (args is not None and named(args)):
         return None
     field = f.child_by_field_name("field")
-    if field is None or src.text(field) not in RAW_POINTER_ACCESSORS:
+    if field is None or (src.text(field) not in RAW_POINTER_ACCESSORS and src.text(field) not in src.getters):
         return None
     base = reduce_arg(f.child_by_field_name("argument"), src)
     return base if base.kind == ArgKind.NAME else None

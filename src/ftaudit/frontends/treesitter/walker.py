@@ -97,6 +97,7 @@ class FileFacts:
     # macro -> (the lock function it calls, its first argument).
     lock_macros: dict[str, tuple[str, Arg]] = field(default_factory=dict)
     lock_macro_params: dict[str, tuple[str, ...]] = field(default_factory=dict)  # `ENTER_ZLIB(obj)`: ("obj",)
+    cxx: bool = False  # parsed as C++: a local declared as a class value may be a holder
 
     def define_macros(self, macros: dict[str, MacroDef], headers: dict[str, MacroDef] | None = None) -> None:
         """The file's macros, and which of them lock: their body calls a lock function of the vocabulary.
@@ -475,7 +476,9 @@ class TsWalker(Recorder):
             plain = d.type == "identifier" or (
                 d.type == "init_declarator" and getattr(d.child_by_field_name("declarator"), "type", "") == "identifier"
             )
-            if plain and not pointer and struct_type(type_text):
+            vexing = self.f.cxx and d.type == "function_declarator" and not storage
+            built = self.vexing_construction(d) if vexing else None
+            if (plain or built is not None) and not pointer and struct_type(type_text):
                 self.struct_locals.add(name)
                 self.value_struct(name)
             guard = self.guard_kind(type_text)
@@ -496,6 +499,75 @@ class TsWalker(Recorder):
                     self.aggregate(name, members, span(d))
                 else:
                     self.assign(name, value, span(d))
+            elif built is not None:
+                self.constructed(name, built, span(d))
+
+    def vexing_construction(self, d: Node) -> _Built | None:
+        """C++'s most vexing parse read as the construction it is: tree-sitter reads `T x(F(a, b))` and
+        `T x(a)` as declarations of a function `x` (F and a as types, `F(G(a))` nested), but when the inner
+        names are this function's locals or parameters no type can have those names here, so it is an
+        object `x` built from the call `F(a, b)` or from the local `a`."""
+        params = d.child_by_field_name("parameters")
+        inner = named(params) if params is not None else []
+        return self._built(inner[0], 0) if len(inner) == 1 else None
+
+    def _built(self, p: Node, depth: int) -> _Built | None:
+        """A parameter declaration of the vexing parse as an expression: a local's name (a type name and no
+        declarator) or a call (a type name and a function declarator whose parameters are such)."""
+        t = p.child_by_field_name("type")
+        declarator = p.child_by_field_name("declarator")
+        if p.type != "parameter_declaration" or t is None or t.type != "type_identifier" or depth > 8:
+            return None
+        if declarator is None:
+            return _Built(t, None) if self.src.text(t) in self.local_types else None
+        if declarator.type != "abstract_function_declarator" or self.src.text(t) in self.local_types:
+            return None
+        call_params = declarator.child_by_field_name("parameters")
+        args = [self._built(q, depth + 1) for q in (named(call_params) if call_params is not None else [])]
+        if not args or any(a is None for a in args):
+            return None
+        return _Built(t, tuple(a for a in args if a is not None), span(p))
+
+    def constructed(self, name: str, built: _Built, where: Span) -> None:
+        """The local `name` built by `vexing_construction`: from a call (recorded as the calls it makes)
+        or from a local."""
+        arg = self.built_value(built)
+        args = tuple(self.built_value(a, record=False) for a in built.args or ())
+        self.define(name, arg, args, where)
+
+    def built_value(self, built: _Built, record: bool = True) -> Arg:
+        """The value of a vexing-parse expression as an argument; with `record`, the calls it makes (inner
+        ones first, as they run) are recorded as the walker records any call of locals."""
+        text = self.src.text(built.name)
+        if built.args is None:
+            if record:
+                self.ident(built.name)
+            return Arg(ArgKind.NAME, text, text)
+        if not record:
+            return Arg(ArgKind.CALL, text)
+        reduced = tuple(self.built_value(a) for a in built.args)
+        defined = text in self.f.functions_defined
+        declared = defined or text in self.f.functions_declared or text in self.f.macros
+        declared_in = "" if declared or _known_api(text, self.cat) else None
+        where = built.where or span(built.name)
+        self.fn.calls.append(
+            Call(text, where, reduced, self.state, self.gil_released, defined, declared_in, "", self.regions)
+        )
+        for i, (a, r) in enumerate(zip(built.args, reduced, strict=True)):  # as call_arguments reads a local
+            self.container_use(self.cat.containers, text, i, r, "", span(a.name))
+            through = self.ptr_params.get(r.path) if r.kind == ArgKind.NAME else None
+            if through is not None and not text.startswith(("Py", "_Py")):
+                self.record(Access(param_key(through), AccessKind.ADDRESS, span(a.name), self.state, "", text, i))
+        self.lock_event(text, reduced, None)
+        return Arg(ArgKind.CALL, text)
+
+    def holder(self, n: Node | None) -> str | None:
+        """The local C++ object (a class value, not a pointer: a holder) that `n` names, else None."""
+        n = strip(n) if n is not None else None
+        if n is None or n.type != "identifier" or not self.f.cxx:
+            return None
+        name = self.src.text(n)
+        return name if name in self.struct_locals else None
 
     def guard_kind(self, type_text: str) -> LockKind | None:
         last = type_words(type_text).split("::")[-1]
@@ -683,7 +755,9 @@ class TsWalker(Recorder):
             if lt == "identifier":
                 name = self.src.text(target)
                 self.hint_destination(right, self.local_types.get(name, ""))
-                if name in self.local_types:
+                if self.holder(target) is not None and target is left:
+                    self.define(name, Arg(ArgKind.OTHER), (), span(n))  # `t = v` on a holder: operator= decides
+                elif name in self.local_types:
                     self.assign(name, right, span(n))
                 if self.static_named(target) is not None:
                     value, call = reduce_arg(right, self.src), strip(right)
@@ -766,6 +840,7 @@ class TsWalker(Recorder):
         return Operand()
 
     def assign(self, name: str, value: Node, where: Span) -> None:
+        value = _assigned_value(value)
         if value.type in ("argument_list", "initializer_list") and len(named(value)) == 1:
             value = named(value)[0]  # `Ref t(PyTuple_New(2))`: a holder initialised with the object it will hold
         a = reduce_arg(value, self.src)
@@ -837,6 +912,9 @@ class TsWalker(Recorder):
             member_base = reduce_arg(obj, self.src) if obj is not None else Arg(ArgKind.NAME, "this", "this")
             if obj is not None:
                 self.method_object(n, name, obj)
+                held = self.holder(obj) if args and name not in self.src.const_methods else None
+                if held is not None and self._op(f) == ".":
+                    self.define(held, Arg(ArgKind.OTHER), (), span(n))  # `t.Attach(o)`, `t.reset(o)`: rebound
         defined = name in self.f.functions_defined
         declared = defined or name in self.f.functions_declared or is_member or name in self.f.macros
         declared_in = "" if declared or _known_api(name, self.cat) else None
@@ -936,6 +1014,29 @@ class TsWalker(Recorder):
             self.release(LockKind.MUTEX, self.macro_release[name])
         else:
             super().lock_event(name, args, member_base)
+
+
+@dataclass(frozen=True)
+class _Built:
+    """An expression tree-sitter read as a declarator (`vexing_construction`): a local's name (`args` None)
+    or a call of `name` with `args`, written at `where`."""
+
+    name: Node
+    args: tuple[_Built, ...] | None
+    where: Span | None = None  # a call's
+
+
+def _assigned_value(n: Node) -> Node:
+    """What a chained assignment stores: `v` in `x = *out = v` or `x = (y = v)`, else `n` itself."""
+    inner = n
+    for _ in range(32):
+        inner = strip(inner)
+        op = inner.child_by_field_name("operator") if inner.type == "assignment_expression" else None
+        right = inner.child_by_field_name("right") if op is not None and op.type == "=" else None
+        if right is None:
+            return n
+        inner = n = right
+    return n
 
 
 _ESCAPES = frozenset(
