@@ -47,7 +47,7 @@ def _tree(tmp_path: Path) -> Path:
 def _unit(path: Path, roots: list[Path]):
     source, problems = read_source(path)
     assert source is not None, problems
-    frontend = TreeSitterFrontend(load(), roots)
+    frontend = TreeSitterFrontend(load(), roots=roots)
     return frontend.analyse(SourceFile(path, "cpp"), source)
 
 
