@@ -13,8 +13,9 @@ Which type objects count (per scan, memoised), by the facts every C frontend rec
   written, or has its address handed on, somewhere, and only in code that runs while the module is
   initialised or torn down (rules/_roles.py): afterwards it always names the type init made.
 
-A type object of another library (a `PyTypeObject *` a caller may set at any time, a parameter, a module
-state member) is not judged: its `tp_new` or `__init__` is not known to leave the new object unpublished.
+Not judged: a `PyTypeObject *` code after import may set (to any type), a parameter (any callable), a
+module state member, a `PyObject *` static (any callable by its type). Known limit: a type whose `tp_new`
+hands back an existing instance (a cache, a singleton) would be taken for a constructor.
 """
 
 from __future__ import annotations
