@@ -240,6 +240,8 @@ class Catalogue:
     # Calls that keep none of their arguments, and the C API calls that run their first argument's code.
     inspecting_calls: frozenset[str] = frozenset()
     operand_code_prefixes: tuple[str, ...] = ()
+    # The object-call C API: calls of their first argument (a type object of the scan makes a new instance).
+    type_calls: frozenset[str] = frozenset()
     containers: ContainerVocabulary = field(default_factory=ContainerVocabulary)
     # From configuration ([tool.ftaudit]); empty in the bare catalogue.
     unsafe_functions: tuple[str, ...] = ()
@@ -416,6 +418,7 @@ def load() -> Catalogue:
         uniqueness_tests=frozenset(ct["uniqueness-tests"]),
         inspecting_calls=frozenset(ct["inspecting-calls"]),
         operand_code_prefixes=tuple(ct["operand-code-prefixes"]),
+        type_calls=frozenset(ct["type-calls"]),
         containers=ContainerVocabulary(
             mutators=dict(ct["mutators"]),
             readers=frozenset(ct["readers"]),

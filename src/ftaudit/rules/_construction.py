@@ -6,7 +6,8 @@ A field write is construction (FT103/FT105 quiet) when the object cannot be shar
   each other, never used as a value (`single_owner_functions`: a cdef `self._fill()` from `__cinit__`);
 - through a parameter that every call of the function fills with an object under construction
   (`constructed_params`): one the caller just created (`Cls.__new__(Cls)`, `PyObject_New`: see
-  `_protection.Privacy`), the `self` of a constructor or single-owner caller, or a parameter of the caller
+  `_protection.Privacy`; or a factory's or a type call's new object it has not published yet: see
+  `_fresh.Freshness.is_fresh`), the `self` of a constructor or single-owner caller, or a parameter of the caller
   that is itself such a parameter. lxml's `_registerProxy(result, doc, c_node)` after
   `result = _Element.__new__(_Element)` is the shape; a helper also handed a published object stays judged.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 from ..callgraph import CallGraph, Key, own_key
 from ..engine import Context
 from ..facts import ArgKind, Call, Function, Unit
+from ._fresh import Freshness, freshness
 from ._protection import Privacy, aliases
 from ._roles import ProjectRoles, Role
 
@@ -76,6 +78,7 @@ class _Constructed:
         self.owners = {k for k, r in self.roles.items() if r in NOT_SHARED_YET} | single_owner_functions(ctx)
         self.found: set[tuple[Key, int]] = set()
         self._privacy: dict[Key, Privacy] = {}
+        self._fresh: dict[Key, Freshness] = {}
 
     def run(self) -> set[tuple[Key, int]]:
         candidates: list[tuple[Key, Unit, Function, set[int]]] = []
@@ -118,6 +121,11 @@ class _Constructed:
             return True  # created by the caller
         if arg.kind != ArgKind.NAME:
             return False
+        fresh = self._fresh.get(caller)
+        if fresh is None:
+            fresh = self._fresh[caller] = freshness(self.graph.functions[caller][0], fn, self.ctx)
+        if fresh.is_fresh(arg.path, (call.span, call.regions)):
+            return True  # a factory's new object, or a new instance of the scan's type, not yet published
         by_name = {p.name: p.index for p in fn.params}
         for name in aliases(fn, arg.path):
             index_in_caller = by_name.get(name)

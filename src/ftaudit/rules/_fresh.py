@@ -28,6 +28,8 @@ define no classes, so in C only what the catalogue calls fresh (`fresh_construct
 - **Members just given a new container.** `p->items = PyTuple_New(n)` (or `self.prev = ...` in a
   constructor) and then a fill of `p->items` with nothing in between that may replace it, on an object
   private here (`Freshness.fresh_member`, rules/_paths.py).
+- **Calls of the scan's types.** `x = PyObject_CallObject((PyObject *)IterType, NULL)` (any object-call
+  C API, catalogue `type-calls`) on a type object of the scan (rules/_typecalls.py) is constructed too.
 - **Factory results.** A local whose reaching definitions are all calls of a function the return
   summary (rules/_returns.py) says returns new objects is constructed too (`Freshness.constructs`).
 """
@@ -50,6 +52,7 @@ from ._protection import Point, Privacy, reaching
 from ._roles import ProjectRoles, Role
 from ._sites import CallSites, Site, call_sites, drop_unpassed
 from ._structs import StructFields, struct_fields
+from ._typecalls import ModuleTypes, calls_type, module_types
 
 if TYPE_CHECKING:
     from ._returns import ReturnSummary
@@ -200,7 +203,9 @@ class Freshness:
 
     `results` judges the calls whose result is new by the return summary (None: none is);
     `class_params` names parameters taken to hold a constructible class of the scan (the return
-    summary's assumption while it judges a factory: `baseclass()`); `assumed` collects those used."""
+    summary's assumption while it judges a factory: `baseclass()`); `assumed` collects those used;
+    `types` names the scan's type objects as this unit knows them (rules/_typecalls.py: calling one
+    through the object-call C API makes a new instance)."""
 
     def __init__(
         self,
@@ -214,8 +219,10 @@ class Freshness:
         members: Callable[[Arg], bool] | None = None,
         constructor_self: str = "",
         per_thread: Callable[[Assignment], bool] | None = None,
+        types: frozenset[str] = frozenset(),
     ) -> None:
         self.fn = fn
+        self.types = types
         self.constructor_self = constructor_self
         self.members = members
         self.kept = kept
@@ -262,11 +269,14 @@ class Freshness:
 
     def constructs(self, callee: str, args: tuple[Arg, ...] = ()) -> bool:
         """Does a call of `callee` (with `args`, when known) make a new object nobody else holds: a
-        constructible class, a factory the return summary knows, or a class parameter assumed one?"""
+        constructible class, a type object of the scan called through the C API, a factory the return
+        summary knows, or a class parameter assumed one?"""
         if callee == CLASS_OF_SELF:
             return self.klass in self.classes
         if callee in self.class_params:
             self.assumed.add(callee)
+            return True
+        if self.types and calls_type(self.cat, self.fn, self.types, callee, args):
             return True
         return callee in self.classes or (self.results is not None and self.results.new(callee, args))
 
@@ -322,7 +332,8 @@ def fresh_params(ctx: Context) -> dict[Key, frozenset[int]]:
         graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
         roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
         classes, structs, index = constructible_classes(ctx), struct_fields(ctx), call_sites(ctx.project.memo, graph)
-        return _solve(graph, index, roles, ctx.catalogue, classes, return_summary(ctx), keeps_summary(ctx), structs)
+        summaries = (return_summary(ctx), keeps_summary(ctx), structs, module_types(ctx))
+        return _solve(graph, index, roles, ctx.catalogue, classes, *summaries)
 
     return ctx.project.memo("fresh-params", build)
 
@@ -336,6 +347,7 @@ def _solve(
     results: ReturnSummary,
     keeps: Keeps,
     structs: StructFields,
+    types: ModuleTypes,
 ) -> dict[Key, frozenset[int]]:
     candidates: dict[Key, set[int]] = {}
     for key, (unit, fn) in graph.functions.items():
@@ -352,7 +364,7 @@ def _solve(
         memo = (id(site[3]), i)
         if memo in refused:
             return False
-        if _site_passes_fresh(site, i, candidates, roles, cat, classes, results, keeps, structs):
+        if _site_passes_fresh(site, i, candidates, roles, cat, classes, results, keeps, structs, types):
             return True  # may still change: it can rest on the caller's parameters, which only shrink
         refused.add(memo)
         return False
@@ -370,6 +382,7 @@ def _site_passes_fresh(
     results: ReturnSummary,
     keeps: Keeps,
     structs: StructFields,
+    types: ModuleTypes,
 ) -> bool:
     caller, unit, fn, call = site
     if index >= len(call.args):
@@ -377,7 +390,8 @@ def _site_passes_fresh(
     own = frozenset(candidates.get(caller, ()))
     constructor_self = fn.params[0].name if roles.get(caller) == Role.CONSTRUCTOR and fn.params else ""
     members = partial(structs.holds_private, unit, fn)
-    judge = Freshness(fn, cat, classes, own, results.results(unit), kept=keeps.kept_by(unit), members=members)
+    kept = keeps.kept_by(unit)
+    judge = Freshness(fn, cat, classes, own, results.results(unit), kept=kept, members=members, types=types.names(unit))
     return judge.private_argument(call.args[index], call, constructor_self)
 
 
@@ -407,4 +421,5 @@ def freshness(unit: Unit, fn: Function, ctx: Context) -> Freshness:
         members=members,
         constructor_self=constructor_self,
         per_thread=items,
+        types=module_types(ctx).names(unit),
     )

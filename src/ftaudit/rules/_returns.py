@@ -10,7 +10,8 @@ definitions, `_protection.reaching`, judge the local at the `return`):
 
 - `None` / NULL;
 - a new object: a call of a catalogue fresh constructor (`PyList_New`), of a constructible class of the
-  scan (as _fresh defines: its constructor does not publish `self`), of another such function, or a
+  scan (as _fresh defines: its constructor does not publish `self`), of a type object of the scan through
+  the object-call C API (rules/_typecalls.py), of another such function, or a
   local only such calls fill (`x = Cls(); ...; return x`), not published (stored, passed to a call that
   may keep it, its own method called) before the `return`;
 - a new instance of a class its parameter holds (`result = baseclass(); ...; return result`): then the
@@ -33,6 +34,7 @@ from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import Arg, ArgKind, Assignment, Function, OriginKind, Unit
 from ._fresh import Freshness, constructible_classes
+from ._typecalls import ModuleTypes, module_types
 
 _MAX_ROUNDS = 8  # factories a result is followed through
 
@@ -41,9 +43,10 @@ class ReturnSummary:
     """Per function of the scan that returns only new objects: the indexes of the parameters whose
     class it instantiates for the result (empty: none, the result is new whatever the call passes)."""
 
-    def __init__(self, graph: CallGraph, classes: frozenset[str]) -> None:
+    def __init__(self, graph: CallGraph, classes: frozenset[str], types: ModuleTypes | None = None) -> None:
         self.graph = graph
         self.classes = classes
+        self.types = types  # the scan's type objects (rules/_typecalls.py); None: none
         self.new: dict[Key, frozenset[int]] = {}
 
     def results(self, unit: Unit) -> UnitResults:
@@ -87,7 +90,7 @@ def return_summary(ctx: Context) -> ReturnSummary:
 
     def build() -> ReturnSummary:
         graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-        return _solve(graph, ctx.catalogue, constructible_classes(ctx))
+        return _solve(graph, ctx.catalogue, constructible_classes(ctx), module_types(ctx))
 
     return ctx.project.memo("return-summary", build)
 
@@ -100,8 +103,8 @@ def _candidate(fn: Function) -> bool:
     )
 
 
-def _solve(graph: CallGraph, cat: Catalogue, classes: frozenset[str]) -> ReturnSummary:
-    summary = ReturnSummary(graph, classes)
+def _solve(graph: CallGraph, cat: Catalogue, classes: frozenset[str], types: ModuleTypes) -> ReturnSummary:
+    summary = ReturnSummary(graph, classes, types)
     todo = {key: unit_fn for key, unit_fn in graph.functions.items() if _candidate(unit_fn[1])}
     for _ in range(_MAX_ROUNDS):
         found: dict[Key, frozenset[int]] = {}
@@ -122,7 +125,8 @@ def _factory_needs(unit: Unit, fn: Function, summary: ReturnSummary, cat: Catalo
     members = "." in fn.name or "::" in fn.name  # a receiver shifts the argument positions: no class parameters
     class_params = frozenset() if members else frozenset(p.name for p in fn.params)
     # No fresh parameters here: those rest on this summary (a helper handed a factory's result).
-    judge = Freshness(fn, cat, summary.classes, frozenset(), summary.results(unit), class_params)
+    types = summary.types.names(unit) if summary.types is not None else frozenset()
+    judge = Freshness(fn, cat, summary.classes, frozenset(), summary.results(unit), class_params, types=types)
     for r in fn.returns:
         if not _returns_new(judge, r):
             return None

@@ -205,9 +205,12 @@ def _unsynchronized_field_writes(unit: Unit, ctx: Context) -> Iterator[tuple[Fun
         fresh = freshness(unit, fn, ctx)
         privacy = fresh.privacy  # per-thread items too (_perthread.py)
         for w in fn.field_writes:
+            root = Arg(ArgKind.NAME, w.root, w.root)
             if (
-                privacy.is_private(Arg(ArgKind.NAME, w.root, w.root))
-                or fresh.is_fresh(w.root, (w.span, w.regions))
+                privacy.is_private(root)
+                # by the definitions reaching the write, not yet published: `node = PyObject_New(...)` in
+                # the arm where an earlier `node = PyDict_GetItem(...)` no longer reaches
+                or fresh.private_at(root, (w.span, w.regions))
                 or under_construction(unit, fn, w.root, ctx)
             ):
                 continue
