@@ -1113,13 +1113,7 @@ class FunctionWalker(Recorder):
     def rebinds(self, obj: ci.Cursor, where: Span) -> None:
         """A non-const method given an argument (`t = v`, `t.Attach(o)`, `t.reset(o)`) on a local C++ object
         (a holder): what it holds from here on is unknown, not what it was constructed with."""
-        for _ in range(32):
-            if obj._kind_id not in _CAST_IDS:
-                break
-            kids = operands(obj)
-            if not kids:
-                return
-            obj = kids[-1]
+        obj = strip_casts(obj)
         var = obj.referenced if obj.kind == K.DECL_REF_EXPR else None
         if var is None or var.kind != K.VAR_DECL or var.storage_class == ci.StorageClass.STATIC:
             return
