@@ -37,7 +37,7 @@ from .frontends.textscan import blank_comments_and_strings
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]', re.M)
 _ARM_TEST = re.compile(r"^[ \t]*#[ \t]*(?:ifdef|ifndef|elifdef|elifndef)[ \t]+([A-Za-z_]\w*)", re.M)
-_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(\w+)[ \t]*([A-Za-z_]\w*)?")
+_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(\w+)[ \t]*([A-Za-z_]\w*)?", re.M)
 
 
 def _arm_macros(text: str) -> set[str]:
@@ -67,24 +67,30 @@ def _resolves(includer: str, name: str, quoted: bool, header: str, paths: frozen
     return None
 
 
-def _defined_before(clean: str, line: int, macros: set[str]) -> set[str]:
-    """The `macros` the text (comments and strings blanked) certainly defines before its 1-based line
-    `line`: a `#define` outside every conditional, with no `#undef` of it after that."""
-    out: set[str] = set()
+def _defined_at(clean: str, offsets: list[int]) -> list[frozenset[str]]:
+    """For each offset of `offsets` (ascending) into the text `clean` (comments and strings blanked), the
+    macros certainly defined there: a `#define` outside every conditional, with no `#undef` after it.
+    One pass over the directives."""
+    out: list[frozenset[str]] = []
+    defined: set[str] = set()
     depth = 0
-    for ln in clean.split("\n")[: max(0, line - 1)]:
-        m = _DIRECTIVE.match(ln)
-        if m is None:
-            continue
+    k = 0
+    for m in _DIRECTIVE.finditer(clean):
+        while k < len(offsets) and offsets[k] < m.start():
+            out.append(frozenset(defined))
+            k += 1
+        if k == len(offsets):
+            return out
         word, name = m.group(1), m.group(2)
         if word in ("if", "ifdef", "ifndef"):
             depth += 1
         elif word == "endif":
             depth = max(0, depth - 1)
-        elif word == "define" and name in macros and depth == 0:
-            out.add(name)
-        elif word == "undef" and name in macros:
-            out.discard(name)
+        elif word == "define" and name and depth == 0:
+            defined.add(name)
+        elif word == "undef" and name:
+            defined.discard(name)
+    out += [frozenset(defined)] * (len(offsets) - k)
     return out
 
 
@@ -112,7 +118,7 @@ def defined_by_includers(texts: Mapping[str, str], cython: str = "") -> dict[str
     for path, text in texts.items():
         if "include" not in text:
             continue
-        clean: str | None = None
+        hits: list[tuple[int, int, str]] = []  # (start and end of the #include, header)
         for m in _INCLUDE.finditer(text):
             for header in by_base.get(os.path.basename(m.group(2)), ()):
                 if header == path or header in doubtful:
@@ -120,17 +126,19 @@ def defined_by_includers(texts: Mapping[str, str], cython: str = "") -> dict[str
                 hit = _resolves(path, m.group(2), m.group(1) == '"', header, paths)
                 if hit is None:
                     doubtful.add(header)
-                    continue
-                if not hit:
-                    continue
-                if clean is None:
-                    clean = blank_comments_and_strings(text)
-                line = text.count("\n", 0, m.start()) + 1
-                if clean[m.start() : m.end()].strip() == "":
-                    continue  # an include in a comment
-                found = _defined_before(clean, line, wanted[header])
-                agreed[header] = found if header not in agreed else agreed[header] & found
-                where.setdefault(header, []).append(f"{os.path.basename(path)}:{line}")
+                elif hit:
+                    hits.append((m.start(), m.end(), header))
+        if not hits:
+            continue
+        clean = blank_comments_and_strings(text)
+        hits = [h for h in hits if clean[h[0] : h[1]].strip()]  # not an include in a comment
+        states = _defined_at(clean, [at for at, _, _ in hits])
+        line, pos = 1, 0
+        for (at, _end, header), state in zip(hits, states, strict=True):
+            line, pos = line + text.count("\n", pos, at), at
+            found = state & wanted[header]
+            agreed[header] = set(found) if header not in agreed else agreed[header] & found
+            where.setdefault(header, []).append(f"{os.path.basename(path)}:{line}")
     out: dict[str, dict[str, str]] = {}
     for header, names in agreed.items():
         if header in doubtful or not names:
