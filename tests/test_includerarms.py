@@ -30,10 +30,11 @@ def test_one_includer_without_it_or_with_it_undone():
     assert defined_by_includers(after) == {}
 
 
-def test_doubtful_or_missing_includers_leave_it_alone():
+def test_every_include_of_the_name_counts():
     assert defined_by_includers({"/p/m.h": HEADER}) == {}  # nothing of the scan includes it
-    # `<m.h>` from another directory may be this header or another through an include path
-    texts = {"/p/m.h": HEADER, "/p/sub/x/a.c": '#define M_MODULE\n#include "m.h"\n', "/q/m.h": HEADER}
+    # `<m.h>` from another directory may reach this header through an include path: it counts, and
+    # does not define the macro
+    texts = {"/p/m.h": HEADER, "/p/a.c": '#define M_MODULE\n#include "m.h"\n', "/p/sub/b.c": "#include <m.h>\n"}
     assert defined_by_includers(texts) == {}
     named = {"/p/m.h": HEADER, "/p/a.c": '#define M_MODULE\n#include "m.h"\n'}
     assert defined_by_includers(named, 'cdef extern from "m.h":\n    pass\n') == {}
@@ -42,10 +43,9 @@ def test_doubtful_or_missing_includers_leave_it_alone():
     assert list(defined_by_includers(commented)) == ["/p/m.h"]
 
 
-def test_a_quoted_include_finds_the_file_beside_it_first():
-    texts = {
-        "/p/src/m.h": HEADER,
-        "/p/pkg/m.h": HEADER,
-        "/p/src/a.c": '#define M_MODULE\n#include "m.h"\n',
-    }
-    assert list(defined_by_includers(texts)) == ["/p/src/m.h"]  # /p/pkg/m.h: nothing includes it
+def test_a_copy_of_the_header_is_judged_by_the_same_includers():
+    """gmpy2 ships src/gmpy2.h again as gmpy2/gmpy2.h; `#include "gmpy2.h"` names both (built.py too)."""
+    texts = {"/p/src/m.h": HEADER, "/p/pkg/m.h": HEADER, "/p/src/a.c": '#define M_MODULE\n#include "m.h"\n'}
+    assert sorted(defined_by_includers(texts)) == ["/p/pkg/m.h", "/p/src/m.h"]
+    texts["/p/pkg/client.c"] = '#include "m.h"\n'  # a client of the copy: neither is judged so
+    assert defined_by_includers(texts) == {}

@@ -14,10 +14,11 @@ defined)` gives the lines compiled only when one of them is not defined (fronten
 dead_lines with them defined). Conservative throughout, so anything unsure leaves the header
 judged as before:
 
-- includers are the scanned C/C++ files; an `#include` naming the header's file name that does not
-  resolve to it (by its own directory, or as the unique path ending with the name's components) may
-  be the header through an include path: the header is not judged this way;
-- a header nothing of the scan includes is not judged this way (another project may include it);
+- includers are the scanned C/C++ files, and every `#include` naming the header's file name counts,
+  as built.py counts it: through an include path it may reach this header, or another copy of it
+  (gmpy2 ships `src/gmpy2.h` again as `gmpy2/gmpy2.h` for client extensions), so each copy must agree;
+- a header nothing of the scan names in an `#include` is not judged this way (another project may
+  include it);
 - a header a Cython file of the scan names (`cdef extern from "x.h"` in a `.pyx`/`.pxi`, or in a
   `.pxd` when a `.pyx`/`.pxi` may cimport it: a `.pxd` alone compiles into nothing) is not judged
   this way: Cython's generated C includes it after defines not read here;
@@ -35,7 +36,7 @@ from .frontends.conditions import dead_lines
 from .frontends.headerindex import HEADER_EXTENSIONS
 from .frontends.textscan import blank_comments_and_strings
 
-_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]', re.M)
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]', re.M)
 _ARM_TEST = re.compile(r"^[ \t]*#[ \t]*(?:ifdef|ifndef|elifdef|elifndef)[ \t]+([A-Za-z_]\w*)", re.M)
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(\w+)[ \t]*([A-Za-z_]\w*)?", re.M)
 
@@ -43,28 +44,6 @@ _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(\w+)[ \t]*([A-Za-z_]\w*)?", re.M)
 def _arm_macros(text: str) -> set[str]:
     """The macros the header's `#ifdef`/`#ifndef` lines test (comments and strings left out)."""
     return set(_ARM_TEST.findall(text))
-
-
-def _resolves(includer: str, name: str, quoted: bool, header: str, paths: frozenset[str]) -> bool | None:
-    """Does `#include "name"` (`quoted`, else `<name>`) in `includer` reach `header` (absolute paths)?
-    True; False when it reaches another file; None when it names the header's file name but may not
-    be it (an include path the scan does not know)."""
-    if os.path.basename(name) != os.path.basename(header):
-        return False
-    beside = os.path.normpath(os.path.join(os.path.dirname(includer), name))
-    if beside == header:
-        return True
-    if quoted and beside in paths:
-        return False  # a quoted include finds the file beside its includer first
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if parts and ".." not in parts:
-        suffix = os.sep + os.path.join(*parts)
-        ends = [p for p in paths if p.endswith(suffix)]
-        if ends == [header]:
-            return True
-        if header not in ends and ends:
-            return False  # another file of the scan ends with the name: that one is meant
-    return None
 
 
 def _defined_at(clean: str, offsets: list[int]) -> list[frozenset[str]]:
@@ -99,7 +78,7 @@ def defined_by_includers(texts: Mapping[str, str], cython: str = "") -> dict[str
     Cython text `cython` does not name (switched._cython_named), the macros its
     `#ifdef`/`#ifndef` lines test that every includer defines before including it, each with its
     evidence (`defined by every includer of the scan before its #include (gmpy2.c:516)`). Headers
-    with no such macro, or any doubt about their includers, are left out."""
+    with no such macro, or no includer, are left out."""
     headers = {p: t for p, t in texts.items() if os.path.splitext(p)[1].lower() in HEADER_EXTENSIONS and "#" in t}
     wanted = {
         p: m
@@ -108,25 +87,18 @@ def defined_by_includers(texts: Mapping[str, str], cython: str = "") -> dict[str
     }
     if not wanted:
         return {}
-    paths = frozenset(texts)
     by_base: dict[str, list[str]] = {}
     for p in wanted:
         by_base.setdefault(os.path.basename(p), []).append(p)
     agreed: dict[str, set[str]] = {}
     where: dict[str, list[str]] = {}
-    doubtful: set[str] = set()
     for path, text in texts.items():
         if "include" not in text:
             continue
         hits: list[tuple[int, int, str]] = []  # (start and end of the #include, header)
         for m in _INCLUDE.finditer(text):
-            for header in by_base.get(os.path.basename(m.group(2)), ()):
-                if header == path or header in doubtful:
-                    continue
-                hit = _resolves(path, m.group(2), m.group(1) == '"', header, paths)
-                if hit is None:
-                    doubtful.add(header)
-                elif hit:
+            for header in by_base.get(os.path.basename(m.group(1)), ()):
+                if header != path:
                     hits.append((m.start(), m.end(), header))
         if not hits:
             continue
@@ -141,7 +113,7 @@ def defined_by_includers(texts: Mapping[str, str], cython: str = "") -> dict[str
             where.setdefault(header, []).append(f"{os.path.basename(path)}:{line}")
     out: dict[str, dict[str, str]] = {}
     for header, names in agreed.items():
-        if header in doubtful or not names:
+        if not names:
             continue
         places = where[header]
         shown = ", ".join(places[:3]) + (" ..." if len(places) > 3 else "")
