@@ -7,7 +7,9 @@ functions wholly there, the facts a function records there (calls, accesses, che
 `#ifdef MEMORY_DEBUG` arm inside `memory_alloc`), statics defined there, table entries and module
 declarations. It runs before the call graph, so a call made only under a switch
 (`initialize_pycallfault()` in `PyInit_`) reaches nothing and an `#include` under one
-(built.py, `off`) brings no file into a module. One `not-built` note per file says what was left out.
+(built.py, `off`) brings no file into a module. A header's arms that every includer of the scan
+skips by defining a macro first (the client side of a C-API header, includerarms.py) go the same
+way. One `not-built` note per file says what was left out.
 Returns the units (copied where something was removed), the notes and the lines left out per file
 (absolute path -> 1-based lines).
 """
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 from .facts import Function, Problem, Span, Unit
+from .includerarms import client_lines, defined_by_includers
 from .safeio import read_regular
 from .source import DEFAULT_MAX_BYTES
 from .switches import BuildWords, off_lines, switches, zero_defaults
@@ -120,17 +123,31 @@ def _text(path: str) -> str:
         return ""
 
 
+def _cython_named(units: Sequence[Unit]) -> str:
+    """The text of the scan's Cython files that may bring a header into a module (`cdef extern from
+    "x.h"`, compiled with defines not read here): every `.pyx`/`.pxi`, and the `.pxd`s when a `.pyx` or
+    `.pxi` is there to cimport them (a `.pxd` alone compiles into nothing). Joined, for name lookups."""
+    cython = [u.path for u in units if u.language == "cython"]
+    if all(p.endswith(".pxd") for p in cython):
+        return ""
+    return "\n".join(_text(p) for p in cython)
+
+
 def leave_out(units: Sequence[Unit], build: BuildWords) -> tuple[list[Unit], list[Problem], dict[str, frozenset[int]]]:
     """The units without the code under opt-in switches, one `not-built` note per file with some, and
     the lines left out per file (absolute path). Files no build file's directory holds are kept whole."""
-    texts = {
-        os.path.abspath(u.path): _text(u.path) for u in units if u.language in _C_LANGUAGES and build.covers(u.path)
-    }
+    every = {os.path.abspath(u.path): _text(u.path) for u in units if u.language in _C_LANGUAGES}
+    texts = {path: every[path] for u in units if build.covers(u.path) and (path := os.path.abspath(u.path)) in every}
     found = switches(texts, build.words)
     zeros = zero_defaults(texts, build.words)
-    if not found and not zeros:
+    client = defined_by_includers(every, _cython_named(units))
+    if not found and not zeros and not client:
         return list(units), [], {}
     off = {path: lines for path, text in texts.items() if (lines := off_lines(text, found, zeros))}
+    for path, names in client.items():
+        if lines := client_lines(every[path], names):
+            off[path] = off.get(path, frozenset()) | lines
+            texts.setdefault(path, every[path])
     out: list[Unit] = []
     notes: list[Problem] = []
     for u in units:
@@ -141,13 +158,21 @@ def leave_out(units: Sequence[Unit], build: BuildWords) -> tuple[list[Unit], lis
         stripped, removed = _strip(u, lines, texts[os.path.abspath(u.path)])
         out.append(stripped)
         if removed is not None:
-            notes.append(_note(u.path, removed, found, zeros, texts[os.path.abspath(u.path)]))
+            here = os.path.abspath(u.path)
+            notes.append(_note(u.path, removed, found, zeros, texts[here], client.get(here, {})))
     return out, notes, off
 
 
-def _note(path: str, removed: _Removed, found: dict[str, str], zeros: dict[str, str], text: str) -> Problem:
+def _note(
+    path: str,
+    removed: _Removed,
+    found: dict[str, str],
+    zeros: dict[str, str],
+    text: str,
+    defined: dict[str, str] | None = None,
+) -> Problem:
     """The `not-built` note of one file: what was left out, and the switches or zero defaults (with their
-    evidence) the file names."""
+    evidence) the file names, and the macros every includer of the header defines (`defined`)."""
     what = [f"{removed.functions} function(s)"] if removed.functions else []
     what += [f"{removed.other} other part(s) (code inside functions, statics, table entries)"] if removed.other else []
     reasons = []
@@ -159,6 +184,9 @@ def _note(path: str, removed: _Removed, found: dict[str, str], zeros: dict[str, 
     if zeroed:
         why = "; ".join(f"`{n}`: {zeros[n]}" for n in zeroed[:3]) + (" ..." if len(zeroed) > 3 else "")
         reasons.append(f"when macros the build never sets are not 0, their in-tree default ({why})")
+    if defined:
+        why = "; ".join(f"`{n}`: {v}" for n, v in list(defined.items())[:3]) + (" ..." if len(defined) > 3 else "")
+        reasons.append(f"when macros every includer of this header defines are not defined ({why})")
     message = (
         f"not built by default: {' and '.join(what)} compiled only {' or '.join(reasons)}; "
         "not judged by the FT1-FT4 rules (--include-unbuilt judges it)"

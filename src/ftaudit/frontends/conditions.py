@@ -44,8 +44,15 @@ class FileMacros:
     integer literal), `unknown` each one defined or undefined where the build may or may not compile
     it (its state after that line cannot be told)."""
 
-    def __init__(self, undefined: frozenset[str] = frozenset(), zeros: frozenset[str] = frozenset()) -> None:
-        self.values: dict[str, int | None] = {}
+    def __init__(
+        self,
+        undefined: frozenset[str] = frozenset(),
+        zeros: frozenset[str] = frozenset(),
+        defined: frozenset[str] = frozenset(),
+    ) -> None:
+        # Macros known to be defined before the file starts, value unknown (every includer defines them:
+        # includerarms.py).
+        self.values: dict[str, int | None] = dict.fromkeys(defined)
         self.unknown: set[str] = set()
         # Macros known to be undefined (opt-in switches nothing in the tree or its build defines: switches.py).
         self.undefined = undefined
@@ -280,15 +287,22 @@ def _continued(lines: list[str], i: int) -> tuple[str, list[int]]:
     return (m.group(2), more) if m is not None else ("", [])
 
 
-def dead_lines(text: str, undefined: frozenset[str] = frozenset(), zeros: frozenset[str] = frozenset()) -> set[int]:
+def dead_lines(
+    text: str,
+    undefined: frozenset[str] = frozenset(),
+    zeros: frozenset[str] = frozenset(),
+    defined: frozenset[str] = frozenset(),
+) -> set[int]:
     """The 0-based lines `blank_dead_branches` blanks; with `undefined`, also those compiled only when one
     of those macros is defined (`#ifdef X`, `#if defined(X) && ...`, the `#else` of `#ifndef X`); with
-    `zeros`, those compiled only when one of those macros is not 0 (`#if X`, `#if X >= 2`). A directive
+    `zeros`, those compiled only when one of those macros is not 0 (`#if X`, `#if X >= 2`); with
+    `defined`, those compiled only when one of those macros is not defined (`#ifndef X`, the `#else` of
+    `#ifdef X`). A directive
     continued with backslashes is read whole (zstd's `#if defined(DEBUGLEVEL) && (DEBUGLEVEL>=2) \\`)."""
     lines = text.split("\n")
     stack: list[_Conditional] = []
     done: list[_Conditional] = []
-    macros = FileMacros(undefined, zeros)
+    macros = FileMacros(undefined, zeros, defined)
     skip = -1  # the last line a directive continued onto
     for i, line in enumerate(lines):
         if i <= skip:

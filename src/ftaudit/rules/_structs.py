@@ -18,7 +18,9 @@ the kept-parameter summary (rules/_keeps.py).
   `{0}`: the frontends record each designated member's value as a MemberStore and the declaration as an
   AGGREGATE definition); any other definition (a positional initialiser with a value, an assignment or
   copy of the whole struct) refuses it. So CPython's `_BlocksOutputBuffer`, which Brotli and pyzstd copy,
-  is seen: every caller passes `&buffer` of its own stack buffer.
+  is seen: every caller passes `&buffer` of its own stack buffer. A static function with no call site at
+  all and no address taken (pyppmd's unused `OutputBuffer_InitWithSize`) never runs, so nothing refuses
+  its parameters; one of external linkage may have callers outside the scan and is never a candidate.
 - **Fields that hold only new containers**, by name across the scan (as frozen containers are): every
   store into a member of that name anywhere stores NULL or a catalogue fresh constructor's result
   (`PyList_New`...) and at least one stores a new one; no member of that name has its address taken; and
@@ -140,7 +142,9 @@ class StructFields:
         index = self.index
         candidates: dict[Key, set[int]] = {}
         for key, (unit, fn) in self.graph.functions.items():
-            if key in index.referenced or key not in index.sites or not fn.internal or unit.language == "cython":
+            # A static function nothing calls nor takes the address of (pyppmd's unused
+            # OutputBuffer_InitWithSize) never runs: its parameters are private with no site to refuse them.
+            if key in index.referenced or not fn.internal or unit.language == "cython":
                 continue
             if "." in fn.name or "::" in fn.name:
                 continue
