@@ -520,6 +520,7 @@ class TreeSitterFrontend:
                     ident = declarator_name(d)
                     if ident is None or src.text(ident) == "":
                         continue
+                    facts.note_constant(src.text(ident), _false_constant(n, d, src))
                     storage = {src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
                     if "typedef" in storage or not _trusted_file_scope(n, storage):
                         continue
@@ -674,6 +675,30 @@ class TreeSitterFrontend:
         for k in kids:
             out += self._refs(k, table, fld, facts)
         return out
+
+
+_CONSTANT_TYPES = frozenset({"bool", "int", "unsigned", "long", "short", "char", "_Bool", "size_t"})
+
+
+def _false_constant(decl: Node, d: Node, src: Source) -> bool:
+    """Does declarator `d` of file- or namespace-scope declaration `decl` define a `const` or `constexpr`
+    bool or integer (no pointer, no array) initialised with the literal `false` or `0`? A macro, an
+    expression or any other literal is not taken: what the build sets it to is not known here."""
+    if d.type != "init_declarator" or d.child_by_field_name("declarator") is None:
+        return False
+    inner = d.child_by_field_name("declarator")
+    value = d.child_by_field_name("value")
+    if inner is None or inner.type != "identifier" or value is None:
+        return False
+    words = {src.text(c) for c in named(decl) if c.type in ("type_qualifier", "storage_class_specifier")}
+    if not words & {"const", "constexpr"}:
+        return False
+    type_node = decl.child_by_field_name("type")
+    if type_node is None or type_node.type not in ("primitive_type", "sized_type_specifier"):
+        return False
+    if not set(src.text(type_node).split()) <= _CONSTANT_TYPES | {"signed", "unsigned"}:
+        return False
+    return src.text(value).strip() in ("false", "0")
 
 
 def _record_names(n: Node, spec: Node, src: Source) -> list[str]:
