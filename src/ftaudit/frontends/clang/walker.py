@@ -159,6 +159,40 @@ def strip_casts(c: ci.Cursor) -> ci.Cursor:
     return c
 
 
+_CONSTANT_TYPES = frozenset(
+    {ci.TypeKind.BOOL, ci.TypeKind.INT, ci.TypeKind.UINT, ci.TypeKind.LONG, ci.TypeKind.ULONG, ci.TypeKind.SHORT,
+     ci.TypeKind.USHORT, ci.TypeKind.LONGLONG, ci.TypeKind.ULONGLONG, ci.TypeKind.CHAR_S, ci.TypeKind.CHAR_U,
+     ci.TypeKind.SCHAR, ci.TypeKind.UCHAR}
+)  # fmt: skip
+_CONSTANT_SCOPES = frozenset({K.TRANSLATION_UNIT, K.NAMESPACE})
+
+
+def _false_constant(cond: ci.Cursor) -> bool:
+    """Is `cond` (an `if`'s condition) a name of a file- or namespace-scope `const`/`constexpr` bool or
+    integer whose one definition initialises it with the literal `false` or `0` (as spelled: a macro
+    that expands to 0 is not taken, what the build sets it to is not known here)?"""
+    c = strip_casts(cond)
+    if c.kind != K.DECL_REF_EXPR:
+        return False
+    ref = c.referenced
+    if ref is None or ref.kind != K.VAR_DECL:
+        return False
+    ref = ref.get_definition() or ref
+    parent = ref.semantic_parent
+    if parent is None or parent.kind not in _CONSTANT_SCOPES:
+        return False
+    if not ref.type.is_const_qualified() or ref.type.get_canonical().kind not in _CONSTANT_TYPES:
+        return False
+    init = [k for k in children(ref) if k.kind.is_expression()]
+    if len(init) != 1:
+        return False
+    lit = strip_casts(init[0])
+    if lit.kind not in (K.CXX_BOOL_LITERAL_EXPR, K.INTEGER_LITERAL):
+        return False
+    spelled = [t.spelling for t in itertools.islice(lit.get_tokens(), 2)]
+    return spelled in (["false"], ["0"])
+
+
 def _int_value(c: ci.Cursor) -> int | None:
     lib = _native()
     res = lib.clang_Cursor_Evaluate(c)
@@ -513,6 +547,12 @@ class FunctionWalker(Recorder):
             self.exprs(kids)
             self.died = False
             return True
+        if _false_constant(kids[0]):
+            # `if (LOG_ENABLED)` on a constant false: the then-arm is never run, only the else-arm is.
+            calls = len(self.fn.calls)
+            live = self.stmt(kids[2]) if len(kids) > 2 else True
+            self.died = len(kids) > 2 and self.dies(kids[2], calls)
+            return live
         # A static this function already stored into (`PyArg_ParseTuple(args, "i", &mode)`) is
         # being normalised, not lazily initialised: FT101 judges those writes.
         stored = self.stored

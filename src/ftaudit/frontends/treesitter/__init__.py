@@ -106,7 +106,65 @@ def rewrite_macros(text: str) -> str:
     if "#" in text and _DECIDABLE.search(text):
         text = blank_dead_branches(text, blank_comments_and_strings(text))
     text = _loop_macros(text)
+    if "::" in text:
+        text = _constructor_heads(text)
     return _blank_conditionals_in_initialisers(text)
+
+
+# `simdjson_inline Foo<T>::Foo(...) : a{x}, b(y) {`: an out-of-class constructor definition headed by an
+# attribute macro. A constructor has no return type, so the head's words can only be macros (or the few
+# keywords kept below); tree-sitter reads the macro as a type and the member initialisers as variables
+# of a declaration missing its `;`. Only a definition with a member-initialiser list is touched: the
+# others parse as functions already.
+_CTOR = re.compile(
+    r"^([ \t]*(?:template[ \t]*<[^;{}()\n]*>[ \t]*)?)"
+    r"((?:[A-Za-z_]\w*(?:\([^;{}()\n]*\))?[ \t]+)+)"
+    r"(?:[A-Za-z_]\w*(?:<[^;{}()\n]*>)?::)*"
+    r"([A-Za-z_]\w*)(?:<[^;{}()\n]*>)?::\3[ \t]*\(",
+    re.M,
+)
+_CTOR_KEEP = frozenset({"inline", "constexpr", "explicit", "template", "typename"})
+_NOT_CTOR_HEAD = frozenset(
+    {"return", "case", "else", "throw", "co_return", "co_yield", "goto", "new", "delete", "typedef", "using",
+     "friend", "virtual", "static", "extern", "operator", "sizeof", "do"}
+)  # fmt: skip
+_AFTER_PARAMS = re.compile(r"\s*(?:noexcept(?:\s*\([^;{}()]*\))?\s*)?:(?!:)")
+
+
+def _constructor_heads(text: str) -> str:
+    """Blank, at the same length, the macro words heading out-of-class constructor definitions that have
+    a member-initialiser list (`MACRO T::T(args) : a{x} {`), so that they parse as functions."""
+    clean = blank_comments_and_strings(text)
+    pieces: list[str] = []
+    pos = 0
+    for m in _CTOR.finditer(clean):
+        depth, close = 0, -1
+        for i in range(m.end() - 1, min(len(clean), m.end() + 4096)):  # bounded: a parameter list
+            ch = clean[i]
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+                if depth == 0:
+                    close = i
+                    break
+            elif ch in ";{}":
+                break
+        if close < 0 or not _AFTER_PARAMS.match(clean, close + 1):
+            continue
+        head_start = m.start(2)
+        if _NOT_CTOR_HEAD.intersection(re.findall(r"\w+", m.group(2))):  # `return T::T(x) ...`: a statement
+            continue
+        for w in re.finditer(r"[A-Za-z_]\w*(?:\([^;{}()\n]*\))?", clean[head_start : m.end(2)]):
+            if w.group(0) in _CTOR_KEEP:
+                continue
+            a, b = head_start + w.start(), head_start + w.end()
+            pieces += [text[pos:a], re.sub(r"[^\n]", " ", text[a:b])]
+            pos = b
+    if not pieces:
+        return text
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 # `FORALLfacets {`, `FOR_EACH(item, list) {`: an indented line that is an unknown word (and its
@@ -462,6 +520,7 @@ class TreeSitterFrontend:
                     ident = declarator_name(d)
                     if ident is None or src.text(ident) == "":
                         continue
+                    facts.note_constant(src.text(ident), _false_constant(n, d, src))
                     storage = {src.text(c) for c in named(n) if c.type == "storage_class_specifier"}
                     if "typedef" in storage or not _trusted_file_scope(n, storage):
                         continue
@@ -616,6 +675,30 @@ class TreeSitterFrontend:
         for k in kids:
             out += self._refs(k, table, fld, facts)
         return out
+
+
+_CONSTANT_TYPES = frozenset({"bool", "int", "unsigned", "long", "short", "char", "_Bool", "size_t"})
+
+
+def _false_constant(decl: Node, d: Node, src: Source) -> bool:
+    """Does declarator `d` of file- or namespace-scope declaration `decl` define a `const` or `constexpr`
+    bool or integer (no pointer, no array) initialised with the literal `false` or `0`? A macro, an
+    expression or any other literal is not taken: what the build sets it to is not known here."""
+    if d.type != "init_declarator" or d.child_by_field_name("declarator") is None:
+        return False
+    inner = d.child_by_field_name("declarator")
+    value = d.child_by_field_name("value")
+    if inner is None or inner.type != "identifier" or value is None:
+        return False
+    words = {src.text(c) for c in named(decl) if c.type in ("type_qualifier", "storage_class_specifier")}
+    if not words & {"const", "constexpr"}:
+        return False
+    type_node = decl.child_by_field_name("type")
+    if type_node is None or type_node.type not in ("primitive_type", "sized_type_specifier"):
+        return False
+    if not set(src.text(type_node).split()) <= _CONSTANT_TYPES | {"signed", "unsigned"}:
+        return False
+    return src.text(value).strip() in ("false", "0")
 
 
 def _record_names(n: Node, spec: Node, src: Source) -> list[str]:

@@ -98,6 +98,14 @@ class FileFacts:
     lock_macros: dict[str, tuple[str, Arg]] = field(default_factory=dict)
     lock_macro_params: dict[str, tuple[str, ...]] = field(default_factory=dict)  # `ENTER_ZLIB(obj)`: ("obj",)
     cxx: bool = False  # parsed as C++: a local declared as a class value may be a holder
+    # File- and namespace-scope names -> whether every definition of the name the file holds (in any
+    # namespace or `#if` arm) is a `const`/`constexpr` bool or integer initialised with a literal
+    # `false` or `0` (`static constexpr const bool LOG_ENABLED = false;`): an `if` on it is dead code.
+    constants: dict[str, bool] = field(default_factory=dict)
+
+    def note_constant(self, name: str, false: bool) -> None:
+        """One file- or namespace-scope definition of `name`; `false`: a constant literal false or 0."""
+        self.constants[name] = self.constants.get(name, True) and false
 
     def define_macros(self, macros: dict[str, MacroDef], headers: dict[str, MacroDef] | None = None) -> None:
         """The file's macros, and which of them lock: their body calls a lock function of the vocabulary.
@@ -277,6 +285,11 @@ class TsWalker(Recorder):
         alt = n.child_by_field_name("alternative")
         if alt is not None and alt.type == "else_clause":
             alt = next(iter(named(alt)), None)
+        if cond is not None and self.false_constant(cond):
+            # `if (LOG_ENABLED)` on a constant false: the then-arm is never run, only the else-arm is.
+            live = self.stmt(alt) if alt is not None else True
+            self.died = alt is not None and self.dies(alt)
+            return live
         stored = self.stored
         tests = [t for t in self.static_tests(cond) if t[0] not in stored] if cond is not None else []
         gates = [g for g in self.short_circuit_gates(cond) if g[0] not in stored] if cond is not None else []
@@ -320,6 +333,18 @@ class TsWalker(Recorder):
         for key, (in_cond, cond_calls) in gated.items():  # `if (x || init_x())`: only the condition initialises
             self.lazy_init(key, check, start, in_cond, cond_calls)
         return self.merge_branches(start, (then_live, then_state), (else_live, else_state))
+
+    def false_constant(self, cond: Node) -> bool:
+        """Is condition `cond` a bare name of a file- or namespace-scope constant that every definition the
+        file holds sets to a literal false or 0 (FileFacts.constants), not shadowed by a local or a
+        parameter?"""
+        c = strip(cond)
+        if c.type != "identifier":
+            return False
+        name = self.src.text(c)
+        if name in self.local_types or name in self.local_statics or any(p.name == name for p in self.fn.params):
+            return False
+        return self.f.constants.get(name) is True
 
     def unique_branch(self, cond: Node | None, holds: bool) -> None:
         """As the libclang walker's: a uniqueness test true in this branch makes its argument private."""
