@@ -20,7 +20,6 @@ from typing import Any
 from ...catalogue import Catalogue
 from ...discover import SourceFile
 from ...facts import Function, FunctionRef, Param, Span, Storage, Unit
-from ...safeio import within
 from ...source import Source as TextSource
 from ..conditions import blank_dead_branches
 from ..flags import is_cxx
@@ -30,8 +29,8 @@ from ..memory import has_allocation
 from ..modules import module_decls
 from ..textscan import Assertions, MacroDef, blank_comments_and_strings, defined_macros, member_object_fields
 from .escapes import flows_of
-from .getters import MethodNames, class_methods, scan_dirs, sibling_headers
-from .headermacros import header_macros, neighbour_headers
+from .getters import MethodNames, class_methods, sibling_headers
+from .headermacros import header_macros, inside_roots, neighbour_headers, scan_dirs
 from .scope import branch_taken, in_anonymous_namespace, static_of_declaration
 from .syntax import Node, Source, declarator_chain, declarator_name, named, span, type_words
 from .walker import GIL_ACQUIRE_MARK, GIL_RELEASE_MARK, FileFacts, TsWalker
@@ -429,9 +428,8 @@ class TreeSitterFrontend:
             source.getters, source.const_methods = methods.getter_names(), methods.const_names()
         self._src = source
         facts = FileFacts(self.catalogue, source, path, assertions=Assertions(src.text), cxx=language == "cpp")
-        real_dir = os.path.realpath(os.path.dirname(path) or ".")
-        inside = any(within(real_dir, a) for a in self._allowed)  # a file outside the scan roots reads none
-        headers = neighbour_headers(path, src.text) if inside else []
+        # a file outside the scan roots reads no header beside it
+        headers = neighbour_headers(path, src.text) if inside_roots(path, self._allowed) else []
         beside: dict[str, MacroDef] = {}
         for header in headers:
             for name, m in header_macros(header).items():

@@ -17,12 +17,10 @@ taken to keep its holder's object (`MethodNames.const`) only when every method o
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ...safeio import read_regular, within
-from .headermacros import MAX_HEADER_BYTES, MAX_HEADERS, neighbour_headers
+from .headermacros import MAX_HEADER_BYTES, MAX_HEADERS, inside_roots, neighbour_headers, read_header, scan_dirs
 from .syntax import Node, Source, named, strip
 
 __all__ = ["MAX_HEADERS", "MAX_HEADER_BYTES", "MethodNames", "class_methods", "scan_dirs", "sibling_headers"]
@@ -151,34 +149,19 @@ def _returns_member(body: Node, src: Source, fields: set[str]) -> bool:
     return False
 
 
-def scan_dirs(roots: Sequence[str | os.PathLike[str]]) -> tuple[str, ...]:
-    """The real directories of the scan roots (a file root: its directory), inside which headers are read."""
-    dirs = []
-    for r in roots:
-        real = os.path.realpath(r)
-        dirs.append(real if os.path.isdir(real) else os.path.dirname(real))
-    return tuple(dirs)
-
-
 def sibling_headers(path: str, text: str, allowed: Sequence[str]) -> list[tuple[str, str]]:
     """(path, text) of the headers `text` (the file at `path`) includes by a quoted name under its own
     directory, as the lock macros are found (headermacros.neighbour_headers: no absolute name, no "..",
     no symbolic link on the way, at most MAX_HEADERS), each a regular file of at most MAX_HEADER_BYTES
     opened without following a link; none when that directory is not inside one of `allowed` (the scan
     roots' real directories). Unreadable or refused headers are passed over; nothing raises."""
-    real = os.path.realpath(os.path.dirname(path) or ".")
-    if not any(within(real, a) for a in allowed):
+    if not inside_roots(path, allowed):
         return []
     found: list[tuple[str, str]] = []
     for header in neighbour_headers(path, text):
         if os.path.normpath(header) == os.path.normpath(path):
             continue
-        try:
-            st = os.lstat(header)
-            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_HEADER_BYTES:
-                continue
-            data = read_regular(header, MAX_HEADER_BYTES, follow_symlinks=False)
-        except (OSError, ValueError):
-            continue
-        found.append((header, data.decode("utf-8", errors="replace")))
+        header_text = read_header(header)
+        if header_text is not None:
+            found.append((header, header_text))
     return found

@@ -13,14 +13,40 @@ read is listed in the unit's `depends`, so the cache sees an edit to it.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 
-from ...safeio import read_regular
+from ...safeio import read_regular, within
 from ..includes import include_lines
 from ..textscan import MacroDef, blank_comments_and_strings, defined_macros
 
 MAX_HEADERS = 16
 MAX_HEADER_BYTES = 1 << 20
+
+
+def scan_dirs(roots: Sequence[str | os.PathLike[str]]) -> tuple[str, ...]:
+    """The real directories of the scan roots (a file root: its directory), inside which headers are read."""
+    dirs = []
+    for r in roots:
+        real = os.path.realpath(r)
+        dirs.append(real if os.path.isdir(real) else os.path.dirname(real))
+    return tuple(dirs)
+
+
+def inside_roots(path: str, allowed: Sequence[str]) -> bool:
+    """Whether the directory of `path` lies inside one of `allowed` (scan_dirs): only then are the
+    headers beside it read."""
+    real = os.path.realpath(os.path.dirname(path) or ".")
+    return any(within(real, a) for a in allowed)
+
+
+def read_header(header: str) -> str | None:
+    """The text of a header beside a file: a regular file of at most MAX_HEADER_BYTES, opened without
+    following a link (safeio.read_regular), undecodable bytes replaced; None when refused or unreadable."""
+    try:
+        return read_regular(header, MAX_HEADER_BYTES, follow_symlinks=False).decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return None
 
 
 def neighbour_headers(path: str, text: str) -> list[str]:
@@ -58,8 +84,5 @@ def header_macros(header: str) -> dict[str, MacroDef]:
 @lru_cache(maxsize=256)
 def _macros(header: str, mtime_ns: int, size: int) -> tuple[tuple[str, MacroDef], ...]:
     """Memoised by the header's mtime and size: a scan reads a shared header once per process."""
-    try:
-        text = read_regular(header, MAX_HEADER_BYTES, follow_symlinks=False).decode("utf-8", errors="replace")
-    except OSError:
-        return ()
-    return tuple(defined_macros(blank_comments_and_strings(text)).items())
+    text = read_header(header)
+    return tuple(defined_macros(blank_comments_and_strings(text)).items()) if text is not None else ()
