@@ -167,15 +167,21 @@ _CONSTANT_TYPES = frozenset(
 _CONSTANT_SCOPES = frozenset({K.TRANSLATION_UNIT, K.NAMESPACE})
 
 
+def _variable_named(c: ci.Cursor) -> ci.Cursor | None:
+    """The variable declaration a name refers to (casts and parentheses stripped), else None."""
+    c = strip_casts(c)
+    if c.kind != K.DECL_REF_EXPR:
+        return None
+    ref = c.referenced
+    return ref if ref is not None and ref.kind == K.VAR_DECL else None
+
+
 def _false_constant(cond: ci.Cursor) -> bool:
     """Is `cond` (an `if`'s condition) a name of a file- or namespace-scope `const`/`constexpr` bool or
     integer whose one definition initialises it with the literal `false` or `0` (as spelled: a macro
     that expands to 0 is not taken, what the build sets it to is not known here)?"""
-    c = strip_casts(cond)
-    if c.kind != K.DECL_REF_EXPR:
-        return False
-    ref = c.referenced
-    if ref is None or ref.kind != K.VAR_DECL:
+    ref = _variable_named(cond)
+    if ref is None:
         return False
     ref = ref.get_definition() or ref
     parent = ref.semantic_parent
@@ -721,13 +727,8 @@ class FunctionWalker(Recorder):
         return c.spelling if _is_param(c) else None
 
     def static_of(self, c: ci.Cursor) -> StaticVar | None:
-        c = strip_casts(c)
-        if c.kind != K.DECL_REF_EXPR:
-            return None
-        ref = c.referenced
-        if ref is None or ref.kind != K.VAR_DECL:
-            return None
-        return self.static(ref)
+        ref = _variable_named(c)
+        return self.static(ref) if ref is not None else None
 
     def static(self, decl: ci.Cursor) -> StaticVar | None:
         var = self.ctx.judge.static_var(decl)
