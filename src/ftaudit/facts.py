@@ -22,6 +22,13 @@ class Span(NamedTuple):
     end_line: int
     end_col: int
 
+    def contains(self, other: Span) -> bool:
+        """Whether `other` lies within this span (its start and end inside, ends included)."""
+        return (self.line, self.col) <= (other.line, other.col) and (other.end_line, other.end_col) <= (
+            self.end_line,
+            self.end_col,
+        )
+
 
 class ArgKind(str, Enum):
     NAME = "name"  # a plain variable: `l`

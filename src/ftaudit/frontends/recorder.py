@@ -376,8 +376,8 @@ class Recorder:
         out: dict[str, tuple[list[Access], list[Call]]] = {}
         for key, where in gates:
             accesses, calls = out.setdefault(key, ([], []))
-            accesses += [a for a in self.fn.accesses[first_access:] if _inside(a.span, where)]
-            calls += [c for c in self.fn.calls[first_call:] if _inside(c.span, where)]
+            accesses += [a for a in self.fn.accesses[first_access:] if where.contains(a.span)]
+            calls += [c for c in self.fn.calls[first_call:] if where.contains(c.span)]
         return out
 
     def lazy_init(
@@ -486,7 +486,3 @@ class Recorder:
             self.gil_released = True
         elif name in v.gil_acquire:
             self.gil_released = False
-
-
-def _inside(s: Span, outer: Span) -> bool:
-    return (outer.line, outer.col) <= (s.line, s.col) and (s.end_line, s.end_col) <= (outer.end_line, outer.end_col)

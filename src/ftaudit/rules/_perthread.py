@@ -208,7 +208,7 @@ def _unsealed(
     sources_kept = [d.span for n in dicts for d in fn.locals[n] if d.kind == OriginKind.CALL and d.span]
     setter_spans: set[Span] = set()
     for call in fn.calls:
-        if call.name in vocab.sources and not any(_within(call.span, s) for s in sources_kept):
+        if call.name in vocab.sources and not any(s.contains(call.span) for s in sources_kept):
             return "the thread dict is used in place (not kept in a local)"
         at = (call.span, call.regions)
         for i, a in enumerate(call.args):
@@ -270,18 +270,11 @@ def _used_in_place(fn: Function, vocab: ThreadDictVocabulary, view: _View) -> st
     for call in fn.calls:
         if call.name not in vocab.getters or not call.args or not view.is_dict(call.args[0], (call.span, call.regions)):
             continue
-        if call.name in vocab.setters and not any(_within(call.span, s) for s in kept_at):
+        if call.name in vocab.setters and not any(s.contains(call.span) for s in kept_at):
             continue  # PyDict_SetDefault used as a store only
-        if not any(_within(call.span, s) for s in kept_at):
+        if not any(s.contains(call.span) for s in kept_at):
             return f"the result of `{call.name}` is used in place"
     return ""
-
-
-def _within(inner: Span, outer: Span) -> bool:
-    return (outer.line, outer.col) <= (inner.line, inner.col) and (inner.end_line, inner.end_col) <= (
-        outer.end_line,
-        outer.end_col,
-    )
 
 
 __all__ = ["PerThread", "per_thread"]

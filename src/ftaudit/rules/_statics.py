@@ -151,16 +151,12 @@ def racy_call_inits(
 
 def _written_through(unit: Unit, fn: Function, call: Call, var: str, sums: Summaries) -> tuple[Span, Effect] | None:
     """`fill(&x)` under a check of `x`: the address argument and the write the callee makes through it."""
-    s = call.span
     for a in fn.accesses:
-        r = a.span
-        if a.var != var or a.kind != AccessKind.ADDRESS:
-            continue
-        if not ((s.line, s.col) <= (r.line, r.col) and (r.end_line, r.end_col) <= (s.end_line, s.end_col)):
+        if a.var != var or a.kind != AccessKind.ADDRESS or not call.span.contains(a.span):
             continue
         eff = sums.through(unit, fn, a)
         if eff is not None and eff.how == WRITES:
-            return r, eff
+            return a.span, eff
     return None
 
 

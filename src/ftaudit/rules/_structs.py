@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from ..callgraph import CallGraph, Key, own_key
 from ..catalogue import Catalogue
 from ..engine import Context
-from ..facts import Arg, ArgKind, Call, Function, OriginKind, Span, StructUse, Unit
+from ..facts import Arg, ArgKind, Call, Function, OriginKind, StructUse, Unit
 from ._keeps import Keeps, keeps_summary
 from ._sites import CallSites, Site, call_sites, drop_unpassed
 
@@ -52,13 +52,6 @@ def _field(path: str) -> str:
     if "." not in path or path.endswith("]"):
         return ""
     return path.rsplit(".", 1)[-1].replace("[]", "")
-
-
-def _inside(span: Span, call: Span) -> bool:
-    return (call.line, call.col) <= (span.line, span.col) and (span.end_line, span.end_col) <= (
-        call.end_line,
-        call.end_col,
-    )
 
 
 class StructFields:
@@ -169,7 +162,7 @@ class StructFields:
         if index >= len(call.args):
             return False
         use = next(
-            (u for u in fn.struct_uses if u.callee == call.name and u.arg == index and _inside(u.span, call.span)),
+            (u for u in fn.struct_uses if u.callee == call.name and u.arg == index and call.span.contains(u.span)),
             None,
         )
         if use is not None:  # `helper(&info)`
