@@ -122,6 +122,7 @@ class CallGraph:
         self.callers: dict[Key, set[Key]] = defaultdict(set)  # callee -> the functions that call it
         self.edges: dict[Key, set[Key]] = defaultdict(set)  # function -> what it calls or uses as a value
         self.file_refs: set[Key] = set()  # used as a value at file scope (tables, initialisers)
+        self._unmentioned: set[Key] | None = None
         for unit in units:
             for ref in unit.refs:
                 self.file_refs.update(self.resolve_ref(unit, ref.name))
@@ -268,13 +269,43 @@ class CallGraph:
         """Every `Class::base` defined in the scan (what a member call by the bare name `base` reaches)."""
         return self._methods.get(base, [])
 
+    def unmentioned(self) -> set[Key]:
+        """Static functions nothing can run: no caller or value use in the scan but themselves, and a
+        name their file's code holds only where functions are declared (frontends/mentions.py)."""
+        if self._unmentioned is None:
+            candidates = {k for k, (_u, fn) in self.functions.items() if k[0] and not fn.mentioned}
+            # by bare name too: a tree-sitter includer lists no includes, so its table's `inner_touch`
+            # resolves to no static of the included file
+            used: dict[str, set[Key]] = defaultdict(set)
+            wanted = {_base(k[1]) for k in candidates}
+            for unit in self.units if candidates else ():
+                for ref in unit.refs:
+                    if _base(plain_name(ref.name)) in wanted:
+                        used[_base(plain_name(ref.name))].add(("", "<file scope>"))
+                for fn in unit.functions:
+                    me = own_key(unit, fn)
+                    for name in [c.name for c in fn.calls] + [r.name for r in fn.refs]:
+                        if _base(plain_name(name)) in wanted:
+                            used[_base(plain_name(name))].add(me)
+            self._unmentioned = {
+                key
+                for key in candidates
+                if key not in self.file_refs
+                and not (self.callers.get(key, set()) - {key})
+                and not (used.get(_base(key[1]), set()) - {key})
+            }
+        return self._unmentioned
+
     def roots(self) -> set[Key]:
         """Where execution may enter the scanned code from outside it (see the module docstring)."""
         out = set(self.file_refs)
+        dead = self.unmentioned()
         for key, (_unit, fn) in self.functions.items():
             base = _base(fn.name)
             by_name = base.startswith(_ROOT_PREFIXES) or base == "<module>"
-            uncalled = not (self.callers.get(key, set()) - {key}) and base not in PROGRAM_ENTRIES
+            # an external function only dead code calls may still be called from outside the scan
+            callers = self.callers.get(key, set()) - {key} - (dead if not key[0] else set())
+            uncalled = not callers and base not in PROGRAM_ENTRIES and key not in dead
             if by_name or uncalled:
                 out.add(key)
         return out
@@ -288,6 +319,12 @@ class CallGraph:
         not from any root. Anything else, a dead cycle included, stays judged."""
         entries = {k for k, (_u, fn) in self.functions.items() if _base(fn.name) in PROGRAM_ENTRIES}
         return self._closure(entries) - self.reachable() if entries else set()
+
+    def never_called(self) -> set[Key]:
+        """Functions only never-called static functions reach (`unmentioned`, and the static helpers only
+        they call), not any root nor a program's entry point. A dead cycle of other functions stays judged."""
+        dead = self.unmentioned()
+        return self._closure(dead) - self.reachable() if dead else set()
 
     def _closure(self, start: set[Key]) -> set[Key]:
         seen = set(start)
@@ -354,17 +391,25 @@ def c_inclusions(units: Sequence[Unit]) -> tuple[dict[str, list[str]], dict[str,
 
 def program_only_notes(graph: CallGraph, not_judged: set[Key]) -> list[Problem]:
     """One note per file whose functions only a program's `main()` reaches (1-based line of the first)."""
+    return _file_notes(graph, not_judged, "program-only", "run only from a program's main(), never from Python")
+
+
+def never_called_notes(graph: CallGraph, not_judged: set[Key]) -> list[Problem]:
+    """One note per file whose static functions nothing calls (`CallGraph.never_called`; 1-based line of
+    the first)."""
+    what = "never called: static, and named nowhere else in their file's code, nor called from the scan"
+    return _file_notes(graph, not_judged, "never-called", what)
+
+
+def _file_notes(graph: CallGraph, not_judged: set[Key], code: str, what: str) -> list[Problem]:
     by_file: dict[str, list[Function]] = defaultdict(list)
     for key in not_judged:
         unit, fn = graph.functions[key]
         by_file[unit.path].append(fn)
     notes = []
     for path in sorted(by_file):
-        fns = sorted(by_file[path], key=lambda f: f.span.line)
+        fns = sorted(by_file[path], key=lambda f: (f.span.line, f.name))
         names = ", ".join(f.name for f in fns[:5]) + (f" and {len(fns) - 5} more" if len(fns) > 5 else "")
-        message = (
-            f"{len(fns)} function(s) run only from a program's main(), never from Python: {names}; "
-            "not judged by the FT1-FT3 rules"
-        )
-        notes.append(Problem(path, "note", "program-only", message, fns[0].span.line))
+        message = f"{len(fns)} function(s) {what}: {names}; not judged by the FT1-FT3 rules"
+        notes.append(Problem(path, "note", code, message, fns[0].span.line))
     return notes

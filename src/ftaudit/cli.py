@@ -31,7 +31,7 @@ from .terminal import use_colour
 from .workers import DEFAULT_MEMORY_LIMIT, DEFAULT_PARSE_LIMIT, DEFAULT_TIME_LIMIT, Limits
 
 # Problems that explain rather than warn: on stderr only with -v (always in JSON and SARIF).
-VERBOSE_ONLY = {"program-only", "build-file", "not-built", "frozen-container"}
+VERBOSE_ONLY = {"program-only", "never-called", "build-file", "not-built", "frozen-container"}
 
 
 def _split(values: tuple[str, ...]) -> list[str]:

@@ -389,6 +389,9 @@ class Function:
     mutations: list[ContainerMutation] = field(default_factory=list)  # containers changed in place
     refs: list[FunctionRef] = field(default_factory=list)
     internal: bool = True  # `static` (internal linkage): no caller outside this file
+    # False: an internal function of a source file whose name the file's code holds only where functions
+    # are declared (libclang units; frontends/mentions.py). True: mentioned elsewhere, or not known.
+    mentioned: bool = True
     parallel_gil: list[Span] = field(default_factory=list)  # Cython `with gil:` inside prange/parallel
     # Structured control flow, for reaching definitions: region id -> the id of the if/else whose arm it
     # is (arms of one if exclude each other), or LOOP_REGION for a loop body.

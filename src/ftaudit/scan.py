@@ -19,7 +19,7 @@ from .buildfiles.defines import BuildDefines
 from .built import Built, unbuilt_files
 from .built import notes as unbuilt_notes
 from .cache import Cache
-from .callgraph import CallGraph, program_only_notes
+from .callgraph import CallGraph, never_called_notes, program_only_notes
 from .catalogue import Catalogue
 from .config import Config
 from .discover import SourceFile, discover
@@ -417,8 +417,10 @@ def _analyse_and_judge(
     unbuilt = unbuilt_files(units, build.description, mods, build.is_built, off) if build is not None else {}
     if build is not None:
         problems += unbuilt_notes(unbuilt, build.description)
-    not_judged = graph.program_only()
-    problems += [p for p in program_only_notes(graph, not_judged) if os.path.abspath(p.path) not in unbuilt]
+    program, never = graph.program_only(), graph.never_called()
+    notes = program_only_notes(graph, program) + never_called_notes(graph, never - program)
+    problems += [p for p in notes if os.path.abspath(p.path) not in unbuilt]
+    not_judged = program | never
     reasons = {os.path.abspath(path): why for path, why in by_path.items()}
     for r in results:
         if r.record.generator and r.record.path not in by_path:

@@ -24,6 +24,7 @@ from ..includes import (
     missing_header_problem,
     stand_in_problem,
 )
+from ..mentions import is_header, mark_unmentioned
 from ..modules import module_decls
 from ..textscan import Assertions, blank_comments_and_strings, macro_uses, member_object_fields
 from .cursors import children, file_of, from_main_file, kind_ids
@@ -148,7 +149,8 @@ class ClangFrontend:
         language = "cpp" if cxx else "c"
         args = self.flags.args_for(Path(path), "Py_ssize_t\n" + text, language)  # always with the Python shim
         src = Source(text, text.encode("utf-8"))
-        return self._analyse(path, language, args, src, [(path, text)])
+        # its static functions are called from the Cython code around it, which libclang does not see
+        return self._analyse(path, language, args, src, [(path, text)], embedded=True)
 
     def _analyse(
         self,
@@ -162,12 +164,14 @@ class ClangFrontend:
         texts: tuple[tuple[str, str, str], ...] = (),
         unwalked: frozenset[str] = frozenset(),
         context: str | None = None,
+        embedded: bool = False,
     ) -> Unit:
         """`standins`: absolute path -> name as written, of the headers given to libclang in memory;
         `hints`: why a header is missing, by name (for the problem); `texts`: (stand-in path,
         template path, text) of the stand-ins written from a template (the others are empty);
         `unwalked`: as for `analyse`; `context`: an in-memory file (among `unsaved`) included before
-        the file (`-include`, after the preamble)."""
+        the file (`-include`, after the preamble); `embedded`: C of a Cython file, whose functions the
+        Cython code calls (none is marked unmentioned)."""
         unit = Unit(path, language, self.name)
         name = clang_name(path)  # what libclang knows the file as: its diagnostics and cursors say this
         standins = standins or {}
@@ -202,8 +206,11 @@ class ClangFrontend:
         nr = self.catalogue.noreturn
         ctx.assert_false = {pos for name, first, pos in ctx.assertions.uses if nr.is_assert_false(name, first)}
         module_vars: list[ci.Cursor] = []
-        self._scope(tu.cursor, ctx, unit, module_vars, src, top=True)
+        declared: set[tuple[int, int]] = set()
+        self._scope(tu.cursor, ctx, unit, module_vars, src, top=True, declared=declared)
         unit.functions += ctx.functions
+        if not embedded and not is_header(path):
+            mark_unmentioned(unit.functions, src.text, declared)
         unit.statics = ctx.statics
         unit.object_fields = ctx.object_fields
         unit.exposed_fields = member_object_fields(src.text)
@@ -212,14 +219,24 @@ class ClangFrontend:
         return unit
 
     def _scope(
-        self, parent: ci.Cursor, ctx: FileContext, unit: Unit, module_vars: list[ci.Cursor], src: Source, top: bool
+        self,
+        parent: ci.Cursor,
+        ctx: FileContext,
+        unit: Unit,
+        module_vars: list[ci.Cursor],
+        src: Source,
+        top: bool,
+        declared: set[tuple[int, int]],
     ) -> None:
+        """`declared`: filled with the (1-based line, 1-based column) of every function's name where the
+        file declares or defines one (mentions.py leaves them out of a function's mentions)."""
         names: dict[int, str] = {}  # file names by libclang's handle: most top-level cursors are a header's
         for c in children(parent):
             if top and not from_main_file(c) and not _expanded_in_main_file(c, ctx.main_file, names):
                 continue
             k = c.kind
             if k in FUNCTION_KINDS:
+                declared.add((c.location.line, c.location.column))
                 if c.is_definition():
                     fn = walk_function(ctx, c)
                     if fn is not None:
@@ -227,7 +244,7 @@ class ClangFrontend:
                         if c.spelling.startswith("PyInit_"):
                             module_vars += [v for v in c.walk_preorder() if v.kind == K.VAR_DECL]
             elif k in _SCOPES:
-                self._scope(c, ctx, unit, module_vars, src, top=False)
+                self._scope(c, ctx, unit, module_vars, src, top=False, declared=declared)
             elif k == K.VAR_DECL:
                 module_vars.append(c)
                 var = ctx.judge.static_var(c)
