@@ -236,6 +236,10 @@ class LazyInit:
     # idempotent lookup is judged from them (rules/_statics.py).
     made: tuple[Call, ...] | None = None
     values: tuple[Assignment | None, ...] = ()
+    # `if (x) return ...;` then the write: every statement after the check, to the end of its block, runs
+    # only while x is unset (the C frontends; False for a check-then-set block `if (!x) { x = ...; }`).
+    early: bool = False
+    regions: tuple[int, ...] = ()  # the branch arms and loop bodies the check sits in (as Call.regions)
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,9 @@ class Recorder:
 
     fn: Function
     state: State
-    pending: list[tuple[str, Span, State]]  # `if (x) return x;` seen: a later write to x is lazy init
+    # `if (x) return x;` seen (the static, its check, the locks and regions there): a later write to x is
+    # lazy init
+    pending: list[tuple[str, Span, State, tuple[int, ...]]]
     vocab: LockVocabulary
     gil_released: bool
 
@@ -208,7 +210,7 @@ class Recorder:
     def early_return(self, key: str, check: Span, locks: State) -> None:
         """`if (x) return x;` just walked: a later write to `x` in this block is its lazy initialisation, and
         every call from here to a return is made only while `x` is unset (LazyInit.made)."""
-        self.pending.append((key, check, locks))
+        self.pending.append((key, check, locks, self.regions))
         self.early_marks[check] = (len(self.fn.calls), len(self.fn.accesses))
 
     def _close_early_inits(self) -> None:
@@ -348,13 +350,14 @@ class Recorder:
         if a.kind.writes or a.kind == AccessKind.ADDRESS:
             self.stored.add(a.var)
         if a.kind.writes and self.pending:
-            for i, (key, check, locks) in enumerate(self.pending):
+            for i, (key, check, locks, regions) in enumerate(self.pending):
                 if key == a.var:
                     values = (self.static_values.get(a.span),) if a.kind == AccessKind.WRITE else ()
                     mark = self.early_marks.get(check)
                     if mark is not None:
                         self.early_inits.append((len(self.fn.lazy_inits), *mark))
-                    self.fn.lazy_inits.append(LazyInit(key, check, locks, (a,), values=values))
+                    li = LazyInit(key, check, locks, (a,), values=values, early=True, regions=regions)
+                    self.fn.lazy_inits.append(li)
                     del self.pending[i]
                     break
 
@@ -395,14 +398,15 @@ class Recorder:
             if all(a.kind == AccessKind.WRITE for a in ordered):
                 values = tuple(self.static_values.get(a.span) for a in ordered)
             made = tuple(calls) if calls is not None else None
-            self.fn.lazy_inits.append(LazyInit(key, check, locks, ordered, made=made, values=values))
+            li = LazyInit(key, check, locks, ordered, made=made, values=values, regions=self.regions)
+            self.fn.lazy_inits.append(li)
             if not any(a.var == key and a.kind == AccessKind.ADDRESS for a in branch):
                 # Stored only by its own check-then-set (the check found it unset: nothing stored it before),
                 # so a later check of it initialises it again (each `case` of a switch doing `if (!err)
                 # err = lookup();`), it does not normalise it.
                 self.stored.discard(key)
         elif calls and param_index(key) is None:
-            self.fn.lazy_inits.append(LazyInit(key, check, locks, (), tuple(calls)))
+            self.fn.lazy_inits.append(LazyInit(key, check, locks, (), tuple(calls), regions=self.regions))
 
     ptr_params: dict[str, int]  # pointer parameters by name: writes through them are `param_key` accesses
 

@@ -16,6 +16,7 @@ from ._fresh import freshness
 from ._lookups import Lookups, idempotent_initialiser, idempotent_lookup, initialiser_writes
 from ._protection import aliases, protects
 from ._roles import Role, roles_of
+from ._settled import settled_inits
 from ._statics import (
     CallInit,
     attribute_caches,
@@ -78,7 +79,12 @@ def mutable_global_state(units: Sequence[Unit], ctx: Context) -> Iterator[Findin
             role = roles[fn.name]
             if role.init_only:
                 continue
-            lazy = {w.span for li in racy_lazy_inits(unit, fn, role) for w in li.writes}
+            racy = racy_lazy_inits(unit, fn, role)
+            lazy = {w.span for li in racy for w in li.writes}
+            settled = settled_inits(ctx) if racy else None
+            for li in racy:  # module init ran the initialiser first: what it writes after its check is init's
+                if settled is not None and settled.settled(unit, fn, li):
+                    lazy.update(settled.after_check(fn, li))
             lazy_addresses: set[Span] = set()  # `if (!x) fill(&x);`: FT102 reports it at the check
             for ci in racy_call_inits(unit, fn, role, sums, ctx.catalogue.statics.once_functions):
                 stored_by_helpers.add((ci.effect.path, ci.effect.write or ci.effect.span))
@@ -126,6 +132,8 @@ def lazy_init_race(unit: Unit, ctx: Context) -> Iterator[Finding]:
         for li in racy_lazy_inits(unit, fn, role):
             if idempotent_lookup(unit, fn, li, lookups):
                 continue  # every racing thread stores the same value (FT101 does not take the write either)
+            if settled_inits(ctx).settled(unit, fn, li):
+                continue  # module init made the first call: later ones find it set (_settled.py)
             by_check.setdefault(li.check, []).append(li)
         for check, inits in by_check.items():
             checked = list(dict.fromkeys(unit.statics[li.var].name for li in inits))

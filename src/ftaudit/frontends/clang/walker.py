@@ -453,7 +453,9 @@ class FunctionWalker(Recorder):
         self.gil_released = False
         self.gotos: dict[str, State] = {}
         self.ref_context = "value"
-        self.pending: list[tuple[str, Span, State]] = []  # `if (x) return x;` seen, a write to x follows
+        self.pending: list[
+            tuple[str, Span, State, tuple[int, ...]]
+        ] = []  # `if (x) return x;` seen, a write to x follows
         self.stored: set[str] = set()
         self.static_values: dict[Span, Assignment] = {}
         self.early_marks: dict[Span, tuple[int, int]] = {}
