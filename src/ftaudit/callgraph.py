@@ -271,7 +271,8 @@ class CallGraph:
 
     def unmentioned(self) -> set[Key]:
         """Static functions nothing can run: no caller or value use in the scan but themselves, and a
-        name their file's code holds only where functions are declared (frontends/mentions.py)."""
+        name their file's code holds only where functions are declared (frontends/mentions.py), in a file
+        with other functions (one whose every function is such is a fragment, judged whole)."""
         if self._unmentioned is None:
             candidates = {k for k, (_u, fn) in self.functions.items() if k[0] and not fn.mentioned}
             # by bare name too: a tree-sitter includer lists no includes, so its table's `inner_touch`
@@ -287,13 +288,20 @@ class CallGraph:
                     for name in [c.name for c in fn.calls] + [r.name for r in fn.refs]:
                         if _base(plain_name(name)) in wanted:
                             used[_base(plain_name(name))].add(me)
-            self._unmentioned = {
+            dead = {
                 key
                 for key in candidates
                 if key not in self.file_refs
                 and not (self.callers.get(key, set()) - {key})
                 and not (used.get(_base(key[1]), set()) - {key})
             }
+            # A file all of whose functions would be dead is a fragment (a snippet, a file some build
+            # includes in a way the scan cannot see): judged as a whole.
+            per_file = defaultdict(int)
+            for key in dead:
+                per_file[key[0]] += 1
+            sizes = {u.path: len({plain_name(f.name) for f in u.functions}) for u in self.units if u.path in per_file}
+            self._unmentioned = {key for key in dead if per_file[key[0]] < sizes.get(key[0], 0)}
         return self._unmentioned
 
     def roots(self) -> set[Key]:
