@@ -17,7 +17,9 @@ true hazards:
   tables, type slots, ufunc loop arrays, any initialiser), every function with
   a role from its name (`PyInit_*`, `pybind11_init_*`, Cython's `<module>`), and
   every function no code in the scan calls, except a program's entry point
-  (`main`, `WinMain`): an external one may be called from outside the scan, a
+  (`main`, `WinMain`) and a static function libclang read whose name its file
+  spells nowhere but where functions are declared (`unmentioned`:
+  frontends/mentions.py): an external one may be called from outside the scan, a
   static one through a macro the syntax-only frontends cannot expand or a table
   the frontends did not read as one;
 - edges are calls and the functions a body uses as values (a callback passed
@@ -35,7 +37,8 @@ true hazards:
 
 What is left is code that only a program's `main()` runs (a platform demo, a
 command-line tool, a test harness built as an executable): never part of an
-extension module, so the FT1-FT3 rules do not judge it.
+extension module, so the FT1-FT3 rules do not judge it; and code only
+never-called static functions reach (`never_called`), which runs nowhere.
 """
 
 from __future__ import annotations

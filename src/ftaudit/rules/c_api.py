@@ -12,6 +12,7 @@ from ._buffers import verdicts
 from ._containers import frozen_containers
 from ._fresh import Freshness, freshness
 from ._protection import Privacy, protects
+from ._roles import roles_of
 
 _UNLOCKED_MACROS = ("PyList_GET_ITEM", "PySequence_Fast_GET_ITEM", "PySequence_Fast_ITEMS")
 _SET_ITEM = ("PyList_SET_ITEM", "PyTuple_SET_ITEM")
@@ -32,8 +33,12 @@ def _describe(arg: Arg, lang: str = "c") -> str:
 
 def _container_calls(unit: Unit, ctx: Context, names: Container[str]) -> Iterator[tuple[Freshness, str, Call]]:
     """The calls of `names` in the unit, each with the judge of its function's fresh objects (whose
-    `privacy` is the function's Privacy)."""
+    `privacy` is the function's Privacy). Functions that run only during module init or teardown are
+    left out, as FT101 leaves them: no Python thread uses the module's objects yet (_roles.py)."""
+    roles = roles_of(unit, ctx)
     for fn in unit.functions:
+        if roles[fn.name].init_only:
+            continue
         fresh: Freshness | None = None
         for call in fn.calls:
             if call.name in names:
@@ -160,7 +165,10 @@ def unlocked_dict_iteration(unit: Unit, ctx: Context) -> Iterator[Finding]:
 
 @rule("FT204")
 def refcount_uniqueness_check(unit: Unit, ctx: Context) -> Iterator[Finding]:
+    roles = roles_of(unit, ctx)
     for fn in unit.functions:
+        if roles[fn.name].init_only:
+            continue  # as _container_calls: nothing is shared before the module is
         privacy = Privacy(fn, ctx.catalogue)
         for cmp in fn.comparisons:
             for refside, other, op in ((cmp.lhs, cmp.rhs, cmp.op), (cmp.rhs, cmp.lhs, _MIRROR[cmp.op])):
