@@ -20,9 +20,9 @@ OLD = textwrap.dedent(
     static PyMethodDef methods[] = {{"first", first, METH_O, NULL}, {NULL, NULL, 0, NULL}};
     """
 )
-HELPER = textwrap.dedent(
+HELPER = textwrap.dedent(  # external: a static function nothing calls is not judged (never-called)
     """
-    static PyObject *helper(PyObject *list) {
+    PyObject *helper(PyObject *list) {
         return Py_NewRef(PyList_GetItem(list, 0));
     }
     """

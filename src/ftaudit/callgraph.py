@@ -298,14 +298,23 @@ class CallGraph:
                 and not (self.callers.get(key, set()) - {key})
                 and not (used.get(_base(key[1]), set()) - {key})
             }
-            # A file all of whose functions would be dead is a fragment (a snippet, a file some build
-            # includes in a way the scan cannot see): judged as a whole.
-            per_file = defaultdict(int)
-            for key in dead:
-                per_file[key[0]] += 1
-            sizes = {u.path: len({plain_name(f.name) for f in u.functions}) for u in self.units if u.path in per_file}
-            self._unmentioned = {key for key in dead if per_file[key[0]] < sizes.get(key[0], 0)}
+            # A file with no way in (no external function, nothing in a table or used as a value, no
+            # PyInit_, nothing another file calls) is a fragment: a snippet, or a file some build
+            # includes in a way the scan cannot see. It is judged as a whole.
+            entered = {k[0] for k in self.file_refs}
+            paths = {k[0] for k in dead}
+            for unit in self.units:
+                if unit.path in paths and any(self._way_in(unit, fn) for fn in unit.functions):
+                    entered.add(unit.path)
+            self._unmentioned = {key for key in dead if key[0] in entered}
         return self._unmentioned
+
+    def _way_in(self, unit: Unit, fn: Function) -> bool:
+        """Can code outside `unit` run `fn`: external, named as a root, or called from another file?"""
+        key = own_key(unit, fn)
+        if not key[0] or _base(fn.name).startswith(_ROOT_PREFIXES):
+            return True
+        return any(c[0] != unit.path for c in self.callers.get(key, ()))
 
     def roots(self) -> set[Key]:
         """Where execution may enter the scanned code from outside it (see the module docstring)."""
