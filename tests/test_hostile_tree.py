@@ -218,11 +218,11 @@ def test_a_loop_of_locals_does_not_stall_the_frozen_containers(tmp_path):
 
 
 def test_the_rules_on_one_file_stop_at_the_time_limit(tmp_path):
-    # 300 members each stored and filled: every fill asks whether `s` was published, over every call of
+    # 400 members each stored and filled: every fill asks whether `s` was published, over every call of
     # the function (quadratic). Past --timeout of CPU in the rules the file's other rules are skipped, with
     # one `limit` error; the findings already made, and every other file's, are kept.
     root = tree(tmp_path)
-    stores = [f"s->a{i} = PyTuple_New(1); PyTuple_SET_ITEM(s->a{i}, 0, Py_NewRef(arg));" for i in range(300)]
+    stores = [f"s->a{i} = PyTuple_New(1); PyTuple_SET_ITEM(s->a{i}, 0, Py_NewRef(arg));" for i in range(400)]
     (root / "big.c").write_text(_filled_members(stores))
     proc = ftaudit(
         "scan", ".", "--format", "json", "--frontend", "treesitter", "--timeout", "0.3", "--no-cache", "-j1", cwd=root
