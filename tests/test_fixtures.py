@@ -105,16 +105,20 @@ def test_no_unexpected_problems(fixture_scan):
         and not p.path.startswith(("c/switches/", "c/defaults/"))
         and not (p.path.startswith("c/apiheader/") and p.code == "not-built")
     ]
-    lock_files = ("lock_helpers.", "caller_lock.", "private_params_published.")
+    lock_files = ("lock_helpers.", "caller_lock.", "private_params_published.", "fresh_receivers_later.")
     under_lock = [(p.path, p.code) for p in others if p.path.split("/")[-1].startswith(lock_files)]
     assert under_lock == [
         ("c/lock_helpers.c", "under-callers-lock"),
         ("cython/caller_lock.pyx", "under-callers-lock"),
+        ("cython/fresh_receivers_later.pyx", "under-callers-lock"),
         ("cython/lock_helpers.pyx", "under-callers-lock"),
         ("cython/private_params_published.pyx", "under-callers-lock"),
     ]
     [published] = [p for p in others if p.path == "cython/private_params_published.pyx"]
-    assert "Holder.fill_and_return" in published.message and "publish_then_fill" not in published.message
+    assert "Holder.fill_and_return: its `p` is private or locked at every call, in `Holder.run`;" in published.message
+    # private when it comes in, up to the line that publishes it (nothing of it before that line)
+    until = "publish_then_fill: its `p` is private or locked at every call, in `Holder.run` (until its body"
+    assert f"{until} publishes it, line 19)" in published.message
     assert [p for p in others if not p.path.split("/")[-1].startswith(lock_files)] == []
     # its generated header is a stand-in, by design (frontends/forward.py)
     assert [p.code for p in fixture_scan.problems if p.path == _STAND_IN] == ["stand-in-header"]

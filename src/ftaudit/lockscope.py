@@ -110,6 +110,7 @@ class LockScope:
         self.under_lock: dict[Key, str] = {}  # function -> why (the first locked caller)
         self.private: dict[Key, frozenset[str]] = {}  # method -> its parameters private at every call
         self.private_why: dict[Key, str] = {}
+        self._private_found: PrivateParameters | None = None  # which of them each fact sees unpublished
         self._find_under_lock(catalogue)
 
     # helpers' calls -----------------------------------------------------------
@@ -212,6 +213,7 @@ class LockScope:
                 graph, catalogue, candidates, sites, lambda c, call: locked_site[(c, call)], set(self.under_lock)
             )
             self.private, self.private_why = found.private, found.why
+            self._private_found = found
 
     # the result ------------------------------------------------------------------
     def units(self, units: Sequence[Unit]) -> list[Unit]:
@@ -229,12 +231,19 @@ class LockScope:
         if events is None and callers is None and private is None:
             return fn
         extra = (Lock(LockKind.MUTEX, f"<lock held by every caller of {fn.name}>"),) if callers is not None else ()
-        if private is not None and callers is None:  # covers those objects and their fields only
-            key_text = f"<private or locked at every call of {fn.name}>"
-            extra += (Lock(LockKind.CRITICAL_SECTION, key_text, tuple(sorted(private))),)
+        found = self._private_found if private is not None and callers is None else None
+        key_text = f"<private or locked at every call of {fn.name}>"
 
-        def add(locks: tuple[Lock, ...], span: Span, regions: tuple[int, ...] | None) -> tuple[Lock, ...]:
+        def add(
+            locks: tuple[Lock, ...], span: Span, regions: tuple[int, ...] | None, own: tuple[int, ...] | None = None
+        ) -> tuple[Lock, ...]:
+            """`locks` with those held at `span`; `own`: the fact's regions when `regions` (what the helpers'
+            locks are judged by) leaves them out."""
             more = extra + (self._held(fn, events, _pos(span), regions) if events else ())
+            if found is not None:  # covers those objects and their fields only, until the body publishes them
+                objects = found.private_here(key, span, regions if own is None else own)
+                if objects:
+                    more += (Lock(LockKind.CRITICAL_SECTION, key_text, tuple(sorted(objects))),)
             return locks + tuple(lk for lk in more if lk not in locks)
 
         def access(a: Access) -> Access:
@@ -247,7 +256,7 @@ class LockScope:
             fn,
             calls=[call(c) for c in fn.calls],
             accesses=[access(a) for a in fn.accesses],
-            field_writes=[replace(w, locks=add(w.locks, w.span, None)) for w in fn.field_writes],
+            field_writes=[replace(w, locks=add(w.locks, w.span, None, w.regions)) for w in fn.field_writes],
             comparisons=[replace(c, locks=add(c.locks, c.span, c.regions)) for c in fn.comparisons],
             lazy_inits=[
                 replace(

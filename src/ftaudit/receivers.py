@@ -13,13 +13,21 @@ nothing. Computed once per scan (lockscope.py), from the facts every frontend pr
   `rules/_fresh.py` judges private there (a new object not yet published, `self` of a constructor), or a
   parameter of the caller that is itself private and not published before the call. A call of a method
   that does not publish its receiver does not publish that object, so the caller is judged on its body
-  without those calls' receiver stores. A least fixpoint: a cycle with no private way in stays judged.
+  without those calls' receiver stores; the receiver of the call being judged is judged where the call
+  starts (that the call may keep it is what the method's own body does). A least fixpoint: a cycle with
+  no private way in stays judged.
+- A private parameter stays private in the body only until the body may publish it (`handed_out`: a
+  store, a call that may keep it, by `rules/_fresh.publication_events`; before the use, in the same
+  statement, or later in a loop around both): uvloop's `h = X.__new__(X); h._init(...)` fills the
+  handle, then stores it where the loop finds it. Facts whose branch is not recorded (accesses, lazy
+  initialisations) get it only when the body never publishes it.
 - The receiver also counts as guarded at a call site that holds a lock covering it (lockscope's
   `site_locked`), so a method called under the lock from one place and on a private copy from another is
   judged like one always under the lock for what it does to its receiver.
 
-The private parameters are given to the method's facts as a critical section on them (lockscope.py), which
-covers the objects and their fields (`self._utf_refs`), not statics or other objects.
+The private parameters are given to the method's facts as a critical section on them (lockscope.py, per
+fact: `private_here`), which covers the objects and their fields (`self._utf_refs`), not statics or other
+objects.
 """
 
 from __future__ import annotations
@@ -31,15 +39,15 @@ from typing import TYPE_CHECKING
 
 from .callgraph import CallGraph, Key
 from .catalogue import Catalogue
-from .facts import Arg, ArgKind, Call, Function, OriginKind, Unit
+from .facts import Arg, ArgKind, Call, Function, OriginKind, Span, Unit
 
 if TYPE_CHECKING:
     from .rules._fresh import Freshness
+    from .rules._protection import Point
 
 Site = tuple[Key, Call]
 # Does the call at a site (caller, call) hold a lock covering its receiver?
 SiteLocked = Callable[[Key, Call], bool]
-Kept = Callable[[Call, set[str]], bool]  # may this call keep one of these locals (rules/_keeps.py)?
 
 
 def receiver_stores(fn: Function) -> set[tuple[int, int, str]]:
@@ -115,7 +123,7 @@ class PrivateParameters:
         under_lock: set[Key],
     ) -> None:
         from .engine import Context, Project
-        from .rules._fresh import freshness, published
+        from .rules._fresh import freshness, publication_events, published
         from .rules._keeps import keeps_summary
         from .rules._roles import ProjectRoles, Role
 
@@ -125,6 +133,8 @@ class PrivateParameters:
         info = next(iter(catalogue.rules.values()), None)
         self.private: dict[Key, frozenset[str]] = {}
         self.why: dict[Key, str] = {}
+        # per method and private parameter, where its body may publish it (stores, calls that may keep it)
+        self.handed_out: dict[Key, dict[str, tuple[Point, ...]]] = {}
         methods = {k for k in candidates - under_lock if graph.functions[k][1].receiver}
         if info is None or not methods:
             return  # C and C++ have no receivers: nothing to judge
@@ -141,14 +151,21 @@ class PrivateParameters:
                 judges[caller] = freshness(unit, quiet[caller], ctx)
             return judges[caller]
 
-        def private_at(caller: Key, call: Call, value: Arg) -> bool:
-            """Is `value`, passed at `call` in `caller`, an object only the caller holds there?"""
+        def private_at(caller: Key, call: Call, value: Arg, receiver: bool = False) -> bool:
+            """Is `value`, passed at `call` in `caller` (as its receiver: `receiver`), an object only the
+            caller holds there?"""
             fresh = judge(caller)
             _unit, fn = graph.functions[caller]
-            at = (call.span, call.regions)
+            # The receiver is judged where the call starts: the store the call itself records for it
+            # (`x.m()` may keep `x`) is what the callee does, judged in its own body.
+            at = (receiver_span(fn, call) if receiver else call.span, call.regions)
             if value.kind == ArgKind.NAME and value.path in self.private.get(caller, ()):
-                return not published(quiet[caller], catalogue, value.path, None, at)
+                return not published(quiet[caller], catalogue, value.path, None, at) and not self.published_before(
+                    caller, value.path, at
+                )
             constructor_self = fn.receiver if roles.get(caller) == Role.CONSTRUCTOR else ""
+            if receiver:
+                return fresh.private_at(value, at, constructor_self)
             return fresh.private_argument(value, call, constructor_self)
 
         def guards(caller: Key, call: Call, fn: Function, name: str) -> bool:
@@ -157,7 +174,9 @@ class PrivateParameters:
             if name == fn.receiver:
                 if caller in under_lock or site_locked(caller, call):
                     return True
-                return bool(call.receiver) and private_at(caller, call, Arg(ArgKind.NAME, call.receiver, call.receiver))
+                return bool(call.receiver) and private_at(
+                    caller, call, Arg(ArgKind.NAME, call.receiver, call.receiver), receiver=True
+                )
             index = next((p.index for p in fn.params if p.name == name), -1) - (1 if fn.receiver else 0)
             return 0 <= index < len(call.args) and private_at(caller, call, call.args[index])
 
@@ -174,11 +193,14 @@ class PrivateParameters:
                 for name in [fn.receiver, *(p.name for p in fn.params if p.name != fn.receiver)]:
                     if name in found[key] or not all(guards(c, call, fn, name) for c, call in outside):
                         continue
-                    if publishes(fn, catalogue, name, keeps.kept_by(unit)):
-                        continue  # private when it comes in, but not after the body hands it out
+                    # private when it comes in, and until the body hands it out (lockscope gives the
+                    # critical section only to what may run before that)
+                    self.handed_out.setdefault(key, {})[name] = tuple(
+                        publication_events(fn, catalogue, name, keeps.kept_by(unit))
+                    )
                     found[key].add(name)
                     self.private[key] = frozenset(found[key])
-                    self.why[key] = _why(outside, name, fn)
+                    self.why[key] = _why(outside, name, fn, self.handed_out[key][name])
                     changed = True
         # Helpers only construction runs (a constructor's, theirs) are construction's already: no note.
         building: set[Key] = set()
@@ -193,22 +215,40 @@ class PrivateParameters:
         for key in building:
             self.why.pop(key, None)
 
+    def published_before(self, key: Key, name: str, at: Point | None) -> bool:
+        """May method `key`'s body have published its private parameter `name` before `at` (None: a fact
+        whose branch is not recorded, so any publication in the body counts)?"""
+        events = self.handed_out.get(key, {}).get(name, ())
+        if at is None or not events:
+            return bool(events)
+        from .rules._fresh import happens_between
 
-def publishes(fn: Function, catalogue: Catalogue, name: str, kept: Kept) -> bool:
-    """Does `fn`'s body make its parameter `name` (or a local copy) reachable by other code: store it, or
-    pass it to a call that may keep it (`kept`: the scan's kept-parameter summary, rules/_keeps.py; a call
-    of its own method counts when that method may keep its receiver)? Returning it does not: the caller
-    then holds it, as before the call. A parameter private at every call site but published by the body is
-    not private in the facts after that point, so the method gets no critical section on it."""
-    from .rules._fresh import ever_published
+        fn = self.graph.functions[key][1]
+        return any(happens_between(fn, e, None, at) for e in events)
 
-    return ever_published(fn, catalogue, name, kept)
+    def private_here(self, key: Key, span: Span, regions: tuple[int, ...] | None) -> frozenset[str]:
+        """The private parameters of method `key` a fact at `span` (in `regions`; None: not recorded) sees
+        unpublished yet: the critical section lockscope gives that fact."""
+        names = self.private.get(key, frozenset())
+        at = (span, regions) if regions is not None else None
+        return frozenset(n for n in names if not self.published_before(key, n, at))
 
 
-def _why(sites: list[Site], name: str, fn: Function) -> str:
+def receiver_span(fn: Function, call: Call) -> Span:
+    """Where the receiver of `call` (`x.m()`) starts: the span of the store `fn` records for it (ending
+    where the call's name starts), else the call's own span."""
+    for s in fn.stores:
+        if s.name == call.receiver and (s.span.end_line, s.span.end_col) == (call.span.line, call.span.col):
+            return s.span
+    return call.span
+
+
+def _why(sites: list[Site], name: str, fn: Function, handed_out: tuple[Point, ...] = ()) -> str:
+    """The note's reason: the callers, and the first line the body may publish the parameter on."""
     callers = sorted({c[1] for c, _call in sites})
     what = "receiver" if name == fn.receiver else f"`{name}`"
-    return f"its {what} is private or locked at every call, in {', '.join(f'`{n}`' for n in callers[:3])}"
+    until = f" (until its body publishes it, line {min(e[0].line for e in handed_out)})" if handed_out else ""
+    return f"its {what} is private or locked at every call, in {', '.join(f'`{n}`' for n in callers[:3])}{until}"
 
 
-__all__ = ["PrivateParameters", "publishers", "publishes", "receiver_stores", "without_kept_receivers"]
+__all__ = ["PrivateParameters", "publishers", "receiver_span", "receiver_stores", "without_kept_receivers"]

@@ -13,7 +13,8 @@ definitions, `_protection.reaching`, judge the local at the `return`):
   scan (as _fresh defines: its constructor does not publish `self`), of a type object of the scan through
   the object-call C API (rules/_typecalls.py), of another such function, or a
   local only such calls fill (`x = Cls(); ...; return x`), not published (stored, passed to a call that
-  may keep it, its own method called) before the `return`;
+  may keep it, its own method called when that method may keep `self`: the kept-parameter summary,
+  rules/_keeps.py) before the `return`;
 - a new instance of a class its parameter holds (`result = baseclass(); ...; return result`): then the
   summary records that parameter, and a call counts as constructing only where it passes, at that
   position, a constructible class of the scan by name (`_newElementTree(doc, None, _XSLTResultTree)`);
@@ -34,6 +35,7 @@ from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import Arg, ArgKind, Assignment, Function, OriginKind, Unit
 from ._fresh import Freshness, constructible_classes
+from ._keeps import Keeps, keeps_summary
 from ._typecalls import ModuleTypes, module_types
 
 _MAX_ROUNDS = 8  # factories a result is followed through
@@ -48,6 +50,7 @@ class ReturnSummary:
         self.classes = classes
         self.types = types  # the scan's type objects (rules/_typecalls.py); None: none
         self.new: dict[Key, frozenset[int]] = {}
+        self.keeps: Keeps | None = None  # the kept-parameter summary (rules/_keeps.py); None: any call may keep
 
     def results(self, unit: Unit) -> UnitResults:
         """The judge of call results as seen from `unit` (its static functions first)."""
@@ -90,7 +93,7 @@ def return_summary(ctx: Context) -> ReturnSummary:
 
     def build() -> ReturnSummary:
         graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-        return _solve(graph, ctx.catalogue, constructible_classes(ctx), module_types(ctx))
+        return _solve(graph, ctx.catalogue, constructible_classes(ctx), module_types(ctx), keeps_summary(ctx))
 
     return ctx.project.memo("return-summary", build)
 
@@ -103,8 +106,11 @@ def _candidate(fn: Function) -> bool:
     )
 
 
-def _solve(graph: CallGraph, cat: Catalogue, classes: frozenset[str], types: ModuleTypes) -> ReturnSummary:
+def _solve(
+    graph: CallGraph, cat: Catalogue, classes: frozenset[str], types: ModuleTypes, keeps: Keeps | None = None
+) -> ReturnSummary:
     summary = ReturnSummary(graph, classes, types)
+    summary.keeps = keeps
     todo = {key: unit_fn for key, unit_fn in graph.functions.items() if _candidate(unit_fn[1])}
     for _ in range(_MAX_ROUNDS):
         found: dict[Key, frozenset[int]] = {}
@@ -126,7 +132,11 @@ def _factory_needs(unit: Unit, fn: Function, summary: ReturnSummary, cat: Catalo
     class_params = frozenset() if members else frozenset(p.name for p in fn.params)
     # No fresh parameters here: those rest on this summary (a helper handed a factory's result).
     types = summary.types.names(unit) if summary.types is not None else frozenset()
-    judge = Freshness(fn, cat, summary.classes, frozenset(), summary.results(unit), class_params, types=types)
+    # Calls of the scan's helpers that only use the new object (`x.init(...)` filling it) do not publish it.
+    kept = summary.keeps.kept_by(unit) if summary.keeps is not None else None
+    judge = Freshness(
+        fn, cat, summary.classes, frozenset(), summary.results(unit), class_params, kept=kept, types=types
+    )
     for r in fn.returns:
         if not _returns_new(judge, r):
             return None
