@@ -137,3 +137,11 @@ def test_included_sources_are_those_no_build_compiles_alone():
     assert included_sources([alone, ctx, part, header], known) == {"/p/t.c", "/p/x.c"}  # x.c: listed by none
     listing = Description((BuildTarget("t", "setup.py", "/p/setup.py", 2, ("/p/t.c",)),), (), ("dynamic",), ())
     assert included_sources([alone, ctx, part], listing) == frozenset()  # a target compiles t.c alone
+
+
+def test_a_header_named_in_angle_brackets_elsewhere_may_be_the_systems():
+    config = "#define M_PERSISTENT\n"
+    texts = {"/p/body.c": BODY, "/p/inc/config.h": config, "/p/a.c": '#include <config.h>\n#include "body.c"\n'}
+    assert defined_by_includers(texts, included={"/p/body.c"}) == {}
+    texts["/p/a.c"] = '#include "config.h"\n#include "body.c"\n'
+    assert list(defined_by_includers(texts, included={"/p/body.c"})) == ["/p/body.c"]

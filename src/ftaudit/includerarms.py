@@ -136,12 +136,18 @@ class _Headers:
                 self.by_base.setdefault(os.path.basename(p), []).append(p)
         self._memo: dict[str, State] = {}
 
-    def resolve(self, includer: str, name: str) -> str | None:
-        """The scanned header `#include "name"` in `includer` reaches, if it can be told."""
+    def resolve(self, includer: str, name: str, quoted: bool) -> str | None:
+        """The scanned header `#include "name"` (`quoted`; else `<name>`) in `includer` reaches, if it
+        can be told: the one beside the includer, else for a quoted name the one scanned header whose
+        path ends with the name (an include path may lead there); `<name>` may be a system header."""
         beside = os.path.normpath(os.path.join(os.path.dirname(includer), name))
         if beside in self.texts and beside in self.by_base.get(os.path.basename(beside), ()):
             return beside
-        found = self.by_base.get(os.path.basename(name), [])
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        if not quoted or not parts or ".." in parts:
+            return None
+        tail = os.sep + os.path.join(*parts)
+        found = [p for p in self.by_base.get(parts[-1], []) if p.endswith(tail)]
         return found[0] if len(found) == 1 else None
 
     def at_includes(self, path: str, text: str, clean: str, depth: int = 0) -> dict[int, State]:
@@ -151,7 +157,8 @@ class _Headers:
         if depth >= MAX_DEPTH:
             return out
         for m in _INCLUDE.finditer(text):
-            header = self.resolve(path, m.group(1))
+            quoted = text[m.start() : m.end()].rstrip().endswith('"')
+            header = self.resolve(path, m.group(1), quoted)
             if header is not None and header != path and clean[m.start() : m.end()].strip():
                 out[m.start()] = self.state(header, depth + 1)
         return out
