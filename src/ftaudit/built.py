@@ -89,6 +89,14 @@ def _listed(path: str, listed: set[str], stems: set[str]) -> bool:
     return path.endswith(".pyx") and os.path.splitext(path)[0] in stems
 
 
+def listed_by_a_target(description: Description) -> Callable[[str], bool]:
+    """Does any target of `description` (opt-in ones too) list the file at a path (absolute), directly or
+    as what it is generated into? Such a file may be compiled on its own."""
+    listed = {s for t in description.targets for s in t.sources}
+    stems = {os.path.splitext(s)[0] for s in listed if s.endswith(_GENERATED_FROM_CYTHON)}
+    return lambda path: _listed(path, listed, stems)
+
+
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]', re.M)
 # `#include PLATFORM_HEADER`: a macro names the file, so any header may be the one.
 _COMPUTED_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]+[A-Za-z_]", re.M)

@@ -512,3 +512,6 @@ class Unit:
     # PyMemberDef table as objects (T_OBJECT, Py_T_OBJECT_EX...): their containers are Python's to mutate.
     exposed_fields: list[str] = field(default_factory=list)
     generator: str = ""  # the tool whose banner opens the file ("f2c", "SWIG", ...; vendored.generator_of)
+    # Parsed only after an includer's lines before its #include: alone it has syntax errors, so no build
+    # compiles it on its own (frontends/includers.py; includerarms.py judges it as its includers do)
+    in_context: bool = False

@@ -408,7 +408,7 @@ def _analyse_and_judge(
     tool_errors = sum(r.tool_errors for r in results)
     off: dict[str, frozenset[int]] = {}
     if build is not None:  # code only an opt-in switch compiles is left out, as a default build does
-        units, switch_notes, off = leave_out(units, build.words)
+        units, switch_notes, off = leave_out(units, build.words, build.description)
         problems += switch_notes
     graph = CallGraph(units)
     units, graph, under_lock = with_held_locks(units, graph, cat)  # locks helpers and callers hold (lockscope.py)

@@ -9,7 +9,9 @@ declarations. It runs before the call graph, so a call made only under a switch
 (`initialize_pycallfault()` in `PyInit_`) reaches nothing and an `#include` under one
 (built.py, `off`) brings no file into a module. A header's arms that every includer of the scan
 skips by defining a macro first (the client side of a C-API header, includerarms.py) go the same
-way. One `not-built` note per file says what was left out.
+way, and so do those of a source that other files include and no build compiles alone
+(`included_sources`: a code template every module includes after `#define PERSISTENT`). One
+`not-built` note per file says what was left out.
 Returns the units (copied where something was removed), the notes and the lines left out per file
 (absolute path -> 1-based lines).
 """
@@ -22,7 +24,10 @@ import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
+from .buildfiles import Description
+from .built import listed_by_a_target
 from .facts import Function, Problem, Span, Unit
+from .frontends.headerindex import HEADER_EXTENSIONS
 from .includerarms import client_lines, defined_by_includers
 from .safeio import read_regular
 from .source import DEFAULT_MAX_BYTES
@@ -133,14 +138,35 @@ def _cython_named(units: Sequence[Unit]) -> str:
     return "\n".join(_text(p) for p in cython)
 
 
-def leave_out(units: Sequence[Unit], build: BuildWords) -> tuple[list[Unit], list[Problem], dict[str, frozenset[int]]]:
+def included_sources(units: Sequence[Unit], description: Description | None = None) -> frozenset[str]:
+    """The C/C++ sources (not headers; absolute paths) of `units` that no build compiles on their own, so
+    that their includers' macros decide their arms (includerarms.py): those parsed only in an includer's
+    context (`Unit.in_context`: alone they have syntax errors), and, where `description` says all that
+    is built of a file (`covers`), those it does not list. A file any target lists is never one."""
+    out: set[str] = set()
+    listed = listed_by_a_target(description) if description is not None else None
+    for u in units:
+        path = os.path.abspath(u.path)
+        if u.language not in _C_LANGUAGES or os.path.splitext(path)[1].lower() in HEADER_EXTENSIONS:
+            continue
+        if listed is not None and listed(path):
+            continue
+        if u.in_context or (description is not None and description.covers(path)):
+            out.add(path)
+    return frozenset(out)
+
+
+def leave_out(
+    units: Sequence[Unit], build: BuildWords, description: Description | None = None
+) -> tuple[list[Unit], list[Problem], dict[str, frozenset[int]]]:
     """The units without the code under opt-in switches, one `not-built` note per file with some, and
-    the lines left out per file (absolute path). Files no build file's directory holds are kept whole."""
+    the lines left out per file (absolute path). Files no build file's directory holds are kept whole.
+    `description`: the build's targets, which tell the sources compiled on their own (included_sources)."""
     every = {os.path.abspath(u.path): _text(u.path) for u in units if u.language in _C_LANGUAGES}
     texts = {path: every[path] for u in units if build.covers(u.path) and (path := os.path.abspath(u.path)) in every}
     found = switches(texts, build.words)
     zeros = zero_defaults(texts, build.words)
-    client = defined_by_includers(every, _cython_named(units))
+    client = defined_by_includers(every, _cython_named(units), included_sources(units, description))
     if not found and not zeros and not client:
         return list(units), [], {}
     off = {path: lines for path, text in texts.items() if (lines := off_lines(text, found, zeros))}
@@ -186,7 +212,7 @@ def _note(
         reasons.append(f"when macros the build never sets are not 0, their in-tree default ({why})")
     if defined:
         why = "; ".join(f"`{n}`: {v}" for n, v in list(defined.items())[:3]) + (" ..." if len(defined) > 3 else "")
-        reasons.append(f"when macros every includer of this header defines are not defined ({why})")
+        reasons.append(f"when macros every includer of this file defines are not defined ({why})")
     message = (
         f"not built by default: {' and '.join(what)} compiled only {' or '.join(reasons)}; "
         "not judged by the FT1-FT4 rules (--include-unbuilt judges it)"

@@ -141,6 +141,7 @@ class ClangFrontend:
             return None
         unit.includes = [i for i in unit.includes if i not in virtual]
         unit.depends += [i for i in ctx.includers if i not in unit.depends]  # an includer's edit changes the unit
+        unit.in_context = True
         return unit
 
     def analyse_embedded(self, path: str, text: str, cxx: bool) -> Unit:
