@@ -29,6 +29,7 @@ from ..memory import has_allocation
 from ..modules import module_decls
 from ..textscan import Assertions, MacroDef, blank_comments_and_strings, defined_macros, member_object_fields
 from .escapes import flows_of
+from .exprbranches import one_arm_in_expressions
 from .getters import MethodNames, class_methods, sibling_headers
 from .headermacros import header_macros, inside_roots, neighbour_headers, scan_dirs
 from .scope import branch_taken, in_anonymous_namespace, static_of_declaration
@@ -413,7 +414,9 @@ class TreeSitterFrontend:
         path = str(sf.path)
         language = "cpp" if is_cxx(sf.path, src.text, sf.language) else "c"
         unit = Unit(path, language, self.name)
-        data = rewrite_macros(src.text).encode("utf-8")
+        # a whole file keeps one arm of an #if inside an expression; the arms libclang left out are read whole
+        text = one_arm_in_expressions(src.text) if only is None else src.text
+        data = rewrite_macros(text).encode("utf-8")
         tree = self._parser(language).parse(data)
         heads = macro_heads(tree.root_node)
         if heads:  # parse again without them: same length, so lines and columns stay
