@@ -273,13 +273,14 @@ class CallGraph:
         return self._methods.get(base, [])
 
     def unmentioned(self) -> set[Key]:
-        """Static functions nothing can run: no caller or value use in the scan but themselves, and a
-        name their file's code holds only where functions are declared (frontends/mentions.py), in a file
-        with other functions (one whose every function is such is a fragment, judged whole)."""
+        """Static functions nothing can run: no call or value use of their name in the scan but their own,
+        and a name their file's code holds only where functions are declared (frontends/mentions.py), in
+        a file with a way in (`_way_in`; one without is a fragment, judged whole)."""
         if self._unmentioned is None:
             candidates = {k for k, (_u, fn) in self.functions.items() if k[0] and not fn.mentioned}
-            # by bare name too: a tree-sitter includer lists no includes, so its table's `inner_touch`
-            # resolves to no static of the included file
+            # Uses by bare name, which every resolved caller and table entry of a candidate is among, and
+            # more: a tree-sitter includer lists no includes, so its table's `inner_touch` resolves to no
+            # static of the included file.
             used: dict[str, set[Key]] = defaultdict(set)
             wanted = {_base(k[1]) for k in candidates}
             for unit in self.units if candidates else ():
@@ -291,13 +292,7 @@ class CallGraph:
                     for name in [c.name for c in fn.calls] + [r.name for r in fn.refs]:
                         if _base(plain_name(name)) in wanted:
                             used[_base(plain_name(name))].add(me)
-            dead = {
-                key
-                for key in candidates
-                if key not in self.file_refs
-                and not (self.callers.get(key, set()) - {key})
-                and not (used.get(_base(key[1]), set()) - {key})
-            }
+            dead = {key for key in candidates if not (used.get(_base(key[1]), set()) - {key})}
             # A file with no way in (no external function, nothing in a table or used as a value, no
             # PyInit_, nothing another file calls) is a fragment: a snippet, or a file some build
             # includes in a way the scan cannot see. It is judged as a whole.

@@ -27,9 +27,11 @@ import re
 from collections import defaultdict
 
 from ..facts import Function
+from .headerindex import HEADER_EXTENSIONS
 from .textscan import blank_comments_and_strings
 
-_HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".h.src", ".inc", ".inl", ".ipp", ".tcc")
+# the header index's extensions, templates of headers, and the files C++ code includes for inline parts
+_HEADER_SUFFIXES = (*sorted(HEADER_EXTENSIONS), ".h.src", ".inc", ".inl", ".ipp", ".tcc")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # `static char *` right before a name and its `(`: a static function declared on this line, also one
 # libclang did not read (the copy of a per-CPU helper in an `#if` branch it leaves out); no `=` or `(`

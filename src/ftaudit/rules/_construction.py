@@ -21,14 +21,14 @@ from ..engine import Context
 from ..facts import ArgKind, Call, Function, Unit
 from ._fresh import Freshness, freshness
 from ._protection import Privacy, aliases
-from ._roles import ProjectRoles, Role
+from ._roles import Role, project_roles
 
 NOT_SHARED_YET = frozenset({Role.CONSTRUCTOR, Role.DEALLOC, Role.GC})
 
 
 def _graph_and_roles(ctx: Context) -> tuple[CallGraph, dict[Key, Role]]:
-    graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-    return graph, ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
+    project = project_roles(ctx)
+    return project.graph, project.roles
 
 
 def single_owner_functions(ctx: Context) -> set[Key]:

@@ -27,7 +27,7 @@ from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import Arg, ArgKind, ContainerMutation, Function, MutationKind, OriginKind, Unit
 from ._protection import Point
-from ._roles import ProjectRoles, Role
+from ._roles import ProjectRoles, Role, project_roles
 
 Target = tuple[str, str]  # ("field", name) or ("static", key)
 _MAX_DEPTH = 8
@@ -281,13 +281,8 @@ def _describe(m: ContainerMutation) -> str:
 
 def frozen_containers(ctx: Context) -> FrozenContainers:
     """The scan's frozen containers, computed once (a project memo over the call graph and the roles)."""
-    from ._roles import roles_of
-
-    units = ctx.project.units
-    if units:
-        roles_of(units[0], ctx)  # builds the shared call graph and roles memos
-    graph = ctx.project.memo("callgraph", lambda: CallGraph(units))
-    roles = ctx.project.memo("roles", lambda: ProjectRoles(graph))
+    roles = project_roles(ctx)
+    graph = roles.graph
 
     def new_object(unit: Unit, fn: Function, root: str, at: Point) -> bool:
         from ._fresh import freshness  # judges with the frozen-free summaries of the scan

@@ -49,7 +49,7 @@ from ._keeps import Keeps, keeps_summary
 from ._paths import PathIndex, fresh_path
 from ._perthread import per_thread
 from ._protection import Point, Privacy, reaching
-from ._roles import ProjectRoles, Role
+from ._roles import Role, project_roles
 from ._sites import CallSites, Site, call_sites, drop_unpassed
 from ._structs import StructFields, struct_fields
 from ._typecalls import ModuleTypes, calls_type, module_types
@@ -329,8 +329,8 @@ def fresh_params(ctx: Context) -> dict[Key, frozenset[int]]:
     from ._returns import return_summary  # built from Freshness judgements itself
 
     def build() -> dict[Key, frozenset[int]]:
-        graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-        roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
+        project = project_roles(ctx)
+        graph, roles = project.graph, project.roles
         classes, structs, index = constructible_classes(ctx), struct_fields(ctx), call_sites(ctx.project.memo, graph)
         summaries = (return_summary(ctx), keeps_summary(ctx), structs, module_types(ctx))
         return _solve(graph, index, roles, ctx.catalogue, classes, *summaries)
@@ -406,8 +406,8 @@ def freshness(unit: Unit, fn: Function, ctx: Context) -> Freshness:
     members = partial(struct_fields(ctx).holds_private, unit, fn)
     kept = keeps_summary(ctx).kept_by(unit)
     key = own_key(unit, fn)
-    graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-    role = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles.get(key)
+    project = project_roles(ctx)
+    graph, role = project.graph, project.roles.get(key)
     constructor_self = fn.receiver if role == Role.CONSTRUCTOR else ""
     classes = constructible_classes(ctx)
     items = per_thread(ctx).judge(graph, unit, fn, ctx.catalogue)

@@ -158,7 +158,12 @@ class ProjectRoles:
         return {fn.name: self.roles.get(own_key(unit, fn), Role.OTHER) for fn in unit.functions}
 
 
+def project_roles(ctx: Context) -> ProjectRoles:
+    """The scan's roles, built once over the scan's call graph (both memoised in the project)."""
+    graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
+    return ctx.project.memo("roles", lambda: ProjectRoles(graph))
+
+
 def roles_of(unit: Unit, ctx: Context) -> dict[str, Role]:
     """The role of every function of the unit, judged over the whole scan."""
-    graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-    return ctx.project.memo("roles", lambda: ProjectRoles(graph)).of(unit)
+    return project_roles(ctx).of(unit)

@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from ..callgraph import CallGraph, Key, own_key
 from ..engine import Context
 from ..facts import Function, LazyInit, Span, Unit
-from ._roles import ProjectRoles, Role
+from ._roles import ProjectRoles, Role, project_roles
 
 MAX_DEPTH = 6  # calls from an init function to the initialiser
 _INIT_ROLES = (Role.MODULE_INIT, Role.EXEC_SLOT)
@@ -103,6 +103,5 @@ class Settled:
 
 def settled_inits(ctx: Context) -> Settled:
     """The scan's Settled, built once."""
-    graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-    roles = ctx.project.memo("roles", lambda: ProjectRoles(graph))
-    return ctx.project.memo("settled-inits", lambda: Settled(graph, roles))
+    roles = project_roles(ctx)
+    return ctx.project.memo("settled-inits", lambda: Settled(roles.graph, roles))

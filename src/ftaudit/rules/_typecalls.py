@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..callgraph import CallGraph, own_key
+from ..callgraph import own_key
 from ..catalogue import Catalogue
 from ..engine import Context
 from ..facts import AccessKind, Arg, ArgKind, Function, Unit
-from ._roles import ProjectRoles, Role
+from ._roles import Role, project_roles
 
 
 def _type_kind(declared: str) -> str:
@@ -83,9 +83,7 @@ def module_types(ctx: Context) -> ModuleTypes:
     """The scan's type objects (memoised per scan)."""
 
     def build() -> ModuleTypes:
-        graph = ctx.project.memo("callgraph", lambda: CallGraph(ctx.project.units))
-        roles = ctx.project.memo("roles", lambda: ProjectRoles(graph)).roles
-        return ModuleTypes(ctx.project.units, roles)
+        return ModuleTypes(ctx.project.units, project_roles(ctx).roles)
 
     return ctx.project.memo("module-types", build)
 
